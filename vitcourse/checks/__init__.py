@@ -1,0 +1,354 @@
+"""Exercise checks, defined once, run in two places.
+
+A `Check` says how to make a test case from a seed (`make_inputs`, plain data
+only), how to call the student's function on it (`run`), what the right answer
+is (`reference`) and how to compare (`compare`), plus a hint.
+
+- In a notebook, ``check("01.softmax", softmax)`` runs every step in the
+  learner's own process and prints a pass or raises `CheckFailed` with what
+  went wrong and the hint: instant feedback, not a defence against cheating.
+- In the grader (`vitcourse.grading`), only `run` happens in a sandboxed child
+  process that holds the student's code; the trusted parent makes the inputs
+  from fresh seeds, computes the reference itself, validates the returned
+  plain data (`validate_output`) and compares (`Check.judge`). A student who
+  patches ``torch.allclose`` patches it in a process that decides nothing.
+
+Checks live in ``vitcourse/checks/exNN.py`` and are named ``"NN.task"``; the
+module is imported on first use, so a new exercise needs no change here or in
+the grader. See ``docs/authoring.md`` for how to write one.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "Check", "CheckFailed", "CheckReport", "register", "get_check", "all_checks", "check", "validate_output",
+    "compare_arrays", "to_plain", "to_torch", "HIDDEN_SEED_BASE",
+]
+
+#: Hidden cases in a notebook use seeds from here on; the grader draws fresh random seeds instead.
+HIDDEN_SEED_BASE = 1000
+_REGISTRY: dict[str, "Check"] = {}
+_NAME = re.compile(r"^(\d\d)\.[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_OUTPUT_ELEMENTS = 5_000_000
+
+
+class CheckFailed(AssertionError):
+    """A check did not pass; the message says what was expected and gives a hint."""
+
+
+@dataclass
+class CheckReport:
+    name: str
+    cases: int
+    hidden: bool
+
+    def __repr__(self) -> str:
+        kind = "hidden" if self.hidden else "visible"
+        return f"CheckReport({self.name!r}: {self.cases} {kind} cases passed)"
+
+
+# ----------------------------------------------------------------------------- plain data
+
+
+def to_plain(value) -> Any:
+    """Convert a function's output to plain data: NumPy arrays, numbers, or a dict/list of them.
+
+    Tensors become arrays (on the CPU, detached); anything else that is not
+    plain (a model, a lying object with a custom ``__eq__``) raises TypeError.
+    """
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu()
+        if t.dtype == torch.bfloat16:
+            t = t.float()
+        return t.numpy().copy()
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise TypeError("an output array has dtype=object; expected numbers")
+        return value.copy()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    raise TypeError(f"expected a tensor, array, number, or a dict/list of them; got {type(value).__name__}")
+
+
+def to_torch(inputs: dict) -> dict:
+    """Arrays in ``inputs`` become tensors (float64 arrays stay float64); other values pass through."""
+    import torch
+
+    return {k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+
+
+def validate_output(value, *, _depth: int = 0) -> Any:
+    """Check that ``value`` is exactly plain data (type, not duck type), as the grader's parent does.
+
+    Returns it unchanged; raises TypeError for anything else, including
+    subclasses of ``ndarray``/``dict``/``list`` (which could carry a lying
+    ``__eq__``) and arrays that are too large.
+    """
+    if _depth > 4:
+        raise TypeError("output nested too deeply")
+    t = type(value)
+    if t is np.ndarray:
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"an output array has dtype {value.dtype}; expected numbers")
+        if value.size > _MAX_OUTPUT_ELEMENTS:
+            raise TypeError(f"an output array has {value.size} elements, more than {_MAX_OUTPUT_ELEMENTS}")
+        return value
+    if t in (bool, int, float):
+        return value
+    if t is dict:
+        for k, v in value.items():
+            if type(k) is not str:
+                raise TypeError("output dict keys must be strings")
+            validate_output(v, _depth=_depth + 1)
+        return value
+    if t is list:
+        if len(value) > 1000:
+            raise TypeError("output list is too long")
+        for v in value:
+            validate_output(v, _depth=_depth + 1)
+        return value
+    raise TypeError(f"expected plain data (array, number, dict or list), got {t.__name__}")
+
+
+def _fmt_index(idx) -> str:
+    return "(" + ", ".join(str(int(i)) for i in idx) + ")"
+
+
+def compare_arrays(got, expected, *, what: str = "output", rtol: float = 1e-4, atol: float = 1e-5,
+                   check_dtype_kind: bool = True) -> list[str]:
+    """Failures (empty list: pass) comparing ``got`` against ``expected`` (plain data, compared in NumPy)."""
+    if isinstance(expected, dict):
+        if type(got) is not dict:
+            return [f"{what}: expected a dict with keys {sorted(expected)}, got {type(got).__name__}"]
+        missing = sorted(set(expected) - set(got))
+        if missing:
+            return [f"{what}: missing keys {missing}"]
+        out = []
+        for k in expected:
+            out += compare_arrays(got[k], expected[k], what=f"{what}[{k!r}]", rtol=rtol, atol=atol,
+                                  check_dtype_kind=check_dtype_kind)
+        return out
+    if isinstance(expected, list):
+        if type(got) is not list or len(got) != len(expected):
+            n = len(got) if type(got) is list else type(got).__name__
+            return [f"{what}: expected a sequence of {len(expected)} items, got {n}"]
+        out = []
+        for i, (g, e) in enumerate(zip(got, expected)):
+            out += compare_arrays(g, e, what=f"{what}[{i}]", rtol=rtol, atol=atol, check_dtype_kind=check_dtype_kind)
+        return out
+    exp = np.asarray(expected)
+    if type(got) not in (np.ndarray, bool, int, float):
+        return [f"{what}: expected an array of shape {exp.shape}, got {type(got).__name__}"]
+    arr = np.asarray(got)
+    if arr.shape != exp.shape:
+        return [f"{what}: expected shape {exp.shape}, got {arr.shape}"]
+    if check_dtype_kind:
+        if exp.dtype.kind == "f" and arr.dtype.kind != "f":
+            return [f"{what}: expected floating point values, got dtype {arr.dtype}"]
+        if exp.dtype.kind in "iu" and arr.dtype.kind not in "iu":
+            return [f"{what}: expected integer values, got dtype {arr.dtype}"]
+        if exp.dtype.kind == "b" and arr.dtype.kind != "b":
+            return [f"{what}: expected boolean values, got dtype {arr.dtype}"]
+    if exp.dtype.kind == "f" or arr.dtype.kind == "f":
+        a64, e64 = arr.astype(np.float64), exp.astype(np.float64)
+        bad_nan = np.isnan(a64) != np.isnan(e64)
+        if bad_nan.any():
+            i = np.argwhere(bad_nan)[0]
+            return [f"{what}: NaN where none was expected (or the reverse), first at index {_fmt_index(i)}"]
+        finite = ~np.isnan(e64)
+        diff = np.where(finite, np.abs(a64 - e64), 0.0)
+        tol = atol + rtol * np.abs(np.where(finite, e64, 0.0))
+        if (diff > tol).any():
+            i = np.unravel_index(int(np.argmax(diff - tol)), diff.shape) if diff.ndim else ()
+            return [f"{what}: values differ; largest difference {float(diff.max()):.3g} at index {_fmt_index(i)} "
+                    f"(got {float(a64[i]):.6g}, expected {float(e64[i]):.6g}; tolerance atol={atol:g}, rtol={rtol:g})"]
+        return []
+    if not np.array_equal(arr, exp):
+        i = np.argwhere(arr != exp)[0] if arr.ndim else ()
+        return [f"{what}: values differ, first at index {_fmt_index(i)} (got {arr[tuple(i)]!r}, "
+                f"expected {exp[tuple(i)]!r})"]
+    return []
+
+
+# ----------------------------------------------------------------------------- the Check
+
+
+class Check:
+    """One graded property of a student's function; subclass and `register` it.
+
+    Class attributes:
+        name: ``"NN.task"``, the key used in ``check(name, fn)``.
+        target: the name the student defines (function or class) in the notebook.
+        hint: a nudge shown on failure; never the solution.
+        visible_seeds: seeds of the cases run by the visible test cell.
+        hidden_cases: how many fresh cases the hidden tests / the grader run.
+        rtol, atol: tolerances of the default `compare`.
+        timeout: seconds the grader allows one case (training tasks need more).
+
+    Override `make_inputs` and `reference`; override `run` when the function is
+    not called as ``fn(**inputs)`` (e.g. a class, or several calls for a
+    property), and `compare` for properties or accuracy thresholds.
+    """
+
+    name: str = ""
+    target: str = ""
+    hint: str = ""
+    visible_seeds: tuple[int, ...] = (0, 1, 2)
+    hidden_cases: int = 5
+    rtol: float = 1e-4
+    atol: float = 1e-5
+    timeout: float = 20.0
+
+    def make_inputs(self, rng: np.random.Generator, hidden: bool) -> dict:
+        """A test case drawn from ``rng``: a dict of NumPy arrays and plain numbers/strings.
+
+        ``hidden`` cases should vary what the visible ones keep fixed (other
+        shapes, sizes, masks) so that hard-coding the visible answers fails.
+        """
+        raise NotImplementedError
+
+    def run(self, fn: Callable, inputs: dict) -> Any:
+        """Call the student's ``fn`` on the case (in the child, in the grader); return plain data."""
+        import torch
+
+        with torch.no_grad():
+            return to_plain(fn(**to_torch(inputs)))
+
+    def reference(self, inputs: dict) -> Any:
+        """The right answer for the case (trusted side)."""
+        raise NotImplementedError
+
+    def compare(self, got, expected, inputs: dict) -> list[str]:
+        """Failure messages comparing ``got`` with ``expected``; empty when it passes."""
+        return compare_arrays(got, expected, rtol=self.rtol, atol=self.atol)
+
+    def judge(self, got, inputs: dict) -> list[str]:
+        """Trusted side: validate plain data, compute the reference, compare."""
+        try:
+            validate_output(got)
+        except TypeError as e:
+            return [f"{self.target} returned something that is not plain data: {e}"]
+        return self.compare(got, self.reference(inputs), inputs)
+
+    def cases(self, hidden: bool = False, seeds=None) -> list[tuple[int, dict]]:
+        if seeds is None:
+            seeds = range(HIDDEN_SEED_BASE, HIDDEN_SEED_BASE + self.hidden_cases) if hidden else self.visible_seeds
+        return [(int(s), self.make_inputs(np.random.default_rng([int(s), _stable_hash(self.name)]), hidden))
+                for s in seeds]
+
+    def __repr__(self) -> str:
+        return f"<Check {self.name} on {self.target}>"
+
+
+def _stable_hash(text: str) -> int:
+    h = 0
+    for ch in text.encode():
+        h = (h * 131 + ch) % (2**31 - 1)
+    return h
+
+
+def register(cls):
+    """Class decorator: instantiate and add a `Check` subclass to the registry."""
+    obj = cls()
+    if not _NAME.match(obj.name or ""):
+        raise ValueError(f"check name must look like 'NN.task', got {obj.name!r} in {cls.__name__}")
+    if not obj.target:
+        raise ValueError(f"check {obj.name} has no target (the name the student defines)")
+    if obj.name in _REGISTRY and type(_REGISTRY[obj.name]).__qualname__ != cls.__qualname__:
+        raise ValueError(f"check name {obj.name!r} is registered twice")
+    _REGISTRY[obj.name] = obj
+    return cls
+
+
+def get_check(name: str) -> Check:
+    """The check called ``name`` (``"NN.task"``), importing ``vitcourse.checks.exNN`` on first use."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"check name must look like 'NN.task' (e.g. '01.softmax'), got {name!r}")
+    if name not in _REGISTRY:
+        module = f"{__name__}.ex{name[:2]}"
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+    if name not in _REGISTRY:
+        known = sorted(k for k in _REGISTRY if k[:2] == name[:2])
+        raise ValueError(f"no check named {name!r}; known for exercise {name[:2]}: {known}")
+    return _REGISTRY[name]
+
+
+def all_checks() -> dict[str, Check]:
+    """Every check of every exercise module (imports them all)."""
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if re.fullmatch(r"ex\d\d", info.name):
+            importlib.import_module(f"{__name__}.{info.name}")
+    return dict(sorted(_REGISTRY.items()))
+
+
+# ----------------------------------------------------------------------------- in-notebook feedback
+
+
+def _describe_exception(target: str, e: BaseException) -> str:
+    if isinstance(e, NotImplementedError):
+        return f"{target} is not implemented yet (it raised NotImplementedError): replace the `raise` with your code"
+    return f"{target} raised {type(e).__name__}: {e}"
+
+
+def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: bool = False) -> CheckReport:
+    """Run check ``name`` on ``fn`` here, in this process, for instant feedback.
+
+    Prints a pass line, or raises `CheckFailed` saying which case failed, what
+    was expected (shape, property, largest difference) and a hint. Visible
+    cases by default; ``hidden=True`` runs other shapes and seeds.
+    """
+    c = get_check(name)
+    if not callable(fn):
+        raise CheckFailed(f"{name}: expected the function or class {c.target!r}, got {type(fn).__name__} "
+                          f"(did you run the cell that defines it?)\nHint: {c.hint}")
+    kind = "hidden" if hidden else "visible"
+    cases = c.cases(hidden, seeds)
+    for i, (seed, inputs) in enumerate(cases):
+        try:
+            got = c.run(fn, {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in inputs.items()})
+        except Exception as e:  # the learner's code failed: report it, do not crash the checker
+            raise CheckFailed(f"✘ {name} ({kind} case {i + 1} of {len(cases)}): {_describe_exception(c.target, e)}"
+                              f"\nHint: {c.hint}") from None
+        failures = c.judge(got, inputs)
+        if failures:
+            shown = "\n  - ".join(failures[:5])
+            raise CheckFailed(f"✘ {name} ({kind} case {i + 1} of {len(cases)}) failed:\n  - {shown}\nHint: {c.hint}")
+    if not quiet:
+        print(f"✔ {name}: {c.target} passed {len(cases)} {kind} case{'s' if len(cases) != 1 else ''}")
+    return CheckReport(name, len(cases), hidden)
+
+
+def accuracy_failures(pred, labels, threshold: float, what: str = "accuracy") -> list[str]:
+    """Failures for predicted class labels against true ones at an accuracy threshold."""
+    pred = np.asarray(pred)
+    if pred.shape != labels.shape:
+        return [f"predictions: expected shape {labels.shape}, got {pred.shape}"]
+    if pred.dtype.kind not in "iu":
+        return [f"predictions: expected integer class labels, got dtype {pred.dtype}"]
+    acc = float((pred == labels).mean())
+    if not math.isfinite(acc) or acc < threshold:
+        return [f"{what} {acc:.3f} on held-out digits is below the required {threshold:.2f}"]
+    return []

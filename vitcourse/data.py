@@ -1,0 +1,387 @@
+"""Offline data for the course: digits, sample photographs, and detection canvases.
+
+Nothing here downloads anything. The digits are scikit-learn's 1,797
+handwritten 8x8 digits; the photographs ship with matplotlib and
+scikit-learn; the detection canvases are drawn by this module from a seed.
+
+Shapes: images are ``(B, C, H, W)`` floats in ``[0, 1]`` unless said
+otherwise; boxes are normalised ``cxcywh`` (centre x, centre y, width,
+height, each divided by the canvas size), the convention of DETR.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset, TensorDataset
+
+from .utils import check_int
+
+__all__ = [
+    "DigitsSplit", "load_digits", "SAMPLE_IMAGES", "sample_image", "IMAGENET_MEAN", "IMAGENET_STD",
+    "denormalize", "SHAPES", "COLORS", "DetectionCanvas", "collate_fn",
+]
+
+# ----------------------------------------------------------------------------- digits
+
+
+@dataclass(frozen=True)
+class DigitsSplit:
+    """Train and test tensors of the digits data set (see `load_digits`)."""
+
+    x_train: torch.Tensor  # (N_train, 1, S, S) float32 in [0, 1]
+    y_train: torch.Tensor  # (N_train,) int64
+    x_test: torch.Tensor  # (N_test, 1, S, S)
+    y_test: torch.Tensor  # (N_test,)
+
+    @property
+    def train(self) -> TensorDataset:
+        return TensorDataset(self.x_train, self.y_train)
+
+    @property
+    def test(self) -> TensorDataset:
+        return TensorDataset(self.x_test, self.y_test)
+
+    @property
+    def image_size(self) -> int:
+        return self.x_train.shape[-1]
+
+    def __repr__(self) -> str:
+        return (f"DigitsSplit(train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
+                f"classes=10, image_size={self.image_size})")
+
+
+@lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits as _sk_load_digits
+
+    bunch = _sk_load_digits()
+    images = bunch.images.astype(np.float32) / 16.0  # (1797, 8, 8) in [0, 1]
+    return images, bunch.target.astype(np.int64)
+
+
+def _stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    train_idx, test_idx = [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        n_test = int(round(len(idx) * test_fraction))
+        test_idx.append(idx[:n_test])
+        train_idx.append(idx[n_test:])
+    return np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(test_idx))
+
+
+def load_digits(upscale: int = 1, *, test_fraction: float = 0.25, split_seed: int = 0) -> DigitsSplit:
+    """scikit-learn's handwritten digits as tensors with a fixed stratified split.
+
+    Args:
+        upscale: integer factor for nearest-neighbour upscaling (1 keeps 8x8,
+            2 gives 16x16, ...). Must be >= 1.
+        test_fraction: share of each class held out for testing, in (0, 1).
+        split_seed: seed of the split; the default split is the one every
+            lecture reports numbers on.
+
+    Returns:
+        `DigitsSplit` with ``x_*`` of shape ``(N, 1, 8*upscale, 8*upscale)``
+        in ``[0, 1]`` and integer labels ``y_*`` in ``0..9``.
+    """
+    upscale = check_int("upscale", upscale, minimum=1, maximum=32)
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be a number strictly between 0 and 1, got {test_fraction!r}")
+    split_seed = check_int("split_seed", split_seed, minimum=0)
+    images, labels = _digits_arrays()
+    train_idx, test_idx = _stratified_split(labels, float(test_fraction), split_seed)
+    x = torch.from_numpy(images).unsqueeze(1)  # (1797, 1, 8, 8)
+    if upscale > 1:
+        x = x.repeat_interleave(upscale, dim=2).repeat_interleave(upscale, dim=3)  # (1797, 1, 8u, 8u)
+    y = torch.from_numpy(labels)
+    return DigitsSplit(x[train_idx].contiguous(), y[train_idx], x[test_idx].contiguous(), y[test_idx])
+
+
+# ----------------------------------------------------------------------------- photographs
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+#: name -> (package, file); every file ships inside an installed package.
+SAMPLE_IMAGES = {
+    "grace_hopper": ("matplotlib", "grace_hopper.jpg"),
+    "china": ("sklearn", "china.jpg"),
+    "flower": ("sklearn", "flower.jpg"),
+}
+
+
+def _read_sample(name: str) -> np.ndarray:
+    package, filename = SAMPLE_IMAGES[name]
+    if package == "matplotlib":
+        import matplotlib
+        import matplotlib.image as mpimg
+
+        path = Path(matplotlib.get_data_path()) / "sample_data" / filename
+        return np.asarray(mpimg.imread(path))
+    from sklearn.datasets import load_sample_image
+
+    return np.asarray(load_sample_image(filename))
+
+
+def sample_image(name: str = "grace_hopper", size: int | None = 224, *, normalize: str = "imagenet") -> torch.Tensor:
+    """A real photograph shipped with an installed package, as a ``(3, H, W)`` tensor.
+
+    Args:
+        name: one of ``SAMPLE_IMAGES`` (``"grace_hopper"``, ``"china"``, ``"flower"``).
+        size: side of the square centre crop, resized with antialiasing;
+            ``None`` keeps the full photograph.
+        normalize: ``"imagenet"`` (subtract ImageNet mean, divide by std, the
+            input convention of ViT and DETR) or ``"unit"`` (values in [0, 1]).
+    """
+    if name not in SAMPLE_IMAGES:
+        raise ValueError(f"unknown photo name {name!r}; expected one of {sorted(SAMPLE_IMAGES)}")
+    if normalize not in {"imagenet", "unit"}:
+        raise ValueError(f"normalize must be 'imagenet' or 'unit', got {normalize!r}")
+    if size is not None:
+        size = check_int("size", size, minimum=8, maximum=4096)
+    arr = _read_sample(name)
+    img = torch.from_numpy(np.ascontiguousarray(arr[..., :3])).permute(2, 0, 1).float()  # (3, H, W)
+    if arr.dtype == np.uint8:
+        img = img / 255.0
+    if size is not None:
+        h, w = img.shape[-2:]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        img = img[:, top:top + side, left:left + side]
+        img = F.interpolate(img[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+        img = img.clamp(0, 1)
+    if normalize == "imagenet":
+        mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+        img = (img - mean) / std
+    return img.contiguous()
+
+
+def denormalize(img: torch.Tensor) -> torch.Tensor:
+    """Undo ImageNet normalisation: ``(..., 3, H, W)`` back to [0, 1] for display."""
+    if img.ndim < 3 or img.shape[-3] != 3:
+        raise ValueError(f"img must have shape (..., 3, H, W), got {tuple(img.shape)}")
+    mean = torch.tensor(IMAGENET_MEAN, dtype=img.dtype, device=img.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=img.dtype, device=img.device).view(3, 1, 1)
+    return (img * std + mean).clamp(0, 1)
+
+
+# ----------------------------------------------------------------------------- detection canvases
+
+SHAPES = ("square", "circle", "triangle", "cross", "ring")
+COLORS = {
+    "red": (0.90, 0.20, 0.20),
+    "green": (0.20, 0.80, 0.30),
+    "blue": (0.25, 0.45, 0.95),
+    "yellow": (0.95, 0.85, 0.20),
+    "magenta": (0.85, 0.30, 0.85),
+    "cyan": (0.20, 0.85, 0.85),
+}
+
+
+def _shape_mask(shape: str, size: int) -> np.ndarray:
+    """A boolean ``(size, size)`` mask of ``shape`` filling its square."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    c = size / 2.0
+    if shape == "square":
+        m = np.ones((size, size), dtype=bool)
+    elif shape == "circle":
+        m = (xx - c) ** 2 + (yy - c) ** 2 <= c ** 2
+    elif shape == "triangle":  # apex at the top, base at the bottom
+        m = (yy >= 0) & (np.abs(xx - c) <= yy / 2.0)
+    elif shape == "cross":
+        t = size / 6.0
+        m = (np.abs(xx - c) <= t) | (np.abs(yy - c) <= t)
+    elif shape == "ring":
+        r2 = (xx - c) ** 2 + (yy - c) ** 2
+        m = (r2 <= c ** 2) & (r2 >= (0.55 * c) ** 2)
+    else:  # pragma: no cover - guarded by the constructor
+        raise ValueError(f"unknown shape {shape!r}")
+    return m
+
+
+class DetectionCanvas(Dataset):
+    """Canvases with several non-overlapping coloured shapes or handwritten digits.
+
+    Item ``i`` is drawn from ``numpy.random.default_rng([seed, i])``, so a
+    data set is fully determined by its arguments and items can be read in
+    any order. Each item is ``(image, target)``:
+
+    - ``image``: ``(3, canvas_size, canvas_size)`` float32 in [0, 1];
+    - ``target["labels"]``: ``(T,)`` int64, index into ``classes``
+      (the shape names, or the digits 0..9);
+    - ``target["boxes"]``: ``(T, 4)`` float32, normalised ``cxcywh``, the
+      tight box around the object's pixels;
+    - ``target["colors"]``: ``(T,)`` int64 index into ``COLORS`` (shapes only);
+    - ``target["mask"]``: ``(H, W)`` int64 per-pixel class, 0 for the
+      background and ``label + 1`` on an object (for segmentation).
+
+    Args:
+        length: number of canvases.
+        kind: ``"shapes"`` or ``"digits"``.
+        canvas_size: side of the square canvas in pixels.
+        min_objects, max_objects: objects per canvas (uniform in this range;
+            0 allowed for ``min_objects``).
+        object_size: ``(smallest, largest)`` side of an object in pixels.
+        shapes: which shapes may appear (``kind="shapes"``); labels index it.
+        digit_split: ``"train"`` or ``"test"``: which digits split the
+            handwritten digits come from, so held-out canvases use unseen digits.
+        noise: standard deviation of Gaussian pixel noise added to the canvas.
+        seed: the data set's seed.
+    """
+
+    def __init__(self, length: int = 1000, *, kind: str = "shapes", canvas_size: int = 64,
+                 min_objects: int = 1, max_objects: int = 4, object_size: tuple[int, int] = (10, 20),
+                 shapes: tuple[str, ...] = ("square", "circle", "triangle"), digit_split: str = "train",
+                 noise: float = 0.0, seed: int = 0):
+        self.length = check_int("length", length, minimum=0)
+        if kind not in {"shapes", "digits"}:
+            raise ValueError(f"kind must be 'shapes' or 'digits', got {kind!r}")
+        self.kind = kind
+        self.canvas_size = check_int("canvas_size", canvas_size, minimum=8, maximum=1024)
+        if not (isinstance(object_size, (tuple, list)) and len(object_size) == 2):
+            raise ValueError(f"object_size must be a pair (smallest, largest), got {object_size!r}")
+        lo = check_int("object_size[0]", object_size[0], minimum=3)
+        hi = check_int("object_size[1]", object_size[1], minimum=lo)
+        if hi > self.canvas_size:
+            raise ValueError(f"object_size {object_size!r} does not fit on a canvas of size {self.canvas_size}")
+        self.object_size = (lo, hi)
+        self.min_objects = check_int("min_objects", min_objects, minimum=0)
+        self.max_objects = check_int("max_objects", max_objects, minimum=max(1, self.min_objects))
+        capacity = (self.canvas_size // hi) ** 2  # a grid of largest objects always fits
+        if self.max_objects > capacity:
+            raise ValueError(
+                f"max_objects={self.max_objects} objects of up to {hi} px cannot be placed without overlap "
+                f"on a {self.canvas_size}x{self.canvas_size} canvas: at most {capacity} fit; lower max_objects "
+                f"or object_size, or raise canvas_size")
+        if kind == "shapes":
+            shapes = tuple(shapes)
+            unknown = [s for s in shapes if s not in SHAPES]
+            if not shapes or unknown or len(set(shapes)) != len(shapes):
+                raise ValueError(f"shapes must be distinct names from {SHAPES}, got {shapes!r}")
+            self.classes = shapes
+        else:
+            self.classes = tuple(str(d) for d in range(10))
+        if digit_split not in {"train", "test"}:
+            raise ValueError(f"digit_split must be 'train' or 'test', got {digit_split!r}")
+        self.digit_split = digit_split
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
+            raise ValueError(f"noise must be a number in [0, 1), got {noise!r}")
+        self.noise = float(noise)
+        self.seed = check_int("seed", seed, minimum=0)
+        self._masks = {}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _digit_pool(self):
+        images, labels = _digits_arrays()
+        train_idx, test_idx = _stratified_split(labels, 0.25, 0)
+        idx = train_idx if self.digit_split == "train" else test_idx
+        return images[idx], labels[idx]
+
+    def _place(self, rng: np.random.Generator, sizes: list[int]) -> list[tuple[int, int]]:
+        """Top-left corners for squares of ``sizes`` with a 1 px gap, never overlapping."""
+        S = self.canvas_size
+        for _ in range(20):
+            placed: list[tuple[int, int, int]] = []
+            for s in sizes:
+                for _ in range(100):
+                    y, x = (int(v) for v in rng.integers(0, S - s + 1, size=2))
+                    if all(x + s + 1 <= px or px + ps + 1 <= x or y + s + 1 <= py or py + ps + 1 <= y
+                           for py, px, ps in placed):
+                        placed.append((y, x, s))
+                        break
+                else:
+                    break
+            if len(placed) == len(sizes):
+                return [(y, x) for y, x, _ in placed]
+        # Fallback that always succeeds: one object per cell of a grid of largest objects.
+        hi = self.object_size[1]
+        n = S // hi
+        cells = rng.permutation(n * n)[: len(sizes)]
+        return [(int(c // n) * hi + int(rng.integers(0, hi - s + 1)), int(c % n) * hi + int(rng.integers(0, hi - s + 1)))
+                for c, s in zip(cells, sizes)]
+
+    def __getitem__(self, index: int):
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"index must be an integer, got {index!r}")
+        index = int(index)
+        if index < 0:
+            index += self.length
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} is out of range for a data set of length {self.length}")
+        rng = np.random.default_rng([self.seed, index])
+        S = self.canvas_size
+        n = int(rng.integers(self.min_objects, self.max_objects + 1))
+        sizes = [int(s) for s in rng.integers(self.object_size[0], self.object_size[1] + 1, size=n)]
+        corners = self._place(rng, sizes)
+        image = np.zeros((3, S, S), dtype=np.float32)
+        mask = np.zeros((S, S), dtype=np.int64)
+        labels, colors, boxes = [], [], []
+        color_values = list(COLORS.values())
+        for (y, x), s in zip(corners, sizes):
+            if self.kind == "shapes":
+                label = int(rng.integers(len(self.classes)))
+                color = int(rng.integers(len(color_values)))
+                m = self._masks.get((self.classes[label], s))
+                if m is None:
+                    m = self._masks[(self.classes[label], s)] = _shape_mask(self.classes[label], s)
+                rgb = np.asarray(color_values[color], dtype=np.float32)[:, None]
+                image[:, y:y + s, x:x + s][:, m] = rgb
+                pix = m
+            else:
+                pool_x, pool_y = self._digit_pool()
+                j = int(rng.integers(len(pool_y)))
+                label, color = int(pool_y[j]), -1
+                digit = torch.from_numpy(pool_x[j])[None, None]
+                patch = F.interpolate(digit, size=(s, s), mode="bilinear", align_corners=False)[0, 0].numpy()
+                image[:, y:y + s, x:x + s] = np.maximum(image[:, y:y + s, x:x + s], patch[None])
+                pix = patch > 0.25
+            mask[y:y + s, x:x + s][pix] = label + 1
+            rows, cols = np.nonzero(pix)
+            if len(rows) == 0:  # a digit drawn so faint that no pixel passes: use its square
+                x0, y0, x1, y1 = x, y, x + s, y + s
+            else:
+                x0, y0, x1, y1 = x + cols.min(), y + rows.min(), x + cols.max() + 1, y + rows.max() + 1
+            boxes.append([(x0 + x1) / 2 / S, (y0 + y1) / 2 / S, (x1 - x0) / S, (y1 - y0) / S])
+            labels.append(label)
+            colors.append(color)
+        if self.noise > 0:
+            image = np.clip(image + rng.normal(0, self.noise, size=image.shape).astype(np.float32), 0, 1)
+        target = {
+            "labels": torch.tensor(labels, dtype=torch.int64),
+            "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+            "colors": torch.tensor(colors, dtype=torch.int64),
+            "mask": torch.from_numpy(mask),
+        }
+        return torch.from_numpy(image), target
+
+    def __repr__(self) -> str:
+        return (f"DetectionCanvas(length={self.length}, kind={self.kind!r}, canvas_size={self.canvas_size}, "
+                f"objects={self.min_objects}..{self.max_objects}, classes={self.classes})")
+
+
+def collate_fn(batch):
+    """Stack images to ``(B, 3, H, W)`` and keep targets as a list of dicts (one per image).
+
+    Use with ``DataLoader(dataset, batch_size=..., collate_fn=collate_fn)``;
+    canvases hold different numbers of objects, so targets cannot be stacked.
+    """
+    if not batch:
+        raise ValueError("collate_fn got an empty batch")
+    images, targets = zip(*batch)
+    shapes = {tuple(im.shape) for im in images}
+    if len(shapes) != 1:
+        raise ValueError(f"all images in a batch must have the same shape, got {sorted(shapes)}")
+    return torch.stack(images), list(targets)
