@@ -1,0 +1,13 @@
+"""vitcourse: from attention to Vision Transformers and DETR, trained on a laptop CPU.
+
+The package is the course's second textbook: every lecture notebook derives
+an idea with small tensors, then checks that the tested implementation here
+computes the same numbers. Public names are re-exported below in lecture order.
+"""
+from .utils import get_device, seed_everything
+from .data import DetectionCanvas, DigitsSplit, collate_fn, denormalize, load_digits, sample_image
+from .train import History, evaluate, fit, predict
+from .plot import plot_attention, plot_history, show_images
+
+__version__ = "0.1.0"
+# Lecture modules (re-exported in lecture order; each helper adds its line below).
