@@ -1,0 +1,110 @@
+"""Checks for exercises/03_multi_head_attention.ipynb: split and merge heads, a multi-head forward.
+
+Weight layout follows ``torch.nn.MultiheadAttention``: ``in_proj_weight`` is
+``(3D, D)`` with the rows of W^Q, W^K, W^V stacked, a linear map is
+``x @ W.T + b``, and head ``h`` owns channels ``h*Dh : (h+1)*Dh``.
+References are written in NumPy (float64) so they do not share code with the
+student's PyTorch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import Check, compare_arrays, register
+
+
+def _split_heads_np(x: np.ndarray, num_heads: int) -> np.ndarray:
+    B, N, D = x.shape
+    return x.reshape(B, N, num_heads, D // num_heads).transpose(0, 2, 1, 3)  # (B, H, N, Dh)
+
+
+def _merge_heads_np(x: np.ndarray) -> np.ndarray:
+    B, H, N, Dh = x.shape
+    return x.transpose(0, 2, 1, 3).reshape(B, N, H * Dh)  # (B, N, D)
+
+
+def _softmax_np(s: np.ndarray) -> np.ndarray:
+    s = s - s.max(axis=-1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def mha_forward_np(x, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads,
+                   return_attn=False):
+    """Multi-head self-attention in NumPy float64 (the trusted reference)."""
+    x = np.asarray(x, np.float64)
+    D = x.shape[-1]
+    qkv = x @ np.asarray(in_proj_weight, np.float64).T + np.asarray(in_proj_bias, np.float64)  # (B, N, 3D)
+    q, k, v = (_split_heads_np(qkv[..., i * D:(i + 1) * D], num_heads) for i in range(3))  # (B, H, N, Dh)
+    attn = _softmax_np(q @ k.transpose(0, 1, 3, 2) / np.sqrt(D // num_heads))  # (B, H, N, N)
+    out = _merge_heads_np(attn @ v)  # (B, N, D)
+    out = out @ np.asarray(out_proj_weight, np.float64).T + np.asarray(out_proj_bias, np.float64)
+    return (out, attn) if return_attn else out
+
+
+def _shape(rng, hidden):
+    """(B, N, H, Dh): fixed small sizes when visible, random ones when hidden."""
+    if not hidden:
+        return 2, 3, 2, 4
+    return (int(rng.integers(1, 4)), int(rng.integers(1, 9)), int(rng.integers(1, 5)), int(rng.integers(1, 7)))
+
+
+@register
+class SplitHeads(Check):
+    name = "03.split_heads"
+    target = "split_heads"
+    hint = ("Head h owns the contiguous channels h*Dh:(h+1)*Dh. View (B, N, D) as (B, N, H, Dh) first, "
+            "then move the head axis in front of the token axis (a reshape alone mixes tokens and heads).")
+
+    def make_inputs(self, rng, hidden):
+        B, N, H, Dh = _shape(rng, hidden)
+        return {"x": rng.normal(size=(B, N, H * Dh)).astype(np.float32), "num_heads": H}
+
+    def reference(self, inputs):
+        return _split_heads_np(inputs["x"], inputs["num_heads"])
+
+
+@register
+class MergeHeads(Check):
+    name = "03.merge_heads"
+    target = "merge_heads"
+    hint = ("merge_heads must undo split_heads: move the head axis back next to the head width, "
+            "(B, H, N, Dh) -> (B, N, H, Dh), and only then flatten the last two axes.")
+
+    def make_inputs(self, rng, hidden):
+        B, N, H, Dh = _shape(rng, hidden)
+        return {"x": rng.normal(size=(B, H, N, Dh)).astype(np.float32)}
+
+    def reference(self, inputs):
+        return _merge_heads_np(inputs["x"])
+
+
+@register
+class MultiHeadForward(Check):
+    name = "03.mha_forward"
+    target = "mha_forward"
+    hint = ("Project once with in_proj_weight (rows: W^Q, then W^K, then W^V), split each of q, k, v into heads, "
+            "scale the scores by 1/sqrt(Dh) (the head width, not D), softmax over the keys, merge the heads, "
+            "then apply the output projection.")
+    rtol, atol = 1e-4, 1e-5
+
+    def make_inputs(self, rng, hidden):
+        B, N, H, Dh = _shape(rng, hidden)
+        if not hidden:
+            B, N, H, Dh = 2, 5, 2, 4
+        D = H * Dh
+        s = 1 / np.sqrt(D)
+        return {
+            "x": rng.normal(size=(B, N, D)).astype(np.float32),
+            "in_proj_weight": rng.normal(0, 2 * s, size=(3 * D, D)).astype(np.float32),
+            "in_proj_bias": rng.normal(0, 0.1, size=(3 * D,)).astype(np.float32),
+            "out_proj_weight": rng.normal(0, s, size=(D, D)).astype(np.float32),
+            "out_proj_bias": rng.normal(0, 0.1, size=(D,)).astype(np.float32),
+            "num_heads": H,
+        }
+
+    def reference(self, inputs):
+        return mha_forward_np(**inputs)
+
+    def compare(self, got, expected, inputs):
+        return compare_arrays(got, expected, what="mha_forward output", rtol=self.rtol, atol=self.atol)

@@ -1,0 +1,106 @@
+"""Checks for exercises/04_positional_encoding.ipynb: 1D sinusoidal, the offset rotation, 2D grid encoding.
+
+Conventions (stated in the exercise notebook):
+- 1D, interleaved as in "Attention Is All You Need" (arXiv:1706.03762), eq. in section 3.5:
+  ``PE[p, 2i] = sin(p * w_i)``, ``PE[p, 2i+1] = cos(p * w_i)``, ``w_i = base ** (-2i / D)``.
+- Offset map: ``PE[p + k] = M_k @ PE[p]`` with ``M_k`` block diagonal, block i =
+  ``[[cos(k w_i), sin(k w_i)], [-sin(k w_i), cos(k w_i)]]``.
+- 2D grid of ``grid_h x grid_w`` patches in row-major order (token ``t = r * grid_w + c``):
+  ``out[t] = concat(PE_{D/2}[r], PE_{D/2}[c])``, the row half first.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import Check, compare_arrays, register
+
+
+def sinusoidal_np(num_positions: int, dim: int, base: float = 10000.0) -> np.ndarray:
+    """Interleaved sin/cos encoding in float64, (num_positions, dim)."""
+    p = np.arange(num_positions, dtype=np.float64)[:, None]  # (N, 1)
+    w = base ** (-np.arange(0, dim, 2, dtype=np.float64) / dim)  # (D/2,)
+    pe = np.zeros((num_positions, dim))
+    pe[:, 0::2] = np.sin(p * w)
+    pe[:, 1::2] = np.cos(p * w)
+    return pe
+
+
+def offset_matrix_np(k: int, dim: int, base: float = 10000.0) -> np.ndarray:
+    """Block-diagonal M_k with PE[p + k] = M_k @ PE[p], (dim, dim)."""
+    w = base ** (-np.arange(0, dim, 2, dtype=np.float64) / dim)
+    m = np.zeros((dim, dim))
+    for i, wi in enumerate(w):
+        c, s = np.cos(k * wi), np.sin(k * wi)
+        m[2 * i:2 * i + 2, 2 * i:2 * i + 2] = [[c, s], [-s, c]]
+    return m
+
+
+def grid_2d_np(grid_h: int, grid_w: int, dim: int, base: float = 10000.0) -> np.ndarray:
+    """Row half then column half, tokens in row-major order, (grid_h * grid_w, dim)."""
+    rows = np.repeat(np.arange(grid_h), grid_w)  # (h*w,) row index of each token
+    cols = np.tile(np.arange(grid_w), grid_h)  # (h*w,) column index of each token
+    half_r = sinusoidal_np(grid_h, dim // 2, base)[rows]
+    half_c = sinusoidal_np(grid_w, dim // 2, base)[cols]
+    return np.concatenate([half_r, half_c], axis=1)
+
+
+@register
+class Sinusoidal(Check):
+    name = "04.sinusoidal"
+    target = "sinusoidal_encoding"
+    hint = ("Even columns 2i hold sin(p * w_i), odd columns 2i+1 hold cos(p * w_i), with w_i = base**(-2i/D): "
+            "the exponent uses the even column index 2i, not i. Build p as a column and w as a row and broadcast.")
+    rtol, atol = 1e-4, 2e-5
+
+    def make_inputs(self, rng, hidden):
+        if not hidden:
+            return {"num_positions": 6, "dim": 8, "base": 10000.0}
+        return {"num_positions": int(rng.integers(1, 60)), "dim": 2 * int(rng.integers(1, 17)),
+                "base": float(rng.choice([100.0, 1000.0, 10000.0]))}
+
+    def reference(self, inputs):
+        return sinusoidal_np(**inputs)
+
+    def compare(self, got, expected, inputs):
+        return compare_arrays(got, expected, what="encoding", rtol=self.rtol, atol=self.atol)
+
+
+@register
+class OffsetMatrix(Check):
+    name = "04.offset_matrix"
+    target = "offset_matrix"
+    hint = ("Use sin(a+b) = sin a cos b + cos a sin b and cos(a+b) = cos a cos b - sin a sin b on each (sin, cos) "
+            "pair: the 2x2 block for frequency w_i depends only on k * w_i, never on the position p.")
+    rtol, atol = 1e-4, 1e-5
+
+    def make_inputs(self, rng, hidden):
+        if not hidden:
+            return {"k": 3, "dim": 8, "base": 10000.0}
+        return {"k": int(rng.integers(-20, 21)), "dim": 2 * int(rng.integers(1, 9)),
+                "base": float(rng.choice([100.0, 10000.0]))}
+
+    def reference(self, inputs):
+        return offset_matrix_np(**inputs)
+
+    def compare(self, got, expected, inputs):
+        return compare_arrays(got, expected, what="M_k", rtol=self.rtol, atol=self.atol)
+
+
+@register
+class Grid2D(Check):
+    name = "04.sincos_2d"
+    target = "sincos_2d"
+    hint = ("Token t sits at row t // grid_w and column t % grid_w. Encode the row with a 1D encoding of width "
+            "dim/2, the column with another of width dim/2, and concatenate (row half first).")
+    rtol, atol = 1e-4, 2e-5
+
+    def make_inputs(self, rng, hidden):
+        if not hidden:
+            return {"grid_h": 2, "grid_w": 3, "dim": 8}
+        return {"grid_h": int(rng.integers(1, 8)), "grid_w": int(rng.integers(1, 8)), "dim": 4 * int(rng.integers(1, 9))}
+
+    def reference(self, inputs):
+        return grid_2d_np(**inputs)
+
+    def compare(self, got, expected, inputs):
+        return compare_arrays(got, expected, what="2D encoding", rtol=self.rtol, atol=self.atol)
