@@ -63,10 +63,12 @@ def offset_matrix(k, dim, base=10000.0):
     return torch.block_diag(*[torch.tensor([[ci, si], [-si, ci]]) for ci, si in zip(c, s)])
 
 
-def sincos_2d(grid_h, grid_w, dim):
-    r, c = torch.meshgrid(torch.arange(grid_h), torch.arange(grid_w), indexing="ij")
-    return torch.cat([sinusoidal_encoding(grid_h, dim // 2)[r.flatten()],
-                      sinusoidal_encoding(grid_w, dim // 2)[c.flatten()]], dim=1)
+def sincos_2d(grid_h, grid_w, dim, temperature=10000.0):
+    y, x = torch.meshgrid(torch.arange(grid_h, dtype=torch.float64), torch.arange(grid_w, dtype=torch.float64),
+                          indexing="ij")
+    omega = temperature ** (-torch.arange(dim // 4, dtype=torch.float64) / (dim // 4))
+    ax, ay = x.reshape(-1, 1) * omega, y.reshape(-1, 1) * omega
+    return torch.cat([ax.sin(), ax.cos(), ay.sin(), ay.cos()], dim=1)
 
 
 def layer_norm(x, weight, bias, eps):
@@ -113,8 +115,8 @@ WRONG = {
     "04.sinusoidal": lambda num_positions, dim, base=10000.0: torch.cat(  # concatenated, not interleaved
         [sinusoidal_encoding(num_positions, dim, base)[:, 0::2], sinusoidal_encoding(num_positions, dim, base)[:, 1::2]], 1),
     "04.offset_matrix": lambda k, dim, base=10000.0: offset_matrix(k, dim, base).T,  # rotates the wrong way
-    "04.sincos_2d": lambda grid_h, grid_w, dim: torch.cat(  # column half first
-        [sincos_2d(grid_h, grid_w, dim)[:, dim // 2:], sincos_2d(grid_h, grid_w, dim)[:, :dim // 2]], 1),
+    "04.sincos_2d": lambda grid_h, grid_w, dim, temperature=10000.0: torch.cat(  # row half first
+        [sincos_2d(grid_h, grid_w, dim, temperature)[:, dim // 2:], sincos_2d(grid_h, grid_w, dim, temperature)[:, :dim // 2]], 1),
     "05.layer_norm": lambda x, weight, bias, eps: (x - x.mean(-1, keepdim=True))
     / torch.sqrt(x.var(-1, keepdim=True) + eps) * weight + bias,  # unbiased variance
     "05.pre_norm_block": post_norm_block,

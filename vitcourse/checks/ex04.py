@@ -5,8 +5,9 @@ Conventions (stated in the exercise notebook):
   ``PE[p, 2i] = sin(p * w_i)``, ``PE[p, 2i+1] = cos(p * w_i)``, ``w_i = base ** (-2i / D)``.
 - Offset map: ``PE[p + k] = M_k @ PE[p]`` with ``M_k`` block diagonal, block i =
   ``[[cos(k w_i), sin(k w_i)], [-sin(k w_i), cos(k w_i)]]``.
-- 2D grid of ``grid_h x grid_w`` patches in row-major order (token ``t = r * grid_w + c``):
-  ``out[t] = concat(PE_{D/2}[r], PE_{D/2}[c])``, the row half first.
+- 2D grid of ``grid_h x grid_w`` patches in row-major order (token ``t = y * grid_w + x``), MAE layout
+  (as ``vitcourse.positional.sincos_2d``): ``omega_i = temperature ** (-i / (D/4))``, i = 0..D/4-1,
+  ``out[t] = [sin(x omega) | cos(x omega) | sin(y omega) | cos(y omega)]`` (column first, then row).
 """
 from __future__ import annotations
 
@@ -35,13 +36,13 @@ def offset_matrix_np(k: int, dim: int, base: float = 10000.0) -> np.ndarray:
     return m
 
 
-def grid_2d_np(grid_h: int, grid_w: int, dim: int, base: float = 10000.0) -> np.ndarray:
-    """Row half then column half, tokens in row-major order, (grid_h * grid_w, dim)."""
-    rows = np.repeat(np.arange(grid_h), grid_w)  # (h*w,) row index of each token
-    cols = np.tile(np.arange(grid_w), grid_h)  # (h*w,) column index of each token
-    half_r = sinusoidal_np(grid_h, dim // 2, base)[rows]
-    half_c = sinusoidal_np(grid_w, dim // 2, base)[cols]
-    return np.concatenate([half_r, half_c], axis=1)
+def grid_2d_np(grid_h: int, grid_w: int, dim: int, temperature: float = 10000.0) -> np.ndarray:
+    """MAE layout [sin x | cos x | sin y | cos y], tokens in row-major order, (grid_h * grid_w, dim)."""
+    quarter = dim // 4
+    omega = temperature ** (-np.arange(quarter, dtype=np.float64) / quarter)  # (D/4,)
+    y = np.repeat(np.arange(grid_h), grid_w)[:, None] * omega  # (h*w, D/4) row angle of each token
+    x = np.tile(np.arange(grid_w), grid_h)[:, None] * omega  # (h*w, D/4) column angle of each token
+    return np.concatenate([np.sin(x), np.cos(x), np.sin(y), np.cos(y)], axis=1)
 
 
 @register
@@ -90,14 +91,16 @@ class OffsetMatrix(Check):
 class Grid2D(Check):
     name = "04.sincos_2d"
     target = "sincos_2d"
-    hint = ("Token t sits at row t // grid_w and column t % grid_w. Encode the row with a 1D encoding of width "
-            "dim/2, the column with another of width dim/2, and concatenate (row half first).")
+    hint = ("Token t sits at row y = t // grid_w and column x = t % grid_w (row-major; torch.meshgrid with "
+            "indexing='ij'). Use D/4 frequencies omega_i = temperature**(-i/(D/4)) and concatenate "
+            "[sin(x omega), cos(x omega), sin(y omega), cos(y omega)]: the column (x) comes first.")
     rtol, atol = 1e-4, 2e-5
 
     def make_inputs(self, rng, hidden):
         if not hidden:
-            return {"grid_h": 2, "grid_w": 3, "dim": 8}
-        return {"grid_h": int(rng.integers(1, 8)), "grid_w": int(rng.integers(1, 8)), "dim": 4 * int(rng.integers(1, 9))}
+            return {"grid_h": 2, "grid_w": 3, "dim": 8, "temperature": 10000.0}
+        return {"grid_h": int(rng.integers(1, 8)), "grid_w": int(rng.integers(1, 8)), "dim": 4 * int(rng.integers(1, 9)),
+                "temperature": float(rng.choice([100.0, 10000.0]))}
 
     def reference(self, inputs):
         return grid_2d_np(**inputs)
