@@ -1,0 +1,14 @@
+"""DETR, built piece by piece (lecture 09): boxes, Hungarian matching, the set loss, the model, evaluation.
+
+Paper: Carion et al., "End-to-End Object Detection with Transformers" (arXiv:2005.12872).
+Modules, in the order the lecture uses them: `boxes`, `matcher`, `criterion`.
+"""
+from .boxes import (box_area, box_cxcywh_to_xyxy, box_iou, box_xyxy_to_cxcywh, check_boxes_xyxy,
+                    generalized_box_iou, scale_boxes)
+from .matcher import HungarianMatcher
+from .criterion import DEFAULT_WEIGHTS, SetCriterion
+
+__all__ = [
+    "box_area", "box_cxcywh_to_xyxy", "box_iou", "box_xyxy_to_cxcywh", "check_boxes_xyxy", "generalized_box_iou",
+    "scale_boxes", "HungarianMatcher", "SetCriterion", "DEFAULT_WEIGHTS",
+]
