@@ -1,0 +1,66 @@
+"""Checks for exercises/00_warmup.ipynb: the exercise format on two tiny functions.
+
+References are NumPy (float64) so they share no code with the learner's PyTorch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import Check, compare_arrays, register
+
+
+def _shape(rng, hidden):
+    """Fixed (3, 4) when visible; a random 1-3 dimensional shape when hidden."""
+    if not hidden:
+        return (3, 4)
+    ndim = int(rng.integers(1, 4))
+    return tuple(int(n) for n in rng.integers(1, 7, size=ndim))
+
+
+@register
+class Relu(Check):
+    name = "00.relu"
+    target = "relu"
+    hint = "ReLU keeps positive entries and replaces negative ones by 0; keep the input's shape and dtype."
+
+    def make_inputs(self, rng, hidden):
+        return {"x": rng.normal(0, 2, size=_shape(rng, hidden)).astype(np.float32)}
+
+    def reference(self, inputs):
+        return np.maximum(inputs["x"].astype(np.float64), 0.0)
+
+    def compare(self, got, expected, inputs):
+        failures = compare_arrays(got, expected, what="relu(x)", rtol=self.rtol, atol=self.atol)
+        if not failures and np.asarray(got).dtype != inputs["x"].dtype:
+            failures = [f"relu(x): expected dtype {inputs['x'].dtype} (same as x), got {np.asarray(got).dtype}"]
+        return failures
+
+
+@register
+class RowNormalize(Check):
+    name = "00.row_normalize"
+    target = "row_normalize"
+    hint = ("Divide each row by its own sum (sum over the last axis with keepdim=True so it broadcasts); "
+            "a row of zeros has sum 0, so give it zeros instead of dividing by 0 (torch.where).")
+
+    def make_inputs(self, rng, hidden):
+        rows, cols = (4, 5) if not hidden else (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+        x = rng.uniform(0, 3, size=(rows, cols))
+        zero_rows = [1] if not hidden else list(np.flatnonzero(rng.random(rows) < 0.3))
+        x[zero_rows] = 0.0  # rows of zeros must give zeros, not NaN
+        return {"x": x.astype(np.float32)}
+
+    def reference(self, inputs):
+        x = inputs["x"].astype(np.float64)
+        s = x.sum(axis=-1, keepdims=True)
+        return np.divide(x, s, out=np.zeros_like(x), where=s != 0)
+
+    def compare(self, got, expected, inputs):
+        failures = compare_arrays(got, expected, what="row_normalize(x)", rtol=self.rtol, atol=self.atol)
+        if failures:
+            return failures
+        sums = np.asarray(got, np.float64).sum(axis=-1)
+        zero = inputs["x"].sum(axis=-1) == 0
+        if not np.allclose(sums[~zero], 1.0, atol=1e-4) or not np.all(sums[zero] == 0):
+            return ["row_normalize(x): rows must sum to 1 (rows of zeros to 0)"]
+        return []
