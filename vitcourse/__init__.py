@@ -11,3 +11,6 @@ from .plot import plot_attention, plot_history, show_images
 
 __version__ = "0.1.0"
 # Lecture modules (re-exported in lecture order; each helper adds its line below).
+from .attention import MultiHeadAttention, load_from_torch_mha, record_attention, scaled_dot_product_attention
+from .positional import LearnedPositionalEmbedding, resize_grid_embedding, sincos_2d, sinusoidal_encoding
+from .blocks import MLP, DecoderBlock, PostNormBlock, PreNormBlock

@@ -1,0 +1,324 @@
+"""vitcourse.attention: parity with PyTorch, invariants (hypothesis), error messages."""
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from vitcourse.attention import MultiHeadAttention, load_from_torch_mha, record_attention, scaled_dot_product_attention
+
+FEW = settings(max_examples=25, deadline=None)
+
+
+def _qkv(seed, B=2, H=3, Nq=5, Nk=7, Dk=8, Dv=6, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(B, H, Nq, Dk, generator=g, dtype=dtype)
+    k = torch.randn(B, H, Nk, Dk, generator=g, dtype=dtype)
+    v = torch.randn(B, H, Nk, Dv, generator=g, dtype=dtype)
+    return q, k, v
+
+
+def _rand_bool_mask(shape, seed, keep_one=True):
+    g = torch.Generator().manual_seed(seed)
+    m = torch.rand(shape, generator=g) < 0.6
+    if keep_one:
+        m[..., 0] = True  # every row may attend somewhere: PyTorch's MHA gives NaN for an empty row
+    return m
+
+
+# ----------------------------------------------------------------------------- function parity
+
+
+@FEW
+@given(seed=st.integers(0, 10_000), Nq=st.integers(1, 9), Nk=st.integers(1, 9), Dk=st.integers(1, 16),
+       Dv=st.integers(1, 16))
+def test_sdpa_matches_torch_without_mask(seed, Nq, Nk, Dk, Dv):
+    q, k, v = _qkv(seed, Nq=Nq, Nk=Nk, Dk=Dk, Dv=Dv)
+    torch.testing.assert_close(scaled_dot_product_attention(q, k, v), F.scaled_dot_product_attention(q, k, v),
+                               atol=1e-6, rtol=1e-6)
+
+
+@FEW
+@given(seed=st.integers(0, 10_000), Nq=st.integers(1, 8), Nk=st.integers(1, 8),
+       mask_shape=st.sampled_from(["full", "rows", "keys"]), keep_one=st.booleans())
+def test_sdpa_matches_torch_bool_mask(seed, Nq, Nk, mask_shape, keep_one):
+    q, k, v = _qkv(seed, Nq=Nq, Nk=Nk)
+    shape = {"full": (2, 3, Nq, Nk), "rows": (Nq, Nk), "keys": (2, 1, 1, Nk)}[mask_shape]
+    mask = _rand_bool_mask(shape, seed, keep_one)
+    ours = scaled_dot_product_attention(q, k, v, mask)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-6)
+    assert not ours.isnan().any()
+
+
+@FEW
+@given(seed=st.integers(0, 10_000), Nq=st.integers(1, 8), Nk=st.integers(1, 8))
+def test_sdpa_matches_torch_additive_mask(seed, Nq, Nk):
+    q, k, v = _qkv(seed, Nq=Nq, Nk=Nk)
+    g = torch.Generator().manual_seed(seed + 1)
+    mask = torch.randn(Nq, Nk, generator=g) * 3
+    mask[torch.rand(Nq, Nk, generator=g) < 0.3] = float("-inf")
+    torch.testing.assert_close(scaled_dot_product_attention(q, k, v, mask),
+                               F.scaled_dot_product_attention(q, k, v, attn_mask=mask), atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("Nq,Nk", [(6, 6), (4, 7), (7, 4)])
+def test_sdpa_matches_torch_causal_and_scale(Nq, Nk):
+    q, k, v = _qkv(0, Nq=Nq, Nk=Nk)
+    torch.testing.assert_close(scaled_dot_product_attention(q, k, v, is_causal=True),
+                               F.scaled_dot_product_attention(q, k, v, is_causal=True), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(scaled_dot_product_attention(q, k, v, scale=0.3),
+                               F.scaled_dot_product_attention(q, k, v, scale=0.3), atol=1e-6, rtol=1e-6)
+
+
+def test_sdpa_causal_weights_are_lower_triangular():
+    q, k, v = _qkv(1, Nq=6, Nk=6)
+    _, attn = scaled_dot_product_attention(q, k, v, is_causal=True, return_attn=True)
+    assert (attn.triu(1) == 0).all()
+    lower = torch.ones(6, 6, dtype=torch.bool).tril()
+    assert (attn[..., lower] > 0).all()
+
+
+def test_sdpa_written_out_by_hand():
+    """The explicit formula softmax(q k^T / sqrt(d)) v, on numbers small enough to check."""
+    q = torch.tensor([[1.0, 0.0]])
+    k = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    v = torch.tensor([[10.0], [20.0]])
+    w0 = torch.tensor(1 / 2**0.5).exp() / (torch.tensor(1 / 2**0.5).exp() + 1)
+    out, attn = scaled_dot_product_attention(q, k, v, return_attn=True)
+    torch.testing.assert_close(attn, torch.stack([w0, 1 - w0])[None])
+    torch.testing.assert_close(out, (10 * w0 + 20 * (1 - w0)).reshape(1, 1))
+
+
+# ----------------------------------------------------------------------------- invariants
+
+
+@FEW
+@given(seed=st.integers(0, 10_000), Nq=st.integers(1, 8), Nk=st.integers(1, 8), scale=st.floats(0.01, 100.0))
+def test_weights_non_negative_rows_sum_to_one(seed, Nq, Nk, scale):
+    q, k, v = _qkv(seed, Nq=Nq, Nk=Nk)
+    mask = _rand_bool_mask((Nq, Nk), seed)
+    _, attn = scaled_dot_product_attention(q * scale, k, v, mask, return_attn=True)
+    assert (attn >= 0).all()
+    torch.testing.assert_close(attn.sum(-1), torch.ones(2, 3, Nq))
+    assert (attn[..., ~mask] == 0).all()  # masked keys get exactly zero weight
+
+
+@FEW
+@given(seed=st.integers(0, 10_000), dead_row=st.integers(0, 4), additive=st.booleans())
+def test_fully_masked_row_is_zero_not_nan(seed, dead_row, additive):
+    q, k, v = _qkv(seed, Nq=5, Nk=4)
+    mask = _rand_bool_mask((5, 4), seed)
+    mask[dead_row] = False
+    if additive:
+        mask = torch.zeros(5, 4).masked_fill(~mask, float("-inf"))
+    q.requires_grad_(True)
+    out, attn = scaled_dot_product_attention(q, k, v, mask, return_attn=True)
+    assert not out.isnan().any() and not attn.isnan().any()
+    assert (out[..., dead_row, :] == 0).all() and (attn[..., dead_row, :] == 0).all()
+    out.sum().backward()
+    assert torch.isfinite(q.grad).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_low_precision_large_logits_stay_finite(dtype):
+    q, k, v = _qkv(0, Dk=64, dtype=dtype)
+    q = q * 200  # scores of order 200 * 8 * 8 = 1e4 after scaling: exp() would overflow in half precision
+    k = k * 200
+    out, attn = scaled_dot_product_attention(q, k, v, return_attn=True)
+    assert out.dtype == dtype and attn.dtype == dtype
+    assert torch.isfinite(out).all() and torch.isfinite(attn).all()
+    torch.testing.assert_close(attn.float().sum(-1), torch.ones(2, 3, 5), atol=1e-2, rtol=0)
+    ref = scaled_dot_product_attention(q.float(), k.float(), v.float())
+    torch.testing.assert_close(out.float(), ref, atol=5e-2, rtol=5e-2)
+
+
+@FEW
+@given(seed=st.integers(0, 10_000), N=st.integers(2, 8))
+def test_self_attention_permutation_equivariant(seed, N):
+    torch.manual_seed(seed)
+    mha = MultiHeadAttention(12, 3).eval()
+    x = torch.randn(2, N, 12)
+    perm = torch.randperm(N)
+    torch.testing.assert_close(mha(x[:, perm]), mha(x)[:, perm], atol=1e-6, rtol=1e-5)
+
+
+def test_positions_break_permutation_equivariance():
+    from vitcourse.positional import sinusoidal_encoding
+
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(12, 3).eval()
+    x = torch.randn(2, 6, 12)
+    pe = sinusoidal_encoding(6, 12)
+    perm = torch.tensor([5, 4, 3, 2, 1, 0])
+    y_perm = mha(x[:, perm] + pe)
+    y = mha(x + pe)[:, perm]
+    assert (y_perm - y).abs().max() > 1e-3
+
+
+@FEW
+@given(seed=st.integers(0, 10_000), Nq=st.integers(1, 7), Nk=st.integers(1, 7), use_kpm=st.booleans(),
+       use_am=st.booleans(), float_am=st.booleans())
+def test_fast_equals_explicit(seed, Nq, Nk, use_kpm, use_am, float_am):
+    torch.manual_seed(seed)
+    mha = MultiHeadAttention(16, 4, kdim=10, vdim=6).eval()
+    x, m, mv = torch.randn(3, Nq, 16), torch.randn(3, Nk, 10), torch.randn(3, Nk, 6)
+    kpm = torch.rand(3, Nk) < 0.4 if use_kpm else None
+    am = None
+    if use_am:
+        am = torch.rand(Nq, Nk) < 0.4
+        if float_am:
+            am = torch.randn(Nq, Nk).masked_fill(am, float("-inf"))
+    fast = mha(x, m, mv, key_padding_mask=kpm, attn_mask=am)
+    explicit, attn = mha(x, m, mv, key_padding_mask=kpm, attn_mask=am, return_attn=True)
+    assert attn.shape == (3, 4, Nq, Nk)
+    torch.testing.assert_close(fast, explicit, atol=1e-5, rtol=1e-5)
+    assert not fast.isnan().any()
+    mha.fast = False
+    torch.testing.assert_close(mha(x, m, mv, key_padding_mask=kpm, attn_mask=am), explicit, atol=0, rtol=0)
+
+
+def test_every_parameter_gets_a_gradient():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2, kdim=5, vdim=3)
+    for fast in (True, False):
+        mha.fast = fast
+        mha.zero_grad()
+        mha(torch.randn(2, 4, 8), torch.randn(2, 6, 5), torch.randn(2, 6, 3)).pow(2).sum().backward()
+        for name, p in mha.named_parameters():
+            assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+# ----------------------------------------------------------------------------- nn.MultiheadAttention parity
+
+
+@FEW
+@given(seed=st.integers(0, 10_000), B=st.integers(1, 3), Nq=st.integers(1, 7), Nk=st.integers(1, 7),
+       heads=st.sampled_from([1, 2, 4]), cross=st.booleans(), bias=st.booleans(), mask_kind=st.sampled_from(
+           ["none", "kpm", "bool2d", "float2d", "bool3d", "both"]))
+def test_mha_matches_torch(seed, B, Nq, Nk, heads, cross, bias, mask_kind):
+    torch.manual_seed(seed)
+    D = 8
+    kdim, vdim = (5, 7) if cross else (None, None)
+    ref = nn.MultiheadAttention(D, heads, batch_first=True, bias=bias, kdim=kdim, vdim=vdim).eval()
+    if bias:  # PyTorch initialises biases to zero: make them matter
+        with torch.no_grad():
+            ref.in_proj_bias.normal_()
+            ref.out_proj.bias.normal_()
+    ours = MultiHeadAttention.from_torch(ref).eval()
+    if not cross:
+        Nk = Nq
+    x = torch.randn(B, Nq, D)
+    k = torch.randn(B, Nk, kdim or D) if cross else x
+    v = torch.randn(B, Nk, vdim or D) if cross else x
+    kpm = am = None
+    if mask_kind in ("kpm", "both"):
+        kpm = torch.rand(B, Nk) < 0.4
+        kpm[:, 0] = False  # PyTorch gives NaN for a query that sees no key
+    if mask_kind in ("bool2d", "both"):
+        am = torch.rand(Nq, Nk) < 0.4
+        am[:, -1] = False
+        if kpm is not None:
+            am[:, 0] = False
+    if mask_kind == "float2d":
+        am = torch.randn(Nq, Nk)
+    if mask_kind == "bool3d":
+        am = torch.rand(B * heads, Nq, Nk) < 0.4
+        am[..., 0] = False
+    want, want_w = ref(x, k, v, key_padding_mask=kpm, attn_mask=am, average_attn_weights=False)
+    got, got_w = ours(x, k, v, key_padding_mask=kpm, attn_mask=am, return_attn=True)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got_w, want_w, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours(x, k, v, key_padding_mask=kpm, attn_mask=am), want, atol=1e-5, rtol=1e-5)
+
+
+def test_load_from_torch_mha_copies_into_existing_module():
+    torch.manual_seed(0)
+    ref = nn.MultiheadAttention(12, 3, batch_first=True).eval()
+    ours = load_from_torch_mha(MultiHeadAttention(12, 3), ref).eval()
+    x = torch.randn(2, 5, 12)
+    torch.testing.assert_close(ours(x), ref(x, x, x, need_weights=False)[0], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="shapes differ"):
+        load_from_torch_mha(MultiHeadAttention(12, 4), ref)
+
+
+# ----------------------------------------------------------------------------- recording
+
+
+def test_record_attention_collects_every_module_and_detaches_hooks():
+    torch.manual_seed(0)
+    model = nn.Sequential(MultiHeadAttention(8, 2), nn.Identity())
+
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = MultiHeadAttention(8, 2)
+            self.b = MultiHeadAttention(8, 4)
+
+        def forward(self, x, mem):
+            return self.b(self.a(x), mem)
+
+    model = Two().eval()
+    x, mem = torch.randn(3, 5, 8), torch.randn(3, 9, 8)
+    plain = model(x, mem)
+    with record_attention(model) as maps:
+        out = model(x, mem)
+    assert list(maps) == ["a", "b"]
+    assert maps["a"].shape == (3, 2, 5, 5) and maps["b"].shape == (3, 4, 5, 9)
+    assert not maps["a"].requires_grad
+    torch.testing.assert_close(maps["b"].sum(-1), torch.ones(3, 4, 5))
+    torch.testing.assert_close(out, plain, atol=1e-5, rtol=1e-5)
+    _, w = model.a(x, return_attn=True)
+    torch.testing.assert_close(maps["a"], w.detach())
+    assert all(not m._attn_recorders for m in (model.a, model.b))
+    with record_attention(model.a) as maps:
+        model.a(x)
+    assert list(maps) == [""]
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_error_width_not_divisible_by_heads():
+    with pytest.raises(ValueError, match=r"dim 10 is not divisible by num_heads 3"):
+        MultiHeadAttention(10, 3)
+
+
+def test_error_q_k_width_mismatch():
+    with pytest.raises(ValueError, match=r"q width 4 and k width 5"):
+        scaled_dot_product_attention(torch.randn(2, 3, 4), torch.randn(2, 6, 5), torch.randn(2, 6, 5))
+    with pytest.raises(ValueError, match=r"k with 6 and v with 5"):
+        scaled_dot_product_attention(torch.randn(2, 3, 4), torch.randn(2, 6, 4), torch.randn(2, 5, 4))
+    with pytest.raises(ValueError, match=r"key must have shape \(B, N, 8\), got \(2, 6, 5\)"):
+        MultiHeadAttention(8, 2)(torch.randn(2, 3, 8), torch.randn(2, 6, 5))
+
+
+def test_error_mask_shape_and_dtype():
+    q = torch.randn(2, 3, 4)
+    with pytest.raises(ValueError, match=r"mask of shape \(3, 5\) cannot be broadcast to .*\(2, 3, 6\)"):
+        scaled_dot_product_attention(q, torch.randn(2, 6, 4), torch.randn(2, 6, 4), torch.ones(3, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"mask must have dtype torch.bool .* got torch.int64"):
+        scaled_dot_product_attention(q, q, q, torch.ones(3, 3, dtype=torch.long))
+    mha = MultiHeadAttention(8, 2)
+    x = torch.randn(2, 3, 8)
+    with pytest.raises(ValueError, match=r"key_padding_mask must have shape \(B, Nk\) = \(2, 3\), got \(2, 4\)|"
+                                         r"key_padding_mask of shape \(2, 4\) cannot be broadcast"):
+        mha(x, key_padding_mask=torch.zeros(2, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"attn_mask must have shape \(Nq, Nk\) = \(3, 3\).* got \(4, 3\)"):
+        mha(x, attn_mask=torch.zeros(4, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"attn_mask must have dtype torch.bool .* got torch.int32"):
+        mha(x, attn_mask=torch.zeros(3, 3, dtype=torch.int32))
+    with pytest.raises(ValueError, match=r"key_padding_mask must have dtype torch.bool .* got torch.int64"):
+        mha(x, key_padding_mask=torch.zeros(2, 3, dtype=torch.long))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_module_low_precision_large_inputs_stay_finite(dtype):
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(64, 4).to(dtype).eval()
+    x = (torch.randn(2, 9, 64) * 100).to(dtype)
+    fast = mha(x)
+    explicit, attn = mha(x, return_attn=True)
+    assert torch.isfinite(fast).all() and torch.isfinite(explicit).all() and torch.isfinite(attn).all()
+    torch.testing.assert_close(fast.float(), explicit.float(), atol=0.1, rtol=0.05)

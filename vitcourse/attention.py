@@ -1,0 +1,348 @@
+"""Scaled dot-product attention and multi-head attention, written out (lectures 01-03).
+
+Paper: Vaswani et al., "Attention Is All You Need", NeurIPS 2017, arXiv:1706.03762.
+
+    Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k) + M) V
+
+Shape legend:
+    B batch, N tokens (Nq queries, Nk keys/values), D model width,
+    H heads, Dh = D / H head width, Dk key width, Dv value width.
+
+Two paths compute the same numbers (a test pins them equal):
+- the explicit path: scores, scale, mask, softmax, weighted sum, one line
+  each, so the attention weights can be returned and plotted;
+- the fast path: `torch.nn.functional.scaled_dot_product_attention`, a fused
+  kernel used by `MultiHeadAttention` whenever the weights are not asked for.
+
+Differences from the paper:
+- A fully masked row (a query that may attend to nothing) gives zero
+  weights and a zero output instead of NaN, like PyTorch's fused kernel.
+- Scores and softmax are computed in float32 when the inputs are float16 or
+  bfloat16, so large logits stay finite.
+
+Mask conventions (the two PyTorch conventions, kept as PyTorch has them):
+- `scaled_dot_product_attention(mask=...)`: bool True = MAY attend
+  (as `F.scaled_dot_product_attention`); a float mask is added to the scores.
+- `MultiHeadAttention(key_padding_mask=..., attn_mask=...)`: bool True = NOT
+  allowed / padding (as `nn.MultiheadAttention`); a float mask is added.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "scaled_dot_product_attention",
+    "MultiHeadAttention",
+    "load_from_torch_mha",
+    "record_attention",
+]
+
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _check_mask(mask: torch.Tensor, name: str, target: tuple[int, ...], target_desc: str) -> None:
+    """Raise ValueError unless ``mask`` is bool/float and broadcastable to ``target``."""
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(mask).__name__}")
+    if mask.dtype != torch.bool and not mask.dtype.is_floating_point:
+        raise ValueError(f"{name} must have dtype torch.bool or a floating dtype (additive), got {mask.dtype}")
+    try:
+        shape = torch.broadcast_shapes(tuple(mask.shape), target)
+    except RuntimeError:
+        shape = None
+    if shape != tuple(target):
+        raise ValueError(f"{name} of shape {tuple(mask.shape)} cannot be broadcast to {target_desc} "
+                         f"{tuple(target)}")
+
+
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    *,
+    is_causal: bool = False,
+    scale: float | None = None,
+    dropout_p: float = 0.0,
+    return_attn: bool = False,
+):
+    """softmax(q k^T * scale + mask) v, one step per line.
+
+    Args:
+        q: (..., Nq, Dk) queries.
+        k: (..., Nk, Dk) keys.
+        v: (..., Nk, Dv) values, one per key.
+        mask: bool (True = may attend) or float (added to the scores), broadcastable
+            to (..., Nq, Nk). Same convention as `F.scaled_dot_product_attention`.
+        is_causal: query i may attend to keys 0..i only (top-left aligned, as PyTorch);
+            combined with ``mask`` when both are given.
+        scale: multiplies the scores; default 1 / sqrt(Dk).
+        dropout_p: dropout on the attention weights (always applied when > 0, as
+            PyTorch's function; modules pass 0 in eval mode).
+        return_attn: also return the weights actually used, (..., Nq, Nk).
+
+    Returns:
+        out (..., Nq, Dv), or (out, attn) when ``return_attn``.
+    """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        if t.dim() < 2:
+            raise ValueError(f"{name} must have at least 2 dimensions (..., N, D), got shape {tuple(t.shape)}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same width (last dimension) to be compared by a dot product, "
+                         f"got q width {q.shape[-1]} and k width {k.shape[-1]}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v must have the same number of tokens (one value per key), "
+                         f"got k with {k.shape[-2]} and v with {v.shape[-2]}")
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
+    Nq, Dk = q.shape[-2:]
+    Nk = k.shape[-2]
+    batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    if mask is not None:
+        _check_mask(mask, "mask", (*batch, Nq, Nk), "(..., Nq, Nk) =")
+    scale = 1.0 / math.sqrt(Dk) if scale is None else float(scale)
+
+    # Low-precision inputs: scores and softmax in float32 so large logits stay finite.
+    work = torch.float32 if q.dtype in _LOW_PRECISION else q.dtype
+    scores = (q.to(work) @ k.to(work).transpose(-2, -1)) * scale  # (..., Nq, Nk)  q k^T / sqrt(d)
+    if is_causal:
+        causal = torch.ones(Nq, Nk, dtype=torch.bool, device=q.device).tril()  # (Nq, Nk) True = may attend
+        scores = scores.masked_fill(~causal, float("-inf"))
+    if mask is not None:
+        if mask.dtype == torch.bool:
+            scores = scores.masked_fill(~mask, float("-inf"))  # masked keys get -inf: weight exp(-inf) = 0
+        else:
+            scores = scores + mask.to(work)  # additive mask
+    # A row with every key masked is all -inf: softmax would give 0/0 = NaN. Give it zero weights instead.
+    dead = torch.isneginf(scores).all(dim=-1, keepdim=True)  # (..., Nq, 1)
+    scores = scores.masked_fill(dead, 0.0)
+    attn = scores.softmax(dim=-1)  # (..., Nq, Nk) rows are non-negative and sum to one
+    attn = attn.masked_fill(dead, 0.0)
+    if dropout_p > 0.0:
+        attn = F.dropout(attn, p=dropout_p)
+    attn = attn.to(v.dtype)
+    out = attn @ v  # (..., Nq, Dv) weighted sum of values
+    return (out, attn) if return_attn else out
+
+
+# ----------------------------------------------------------------------------- multi-head attention
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention: H attentions in parallel on learned projections, concatenated.
+
+        head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)
+        MHA(Q, K, V) = Concat(head_1, ..., head_H) W^O
+
+    Self-attention when only ``query`` is given; cross-attention when ``key``
+    (and ``value``) come from another sequence, possibly of another length
+    (Nk != Nq) and width (``kdim``, ``vdim``). The per-head projections
+    W_i^Q of all heads are one `nn.Linear` (``q_proj``) whose output is split
+    into H heads of width Dh = D / H.
+
+    Masks use `nn.MultiheadAttention`'s convention: bool True = NOT allowed
+    (``key_padding_mask``: True = padding), float = added to the scores.
+
+    Args:
+        dim: model width D (queries and output).
+        num_heads: H; must divide ``dim``.
+        qkv_bias: bias in the q/k/v projections.
+        kdim, vdim: widths of keys and values (default ``dim``).
+        dropout: dropout on the attention weights (training only).
+        fast: use `F.scaled_dot_product_attention` when weights are not asked for.
+    """
+
+    def __init__(self, dim: int, num_heads: int, *, qkv_bias: bool = True, kdim: int | None = None,
+                 vdim: int | None = None, dropout: float = 0.0, fast: bool = True):
+        super().__init__()
+        for name, value in (("dim", dim), ("num_heads", num_heads), ("kdim", kdim), ("vdim", vdim)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if dim % num_heads != 0:
+            raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads} "
+                             f"(each head gets dim / num_heads channels)")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
+        self.kdim = dim if kdim is None else kdim
+        self.vdim = dim if vdim is None else vdim
+        self.dropout, self.fast = float(dropout), bool(fast)
+        self.q_proj = nn.Linear(dim, dim, bias=qkv_bias)
+        self.k_proj = nn.Linear(self.kdim, dim, bias=qkv_bias)
+        self.v_proj = nn.Linear(self.vdim, dim, bias=qkv_bias)
+        self.out_proj = nn.Linear(dim, dim)
+        # Callbacks set by `record_attention`; a hook, not stored weights.
+        self._attn_recorders: list = []
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, num_heads={self.num_heads}, head_dim={self.head_dim}, fast={self.fast}"
+
+    def _merged_mask(self, B: int, Nq: int, Nk: int, key_padding_mask, attn_mask, dtype):
+        """Both masks as one 'may attend' mask (bool) or additive mask (float), broadcastable to (B, H, Nq, Nk)."""
+        H = self.num_heads
+        masks = []
+        if key_padding_mask is not None:
+            _check_mask(key_padding_mask, "key_padding_mask", (B, Nk), "(B, Nk) =")
+            if tuple(key_padding_mask.shape) != (B, Nk):
+                raise ValueError(f"key_padding_mask must have shape (B, Nk) = {(B, Nk)}, "
+                                 f"got {tuple(key_padding_mask.shape)}")
+            masks.append(key_padding_mask[:, None, None, :])  # (B, 1, 1, Nk)
+        if attn_mask is not None:
+            if not isinstance(attn_mask, torch.Tensor):
+                raise TypeError(f"attn_mask must be a torch.Tensor, got {type(attn_mask).__name__}")
+            if attn_mask.dtype != torch.bool and not attn_mask.dtype.is_floating_point:
+                raise ValueError(f"attn_mask must have dtype torch.bool or a floating dtype (additive), "
+                                 f"got {attn_mask.dtype}")
+            shape = tuple(attn_mask.shape)
+            if shape == (Nq, Nk):
+                masks.append(attn_mask[None, None])  # (1, 1, Nq, Nk)
+            elif shape == (B * H, Nq, Nk):
+                masks.append(attn_mask.view(B, H, Nq, Nk))  # (B, H, Nq, Nk)
+            elif attn_mask.dim() == 4 and shape[0] in (1, B) and shape[1] in (1, H) and shape[2:] == (Nq, Nk):
+                masks.append(attn_mask)  # (B or 1, H or 1, Nq, Nk)
+            else:
+                raise ValueError(f"attn_mask must have shape (Nq, Nk) = {(Nq, Nk)}, (B*H, Nq, Nk) = "
+                                 f"{(B * H, Nq, Nk)} or (B, H, Nq, Nk) = {(B, H, Nq, Nk)}, got {shape}")
+        if not masks:
+            return None
+        if all(m.dtype == torch.bool for m in masks):
+            blocked = masks[0]
+            for m in masks[1:]:
+                blocked = blocked | m
+            return ~blocked  # True = may attend (F.scaled_dot_product_attention's convention)
+        work = torch.float32 if dtype in _LOW_PRECISION else dtype
+        additive = torch.zeros((), dtype=work, device=masks[0].device)
+        for m in masks:
+            if m.dtype == torch.bool:
+                m = torch.zeros(m.shape, dtype=work, device=m.device).masked_fill(m, float("-inf"))
+            additive = additive + m.to(work)
+        return additive
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor | None = None, value: torch.Tensor | None = None, *,
+                key_padding_mask: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None,
+                return_attn: bool = False):
+        """query (B, Nq, D), key (B, Nk, kdim), value (B, Nk, vdim) -> (B, Nq, D) [, attn (B, H, Nq, Nk)].
+
+        ``key`` defaults to ``query`` and ``value`` to ``key`` (self-attention);
+        DETR passes ``query=x+pos, key=x+pos, value=x``.
+        """
+        key = query if key is None else key
+        value = key if value is None else value
+        for name, t, width in (("query", query, self.dim), ("key", key, self.kdim), ("value", value, self.vdim)):
+            if not isinstance(t, torch.Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+            if t.dim() != 3 or t.shape[-1] != width:
+                raise ValueError(f"{name} must have shape (B, N, {width}), got {tuple(t.shape)}")
+        B, Nq, D = query.shape
+        Nk = key.shape[1]
+        if key.shape[0] != B or value.shape[0] != B:
+            raise ValueError(f"query, key and value must have the same batch size, got {B}, {key.shape[0]} "
+                             f"and {value.shape[0]}")
+        if value.shape[1] != Nk:
+            raise ValueError(f"key and value must have the same number of tokens, got {Nk} and {value.shape[1]}")
+        H, Dh = self.num_heads, self.head_dim
+        mask = self._merged_mask(B, Nq, Nk, key_padding_mask, attn_mask, query.dtype)
+
+        q = self.q_proj(query).view(B, Nq, H, Dh).transpose(1, 2)  # (B, H, Nq, Dh)
+        k = self.k_proj(key).view(B, Nk, H, Dh).transpose(1, 2)  # (B, H, Nk, Dh)
+        v = self.v_proj(value).view(B, Nk, H, Dh).transpose(1, 2)  # (B, H, Nk, Dh)
+        p = self.dropout if self.training else 0.0
+        explicit = return_attn or bool(self._attn_recorders) or not self.fast
+        if explicit:
+            out, attn = scaled_dot_product_attention(q, k, v, mask, dropout_p=p, return_attn=True)
+            for record in self._attn_recorders:
+                record(attn)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, H, Nq, Dh)
+        out = out.transpose(1, 2).reshape(B, Nq, D)  # (B, Nq, H*Dh) heads concatenated
+        out = self.out_proj(out)  # (B, Nq, D)  Concat(heads) W^O
+        return (out, attn) if return_attn else out
+
+    # ------------------------------------------------------------------ weights from PyTorch
+
+    @classmethod
+    def from_torch(cls, mha: nn.MultiheadAttention, *, fast: bool = True) -> "MultiHeadAttention":
+        """A `MultiHeadAttention` with the weights of ``mha`` (an `nn.MultiheadAttention`)."""
+        if not isinstance(mha, nn.MultiheadAttention):
+            raise TypeError(f"mha must be a torch.nn.MultiheadAttention, got {type(mha).__name__}")
+        ours = cls(mha.embed_dim, mha.num_heads, qkv_bias=mha.in_proj_bias is not None, kdim=mha.kdim,
+                   vdim=mha.vdim, dropout=mha.dropout, fast=fast)
+        load_from_torch_mha(ours, mha)
+        return ours.to(device=mha.out_proj.weight.device, dtype=mha.out_proj.weight.dtype)
+
+
+@torch.no_grad()
+def load_from_torch_mha(ours: MultiHeadAttention, mha: nn.MultiheadAttention) -> MultiHeadAttention:
+    """Copy the weights of ``mha`` (`nn.MultiheadAttention`) into ``ours``; return ``ours``.
+
+    PyTorch stores the three input projections stacked in ``in_proj_weight``
+    (3D, D) when kdim == vdim == D, and separately otherwise.
+    """
+    if (ours.dim, ours.num_heads, ours.kdim, ours.vdim) != (mha.embed_dim, mha.num_heads, mha.kdim, mha.vdim):
+        raise ValueError(f"shapes differ: ours (dim, num_heads, kdim, vdim) = "
+                         f"{(ours.dim, ours.num_heads, ours.kdim, ours.vdim)}, nn.MultiheadAttention "
+                         f"{(mha.embed_dim, mha.num_heads, mha.kdim, mha.vdim)}")
+    if mha.bias_k is not None or mha.add_zero_attn:
+        raise ValueError("nn.MultiheadAttention with add_bias_kv or add_zero_attn has no counterpart here")
+    if mha.in_proj_weight is not None:
+        wq, wk, wv = mha.in_proj_weight.chunk(3, dim=0)
+    else:
+        wq, wk, wv = mha.q_proj_weight, mha.k_proj_weight, mha.v_proj_weight
+    for lin, w in ((ours.q_proj, wq), (ours.k_proj, wk), (ours.v_proj, wv)):
+        lin.weight.copy_(w)
+    if mha.in_proj_bias is not None:
+        if ours.q_proj.bias is None:
+            raise ValueError("nn.MultiheadAttention has input biases but ours was built with qkv_bias=False")
+        for lin, b in zip((ours.q_proj, ours.k_proj, ours.v_proj), mha.in_proj_bias.chunk(3)):
+            lin.bias.copy_(b)
+    elif ours.q_proj.bias is not None:
+        for lin in (ours.q_proj, ours.k_proj, ours.v_proj):
+            lin.bias.zero_()
+    ours.out_proj.weight.copy_(mha.out_proj.weight)
+    if mha.out_proj.bias is not None:
+        ours.out_proj.bias.copy_(mha.out_proj.bias)
+    else:
+        ours.out_proj.bias.zero_()
+    return ours
+
+
+# ----------------------------------------------------------------------------- recording weights
+
+
+@contextmanager
+def record_attention(model: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
+    """Collect the attention weights of every `MultiHeadAttention` inside ``model``.
+
+        with record_attention(model) as maps:
+            model(x)
+        maps["blocks.0.attn"]  # (B, H, Nq, Nk), detached
+
+    Keys are module names from ``model.named_modules()`` (``""`` when ``model``
+    is itself a `MultiHeadAttention`), in call order; a module called twice
+    keeps its last call. While active, the explicit path runs (the fused
+    kernel does not expose weights).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    maps: dict[str, torch.Tensor] = {}
+    hooked = []
+    for name, module in model.named_modules():
+        if isinstance(module, MultiHeadAttention):
+            def record(attn, name=name):
+                maps.pop(name, None)
+                maps[name] = attn.detach()
+            module._attn_recorders.append(record)
+            hooked.append((module, record))
+    try:
+        yield maps
+    finally:
+        for module, record in hooked:
+            module._attn_recorders.remove(record)

@@ -1,0 +1,225 @@
+"""Transformer blocks: MLP, pre-norm and post-norm encoder blocks, and a decoder block (lecture 05).
+
+Papers:
+- Vaswani et al., "Attention Is All You Need", arXiv:1706.03762 (post-norm, decoder).
+- Xiong et al., "On Layer Normalization in the Transformer Architecture",
+  arXiv:2002.04745 (pre-norm: stable without learning-rate warm-up).
+- Dosovitskiy et al., ViT, arXiv:2010.11929 (pre-norm blocks with a GELU MLP).
+- Carion et al., DETR, arXiv:2005.12872 (post-norm blocks; positions added to
+  queries and keys at every layer, never to values).
+
+    PreNormBlock:  x = x + MHSA(LN(x));   x = x + MLP(LN(x))
+    PostNormBlock: x = LN(x + MHSA(x));   x = LN(x + MLP(x))
+
+Shape legend: B batch, N tokens, D width, H heads, Q object queries (decoder),
+M memory tokens (the encoder's output).
+
+Differences from the papers: none in the maths. Each block can copy the
+weights of the matching PyTorch layer (`from_torch`) and then computes the
+same numbers (tests pin this).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .attention import MultiHeadAttention, load_from_torch_mha
+
+__all__ = ["MLP", "PreNormBlock", "PostNormBlock", "DecoderBlock"]
+
+_ACTIVATIONS = {"gelu": nn.GELU, "gelu_tanh": lambda: nn.GELU(approximate="tanh"), "relu": nn.ReLU, "silu": nn.SiLU}
+
+
+def _activation(name: str) -> nn.Module:
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
+    return _ACTIVATIONS[name]()
+
+
+def _hidden(dim: int, mlp_ratio: float, mlp_dim: int | None) -> int:
+    if mlp_dim is not None:
+        if isinstance(mlp_dim, bool) or not isinstance(mlp_dim, int) or mlp_dim < 1:
+            raise ValueError(f"mlp_dim must be a positive integer, got {mlp_dim!r}")
+        return mlp_dim
+    if not mlp_ratio > 0:
+        raise ValueError(f"mlp_ratio must be > 0, got {mlp_ratio!r}")
+    return max(1, int(dim * mlp_ratio))
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward network, the same two layers applied to every token.
+
+        MLP(x) = fc2(dropout(act(fc1(x))))   (B, N, D) -> (B, N, hidden) -> (B, N, out_dim)
+    """
+
+    def __init__(self, dim: int, hidden_dim: int, out_dim: int | None = None, *, activation: str = "gelu",
+                 dropout: float = 0.0):
+        super().__init__()
+        out_dim = dim if out_dim is None else out_dim
+        self.fc1 = nn.Linear(dim, hidden_dim)
+        self.act = _activation(activation)
+        self.drop1 = nn.Dropout(dropout)
+        self.fc2 = nn.Linear(hidden_dim, out_dim)
+        self.drop2 = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.drop1(self.act(self.fc1(x)))  # (B, N, hidden)
+        return self.drop2(self.fc2(x))  # (B, N, out_dim)
+
+
+class _EncoderBlock(nn.Module):
+    """Shared constructor and weight copy of the two encoder blocks (they differ only in `forward`)."""
+
+    def __init__(self, dim: int, num_heads: int, *, mlp_ratio: float = 4.0, mlp_dim: int | None = None,
+                 activation: str = "gelu", qkv_bias: bool = True, dropout: float = 0.0, norm_eps: float = 1e-5,
+                 fast: bool = True):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
+        self.attn = MultiHeadAttention(dim, num_heads, qkv_bias=qkv_bias, dropout=dropout, fast=fast)
+        self.drop = nn.Dropout(dropout)
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
+        self.mlp = MLP(dim, _hidden(dim, mlp_ratio, mlp_dim), activation=activation, dropout=dropout)
+
+    def _attend(self, h, pos, key_padding_mask, attn_mask, return_attn):
+        """Self-attention on h, positions added to queries and keys only."""
+        qk = h if pos is None else h + pos
+        return self.attn(qk, qk, h, key_padding_mask=key_padding_mask, attn_mask=attn_mask, return_attn=return_attn)
+
+    @classmethod
+    def from_torch(cls, layer: nn.TransformerEncoderLayer, *, fast: bool = True):
+        """A block with the weights of ``layer`` (`nn.TransformerEncoderLayer`).
+
+        Pre- or post-norm must match ``layer.norm_first``; the activation must be ReLU or GELU.
+        """
+        if not isinstance(layer, nn.TransformerEncoderLayer):
+            raise TypeError(f"layer must be a torch.nn.TransformerEncoderLayer, got {type(layer).__name__}")
+        want_pre = cls is PreNormBlock
+        if layer.norm_first != want_pre:
+            raise ValueError(f"{cls.__name__} needs norm_first={want_pre}, got norm_first={layer.norm_first}")
+        act = layer.activation
+        if act is torch.nn.functional.gelu or isinstance(act, nn.GELU):
+            name = "gelu"
+        elif act is torch.nn.functional.relu or isinstance(act, nn.ReLU):
+            name = "relu"
+        else:
+            raise ValueError(f"layer.activation must be relu or gelu, got {act!r}")
+        sa = layer.self_attn
+        block = cls(sa.embed_dim, sa.num_heads, mlp_dim=layer.linear1.out_features, activation=name,
+                    qkv_bias=sa.in_proj_bias is not None, dropout=layer.dropout.p, norm_eps=layer.norm1.eps,
+                    fast=fast)
+        with torch.no_grad():
+            load_from_torch_mha(block.attn, sa)
+            for ours, theirs in ((block.norm1, layer.norm1), (block.norm2, layer.norm2),
+                                 (block.mlp.fc1, layer.linear1), (block.mlp.fc2, layer.linear2)):
+                ours.load_state_dict(theirs.state_dict())
+        return block.to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
+
+
+class PreNormBlock(_EncoderBlock):
+    """Pre-norm encoder block (ViT): the residual stream is never normalised.
+
+        x = x + MHSA(LN1(x))      (positions, if given, added to queries and keys)
+        x = x + MLP(LN2(x))
+
+    Equals `nn.TransformerEncoderLayer(norm_first=True, batch_first=True)` given
+    the same weights (`PreNormBlock.from_torch(layer)`).
+    """
+
+    def forward(self, x: torch.Tensor, *, pos: torch.Tensor | None = None,
+                key_padding_mask: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None,
+                return_attn: bool = False):
+        """x (B, N, D) -> (B, N, D) [, attn (B, H, N, N)]."""
+        a = self._attend(self.norm1(x), pos, key_padding_mask, attn_mask, return_attn)
+        a, attn = a if return_attn else (a, None)
+        x = x + self.drop(a)  # (B, N, D)  x + MHSA(LN(x))
+        x = x + self.mlp(self.norm2(x))  # (B, N, D)  x + MLP(LN(x))
+        return (x, attn) if return_attn else x
+
+
+class PostNormBlock(_EncoderBlock):
+    """Post-norm encoder block (original Transformer, DETR's encoder): normalise after each residual add.
+
+        x = LN1(x + MHSA(x))      (positions, if given, added to queries and keys)
+        x = LN2(x + MLP(x))
+
+    Equals `nn.TransformerEncoderLayer(norm_first=False, batch_first=True)` given
+    the same weights (`PostNormBlock.from_torch(layer)`).
+    """
+
+    def forward(self, x: torch.Tensor, *, pos: torch.Tensor | None = None,
+                key_padding_mask: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None,
+                return_attn: bool = False):
+        """x (B, N, D) -> (B, N, D) [, attn (B, H, N, N)]."""
+        a = self._attend(x, pos, key_padding_mask, attn_mask, return_attn)
+        a, attn = a if return_attn else (a, None)
+        x = self.norm1(x + self.drop(a))  # (B, N, D)  LN(x + MHSA(x))
+        x = self.norm2(x + self.mlp(x))  # (B, N, D)  LN(x + MLP(x))
+        return (x, attn) if return_attn else x
+
+
+class DecoderBlock(nn.Module):
+    """Post-norm decoder block (original Transformer, DETR): self-attention, cross-attention, MLP.
+
+        q = k = tgt + query_pos
+        tgt = LN1(tgt + SelfAttn(q, k, v=tgt))
+        tgt = LN2(tgt + CrossAttn(q=tgt + query_pos, k=memory + memory_pos, v=memory))
+        tgt = LN3(tgt + MLP(tgt))
+
+    Equals `nn.TransformerDecoderLayer(norm_first=False, batch_first=True)` when
+    both positions are None (`DecoderBlock.from_torch(layer)`).
+    """
+
+    def __init__(self, dim: int, num_heads: int, *, mlp_dim: int | None = None, mlp_ratio: float = 4.0,
+                 activation: str = "relu", dropout: float = 0.0, norm_eps: float = 1e-5, fast: bool = True):
+        super().__init__()
+        self.self_attn = MultiHeadAttention(dim, num_heads, dropout=dropout, fast=fast)
+        self.drop1 = nn.Dropout(dropout)
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
+        self.cross_attn = MultiHeadAttention(dim, num_heads, dropout=dropout, fast=fast)
+        self.drop2 = nn.Dropout(dropout)
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
+        self.mlp = MLP(dim, _hidden(dim, mlp_ratio, mlp_dim), activation=activation, dropout=dropout)
+        self.norm3 = nn.LayerNorm(dim, eps=norm_eps)
+
+    def forward(self, tgt: torch.Tensor, memory: torch.Tensor, *, query_pos: torch.Tensor | None = None,
+                memory_pos: torch.Tensor | None = None, memory_key_padding_mask: torch.Tensor | None = None,
+                tgt_mask: torch.Tensor | None = None, tgt_key_padding_mask: torch.Tensor | None = None,
+                return_attn: bool = False):
+        """tgt (B, Q, D), memory (B, M, D) -> (B, Q, D) [, {"self": (B, H, Q, Q), "cross": (B, H, Q, M)}]."""
+        q = k = tgt if query_pos is None else tgt + query_pos  # (B, Q, D)
+        a = self.self_attn(q, k, tgt, attn_mask=tgt_mask, key_padding_mask=tgt_key_padding_mask,
+                           return_attn=return_attn)
+        a, self_w = a if return_attn else (a, None)
+        tgt = self.norm1(tgt + self.drop1(a))  # (B, Q, D)
+        q = tgt if query_pos is None else tgt + query_pos  # (B, Q, D)
+        k = memory if memory_pos is None else memory + memory_pos  # (B, M, D)
+        a = self.cross_attn(q, k, memory, key_padding_mask=memory_key_padding_mask, return_attn=return_attn)
+        a, cross_w = a if return_attn else (a, None)
+        tgt = self.norm2(tgt + self.drop2(a))  # (B, Q, D)
+        tgt = self.norm3(tgt + self.mlp(tgt))  # (B, Q, D)
+        return (tgt, {"self": self_w, "cross": cross_w}) if return_attn else tgt
+
+    @classmethod
+    def from_torch(cls, layer: nn.TransformerDecoderLayer, *, fast: bool = True) -> "DecoderBlock":
+        """A block with the weights of ``layer`` (`nn.TransformerDecoderLayer`, norm_first=False)."""
+        if not isinstance(layer, nn.TransformerDecoderLayer):
+            raise TypeError(f"layer must be a torch.nn.TransformerDecoderLayer, got {type(layer).__name__}")
+        if layer.norm_first:
+            raise ValueError("DecoderBlock is post-norm; got a layer with norm_first=True")
+        act = layer.activation
+        if act is torch.nn.functional.gelu or isinstance(act, nn.GELU):
+            name = "gelu"
+        elif act is torch.nn.functional.relu or isinstance(act, nn.ReLU):
+            name = "relu"
+        else:
+            raise ValueError(f"layer.activation must be relu or gelu, got {act!r}")
+        sa = layer.self_attn
+        block = cls(sa.embed_dim, sa.num_heads, mlp_dim=layer.linear1.out_features, activation=name,
+                    dropout=layer.dropout.p, norm_eps=layer.norm1.eps, fast=fast)
+        with torch.no_grad():
+            load_from_torch_mha(block.self_attn, layer.self_attn)
+            load_from_torch_mha(block.cross_attn, layer.multihead_attn)
+            for ours, theirs in ((block.norm1, layer.norm1), (block.norm2, layer.norm2), (block.norm3, layer.norm3),
+                                 (block.mlp.fc1, layer.linear1), (block.mlp.fc2, layer.linear2)):
+                ours.load_state_dict(theirs.state_dict())
+        return block.to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
