@@ -19,6 +19,8 @@ help:
 	@echo "make execute NB=notebooks/01_attention.ipynb   re-execute one notebook in place, as CI does"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS=folder   grade a folder of submissions into gradebook.csv"
+	@echo "make slides     build one reveal.js deck per lecture into build/slides (offline)"
+	@echo "make site       build the course website into build/site (offline)"
 	@echo "make benchmarks run benchmarks/ (ratios against reference implementations)"
 
 $(INSTALLED): pyproject.toml constraints.txt
@@ -32,7 +34,7 @@ $(INSTALLED): pyproject.toml constraints.txt
 install: $(INSTALLED)
 
 lab: install
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(LAB_FLAGS) notebooks/00_start_here.ipynb
 
 # One pytest run: unit tests, notebook checks, and every notebook cell (nbval) of notebooks/ and solutions/.
 test: install
@@ -57,6 +59,14 @@ validate: install
 grade: install
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=folder [OUT=gradebook.csv]" && exit 2)
 	$(BIN)/vitcourse grade $(SUBMISSIONS) --out $(or $(OUT),gradebook.csv) --jobs $(JOBS)
+
+# Instructor decks (reveal.js, one per lecture) and the course website; offline: reveal.js and MathJax come
+# from npm (package-lock.json, installed into build/npm) and are copied next to the HTML.
+slides: install
+	$(PY) -m vitcourse.site slides --out build/slides
+
+site: install
+	$(PY) -m vitcourse.site site --out build/site
 
 benchmarks: install
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -146,7 +146,7 @@ def sample_image(name: str = "grace_hopper", size: int | None = 224, *, normaliz
     if size is not None:
         size = check_int("size", size, minimum=8, maximum=4096)
     arr = _read_sample(name)
-    img = torch.from_numpy(np.ascontiguousarray(arr[..., :3])).permute(2, 0, 1).float()  # (3, H, W)
+    img = torch.from_numpy(np.array(arr[..., :3])).permute(2, 0, 1).float()  # (3, H, W)
     if arr.dtype == np.uint8:
         img = img / 255.0
     if size is not None:

@@ -195,7 +195,7 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
         if grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
-        running += float(loss)
+        running += loss.item()
         seen += 1
         bar.update(1)
         history.steps_done = step + 1

@@ -1,0 +1,105 @@
+"""The check framework: plain-data validation, comparisons, in-notebook feedback."""
+import numpy as np
+import pytest
+import torch
+
+from vitcourse.checks import (Check, CheckFailed, check, compare_arrays, get_check, register, to_plain,
+                              validate_output)
+
+
+@register
+class _Double(Check):
+    name = "99.double"
+    target = "double"
+    hint = "Multiply by two."
+
+    def make_inputs(self, rng, hidden):
+        shape = (2, 3) if not hidden else tuple(int(s) for s in rng.integers(1, 6, size=3))
+        return {"x": rng.normal(size=shape).astype(np.float32)}
+
+    def reference(self, inputs):
+        return inputs["x"] * 2
+
+
+def test_check_passes_correct_function(capsys):
+    report = check("99.double", lambda x: x * 2)
+    assert report.cases == 3 and "✔ 99.double" in capsys.readouterr().out
+    assert check("99.double", lambda x: 2 * x, hidden=True).cases == _Double.hidden_cases
+
+
+def test_check_reports_wrong_values_with_largest_difference_and_hint():
+    with pytest.raises(CheckFailed) as e:
+        check("99.double", lambda x: x * 2 + (x > 0).float() * 0.5)
+    msg = str(e.value)
+    assert "largest difference 0.5" in msg and "Hint: Multiply by two." in msg
+
+
+def test_check_reports_shape_and_not_implemented_without_crashing():
+    with pytest.raises(CheckFailed, match=r"expected shape \(2, 3\), got \(3, 2\)"):
+        check("99.double", lambda x: (x * 2).T)
+
+    def todo(x):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        check("99.double", todo)
+    with pytest.raises(CheckFailed, match="raised ZeroDivisionError"):
+        check("99.double", lambda x: 1 / 0)
+    with pytest.raises(CheckFailed, match="did you run the cell"):
+        check("99.double", None)
+
+
+def test_hidden_cases_differ_from_visible():
+    c = get_check("99.double")
+    vis = [i["x"].shape for _, i in c.cases()]
+    hid = [i["x"].shape for _, i in c.cases(hidden=True)]
+    assert set(vis) == {(2, 3)} and any(s != (2, 3) for s in hid)
+    # hard-coding the visible answers fails the hidden cases
+    answers = {i["x"].tobytes(): c.reference(i) for _, i in c.cases()}
+    with pytest.raises(CheckFailed):
+        check("99.double", lambda x: torch.from_numpy(answers.get(x.numpy().tobytes(), np.zeros((2, 3), np.float32))),
+              hidden=True)
+
+
+class _Liar(np.ndarray):
+    def __eq__(self, other):
+        return True
+
+
+def test_validate_output_rejects_anything_but_exact_plain_data():
+    validate_output({"a": np.zeros(3), "b": [1, 2.0, True]})
+    for bad in [np.zeros(3).view(_Liar), np.array([object()]), {"a": object()}, {1: np.zeros(2)}, "text",
+                type("D", (dict,), {})(), np.zeros(6_000_000, dtype=np.uint8)]:
+        with pytest.raises(TypeError):
+            validate_output(bad)
+    c = get_check("99.double")
+    inputs = c.cases()[0][1]
+    failures = c.judge(np.zeros((2, 3)).view(_Liar), inputs)
+    assert failures and "not plain data" in failures[0]
+
+
+def test_to_plain_converts_tensors_and_rejects_objects():
+    out = to_plain({"a": torch.ones(2, dtype=torch.bfloat16), "b": (torch.zeros(1), 3)})
+    assert out["a"].dtype == np.float32 and isinstance(out["b"], list) and out["b"][1] == 3
+    with pytest.raises(TypeError, match="got Linear"):
+        to_plain(torch.nn.Linear(2, 2))
+
+
+def test_compare_arrays_messages():
+    assert compare_arrays(np.ones(3), np.ones(3)) == []
+    assert "expected floating point" in compare_arrays(np.ones(3, dtype=np.int64), np.ones(3))[0]
+    assert "NaN" in compare_arrays(np.array([np.nan, 1.0]), np.array([0.0, 1.0]))[0]
+    assert "missing keys ['b']" in compare_arrays({"a": np.ones(1)}, {"a": np.ones(1), "b": np.ones(1)})[0]
+    assert "values differ, first at index (1)" in compare_arrays(np.array([1, 2]), np.array([1, 3]))[0]
+
+
+def test_registry_errors():
+    with pytest.raises(ValueError, match="must look like 'NN.task'"):
+        get_check("softmax")
+    with pytest.raises(ValueError, match="no check named '98.nothing'"):
+        get_check("98.nothing")
+    with pytest.raises(ValueError, match="check name must look like"):
+        @register
+        class Bad(Check):
+            name = "bad name"
+            target = "f"
