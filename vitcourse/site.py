@@ -1,0 +1,671 @@
+"""Instructor decks and the course website, built offline from the very notebooks students run.
+
+Command line (used by the Makefile)::
+
+    python -m vitcourse.site slides [--out build/slides]        # make slides: one reveal.js deck per lecture
+    python -m vitcourse.site site [--out build/site] [--no-instructor]   # make site: the course website
+    python -m vitcourse.site notes                              # speaker-notes report per lecture
+    python -m vitcourse.site scan FOLDER                        # CDN references / external resources
+
+Nothing is fetched when a deck or page is viewed: reveal.js and MathJax are
+installed at build time from the npm registry (versions pinned by the
+committed ``package.json`` + ``package-lock.json``, ``npm ci`` into
+``build/npm``), copied next to the built HTML (``vendor/``) and referenced by
+relative URLs. Images are embedded as data URIs. Every build ends with a scan:
+a CDN host anywhere in a built file, or an external ``src``/``href``/``url()``
+resource in HTML or CSS, fails the build.
+
+Site layout (``build/site``)::
+
+    index.html              syllabus: each lecture's title, learning goals, links
+    lectures/NN_x.html      each lecture as a page (executed outputs)
+    slides/NN_x.slides.html each lecture as a deck (press S for speaker notes)
+    notebooks/NN_x.ipynb    lecture notebooks to download
+    exercises/NN_x.ipynb    student version, generated from solutions/ (+ .html preview)
+    instructor/NN_x.html    instructor version: solutions shown, executed, grading notes
+    instructor/NN_x.ipynb   the solution notebook (also left out with --no-instructor)
+    docs/*.html             docs/*.md rendered (teaching guide, glossary, ...)
+    vendor/                 reveal.js and MathJax
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .notebooks import ROOT, SLIDE_TYPES, make_exercise
+
+__all__ = [
+    "CDN_HOSTS", "Lecture", "build_slides", "build_site", "install_vendor", "copy_vendor", "slide_counts",
+    "lecture_info", "notes_report", "find_cdn_references", "find_external_resources", "grading_notes",
+]
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+NPM_DIR = ROOT / "build" / "npm"
+
+#: Hosts that serve JavaScript/CSS/fonts to web pages; none may appear in a built file.
+CDN_HOSTS = (
+    "cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "cdn.mathjax.org", "code.jquery.com",
+    "ajax.googleapis.com", "fonts.googleapis.com", "fonts.gstatic.com", "cdn.plot.ly", "bootstrapcdn.com",
+    "cdn.skypack.dev", "esm.sh", "esm.run", "jspm.io", "cdn.rawgit.com", "rawcdn.githack.com",
+    "raw.githubusercontent.com", "cdn.statically.io", "ajax.aspnetcdn.com", "polyfill.io",
+)
+
+#: Files copied from node_modules (relative paths; a trailing "/" copies a folder).
+VENDOR_FILES = {
+    "reveal.js": ["LICENSE", "dist/reveal.js", "dist/reveal.css", "dist/reset.css", "dist/theme/white.css",
+                  "dist/plugin/notes.js"],
+    "mathjax": ["LICENSE", "es5/startup.js", "es5/core.js", "es5/input/tex.js", "es5/input/tex/",
+                "es5/output/chtml.js", "es5/output/chtml/"],
+}
+
+_FORMULA = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$[^\s$](?:[^$\n]*?[^\s\\$])?\$(?!\d)|\\\(.+?\\\)|\\\[.+?\\\]"
+                      r"|\\begin\{(equation|align|gather|multline)\*?\}", re.S)
+
+
+class BuildError(RuntimeError):
+    """The build could not finish (npm missing, a built file points to a CDN, ...)."""
+
+
+# ----------------------------------------------------------------------------- notebooks
+
+
+def _slide_type(cell) -> str:
+    return cell.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
+
+
+def slide_counts(nb) -> dict:
+    """How nbconvert lays out ``nb`` as a deck: horizontal ``slides``, all ``subslides`` (what
+    ``Reveal.getTotalSlides()`` counts), ``fragments``, ``notes`` and ``skip`` cells.
+
+    The first cell that is neither ``notes`` nor ``skip`` always starts the first slide; after it,
+    every ``slide`` cell starts a slide and every ``slide``/``subslide`` cell a (sub)slide.
+    """
+    types = [_slide_type(c) for c in nb.cells]
+    first = next((i for i, t in enumerate(types) if t not in ("notes", "skip")), None)
+    if first is None:
+        raise ValueError("every cell is 'notes' or 'skip': the notebook has no visible slide")
+    after = types[first + 1:]
+    return {
+        "slides": 1 + after.count("slide"),
+        "subslides": 1 + after.count("slide") + after.count("subslide"),
+        "fragments": types.count("fragment"),
+        "notes": types.count("notes"),
+        "skip": types.count("skip"),
+        "cells": len(types),
+    }
+
+
+def has_formula(text: str) -> bool:
+    """Whether markdown ``text`` holds TeX that MathJax should typeset ($..$, $$..$$, \\(..\\), \\[..\\])."""
+    text = re.sub(r"```.*?```|`[^`\n]*`", "", text, flags=re.S)  # code is not math
+    return bool(_FORMULA.search(text))
+
+
+def formula_cells(nb, *, deck: bool) -> int:
+    """Markdown cells with formulas that a deck (``skip`` cells left out) or a page shows."""
+    return sum(1 for c in nb.cells if c.cell_type == "markdown" and has_formula(c.source)
+               and not (deck and _slide_type(c) == "skip"))
+
+
+@dataclass
+class Lecture:
+    path: Path
+    number: str
+    title: str
+    goals: str = ""            # markdown (a list), "" when the notebook states none
+    prerequisites: str = ""    # markdown
+    exercises: list[Path] = field(default_factory=list)
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+
+def _section(cells_md: list[str], names: tuple[str, ...]) -> str:
+    """Markdown under a heading or bold label naming a section (``## Learning goals``, ``**Prerequisites**: ...``),
+    up to the next heading or bold label; "" when no cell has one."""
+    alt = "|".join(re.escape(n) for n in names)
+    start = re.compile(r"^\s*(?P<kind>#{1,6}\s*|\*\*|__)\s*(?:" + alt + r")\b(?P<rest>.*)$", re.I)
+    stop = re.compile(r"^\s*(#{1,6}\s|(\*\*|__)[^*_\n]+(\*\*|__))")
+    for text in cells_md:
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            m = start.match(line)
+            if not m:
+                continue
+            out = []
+            if not m.group("kind").startswith("#"):  # "**Label**: inline text" keeps the inline text
+                rest = re.sub(r"^[^*_]*?(\*\*|__)", "", m.group("rest"), count=1).lstrip(" :")
+                out = [rest] if rest.strip() else []
+            for ln in lines[i + 1:]:
+                if stop.match(ln) or (out and not ln.strip() and not re.match(r"\s*([-*+]|\d+[.)])\s", out[-1])):
+                    break  # the next label, or the end of an inline paragraph / of a list
+                out.append(ln)
+            body = "\n".join(out).strip()
+            if body:
+                return body
+    return ""
+
+
+def lecture_info(path: Path, solutions: Path | None = None) -> Lecture:
+    """Title, learning goals, prerequisites and exercise notebooks of a lecture, read from the notebook itself."""
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    md_cells = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    title = ""
+    for text in md_cells[:3]:
+        m = re.search(r"^\s*#\s+(.+?)\s*#*\s*$", text, re.M)
+        if m:
+            title = m.group(1).strip()
+            break
+    title = title or nb.metadata.get("title") or path.stem.replace("_", " ")
+    number = path.stem.split("_", 1)[0] if re.match(r"^\d\d_", path.stem) else ""
+    exercises = sorted(Path(solutions).glob(f"{number}_*.ipynb")) if solutions and number else []
+    head = md_cells[:4]
+    return Lecture(path=path, number=number, title=title,
+                   goals=_section(head, ("learning goals", "learning objectives", "goals", "학습 목표")),
+                   prerequisites=_section(head, ("prerequisites", "prerequisite", "before you start", "선수")),
+                   exercises=exercises)
+
+
+def notes_report(notebooks: list[Path]) -> list[dict]:
+    """Per notebook: cells, speaker-notes cells, invalid/missing slide types."""
+    rows = []
+    for p in notebooks:
+        nb = nbformat.read(p, as_version=4)
+        missing = [i for i, c in enumerate(nb.cells) if "slide_type" not in c.metadata.get("slideshow", {})]
+        invalid = [i for i, c in enumerate(nb.cells) if _slide_type(c) not in SLIDE_TYPES]
+        counts = slide_counts(nb) if nb.cells else {"notes": 0, "subslides": 0}
+        rows.append({"notebook": str(p), "cells": len(nb.cells), "notes": counts["notes"],
+                     "subslides": counts["subslides"], "missing_slide_type": missing, "invalid_slide_type": invalid})
+    return rows
+
+
+# ----------------------------------------------------------------------------- vendor (npm)
+
+
+def install_vendor(npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: bool = True) -> Path:
+    """``npm ci`` the pinned browser packages into ``npm_dir`` (skipped when the lock file is unchanged).
+
+    Returns the ``node_modules`` folder. Raises `BuildError` when npm is missing or fails.
+    """
+    npm_dir = Path(npm_dir)
+    lock = Path(package_dir) / "package-lock.json"
+    manifest = Path(package_dir) / "package.json"
+    if not lock.is_file() or not manifest.is_file():
+        raise BuildError(f"package.json and package-lock.json must exist in {package_dir}")
+    digest = hashlib.sha256(manifest.read_bytes() + lock.read_bytes()).hexdigest()
+    stamp = npm_dir / ".vitcourse-lock-sha256"
+    modules = npm_dir / "node_modules"
+    if stamp.is_file() and stamp.read_text() == digest and all(
+            (modules / pkg / files[0]).exists() for pkg, files in VENDOR_FILES.items()):
+        return modules
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BuildError("npm is needed to install reveal.js and MathJax (Node.js >= 18); install Node.js and retry")
+    npm_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(manifest, npm_dir / "package.json")
+    shutil.copy2(lock, npm_dir / "package-lock.json")
+    cmd = [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"]
+    proc = subprocess.run(cmd, cwd=npm_dir, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(f"`{' '.join(cmd[1:])}` failed in {npm_dir} (exit {proc.returncode}); the first install "
+                         f"needs the npm registry, later builds reuse {modules}:\n{proc.stderr[-2000:]}")
+    if not quiet:
+        print(proc.stdout.strip())
+    stamp.write_text(digest)
+    return modules
+
+
+def copy_vendor(node_modules: Path, dest: Path) -> Path:
+    """Copy the files the pages need (`VENDOR_FILES`) from ``node_modules`` to ``dest`` (e.g. ``out/vendor``)."""
+    dest = Path(dest)
+    for pkg, files in VENDOR_FILES.items():
+        src_root = Path(node_modules) / pkg
+        dst_root = dest / pkg
+        for rel in files:
+            src = src_root / rel
+            # es5/ is MathJax's build folder; drop it so pages say vendor/mathjax/startup.js
+            dst = dst_root / (rel[len("es5/"):] if rel.startswith("es5/") else rel)
+            if rel.endswith("/"):
+                if not src.is_dir():
+                    raise BuildError(f"{src} is missing: is {pkg} installed at the version in package-lock.json?")
+                shutil.copytree(src, dst, dirs_exist_ok=True)
+            else:
+                if not src.is_file():
+                    raise BuildError(f"{src} is missing: is {pkg} installed at the version in package-lock.json?")
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst)
+    return dest
+
+
+# ----------------------------------------------------------------------------- offline scan
+
+
+def find_cdn_references(folder: Path, hosts=CDN_HOSTS) -> list[str]:
+    """``"path: host"`` for every file under ``folder`` whose bytes mention a CDN host."""
+    hits = []
+    needles = [h.encode() for h in hosts]
+    for p in sorted(Path(folder).rglob("*")):
+        if p.is_file():
+            data = p.read_bytes()
+            hits += [f"{p.relative_to(folder)}: {n.decode()}" for n in needles if n in data]
+    return hits
+
+
+_RESOURCE_ATTR = re.compile(r"<(script|link|img|iframe|source|video|audio|embed|object|input)\b[^>]*?"
+                            r"\b(src|href|data)\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)", re.I)
+_CSS_URL = re.compile(r"(?:url\(\s*[\"']?|@import\s+[\"'])\s*((?:https?:)?//[^\"')\s]+)", re.I)
+_JS_IMPORT = re.compile(r"\bimport\s*(?:[^\"';]*?from\s*)?[\"']((?:https?:)?//[^\"']+)", re.I)
+
+
+def find_external_resources(folder: Path) -> list[str]:
+    """``"path: url"`` for every script, style sheet, image, font or module an HTML/CSS file loads from the web.
+
+    Plain ``<a href>`` links are allowed (they load nothing until clicked).
+    """
+    hits = []
+    for p in sorted(Path(folder).rglob("*")):
+        if not p.is_file() or p.suffix not in (".html", ".htm", ".css"):
+            continue
+        text = p.read_text(errors="replace")
+        urls = [m.group(3) for m in _RESOURCE_ATTR.finditer(text)
+                if not (m.group(1).lower() == "link" and not re.search(r"rel\s*=\s*[\"']?(stylesheet|preload|modulepreload|icon|manifest)", m.group(0), re.I)
+                        and "stylesheet" not in m.group(0).lower())]
+        urls += _CSS_URL.findall(text) + _JS_IMPORT.findall(text)
+        hits += [f"{p.relative_to(folder)}: {u}" for u in urls]
+    return hits
+
+
+def _check_offline(out: Path) -> None:
+    problems = find_cdn_references(out) + find_external_resources(out)
+    if problems:
+        raise BuildError(f"built files under {out} point to the web ({len(problems)}):\n  " + "\n  ".join(problems[:40]))
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def _exporter(kind: str):
+    from nbconvert import HTMLExporter, SlidesExporter
+
+    if kind == "slides":
+        exp = SlidesExporter(template_name="vitcourse_reveal", extra_template_basedirs=[str(TEMPLATES)],
+                             extra_template_paths=[str(TEMPLATES)])
+    else:
+        exp = HTMLExporter(template_name="vitcourse_lab", extra_template_basedirs=[str(TEMPLATES)],
+                           extra_template_paths=[str(TEMPLATES)])
+    exp.embed_images = True           # markdown images become data URIs: pages are self-contained
+    exp.exclude_input_prompt = False
+    # Defaults point to CDNs; the templates do not use them, and these keep any leftover reference local.
+    exp.mathjax_url = "about:blank"
+    exp.require_js_url = "about:blank"
+    exp.jquery_url = "about:blank"
+    exp.mermaid_js_url = "about:blank"
+    exp.mermaid_layout_elk_js_url = "about:blank"
+    exp.jupyter_widgets_base_url = "about:blank/"
+    exp.widget_renderer_url = "about:blank"
+    if kind == "slides":
+        exp.reveal_url_prefix = "about:blank"  # set per deck below
+        exp.reveal_theme = "white"             # the only theme vendored (others @import web fonts)
+    return exp
+
+
+def _render(kind: str, nb, src: Path, *, vendor: str, assets: str = "", nav=(), banner: str = "",
+            mark_graded: bool = False) -> str:
+    exp = _exporter(kind)
+    if kind == "slides":
+        exp.reveal_url_prefix = f"{vendor}/reveal.js"
+    resources = {
+        "metadata": {"name": src.stem, "path": str(src.parent.resolve())},
+        "vitcourse": {"vendor": vendor, "assets": assets, "nav": list(nav), "banner": banner,
+                      "mark_graded": mark_graded},
+    }
+    body, _ = exp.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def _notebooks(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).glob("*.ipynb") if not p.name.startswith("."))
+
+
+def build_slides(out: Path = ROOT / "build" / "slides", notebooks: list[Path] | None = None, *,
+                 vendor: str = "vendor", node_modules: Path | None = None, copy_assets: bool = True,
+                 check: bool = True) -> list[Path]:
+    """One reveal.js deck per lecture: ``out/NN_x.slides.html`` with reveal.js/MathJax in ``out/<vendor>``.
+
+    ``vendor`` is the relative URL of the vendor folder as seen from ``out``. Returns the decks.
+    """
+    out = Path(out)
+    notebooks = _notebooks(ROOT / "notebooks") if notebooks is None else [Path(p) for p in notebooks]
+    out.mkdir(parents=True, exist_ok=True)
+    if copy_assets:
+        copy_vendor(node_modules or install_vendor(), out / vendor)
+    decks = []
+    for src in notebooks:
+        nb = nbformat.read(src, as_version=4)
+        dst = out / f"{src.stem}.slides.html"
+        dst.write_text(_render("slides", nb, src, vendor=vendor))
+        decks.append(dst)
+    if check:
+        _check_offline(out)
+    return decks
+
+
+def _md_to_html(text: str) -> str:
+    from nbconvert.filters.markdown import markdown2html_mistune
+
+    return markdown2html_mistune(text)
+
+
+def grading_notes(solution: Path) -> dict:
+    """What an instructor needs to grade an exercise: its graded tasks, points, checks and hints."""
+    from .checks import get_check
+
+    nb = nbformat.read(solution, as_version=4)
+    tasks, solutions, problems = [], [], []
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            solutions.append(meta.get("grade_id", f"cell {i}"))
+        if meta.get("grade") and not meta.get("solution"):
+            visible, hidden = cell.source, ""
+            if "### BEGIN HIDDEN TESTS" in cell.source:
+                visible, _, rest = cell.source.partition("### BEGIN HIDDEN TESTS")
+                hidden = rest.partition("### END HIDDEN TESTS")[0]
+            names = list(dict.fromkeys(re.findall(r"""check\(\s*["'](\d\d\.[A-Za-z_]\w*)["']""", cell.source)))
+            checks = []
+            for name in names:
+                try:
+                    c = get_check(name)
+                    checks.append({"name": name, "target": c.target, "hint": c.hint,
+                                   "visible_cases": len(tuple(c.visible_seeds)), "hidden_cases": c.hidden_cases,
+                                   "timeout": c.timeout, "in_hidden_tests": name in hidden})
+                except (ValueError, ImportError) as e:
+                    problems.append(f"{meta.get('grade_id')}: {e}")
+                    checks.append({"name": name, "target": "?", "hint": f"(unknown check: {e})", "visible_cases": 0,
+                                   "hidden_cases": 0, "timeout": 0, "in_hidden_tests": name in hidden})
+            tasks.append({"grade_id": meta.get("grade_id", f"cell {i}"), "points": int(meta.get("points", 0)),
+                          "checks": checks, "has_hidden_tests": bool(hidden.strip())})
+    return {"tasks": tasks, "solution_cells": solutions, "total_points": sum(t["points"] for t in tasks),
+            "problems": problems}
+
+
+def _grading_notes_html(notes: dict, name: str) -> str:
+    e = html.escape
+    rows = []
+    for t in notes["tasks"]:
+        checks = "<br>".join(
+            f"<code>{e(c['name'])}</code> on <code>{e(c['target'])}</code>: {c['visible_cases']} visible + "
+            f"{c['hidden_cases']} hidden cases{', timeout ' + format(c['timeout'], 'g') + ' s' if c['timeout'] else ''}"
+            f"<br><small>hint shown on failure: {e(c['hint'])}</small>" for c in t["checks"]) or "(no check() call)"
+        rows.append(f"<tr><td><code>{e(t['grade_id'])}</code></td><td>{t['points']}</td><td>{checks}</td>"
+                    f"<td>{'yes' if t['has_hidden_tests'] else 'no'}</td></tr>")
+    problems = "".join(f"<li>{e(p)}</li>" for p in notes["problems"])
+    return f"""<section class="vc-grading">
+<h2>Grading notes: {e(name)}</h2>
+<p>Total: <b>{notes['total_points']} points</b> in {len(notes['tasks'])} graded test cell(s); students fill
+{len(notes['solution_cells'])} solution cell(s). Grade a folder of submissions with
+<code>make grade SUBMISSIONS=folder</code>: the grader never runs the test cells; it runs the student's own
+code cells in a sandboxed process and judges every check listed below on fresh random cases (visible and
+hidden). Solution and test cells are framed below; the hidden tests and the solutions appear only here, never
+in the student version.</p>
+<table class="vc-table"><thead><tr><th>test cell</th><th>points</th><th>checks (what is graded)</th>
+<th>hidden tests</th></tr></thead><tbody>{''.join(rows)}</tbody></table>
+{f'<p class="vc-warn">Problems:</p><ul>{problems}</ul>' if problems else ''}
+</section>"""
+
+
+_SITE_CSS = """
+:root { --vc-accent: #1f5fa8; }
+body.vc-page { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans KR", sans-serif;
+  max-width: 1100px; margin: 0 auto; padding: 1.5rem; line-height: 1.5; color: #1d1d1f; }
+.vc-nav { padding: 0.5rem 1rem; background: #f3f6fa; border-bottom: 1px solid #d0d7e2; font-size: 0.95rem;
+  font-family: system-ui, sans-serif; }
+.vc-nav a, .vc-page a { color: var(--vc-accent); }
+.vc-banner { margin: 0.75rem 1rem; padding: 0.6rem 1rem; background: #fff5d6; border-left: 4px solid #e0a800;
+  font-family: system-ui, sans-serif; }
+.vc-lecture { border: 1px solid #d0d7e2; border-radius: 8px; padding: 0.8rem 1.2rem; margin: 1rem 0; }
+.vc-lecture h3 { margin: 0.2rem 0 0.4rem 0; }
+.vc-links a { margin-right: 1rem; white-space: nowrap; }
+.vc-table { border-collapse: collapse; width: 100%; }
+.vc-table th, .vc-table td { border: 1px solid #d0d7e2; padding: 0.35rem 0.6rem; text-align: left; vertical-align: top; }
+.vc-graded { border-left: 5px solid #2e8b57; margin: 0.5rem 0; }
+.vc-graded.vc-test { border-left-color: #b5651d; }
+.vc-graded-label { font: 600 0.8rem system-ui, sans-serif; padding: 0.2rem 0.6rem; color: #444; }
+.vc-grading { margin: 1rem; font-family: system-ui, sans-serif; }
+.vc-warn { color: #b00020; font-weight: 600; }
+"""
+
+
+def _page(title: str, body: str, *, assets: str, vendor: str, nav=()) -> str:
+    """A plain site page (index, docs) with local MathJax."""
+    links = " &middot; ".join(f'<a href="{html.escape(h)}">{html.escape(lbl)}</a>' for lbl, h in nav)
+    math = f"""<script>
+window.MathJax = {{loader: {{load: ['input/tex', 'output/chtml']}},
+  tex: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']], processEscapes: true}},
+  options: {{enableMenu: false}},
+  startup: {{pageReady: function () {{ return MathJax.startup.defaultPageReady().then(function () {{ window.vitcourseMathDone = true; }}); }}}}}};
+</script>
+<script src="{vendor}/mathjax/startup.js" id="MathJax-script"></script>"""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{html.escape(title)}</title>
+<link rel="stylesheet" href="{assets}/site.css">
+{math}
+</head>
+<body class="vc-page">
+{f'<nav class="vc-nav">{links}</nav>' if links else ''}
+<main>
+{body}
+</main>
+</body>
+</html>
+"""
+
+
+def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROOT / "notebooks",
+               solutions_dir: Path = ROOT / "solutions", docs_dir: Path = ROOT / "docs", instructor: bool = True,
+               node_modules: Path | None = None, title: str = "vitcourse: from attention to ViT and DETR",
+               log=print) -> Path:
+    """Build the static course website into ``out`` and return ``out/index.html``.
+
+    ``instructor=False`` leaves out the solutions (instructor pages and solution notebooks).
+    """
+    out = Path(out)
+    t0 = time.perf_counter()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    copy_vendor(node_modules or install_vendor(), out / "vendor")
+    (out / "assets").mkdir()
+    (out / "assets" / "site.css").write_text(_SITE_CSS)
+
+    lectures = [lecture_info(p, solutions_dir) for p in _notebooks(notebooks_dir)]
+    solutions = _notebooks(solutions_dir) if Path(solutions_dir).is_dir() else []
+    docs = sorted(Path(docs_dir).glob("*.md")) if Path(docs_dir).is_dir() else []
+    doc_names = {d.stem for d in docs}
+    home = [("Course index", "../index.html")]
+
+    # slides
+    build_slides(out / "slides", [lec.path for lec in lectures], vendor="../vendor", copy_assets=False, check=False)
+    log(f"  {len(lectures)} decks")
+
+    # lecture pages + notebook downloads
+    (out / "lectures").mkdir()
+    (out / "notebooks").mkdir()
+    for lec in lectures:
+        nb = nbformat.read(lec.path, as_version=4)
+        shutil.copy2(lec.path, out / "notebooks" / lec.path.name)
+        nav = home + [("Slides", f"../slides/{lec.stem}.slides.html"),
+                      ("Download notebook", f"../notebooks/{lec.path.name}")]
+        nav += [(f"Exercise {ex.stem}", f"../exercises/{ex.stem}.html") for ex in lec.exercises]
+        (out / "lectures" / f"{lec.stem}.html").write_text(
+            _render("page", nb, lec.path, vendor="../vendor", assets="../assets", nav=nav))
+    log(f"  {len(lectures)} lecture pages")
+
+    # exercises: student version (generated from solutions/) and instructor version
+    (out / "exercises").mkdir()
+    if instructor:
+        (out / "instructor").mkdir()
+    graded = {}
+    for sol in solutions:
+        nb = nbformat.read(sol, as_version=4)
+        student = make_exercise(nb, sol.name)
+        nbformat.write(student, out / "exercises" / sol.name)
+        nav = home + [("Download exercise notebook", f"{sol.name}")]
+        (out / "exercises" / f"{sol.stem}.html").write_text(_render(
+            "page", student, sol, vendor="../vendor", assets="../assets", nav=nav,
+            banner=f"Student version (no outputs). Download <a href=\"{html.escape(sol.name)}\">{html.escape(sol.name)}</a>, "
+                   "open it in JupyterLab and replace each <code>raise NotImplementedError()</code>."))
+        if instructor:
+            notes = grading_notes(sol)
+            graded[sol.stem] = notes
+            shutil.copy2(sol, out / "instructor" / sol.name)
+            page = _render("page", nb, sol, vendor="../vendor", assets="../assets", mark_graded=True,
+                           nav=[("Course index", "../index.html"), ("Instructor index", "index.html"),
+                                ("Download solution notebook", sol.name),
+                                ("Student version", f"../exercises/{sol.stem}.html")],
+                           banner="Instructor version: solutions shown, executed outputs, hidden tests. "
+                                  "Do not hand out.")
+            page = page.replace('<div class="vc-banner">', _grading_notes_html(notes, sol.stem)
+                                + '\n<div class="vc-banner">', 1)
+            (out / "instructor" / f"{sol.stem}.html").write_text(page)
+    log(f"  {len(solutions)} exercises" + (" (student + instructor)" if instructor else " (student only)"))
+
+    # docs
+    (out / "docs").mkdir()
+    for d in docs:
+        nav = [("Course index", "../index.html")] + [(o.stem.replace("_", " ").capitalize(), f"{o.stem}.html")
+                                                     for o in docs if o != d]
+        (out / "docs" / f"{d.stem}.html").write_text(
+            _page(d.stem, _md_to_html(d.read_text()), assets="../assets", vendor="../vendor", nav=nav))
+
+    # instructor index
+    if instructor:
+        rows = "".join(
+            f"<tr><td><a href=\"{s.stem}.html\">{html.escape(s.stem)}</a></td><td>{graded[s.stem]['total_points']}</td>"
+            f"<td>{len(graded[s.stem]['tasks'])}</td><td><a href=\"{s.name}\">solution notebook</a> &middot; "
+            f"<a href=\"../exercises/{s.name}\">student notebook</a></td></tr>" for s in solutions)
+        body = (f"<h1>Instructor material</h1><p>Exercises with solutions, executed outputs, hidden tests and grading "
+                f"notes. Not for students: build a student site with <code>python -m vitcourse.site site "
+                f"--no-instructor</code>.</p><table class=\"vc-table\"><thead><tr><th>exercise</th><th>points</th>"
+                f"<th>graded cells</th><th>downloads</th></tr></thead><tbody>{rows}</tbody></table>")
+        (out / "instructor" / "index.html").write_text(
+            _page("Instructor material", body, assets="../assets", vendor="../vendor",
+                  nav=[("Course index", "../index.html")]))
+
+    # index
+    (out / "index.html").write_text(_index_html(title, lectures, solutions, docs, instructor, doc_names))
+    _check_offline(out)
+    log(f"  site built in {time.perf_counter() - t0:.1f} s: {out / 'index.html'}")
+    return out / "index.html"
+
+
+def _index_html(title, lectures, solutions, docs, instructor, doc_names) -> str:
+    e = html.escape
+    cards = []
+    for lec in lectures:
+        links = [f'<a href="lectures/{lec.stem}.html">Read</a>', f'<a href="slides/{lec.stem}.slides.html">Slides</a>',
+                 f'<a href="notebooks/{lec.path.name}">Notebook (.ipynb)</a>']
+        for ex in lec.exercises:
+            links.append(f'<a href="exercises/{ex.name}">Exercise {e(ex.stem)} (.ipynb)</a>')
+            if instructor:
+                links.append(f'<a href="instructor/{ex.stem}.html">Instructor version</a>')
+        goals = f"<div class=\"vc-goals\"><b>Learning goals</b>{_md_to_html(lec.goals)}</div>" if lec.goals else ""
+        prereq = (f"<div class=\"vc-prereq\"><b>Prerequisites</b>{_md_to_html(lec.prerequisites)}</div>"
+                  if lec.prerequisites else "")
+        cards.append(f"""<section class="vc-lecture" id="lecture-{e(lec.stem)}">
+<h3>{e(lec.number + ' ' if lec.number and not lec.title.startswith(lec.number) else '')}{e(lec.title)}</h3>
+{goals}{prereq}
+<p class="vc-links">{' '.join(links)}</p>
+</section>""")
+    listed = {ex for lec in lectures for ex in lec.exercises}
+    extra = [s for s in solutions if s not in listed]
+    extra_html = "".join(
+        f"<li><a href=\"exercises/{s.name}\">{e(s.stem)} (.ipynb)</a>"
+        + (f" &middot; <a href=\"instructor/{s.stem}.html\">instructor version</a>" if instructor else "") + "</li>"
+        for s in extra)
+    doc_links = "".join(f"<li><a href=\"docs/{d.stem}.html\">{e(d.stem.replace('_', ' ').capitalize())}</a></li>"
+                        for d in docs)
+    quick = []
+    if "teaching" in doc_names:
+        quick.append('<a href="docs/teaching.html">Teaching guide and schedule</a>')
+    if "glossary" in doc_names:
+        quick.append('<a href="docs/glossary.html">Glossary (English / 한국어)</a>')
+    if instructor:
+        quick.append('<a href="instructor/index.html">Instructor material</a>')
+    body = f"""<h1>{e(title)}</h1>
+<p>A notebook course from attention to Vision Transformers and DETR that runs on a laptop CPU. Every lecture is
+a Jupyter notebook; this site shows each one as a page and as a slide deck (press <kbd>S</kbd> in a deck for the
+speaker view), and offers the notebooks and exercises for download. Run the course locally with
+<code>make lab</code>.</p>
+<p class="vc-links">{' '.join(quick)}</p>
+<h2>Syllabus</h2>
+{''.join(cards) or '<p>No lecture notebooks yet.</p>'}
+{f'<h2>More exercises</h2><ul>{extra_html}</ul>' if extra_html else ''}
+<h2>Documents</h2>
+<ul>{doc_links or '<li>none</li>'}</ul>
+"""
+    return _page(title, body, assets="assets", vendor="vendor")
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vitcourse.site", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("slides", help="one reveal.js deck per lecture notebook")
+    p.add_argument("--out", default=str(ROOT / "build" / "slides"))
+    p.add_argument("notebooks", nargs="*", help="default: notebooks/*.ipynb")
+    p = sub.add_parser("site", help="the static course website")
+    p.add_argument("--out", default=str(ROOT / "build" / "site"))
+    p.add_argument("--no-instructor", action="store_true", help="leave out solutions and grading notes")
+    sub.add_parser("notes", help="speaker notes and slide types per lecture notebook")
+    p = sub.add_parser("scan", help="list CDN references and external resources in a built folder")
+    p.add_argument("folder")
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "slides":
+            t0 = time.perf_counter()
+            decks = build_slides(Path(args.out), [Path(n) for n in args.notebooks] or None)
+            print(f"{len(decks)} decks in {args.out} ({time.perf_counter() - t0:.1f} s)")
+            for d in decks:
+                print(f"  {d}")
+        elif args.cmd == "site":
+            build_site(Path(args.out), instructor=not args.no_instructor)
+        elif args.cmd == "notes":
+            rows = notes_report(_notebooks(ROOT / "notebooks"))
+            for r in rows:
+                flag = "" if r["notes"] else "   <- no speaker notes"
+                bad = r["missing_slide_type"] + r["invalid_slide_type"]
+                print(f"{Path(r['notebook']).name:40s} {r['cells']:4d} cells {r['subslides']:3d} slides "
+                      f"{r['notes']:3d} notes{flag}{f'   cells without a valid slide type: {bad}' if bad else ''}")
+            return 0
+        elif args.cmd == "scan":
+            hits = find_cdn_references(Path(args.folder)) + find_external_resources(Path(args.folder))
+            print("\n".join(hits) if hits else "no CDN references, no external resources")
+            return 1 if hits else 0
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
