@@ -1,0 +1,97 @@
+"""The ``vitcourse`` command: ``vitcourse grade SUBMISSION_OR_FOLDER... [options]``.
+
+A small dispatcher; each subcommand's work lives in its module
+(`vitcourse.grading` for ``grade``).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _grade(args) -> int:
+    from .grading import Grader, discover, merge_rows, read_gradebook, write_csv, write_feedback, write_json
+    from .notebooks import ROOT
+
+    solutions = Path(args.solutions) if args.solutions else ROOT / "solutions"
+    if args.exercise is not None and not (len(args.exercise) == 2 and args.exercise.isdigit()):
+        print(f"--exercise must be two digits like 01, got {args.exercise!r}", file=sys.stderr)
+        return 2
+    try:
+        subs = discover(args.paths, exercise=args.exercise, solutions=solutions)
+    except ValueError as e:
+        print(f"vitcourse grade: {e}", file=sys.stderr)
+        return 2
+    if not subs:
+        print("vitcourse grade: no submissions (*.ipynb) found", file=sys.stderr)
+        return 1
+    protect = [p for p in (args.out, args.json, args.feedback) if p] + list(args.paths)
+    start = time.perf_counter()
+    done = [0]
+
+    def progress(sub, rows):
+        done[0] += 1
+        pts = sum(float(r.points) for r in rows)
+        mx = sum(float(r.max_points) for r in rows)
+        if not args.quiet:
+            print(f"[{done[0]}/{len(subs)}] {sub.student} {rows[0].exercise if rows else '?'}: {pts:g}/{mx:g} "
+                  f"({', '.join(sorted({r.status for r in rows}))})", file=sys.stderr, flush=True)
+
+    with Grader(solutions, timeout=args.timeout, memory_mb=args.memory_mb, seed=args.seed, protect=protect) as g:
+        rows = g.grade_all(subs, jobs=args.jobs, progress=progress)
+    seconds = time.perf_counter() - start
+    if args.out:
+        write_csv(merge_rows(read_gradebook(args.out), rows), args.out)
+    if args.json:
+        write_json(merge_rows(read_gradebook(args.json), rows), args.json)
+    if args.feedback:
+        write_feedback(rows, args.feedback)
+    if not args.out and not args.json:
+        import csv
+
+        from .grading.gradebook import FIELDS
+
+        w = csv.DictWriter(sys.stdout, fieldnames=FIELDS, lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r.as_dict())
+    print(f"graded {len(subs)} submission(s) in {seconds:.1f} s ({60 * len(subs) / max(seconds, 1e-9):.1f} per "
+          f"minute)", file=sys.stderr)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="vitcourse", description="vitcourse course tools")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("grade", help="grade exercise submissions into a gradebook (see docs/grading.md)")
+    p.add_argument("paths", nargs="+", help="submission notebooks or folders of them")
+    p.add_argument("--exercise", help="only this exercise (two digits, e.g. 01); also used for files whose "
+                                      "name does not say")
+    p.add_argument("--out", help="CSV gradebook to write (rows of re-graded submissions are replaced)")
+    p.add_argument("--json", help="JSON gradebook to write (same rows, plus totals)")
+    p.add_argument("--feedback", help="folder for per-student Markdown feedback")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds for each notebook cell and each test case (default: 120 s per cell, each "
+                        "check's own limit per case)")
+    p.add_argument("--memory-mb", type=int, default=3072, help="memory a submission may use (default 3072)")
+    p.add_argument("--seed", type=int, default=None, help="reproducible hidden cases (default: fresh random seeds)")
+    p.add_argument("--solutions", help="instructor notebooks folder (default: the course's solutions/)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no per-submission progress lines")
+    args = parser.parse_args(argv)
+    if args.cmd == "grade":
+        if args.jobs < 1:
+            parser.error(f"--jobs must be >= 1, got {args.jobs}")
+        if args.timeout is not None and args.timeout <= 0:
+            parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
+        return _grade(args)
+    parser.error(f"unknown command {args.cmd!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Gradebooks (CSV, JSON) written atomically, merged idempotently, and per-student feedback.
+
+Re-running the grader replaces the rows of the submissions it graded again
+(keyed by student, exercise and task) and keeps every other row, so grading
+one late submission into an existing gradebook loses nothing and grading
+the same folder twice gives the same gradebook. Files are written to a
+temporary file beside the target and moved into place (`os.replace`), so a
+crash never leaves half a gradebook.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+__all__ = ["write_csv", "write_json", "read_gradebook", "merge_rows", "write_feedback", "atomic_write"]
+
+FIELDS = ("student", "exercise", "task", "points", "max_points", "status", "reason", "pending_points", "flags",
+          "checks", "submission", "sha256", "grader_version")
+
+
+def atomic_write(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and `os.replace`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _as_dict(row) -> dict:
+    d = row.as_dict() if hasattr(row, "as_dict") else dict(row)
+    return {k: d.get(k, "") for k in FIELDS}
+
+
+def _num(v):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return v
+    return int(f) if f.is_integer() else f
+
+
+def read_gradebook(path: str | os.PathLike) -> list[dict]:
+    """Rows of an existing CSV or JSON gradebook (empty list if the file does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    if path.suffix == ".json":
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        rows = doc["rows"] if isinstance(doc, dict) else doc
+    else:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    out = []
+    for r in rows:
+        d = {k: r.get(k, "") for k in FIELDS}
+        for k in ("points", "max_points", "pending_points"):
+            d[k] = _num(d[k])
+        out.append(d)
+    return out
+
+
+def _task_order(row: dict) -> tuple:
+    return (str(row["student"]), str(row["exercise"]))
+
+
+def merge_rows(old: list[dict], new: list) -> list[dict]:
+    """``old`` rows with every (student, exercise) graded in ``new`` replaced by the new rows; sorted."""
+    new = [_as_dict(r) for r in new]
+    regraded = {(r["student"], r["exercise"]) for r in new}
+    kept = [r for r in old if (r["student"], r["exercise"]) not in regraded]
+    rows = kept + new
+    # stable order: by student and exercise; tasks keep the notebook's order
+    return sorted(rows, key=_task_order)
+
+
+def write_csv(rows, path: str | os.PathLike) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(_as_dict(r))
+    atomic_write(path, buf.getvalue())
+
+
+def write_json(rows, path: str | os.PathLike) -> None:
+    rows = [_as_dict(r) for r in rows]
+    totals: dict = {}
+    for r in rows:
+        t = totals.setdefault(r["student"], {}).setdefault(r["exercise"], {"points": 0, "max_points": 0})
+        t["points"] += _num(r["points"]) or 0
+        t["max_points"] += _num(r["max_points"]) or 0
+    doc = {"fields": list(FIELDS), "rows": rows, "totals": totals}
+    atomic_write(path, json.dumps(doc, indent=1, sort_keys=False) + "\n")
+
+
+_ICON = {"passed": "✔", "failed": "✘", "error": "✘", "timeout": "⏱", "crashed": "✘", "not attempted": "·",
+         "flagged": "⚑"}
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("._") or "student"
+
+
+def write_feedback(rows, folder: str | os.PathLike) -> list[Path]:
+    """One Markdown file per student and exercise: points, what passed, what failed, and the hint.
+
+    Shows only what the gradebook row says (visible-case details, counts of
+    hidden cases) and each check's hint: never hidden inputs or solutions.
+    """
+    folder = Path(folder)
+    by: dict = {}
+    for r in rows:
+        by.setdefault((r.student, r.exercise), []).append(r)
+    written = []
+    for (student, exercise), rs in sorted(by.items()):
+        got = sum(float(r.points) for r in rs)
+        total = sum(float(r.max_points) for r in rs)
+        lines = [f"# Feedback: {exercise}", "", f"Student: **{student}**  ", f"Score: **{got:g} / {total:g}**", ""]
+        pending = sum(float(r.pending_points) for r in rs)
+        if pending:
+            lines += [f"{pending:g} point(s) are withheld until an instructor has reviewed your code "
+                      f"(see the tasks marked ⚑).", ""]
+        for r in rs:
+            lines.append(f"## {_ICON.get(r.status, '?')} {r.task}: {float(r.points):g} / {float(r.max_points):g} "
+                         f"({r.status})")
+            lines.append("")
+            lines.append(r.reason if r.status != "flagged" else
+                         "Your code passed, but it uses something the course asks you to avoid in graded work "
+                         "(listed below); an instructor will review it.")
+            if r.status == "flagged":
+                lines += ["", *[f"- {f}" for f in r.flags.split(" | ") if f][:5]]
+            if r.status not in ("passed", "flagged") and getattr(r, "hint", ""):
+                lines += ["", f"Hint: {r.hint}"]
+            lines.append("")
+        path = folder / _safe_name(student) / f"{_safe_name(exercise)}.md"
+        atomic_write(path, "\n".join(lines))
+        written.append(path)
+    return written
