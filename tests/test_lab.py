@@ -23,8 +23,7 @@ def _get(url):
 
 def test_make_lab_serves_the_start_page(tmp_path):
     port, token = _free_port(), "vitcourse-test-token"
-    flags = (f"--no-browser --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token} "
-             f"--ServerApp.runtime_dir={tmp_path}")
+    flags = f"--no-browser --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), JUPYTER_DATA_DIR=str(tmp_path / "data"))
     env["JUPYTER_PATH"] = ""
     proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"PORT={port}", f"LAB_FLAGS={flags}"], cwd=ROOT,
@@ -49,8 +48,9 @@ def test_make_lab_serves_the_start_page(tmp_path):
         assert code == 200 and nb["type"] == "notebook"
         assert "Start here" in nb["content"]["cells"][0]["source"]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
