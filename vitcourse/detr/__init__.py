@@ -1,14 +1,21 @@
 """DETR, built piece by piece (lecture 09): boxes, Hungarian matching, the set loss, the model, evaluation.
 
 Paper: Carion et al., "End-to-End Object Detection with Transformers" (arXiv:2005.12872).
-Modules, in the order the lecture uses them: `boxes`, `matcher`, `criterion`.
+Modules, in the order the lecture uses them: `boxes`, `matcher`, `criterion`, `position`, `backbone`,
+`model`, `hf` (weights from Hugging Face).
 """
 from .boxes import (box_area, box_cxcywh_to_xyxy, box_iou, box_xyxy_to_cxcywh, check_boxes_xyxy,
                     generalized_box_iou, scale_boxes)
 from .matcher import HungarianMatcher
 from .criterion import DEFAULT_WEIGHTS, SetCriterion
+from .position import sine_position_encoding
+from .backbone import BackboneConfig, FrozenBatchNorm2d, ResNetBackbone, SmallCNN, build_backbone
+from .model import DETR, BoxMLP, DETRConfig, post_process
+from .hf import config_from_hf, detr_from_hf
 
 __all__ = [
     "box_area", "box_cxcywh_to_xyxy", "box_iou", "box_xyxy_to_cxcywh", "check_boxes_xyxy", "generalized_box_iou",
-    "scale_boxes", "HungarianMatcher", "SetCriterion", "DEFAULT_WEIGHTS",
+    "scale_boxes", "HungarianMatcher", "SetCriterion", "DEFAULT_WEIGHTS", "sine_position_encoding",
+    "BackboneConfig", "FrozenBatchNorm2d", "ResNetBackbone", "SmallCNN", "build_backbone", "DETR", "BoxMLP",
+    "DETRConfig", "post_process", "config_from_hf", "detr_from_hf",
 ]
