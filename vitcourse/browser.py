@@ -48,7 +48,8 @@ def find_chromium() -> str | None:
 
 
 def install_chromium(timeout: float = 900) -> tuple[str | None, str]:
-    """Install Debian's ``chromium`` with apt-get when it is missing; returns (path or None, why not)."""
+    """Install Debian's ``chromium`` (and ``fonts-nanum``, Korean glyphs for the screenshots) with apt-get when
+    chromium is missing; returns (path or None, why not)."""
     found = find_chromium()
     if found:
         return found, ""
@@ -58,15 +59,17 @@ def install_chromium(timeout: float = 900) -> tuple[str | None, str]:
     if os.geteuid() != 0:
         return None, "chromium is not installed and installing it with apt-get needs root"
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    log = []
-    for cmd in ([apt, "update", "-q"], [apt, "install", "-y", "-q", "--no-install-recommends", "chromium"]):
+    install = [apt, "install", "-y", "-q", "--no-install-recommends"]
+    for cmd, required in (([apt, "update", "-q"], False), (install + ["chromium"], True),
+                          (install + ["fonts-nanum"], False)):  # Korean glyphs in screenshots: nice to have
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
-            return None, f"`{' '.join(cmd)}` took more than {timeout:.0f} s"
-        log.append(proc.stdout[-1500:] + proc.stderr[-1500:])
-        if proc.returncode != 0 and cmd[1] == "install":
-            return None, f"`apt-get install chromium` failed (exit {proc.returncode}):\n{log[-1]}"
+            if required:
+                return None, f"`{' '.join(cmd)}` took more than {timeout:.0f} s"
+            continue
+        if proc.returncode != 0 and required:
+            return None, f"`{' '.join(cmd[:2])} chromium` failed (exit {proc.returncode}):\n{proc.stderr[-1500:]}"
     found = find_chromium()
     return (found, "") if found else (None, "apt-get installed chromium but no executable was found on PATH")
 

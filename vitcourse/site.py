@@ -33,6 +33,7 @@ import argparse
 import hashlib
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -125,6 +126,7 @@ class Lecture:
     title: str
     goals: str = ""            # markdown (a list), "" when the notebook states none
     prerequisites: str = ""    # markdown
+    summary: str = ""          # markdown: the first paragraph after the title
     exercises: list[Path] = field(default_factory=list)
 
     @property
@@ -173,7 +175,13 @@ def lecture_info(path: Path, solutions: Path | None = None) -> Lecture:
     number = path.stem.split("_", 1)[0] if re.match(r"^\d\d_", path.stem) else ""
     exercises = sorted(Path(solutions).glob(f"{number}_*.ipynb")) if solutions and number else []
     head = md_cells[:4]
-    return Lecture(path=path, number=number, title=title,
+    summary = ""
+    for text in md_cells[:2]:
+        paragraphs = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+        summary = next((b for b in paragraphs if not re.match(r"^\s*(#|\*\*[^*]+\*\*\s*$|[-*+]\s|\d+[.)]\s)", b)), "")
+        if summary:
+            break
+    return Lecture(path=path, number=number, title=title, summary=summary,
                    goals=_section(head, ("learning goals", "learning objectives", "goals", "학습 목표")),
                    prerequisites=_section(head, ("prerequisites", "prerequisite", "before you start", "선수")),
                    exercises=exercises)
@@ -334,6 +342,50 @@ def _render(kind: str, nb, src: Path, *, vendor: str, assets: str = "", nav=(), 
     }
     body, _ = exp.from_notebook_node(nb, resources=resources)
     return body
+
+
+_HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])([^"'#][^"']*)\2""", re.I)
+
+
+def _site_target(repo_path: str) -> str | None:
+    """Where a repository file lives on the site (``docs/x.md`` -> ``docs/x.html``), or None."""
+    parts = repo_path.split("/")
+    if len(parts) == 2:
+        folder, name = parts
+        stem, ext = os.path.splitext(name)
+        if folder == "notebooks" and ext == ".ipynb":
+            return f"lectures/{stem}.html"
+        if folder == "solutions" and ext == ".ipynb":
+            return f"exercises/{stem}.html"
+        if folder == "exercises" and ext == ".ipynb":
+            return f"exercises/{name}"
+        if folder == "docs" and ext == ".md":
+            return f"docs/{stem}.html"
+    if repo_path in ("README.md", "index.md"):
+        return "index.html"
+    return None
+
+
+def rewrite_links(text: str, src_dir: str, page_dir: str) -> str:
+    """Point links an author wrote between repository files (``../docs/glossary.md``,
+    ``02_self_attention.ipynb``) to the same documents on the site, seen from ``page_dir``.
+
+    ``src_dir`` is the source file's folder in the repository (``notebooks``, ``solutions``, ``docs``).
+    Links with a scheme, anchors, and links to files the site does not carry are left unchanged.
+    """
+    def fix(m):
+        ref = html.unescape(m.group(3))
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^/", ref, re.I):
+            return m.group(0)
+        path, sep, frag = ref.partition("#")
+        repo = os.path.normpath(os.path.join(src_dir, path)).replace(os.sep, "/")
+        target = _site_target(repo)
+        if target is None:
+            return m.group(0)
+        new = os.path.relpath(target, page_dir).replace(os.sep, "/") + (sep + frag if sep else "")
+        return f"{m.group(1)}{m.group(2)}{html.escape(new)}{m.group(2)}"
+
+    return _HREF.sub(fix, text)
 
 
 def _notebooks(folder: Path) -> list[Path]:
@@ -502,7 +554,9 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
     home = [("Course index", "../index.html")]
 
     # slides
-    build_slides(out / "slides", [lec.path for lec in lectures], vendor="../vendor", copy_assets=False, check=False)
+    for deck in build_slides(out / "slides", [lec.path for lec in lectures], vendor="../vendor", copy_assets=False,
+                             check=False):
+        deck.write_text(rewrite_links(deck.read_text(), "notebooks", "slides"))
     log(f"  {len(lectures)} decks")
 
     # lecture pages + notebook downloads
@@ -514,8 +568,8 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
         nav = home + [("Slides", f"../slides/{lec.stem}.slides.html"),
                       ("Download notebook", f"../notebooks/{lec.path.name}")]
         nav += [(f"Exercise {ex.stem}", f"../exercises/{ex.stem}.html") for ex in lec.exercises]
-        (out / "lectures" / f"{lec.stem}.html").write_text(
-            _render("page", nb, lec.path, vendor="../vendor", assets="../assets", nav=nav))
+        page = _render("page", nb, lec.path, vendor="../vendor", assets="../assets", nav=nav)
+        (out / "lectures" / f"{lec.stem}.html").write_text(rewrite_links(page, "notebooks", "lectures"))
     log(f"  {len(lectures)} lecture pages")
 
     # exercises: student version (generated from solutions/) and instructor version
@@ -528,10 +582,11 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
         student = make_exercise(nb, sol.name)
         nbformat.write(student, out / "exercises" / sol.name)
         nav = home + [("Download exercise notebook", f"{sol.name}")]
-        (out / "exercises" / f"{sol.stem}.html").write_text(_render(
+        (out / "exercises" / f"{sol.stem}.html").write_text(rewrite_links(_render(
             "page", student, sol, vendor="../vendor", assets="../assets", nav=nav,
             banner=f"Student version (no outputs). Download <a href=\"{html.escape(sol.name)}\">{html.escape(sol.name)}</a>, "
-                   "open it in JupyterLab and replace each <code>raise NotImplementedError()</code>."))
+                   "open it in JupyterLab and replace each <code>raise NotImplementedError()</code>."),
+            "exercises", "exercises"))
         if instructor:
             notes = grading_notes(sol)
             graded[sol.stem] = notes
@@ -544,7 +599,7 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
                                   "Do not hand out.")
             page = page.replace('<div class="vc-banner">', _grading_notes_html(notes, sol.stem)
                                 + '\n<div class="vc-banner">', 1)
-            (out / "instructor" / f"{sol.stem}.html").write_text(page)
+            (out / "instructor" / f"{sol.stem}.html").write_text(rewrite_links(page, "solutions", "instructor"))
     log(f"  {len(solutions)} exercises" + (" (student + instructor)" if instructor else " (student only)"))
 
     # docs
@@ -552,8 +607,8 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
     for d in docs:
         nav = [("Course index", "../index.html")] + [(o.stem.replace("_", " ").capitalize(), f"{o.stem}.html")
                                                      for o in docs if o != d]
-        (out / "docs" / f"{d.stem}.html").write_text(
-            _page(d.stem, _md_to_html(d.read_text()), assets="../assets", vendor="../vendor", nav=nav))
+        page = _page(d.stem, _md_to_html(d.read_text()), assets="../assets", vendor="../vendor", nav=nav)
+        (out / "docs" / f"{d.stem}.html").write_text(rewrite_links(page, "docs", "docs"))
 
     # instructor index
     if instructor:
@@ -586,7 +641,8 @@ def _index_html(title, lectures, solutions, docs, instructor, doc_names) -> str:
             links.append(f'<a href="exercises/{ex.name}">Exercise {e(ex.stem)} (.ipynb)</a>')
             if instructor:
                 links.append(f'<a href="instructor/{ex.stem}.html">Instructor version</a>')
-        goals = f"<div class=\"vc-goals\"><b>Learning goals</b>{_md_to_html(lec.goals)}</div>" if lec.goals else ""
+        goals = (f"<div class=\"vc-goals\"><b>Learning goals</b>{_md_to_html(lec.goals)}</div>" if lec.goals
+                 else f"<div class=\"vc-summary\">{_md_to_html(lec.summary)}</div>" if lec.summary else "")
         prereq = (f"<div class=\"vc-prereq\"><b>Prerequisites</b>{_md_to_html(lec.prerequisites)}</div>"
                   if lec.prerequisites else "")
         cards.append(f"""<section class="vc-lecture" id="lecture-{e(lec.stem)}">

@@ -1,0 +1,353 @@
+"""`make slides` and `make site`: built into temporary folders, checked on disk, then opened in headless Chromium.
+
+On disk: one deck and one page per lecture, student downloads without
+solutions, instructor pages with solutions and grading notes, every local link
+resolves, and no built file names a CDN host or loads anything from the web.
+
+In the browser (Debian's chromium, installed with apt-get when missing; web
+requests blocked): reveal.js initialised, the number of slides is what the
+notebook's slide metadata says, speaker notes are in the deck, MathJax
+typeset the formulas without errors, every image loaded, nothing failed to
+load, no script error. A screenshot of each deck's first slide and of the
+index goes to ``build/screenshots/``.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+import subprocess
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+
+from vitcourse import site
+from vitcourse.browser import Chromium, install_chromium
+from vitcourse import notebooks as nbtools
+from vitcourse.notebooks import ROOT, code, md, new_notebook, solution_cell
+
+LECTURES = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+SHOTS = ROOT / "build" / "screenshots"
+TIMINGS: dict[str, float] = {}
+
+pytestmark = pytest.mark.slow
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+def _png() -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1, 2], [1, 0, 1])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _demo_course(root: Path) -> Path:
+    """A tiny course: one lecture (math, notes, skip, fragment, subslide, a figure), one exercise, two docs."""
+    for d in ("notebooks", "solutions", "docs"):
+        (root / d).mkdir(parents=True)
+    fig = code("plt.plot([0, 1, 2], [1, 0, 1])", "subslide")
+    fig.execution_count = 2
+    fig.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png(), "text/plain": "<Figure>"})]
+    run = code("x = 1\nprint(x)", "fragment")
+    run.execution_count = 1
+    run.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    cells = [
+        md("# 01 Demo attention\n\n**Learning goals**\n- read $\\mathrm{softmax}(QK^T/\\sqrt{d_k})V$\n- mask with $-\\infty$"
+           "\n\n**Prerequisites**: matrix products.", "slide"),
+        md("Speaker notes: 2 minutes. Ask the room what $\\sqrt{d}$ is for.", "notes"),
+        md("## Scores\n$$s_{ij} = \\frac{q_i \\cdot k_j}{\\sqrt{d}}$$", "slide"),
+        run,
+        md("a skipped cell with $a$", "skip"),
+        fig,
+        md("## Summary", "slide"),
+    ]
+    nbformat.write(new_notebook(cells), root / "notebooks" / "01_demo.ipynb")
+    sol = [md("# Exercise 01: ReLU", "slide"),
+           solution_cell("def relu(x):\n    ### BEGIN SOLUTION\n    return x.clamp(min=0)\n    ### END SOLUTION", "relu"),
+           nbtools.test_cell('from vitcourse.checks import check\ncheck("00.relu", relu)\n### BEGIN HIDDEN TESTS\n'
+                     'check("00.relu", relu, hidden=True)\n### END HIDDEN TESTS', "test_relu", 3)]
+    nbformat.write(new_notebook(sol), root / "solutions" / "01_demo.ipynb")
+    (root / "docs" / "glossary.md").write_text("# Glossary\n\n| English | 한국어 |\n|---|---|\n| attention | 어텐션 |\n\n"
+                                              "softmax: $e^{x_i} / \\sum_j e^{x_j}$\n")
+    (root / "docs" / "teaching.md").write_text("# Teaching\n\nLecture 01, 50 minutes.\n")
+    return root
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _timings():
+    """Write how long building and browsing took to build/screenshots/timings.txt."""
+    yield
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "timings.txt").write_text("".join(f"{k}: {v:.1f} s\n" for k, v in TIMINGS.items()))
+
+
+@pytest.fixture(scope="module")
+def node_modules():
+    t0 = time.perf_counter()
+    try:
+        path = site.install_vendor()
+    except site.BuildError as e:  # npm missing or the registry unreachable on a first build
+        pytest.fail(str(e))
+    TIMINGS["npm ci (or cached)"] = time.perf_counter() - t0
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, node_modules):
+    root = _demo_course(tmp_path_factory.mktemp("demo-course"))
+    out = root / "site"
+    site.build_site(out, notebooks_dir=root / "notebooks", solutions_dir=root / "solutions", docs_dir=root / "docs",
+                    node_modules=node_modules, log=lambda *a: None)
+    return root, out
+
+
+@pytest.fixture(scope="module")
+def real_site(tmp_path_factory, node_modules):
+    out = tmp_path_factory.mktemp("site") / "site"
+    t0 = time.perf_counter()
+    site.build_site(out, node_modules=node_modules, log=lambda *a: None)
+    TIMINGS["build_site (repo)"] = time.perf_counter() - t0
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path, why = install_chromium()
+    if path is None:
+        pytest.skip(f"no headless browser: {why}")
+    with Chromium(path, timeout=60) as b:
+        yield b
+
+
+# ----------------------------------------------------------------------------- on disk
+
+
+_LOCAL_REF = re.compile(r"""<(?:a|link|script|img)\b[^>]*?\b(?:href|src)\s*=\s*["']([^"'#][^"']*)["']""", re.I)
+
+
+def _broken_links(folder: Path) -> list[str]:
+    """Local links and resources of every page that do not resolve to a built file.
+
+    Links an author wrote to repository files the site does not carry (``../vitcourse/attention.py``)
+    point outside the site: they are reported as a warning, not a failure.
+    """
+    broken, outside = [], []
+    root = folder.resolve()
+    for page in sorted(folder.rglob("*.html")):
+        for ref in _LOCAL_REF.findall(page.read_text()):
+            ref = html.unescape(ref)
+            if re.match(r"^[a-z][a-z0-9+.-]*:", ref, re.I):  # http:, data:, mailto:, about: ...
+                continue
+            target = (page.parent / unquote(urlsplit(ref).path)).resolve()
+            if not target.is_relative_to(root):
+                outside.append(f"{page.relative_to(folder)} -> {ref}")
+            elif not target.exists():
+                broken.append(f"{page.relative_to(folder)} -> {ref}")
+    if outside:
+        warnings.warn(f"{len(outside)} link(s) to files outside the site: {outside[:5]}", UserWarning, stacklevel=2)
+    return broken
+
+
+def test_build_slides_one_offline_deck_per_lecture(tmp_path, node_modules, demo):
+    root, _ = demo
+    notebooks = LECTURES + [root / "notebooks" / "01_demo.ipynb"]
+    t0 = time.perf_counter()
+    decks = site.build_slides(tmp_path, notebooks, node_modules=node_modules)
+    TIMINGS[f"build_slides ({len(notebooks)} decks)"] = time.perf_counter() - t0
+    assert [d.name for d in decks] == [f"{p.stem}.slides.html" for p in notebooks]
+    for rel in ("reveal.js/dist/reveal.js", "reveal.js/dist/plugin/notes.js", "reveal.js/dist/theme/white.css",
+                "mathjax/startup.js", "mathjax/input/tex.js", "mathjax/output/chtml.js"):
+        assert (tmp_path / "vendor" / rel).is_file(), rel
+    for deck in decks:
+        text = deck.read_text()
+        assert 'src="vendor/reveal.js/dist/reveal.js"' in text and 'src="vendor/mathjax/startup.js"' in text
+        assert "Reveal.initialize" in text
+    assert site.find_cdn_references(tmp_path) == []
+    assert site.find_external_resources(tmp_path) == []
+    assert _broken_links(tmp_path) == []
+
+
+def test_site_layout_and_links(real_site):
+    out = real_site
+    assert (out / "index.html").is_file()
+    for nb in LECTURES:
+        for rel in (f"lectures/{nb.stem}.html", f"slides/{nb.stem}.slides.html", f"notebooks/{nb.name}"):
+            assert (out / rel).is_file(), rel
+    for sol in SOLUTIONS:
+        for rel in (f"exercises/{sol.name}", f"exercises/{sol.stem}.html", f"instructor/{sol.stem}.html",
+                    f"instructor/{sol.name}"):
+            assert (out / rel).is_file(), rel
+    for doc in DOCS:
+        assert (out / "docs" / f"{doc.stem}.html").is_file(), doc.name
+    index = (out / "index.html").read_text()
+    for nb in LECTURES:
+        info = site.lecture_info(nb)
+        assert html.escape(info.title) in index, f"the index lacks the title of {nb.name}: {info.title!r}"
+        assert f'href="slides/{nb.stem}.slides.html"' in index and f'href="lectures/{nb.stem}.html"' in index
+    assert _broken_links(out) == []
+
+
+def test_no_cdn_host_or_web_resource_in_any_built_file(real_site):
+    assert site.find_cdn_references(real_site) == []
+    assert site.find_external_resources(real_site) == []
+
+
+def test_offline_scan_catches_cdn_references(tmp_path):
+    (tmp_path / "a.html").write_text('<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>'
+                                     '<a href="https://example.org/paper.pdf">paper</a>')
+    (tmp_path / "b.css").write_text('@import url("https://example.org/font.css");')
+    (tmp_path / "c.js").write_text('var u = "//unpkg.com/reveal.js";')
+    assert site.find_cdn_references(tmp_path) == ["a.html: cdn.jsdelivr.net", "c.js: unpkg.com"]
+    assert site.find_external_resources(tmp_path) == ["a.html: https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js",
+                                                      "b.css: https://example.org/font.css"]
+    with pytest.raises(site.BuildError, match="point to the web"):
+        site._check_offline(tmp_path)
+
+
+def test_student_downloads_are_generated_from_solutions(real_site, demo):
+    _, demo_out = demo
+    for out, sols in ((real_site, SOLUTIONS), (demo_out, [demo[0] / "solutions" / "01_demo.ipynb"])):
+        for sol in sols:
+            ex = nbformat.read(out / "exercises" / sol.name, as_version=4)
+            text = nbformat.writes(ex)
+            assert "### BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text, sol.name
+            assert all(not c.get("outputs") for c in ex.cells if c.cell_type == "code"), sol.name
+            assert ex.metadata["vitcourse"]["generated_from"] == f"solutions/{sol.name}"
+    demo_ex = nbformat.read(demo_out / "exercises" / "01_demo.ipynb", as_version=4)
+    assert "raise NotImplementedError()" in demo_ex.cells[1].source
+
+
+def test_instructor_page_shows_solutions_and_grading_notes(demo):
+    _, out = demo
+    page = (out / "instructor" / "01_demo.html").read_text()
+    assert "Grading notes" in page and "<b>3 points</b>" in page
+    assert "00.relu" in page and "clamp" in page and "BEGIN HIDDEN TESTS" in page
+    assert page.count('class="vc-graded vc-solution"') == 1 and page.count('class="vc-graded vc-test"') == 1
+    notes = site.grading_notes(demo[0] / "solutions" / "01_demo.ipynb")
+    assert notes["total_points"] == 3 and notes["problems"] == []
+    (task,) = notes["tasks"]
+    assert task["has_hidden_tests"] and [c["name"] for c in task["checks"]] == ["00.relu"]
+    index = (out / "index.html").read_text()
+    assert "Learning goals" in index and "Prerequisites" in index and "instructor/01_demo.html" in index
+
+
+def test_student_site_leaves_out_solutions(demo, node_modules, tmp_path):
+    root, _ = demo
+    out = tmp_path / "student"
+    site.build_site(out, notebooks_dir=root / "notebooks", solutions_dir=root / "solutions", docs_dir=root / "docs",
+                    node_modules=node_modules, instructor=False, log=lambda *a: None)
+    assert not (out / "instructor").exists()
+    for f in out.rglob("*"):
+        if f.is_file() and f.suffix in (".html", ".ipynb"):
+            text = f.read_text()
+            assert "BEGIN SOLUTION" not in text and "clamp(min=0)" not in text, f
+    assert "instructor/" not in (out / "index.html").read_text()
+
+
+def test_cli_and_make_targets(tmp_path, demo, node_modules):
+    root, _ = demo
+    assert site.main(["slides", "--out", str(tmp_path), str(root / "notebooks" / "01_demo.ipynb")]) == 0
+    assert (tmp_path / "01_demo.slides.html").is_file()
+    assert site.main(["scan", str(tmp_path)]) == 0
+    dry = subprocess.run(["make", "-n", "slides", "site"], cwd=ROOT, capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    assert "-m vitcourse.site slides" in dry.stdout and "-m vitcourse.site site" in dry.stdout
+
+
+# ----------------------------------------------------------------------------- in the browser
+
+_STATS = """(() => ({
+  reveal: window.Reveal ? {ready: Reveal.isReady(), total: Reveal.getTotalSlides(),
+                           horizontal: Reveal.getHorizontalSlides().length} : null,
+  mjx: document.querySelectorAll('mjx-container').length,
+  merror: [...document.querySelectorAll('mjx-merror')].slice(0, 5).map(e => e.textContent),
+  mathError: window.vitcourseMathError || null,
+  images: [...document.images].map(i => ({ok: i.complete && i.naturalWidth > 0, src: i.src.slice(0, 80)})),
+  notes: document.querySelectorAll('aside.notes').length,
+}))()"""
+
+
+def _open(browser, path: Path, deck: bool):
+    ready = "window.vitcourseMathDone === true" + (" && window.vitcourseRevealReady === true" if deck else "")
+    page = browser.open(path.as_uri())
+    ok = page.wait_for(ready, timeout=60)
+    stats = page.evaluate(_STATS)
+    problems = list(page.errors) + [f"web request: {u}" for u in page.web_requests()]
+    if not ok:
+        problems.append(f"not ready after 60 s ({ready})")
+    if stats["mathError"]:
+        problems.append(f"MathJax failed: {stats['mathError']}")
+    if stats["merror"]:
+        problems.append(f"MathJax could not typeset: {stats['merror']}")
+    bad_images = [i["src"] for i in stats["images"] if not i["ok"]]
+    if bad_images:
+        problems.append(f"{len(bad_images)} image(s) did not load: {bad_images[:3]}")
+    return page, stats, problems
+
+
+def _check_deck(browser, deck: Path, nb_path: Path):
+    nb = nbformat.read(nb_path, as_version=4)
+    expected = site.slide_counts(nb)
+    page, stats, problems = _open(browser, deck, deck=True)
+    assert not problems, f"{deck.name}:\n  " + "\n  ".join(problems)
+    rev = stats["reveal"]
+    assert rev and rev["ready"], f"{deck.name}: reveal.js did not initialise"
+    assert (rev["total"], rev["horizontal"]) == (expected["subslides"], expected["slides"]), \
+        f"{deck.name}: reveal.js shows {rev}, the notebook's slide metadata says {expected}"
+    assert stats["notes"] == expected["notes"], f"{deck.name}: {stats['notes']} speaker notes shown, {expected['notes']} in the notebook"
+    n_math = site.formula_cells(nb, deck=True)
+    if n_math:
+        assert stats["mjx"] > 0, f"{deck.name}: {n_math} cells with formulas but no MathJax output"
+    page.evaluate("Reveal.slide(0, 0, 0)")
+    page.pump(0.8)  # let the transition finish
+    shot = page.screenshot(SHOTS / f"{nb_path.stem}.png")
+    assert shot.stat().st_size > 5_000, f"{shot} looks empty"
+    return stats, expected
+
+
+def test_demo_deck_in_chromium(browser, demo):
+    root, out = demo
+    stats, expected = _check_deck(browser, out / "slides" / "01_demo.slides.html", root / "notebooks" / "01_demo.ipynb")
+    # known answer: first cell + 2 'slide' cells = 3 slides; plus 1 'subslide' = 4 (skip/notes start nothing)
+    assert (stats["reveal"]["total"], stats["reveal"]["horizontal"], stats["notes"]) == (4, 3, 1)
+    assert stats["mjx"] >= 4 and len(stats["images"]) == 1
+
+
+@pytest.mark.parametrize("nb_path", LECTURES, ids=[p.stem for p in LECTURES])
+def test_lecture_deck_in_chromium(browser, real_site, nb_path):
+    t0 = time.perf_counter()
+    _check_deck(browser, real_site / "slides" / f"{nb_path.stem}.slides.html", nb_path)
+    TIMINGS[f"browser deck {nb_path.stem}"] = time.perf_counter() - t0
+
+
+def test_site_pages_in_chromium(browser, real_site, demo):
+    t0 = time.perf_counter()
+    failures = []
+    pages = [real_site / "index.html"] + sorted(real_site.glob("*/*.html"))
+    pages = [p for p in pages if p.parent.name != "slides"] + [demo[1] / "index.html", demo[1] / "docs" / "glossary.html"]
+    for path in pages:
+        page, stats, problems = _open(browser, path, deck=False)
+        failures += [f"{path.relative_to(path.parents[1])}: {p}" for p in problems]
+        if path == demo[1] / "docs" / "glossary.html" and stats["mjx"] == 0:
+            failures.append("glossary: the formula was not typeset")
+        if path == real_site / "index.html":
+            page.screenshot(SHOTS / "site_index.png")
+    TIMINGS[f"browser {len(pages)} site pages"] = time.perf_counter() - t0
+    assert not failures, "\n".join(failures)
+    assert (SHOTS / "site_index.png").stat().st_size > 5_000
