@@ -101,7 +101,7 @@ def defined_names(source: str) -> set[str]:
     """Top-level names a cell binds (def, class, assignment, import); empty if it does not parse."""
     try:
         tree = ast.parse(strip_magics(source))
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     names = set()
     for node in tree.body:
@@ -123,7 +123,7 @@ def _only_check_calls(source: str) -> bool:
     """True for a cell made only of ``check(...)`` calls (a test cell that lost its metadata)."""
     try:
         tree = ast.parse(strip_magics(source))
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     if not tree.body:
         return False
@@ -185,6 +185,7 @@ class StudentCode:
     notes: dict[str, str]                     # solution grade_id -> note (metadata lost, matched by name)
     dropped: list[int]                        # indices of test cells that were ignored
     untouched: bool                           # code identical to the exercise as handed out
+    syntax_errors: dict[int, str] = field(default_factory=dict)  # cell index -> message
 
 
 def extract_student_code(nb, exercise: Exercise) -> StudentCode:
@@ -223,4 +224,10 @@ def extract_student_code(nb, exercise: Exercise) -> StudentCode:
         else:
             notes[gid] = f"the solution cell {gid!r} is missing"
     untouched = [s.strip() for _, s in cells] == [s.strip() for s in exercise.template_code]
-    return StudentCode(cells, target_cells, notes, dropped, untouched)
+    syntax_errors = {}
+    for i, source in cells:
+        try:
+            compile(strip_magics(source), f"<cell {i}>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+            syntax_errors[i] = f"{type(e).__name__} on line {getattr(e, 'lineno', '?')}: {getattr(e, 'msg', e)}"
+    return StudentCode(cells, target_cells, notes, dropped, untouched, syntax_errors)

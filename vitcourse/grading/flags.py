@@ -209,7 +209,7 @@ def find_flags(cells: list[tuple[int, str]], targets: set[str], trusted=frozense
     for i, src in cells:
         try:
             trees.append((i, ast.parse(strip_magics(src))))
-        except (SyntaxError, ValueError, RecursionError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
     modules, from_vitcourse = _imports(t for _, t in trees)
     flags, uses = [], {}

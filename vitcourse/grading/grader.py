@@ -223,6 +223,12 @@ class Grader:
             nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
             if not isinstance(nb.get("cells"), list):
                 raise ValueError("it has no list of cells")
+            for cell in nb.cells:
+                if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), (str, list)) \
+                        or not isinstance(cell.get("metadata", {}), dict):
+                    raise ValueError("a cell is malformed")
+                if isinstance(cell.get("source"), list):
+                    cell["source"] = "".join(str(x) for x in cell["source"])
             meta = nb.get("metadata", {}).get("vitcourse", {}) if isinstance(nb.get("metadata"), dict) else {}
             made_from = _exercise_from_name(str(meta.get("generated_from", ""))) if isinstance(meta, dict) else None
             number = sub.exercise or made_from
@@ -312,7 +318,8 @@ class Grader:
         rows = []
         cell_errors = meta.get("cell_errors", []) if isinstance(meta.get("cell_errors"), list) else []
         for task in ex.tasks:
-            status, reason = self._judge_task(task, cases, results, failure, code.target_cells, cell_errors)
+            status, reason = self._judge_task(task, cases, results, failure, code.target_cells, cell_errors,
+                                              code.syntax_errors)
             task_flags = [str(f) for f in flags_for_targets(flags, uses, task.targets)]
             task_flags += [f"runtime: {v}" for v in violations]
             modules = meta.get("modules", {}) if isinstance(meta.get("modules"), dict) else {}
@@ -400,7 +407,8 @@ class Grader:
             return []
         return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))[:20]
 
-    def _judge_task(self, task, cases, results, failure, target_cells, cell_errors) -> tuple[str, str]:
+    def _judge_task(self, task, cases, results, failure, target_cells, cell_errors, syntax_errors
+                    ) -> tuple[str, str]:
         """(status, reason) of one task from the runner's plain outputs, judged here."""
         n_visible = n_hidden = 0
         for name in task.checks:
@@ -420,7 +428,10 @@ class Grader:
                 if st == "missing":
                     why = f"{c.target} is not defined"
                     errs = [e for e in cell_errors if isinstance(e, dict)]
-                    if c.target not in target_cells:
+                    if c.target not in target_cells and syntax_errors:
+                        i, msg = next(iter(syntax_errors.items()))
+                        why += f" (cell {i} does not run: {msg})"
+                    elif c.target not in target_cells:
                         why += " (no cell of the notebook defines it: a missing cell?)"
                     elif errs:
                         bad = [e for e in errs if e.get("cell") == target_cells[c.target]]
@@ -434,8 +445,8 @@ class Grader:
                 if st == "error":
                     msg = str(r.get("error", ""))
                     if hidden:
-                        return "error", f"{c.target} raised {msg.split(':')[0][:60]} on a {where}"
-                    return "error", f"{c.target} raised {_short(msg, 200)} ({where})"
+                        return "error", f"{c.target}: {msg.split(':')[0][:60]} on a {where}"
+                    return "error", f"{c.target}: {_short(msg, 200)} ({where})"
                 try:
                     problems = c.judge(r.get("out"), inputs)
                 except Exception as e:  # noqa: BLE001 - output the check could not even compare

@@ -1,0 +1,310 @@
+"""The grader (vitcourse.grading): full marks for solutions, zero for untouched exercises, nothing for attacks.
+
+One sandbox (`Grader`) is shared by most tests: starting it imports torch
+once. Attack submissions use short time limits so the suite stays fast.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import stat
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from vitcourse.grading import Grader, STATUSES, discover, find_flags, load_exercise, merge_rows
+from vitcourse.grading.attacks import generic_attacks, solution_submission, student_version, warmup_attacks
+from vitcourse.grading.grader import Submission
+from vitcourse.grading.plain import PlainDataError, dump_plain, load_plain
+from vitcourse.grading.sandbox import Guard
+from vitcourse.notebooks import ROOT
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+WARMUP = ROOT / "solutions" / "00_warmup.ipynb"
+ATTACK_TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="module")
+def grader():
+    with Grader() as g:
+        yield g
+
+
+def _grade(g, tmp_path, name, data, *, timeout=None, exercise="00_warmup"):
+    path = tmp_path / f"{name}_{exercise}.ipynb"
+    path.write_bytes(data if isinstance(data, bytes) else nbformat.writes(data).encode())
+    g.timeout = timeout
+    try:
+        [sub] = discover([path])
+        return {r.task: r for r in g.grade(sub)}
+    finally:
+        g.timeout = None
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def test_load_exercise_reads_tasks_points_and_checks_from_the_instructor_copy():
+    ex = load_exercise(WARMUP)
+    assert [(t.task_id, t.points, t.checks, t.targets) for t in ex.tasks] == [
+        ("test_relu", 1, ("00.relu",), ("relu",)), ("test_row_normalize", 2, ("00.row_normalize",), ("row_normalize",))]
+    assert ex.max_points == 3 and ex.test_ids == {"test_relu", "test_row_normalize"}
+    assert ex.solution_cells["relu"] == {"relu"}
+
+
+def test_discover_student_ids_and_exercises(tmp_path):
+    for rel in ("alice/00_warmup.ipynb", "bob_00_warmup.ipynb", "carol/ps0/00_warmup.ipynb", "dave.ipynb"):
+        p = tmp_path / "subs" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("{}")
+    subs = {s.student: s.exercise for s in discover([tmp_path / "subs"], exercise=None)}
+    assert subs == {"alice": "00", "bob": "00", "carol": "00", "dave": None}
+    subs = {s.student: s.exercise for s in discover([tmp_path / "subs"], exercise="00")}
+    assert subs["dave"] == "00"
+    with pytest.raises(ValueError, match="does not exist"):
+        discover([tmp_path / "nope"])
+
+
+def test_plain_data_round_trip_and_refusals(tmp_path):
+    value = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": [1, 2.5, True, float("nan")], "c": "x"}
+    dump_plain(value, tmp_path, "v")
+    back = load_plain(tmp_path, "v")
+    np.testing.assert_array_equal(back["a"], value["a"])
+    assert back["a"].dtype == np.float32 and back["b"][:3] == [1, 2.5, True] and np.isnan(back["b"][3])
+    with pytest.raises(TypeError, match="not plain data"):
+        dump_plain({"x": object()}, tmp_path, "bad")
+    # an object array saved with pickle is refused, and so is a symlink and a FIFO
+    np.save(tmp_path / "obj.a0.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (tmp_path / "obj.json").write_text(json.dumps({"__npy__": "obj.a0.npy"}))
+    with pytest.raises(PlainDataError, match="not a valid .npy"):
+        load_plain(tmp_path, "obj")
+    (tmp_path / "link.json").symlink_to(tmp_path / "v.json")
+    with pytest.raises(PlainDataError, match="cannot open"):
+        load_plain(tmp_path, "link")
+    os.mkfifo(tmp_path / "fifo.json")
+    with pytest.raises(PlainDataError, match="not a regular file"):
+        load_plain(tmp_path, "fifo")
+    (tmp_path / "esc.json").write_text(json.dumps({"__npy__": "../v.a0.npy"}))
+    with pytest.raises(PlainDataError, match="bad array reference"):
+        load_plain(tmp_path, "esc")
+
+
+def test_guard_allows_own_folder_and_python_but_not_instructor_files(tmp_path):
+    import sys
+
+    g = Guard(str(tmp_path), [sys.prefix, str(ROOT / "vitcourse")], [str(ROOT / "solutions")])
+    assert g.allowed(str(tmp_path / "x.npy"), write=True)
+    assert g.allowed(str(ROOT / "vitcourse" / "checks" / "ex00.py"), write=False)
+    assert not g.allowed(str(ROOT / "vitcourse" / "checks" / "ex00.py"), write=True)
+    assert not g.allowed(str(WARMUP), write=False)
+    assert not g.allowed(str(tmp_path / ".." / "other" / "f"), write=False)
+    g.active = True
+    with pytest.raises(PermissionError, match="tried to read"):
+        g("open", (str(WARMUP), "r", 0))
+    with pytest.raises(PermissionError, match="start a process"):
+        g("subprocess.Popen", ("cat", ["cat"], None, None))
+    assert len(g.violations) == 2
+
+
+def test_static_flags_find_tampering_and_delegation():
+    cells = [(0, "import numpy as np\nimport torch\nfrom vitcourse.checks import check"),
+             (1, "np.allclose = lambda *a, **k: True"),
+             (2, "from vitcourse.checks import get_check\ndef relu(x):\n    return get_check('00.relu').reference(x)"),
+             (3, "import os\ndef helper():\n    os._exit(0)\ndef row_normalize(x):\n    return helper()"),
+             (4, "def unrelated():\n    import ctypes")]
+    flags, uses = find_flags(cells, {"relu", "row_normalize"}, trusted={0})
+    text = [str(f) for f in flags]
+    assert any("np.allclose" in t for t in text)
+    assert any("get_check" in t and "grader's checks" in t for t in text)
+    assert any("os._exit" in t for t in text) and any("ctypes" in t for t in text)
+    from vitcourse.grading.flags import flags_for_targets
+
+    row = [str(f) for f in flags_for_targets(flags, uses, ["row_normalize"])]
+    assert any("os._exit" in t for t in row) and not any("ctypes" in t for t in row)
+    relu = [str(f) for f in flags_for_targets(flags, uses, ["relu"])]
+    assert any("uses reference" in t for t in relu) and not any("uses reference" in t for t in row)
+    assert any("get_check" in t for t in row)  # a top-level import counts against every task
+    assert find_flags([(0, "from vitcourse.checks import check\nimport torch")], {"relu"})[0] == []
+
+
+# ----------------------------------------------------------------------------- whole notebooks
+
+
+@pytest.mark.slow
+def test_every_solution_scores_full_marks(grader, tmp_path):
+    subs = []
+    for sol in SOLUTIONS:
+        p = tmp_path / "good" / sol.name
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(solution_submission(sol))
+        subs += discover([p])
+    subs += discover([WARMUP])  # the instructor's own copy, hidden tests and all
+    rows = grader.grade_all(subs, jobs=2)
+    assert {r.exercise for r in rows} == {s.stem for s in SOLUTIONS}
+    bad = [(r.exercise, r.task, r.status, r.reason, r.flags) for r in rows
+           if r.status != "passed" or r.points != r.max_points or r.flags]
+    assert not bad, bad
+
+
+def test_untouched_exercises_score_zero_not_attempted(grader, tmp_path):
+    exercises = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+    assert [e.name for e in exercises] == [s.name for s in SOLUTIONS]
+    rows = grader.grade_all([s for e in exercises for s in discover([e])], jobs=2)
+    assert rows and all(r.status == "not attempted" and r.points == 0 for r in rows), rows
+    # the same notebook, run after a trivial edit, is judged by running it: still not attempted
+    nb = nbformat.read(ROOT / "exercises" / "00_warmup.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("print('hello')"))
+    rows = _grade(grader, tmp_path, "edited", nb)
+    assert {r.status for r in rows.values()} == {"not attempted"}, rows
+    assert "NotImplementedError" in rows["test_relu"].reason
+
+
+def test_test_cells_come_from_the_instructor(grader, tmp_path):
+    rows = _grade(grader, tmp_path, "deleted_tests_good", student_version(WARMUP, {}, drop_tests=True))
+    assert [r.points for r in rows.values()] == [1, 2]
+    rows = _grade(grader, tmp_path, "lost_meta", student_version(WARMUP, {}, strip_metadata=("relu",)))
+    assert rows["test_relu"].status == "passed" and "lost its metadata" in rows["test_relu"].reason
+
+
+def test_one_broken_task_does_not_cost_the_others(grader, tmp_path):
+    for code in ("import os\ndef relu(x):\n    os._exit(3)\n", "def relu(x):\n    while True:\n        pass\n"):
+        rows = _grade(grader, tmp_path, "partial", student_version(WARMUP, {"relu": code}), timeout=ATTACK_TIMEOUT)
+        assert rows["test_relu"].points == 0 and rows["test_relu"].status in ("crashed", "timeout", "flagged")
+        assert rows["test_row_normalize"].status == "passed" and rows["test_row_normalize"].points == 2
+
+
+def test_delegating_to_the_package_reference_is_flagged_not_zeroed(grader, tmp_path):
+    code = ("import torch\n"
+            "def relu(x):\n    from vitcourse.checks import get_check\n"
+            "    return torch.from_numpy(get_check('00.relu').reference({'x': x.numpy()})).float()\n")
+    rows = _grade(grader, tmp_path, "delegate", student_version(WARMUP, {"relu": code}))
+    r = rows["test_relu"]
+    assert (r.status, r.points, r.pending_points) == ("flagged", 0, 1) and "get_check" in r.flags
+    assert rows["test_row_normalize"].points == 2
+
+
+def test_adversarial_submissions_earn_nothing_and_crash_nothing(grader, tmp_path):
+    attacks = warmup_attacks()
+    assert len(attacks) >= 15
+    other = next((s for s in SOLUTIONS if s.name.startswith("01_")), None) or \
+        next((s for s in SOLUTIONS if not s.name.startswith("00_")), None)
+    subs = []
+    for name, data in attacks.items():
+        p = tmp_path / "att" / f"{name}_00_warmup.ipynb"
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(data)
+        subs.append(Submission(p, name, "00"))
+    if other is not None:
+        for name, data in generic_attacks(other).items():
+            p = tmp_path / "att" / f"{name}_{other.name}"
+            p.write_bytes(data)
+            subs.append(Submission(p, f"{name}-{other.stem[:2]}", other.stem[:2]))
+    fake_gradebook = Path("/tmp/gradebook.csv")
+    existed = fake_gradebook.exists()
+    grader.timeout = ATTACK_TIMEOUT
+    try:
+        rows = grader.grade_all(subs, jobs=2)
+    finally:
+        grader.timeout = None
+    by = {}
+    for r in rows:
+        assert r.status in STATUSES, r
+        by.setdefault(r.student, {})[r.task] = r
+    assert set(by) == {s.student for s in subs}
+    earned = [(r.student, r.task, r.status, r.reason) for r in rows if r.points != 0]
+    assert not earned, earned
+    assert by["infinite_loop"]["test_relu"].status == "timeout"
+    assert by["loop_ignoring_alarm"]["test_relu"].status == "timeout"
+    assert by["os_exit"]["test_relu"].status == "crashed"
+    assert by["hardcoded_visible"]["test_relu"].status == "failed"
+    assert "hidden" in by["hardcoded_visible"]["test_relu"].reason
+    assert by["missing_cells"]["test_relu"].status == "error" and "missing" in by["missing_cells"]["test_relu"].reason
+    assert "does not run" in by["syntax_error"]["test_relu"].reason
+    for name in ("corrupted_file", "not_a_notebook", "empty_file"):
+        assert {r.status for r in by[name].values()} == {"error"}, by[name]
+    assert "tried to" in by["read_solutions"]["test_relu"].flags  # blocked at run time and recorded
+    assert "ctypes" in by["ctypes_and_kill"]["test_relu"].flags
+    native = by["read_solutions_native"]["test_relu"]  # a native read the audit hook cannot see: withheld
+    assert native.status == "flagged" and native.pending_points == 1 and "from_file" in native.flags
+    assert existed or not fake_gradebook.exists()
+
+
+# ----------------------------------------------------------------------------- command line and gradebook
+
+
+def test_cli_gradebook_is_atomic_idempotent_and_feedback_hides_solutions(grader, tmp_path):
+    from vitcourse.cli import main
+    from vitcourse.grading import read_gradebook, write_csv
+
+    def regrade(*paths):  # what `vitcourse grade PATHS --out gb.csv` does, on the shared sandbox
+        grader.timeout = 5.0
+        try:
+            rows = grader.grade_all(discover(paths), jobs=2)
+        finally:
+            grader.timeout = None
+        write_csv(merge_rows(read_gradebook(out), rows), out)
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice_00_warmup.ipynb").write_bytes(solution_submission(WARMUP))
+    (subs / "bob_00_warmup.ipynb").write_bytes(warmup_attacks()["hardcoded_visible"])
+    (subs / "carol_00_warmup.ipynb").write_bytes(b"garbage")
+    out, js, fb = tmp_path / "gb.csv", tmp_path / "gb.json", tmp_path / "feedback"
+    args = [str(subs), "--out", str(out), "--json", str(js), "--feedback", str(fb), "--jobs", "2", "--timeout", "5",
+            "-q"]
+    assert main(["grade", *args]) == 0
+    first = out.read_text()
+    rows = list(csv.DictReader(first.splitlines()))
+    assert [(r["student"], r["task"], r["points"], r["status"]) for r in rows] == [
+        ("alice", "test_relu", "1", "passed"), ("alice", "test_row_normalize", "2", "passed"),
+        ("bob", "test_relu", "0", "failed"), ("bob", "test_row_normalize", "0", "failed"),
+        ("carol", "test_relu", "0", "error"), ("carol", "test_row_normalize", "0", "error")]
+    assert all(r["sha256"] and r["grader_version"].startswith("vitcourse-grader") for r in rows)
+    doc = json.loads(js.read_text())
+    assert doc["totals"]["alice"]["00_warmup"] == {"points": 3, "max_points": 3}
+    # re-running gives the same gradebook; re-grading one student keeps the others' rows
+    regrade(subs)
+    assert out.read_text() == first
+    (subs / "bob_00_warmup.ipynb").write_bytes(solution_submission(WARMUP))
+    regrade(subs / "bob_00_warmup.ipynb")
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert len(rows) == 6 and {r["student"] for r in rows if r["points"] != "0"} == {"alice", "bob"}
+    assert not list(tmp_path.glob(".gb.csv.*"))  # no temporary files left behind
+    text = (fb / "bob" / "00_warmup.md").read_text()
+    assert "0 / 3" in text and "Hint:" in text and "hidden cases" in text
+    for secret in ("torch.clamp(x, min=0)", "BEGIN HIDDEN", "BEGIN SOLUTION", "torch.where(s > 0"):
+        assert secret not in text
+    assert "3 / 3" in (fb / "alice" / "00_warmup.md").read_text()
+
+
+def test_merge_rows_replaces_regraded_submissions_only():
+    old = [{"student": "a", "exercise": "00_warmup", "task": "t", "points": 1},
+           {"student": "b", "exercise": "00_warmup", "task": "t", "points": 0}]
+    new = [{"student": "b", "exercise": "00_warmup", "task": "t", "points": 3}]
+    merged = merge_rows(old, new)
+    assert [(r["student"], r["points"]) for r in merged] == [("a", 1), ("b", 3)]
+
+
+@pytest.mark.slow
+def test_class_of_60_with_two_jobs(tmp_path):
+    from vitcourse.cli import main
+
+    subs = tmp_path / "class"
+    subs.mkdir()
+    good = solution_submission(WARMUP)
+    attacks = warmup_attacks()
+    quick = [k for k in attacks if k not in ("infinite_loop", "loop_ignoring_alarm", "memory_hog")]
+    for i in range(60):
+        data = good if i % 2 == 0 else attacks[quick[i % len(quick)]]
+        (subs / f"s{i:02d}_00_warmup.ipynb").write_bytes(data)
+    out = tmp_path / "gb.csv"
+    assert main(["grade", str(subs), "--out", str(out), "--jobs", "2", "--timeout", str(ATTACK_TIMEOUT), "-q"]) == 0
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert len(rows) == 120 and len({r["student"] for r in rows}) == 60
+    totals = {}
+    for r in rows:
+        totals[r["student"]] = totals.get(r["student"], 0) + float(r["points"])
+    assert all(totals[f"s{i:02d}"] == (3 if i % 2 == 0 else 0) for i in range(60)), totals
