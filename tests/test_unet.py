@@ -1,0 +1,247 @@
+"""Tests for vitcourse.unet: shapes, gradients, skips, data sets, metrics against hand-computed cases."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vitcourse.unet import (DenoisingCanvas, DoubleConv, Down, SegmentationCanvas, UNet, Up, confusion_matrix,
+                            dice_per_class, iou_per_class, mean_dice, mean_iou, pad_to)
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+@pytest.mark.parametrize("size", [(16, 16), (17, 23), (31, 16)])
+def test_unet_output_has_input_size(depth, size):
+    torch.manual_seed(0)
+    model = UNet(3, 5, depth=depth, width=4).eval()
+    x = torch.randn(2, 3, *size)
+    out, feats = model(x, return_features=True)
+    assert out.shape == (2, 5, *size)
+    assert torch.isfinite(out).all()
+    H, W = size
+    for level in range(depth):
+        exp = (H, W)
+        for _ in range(level):
+            exp = (exp[0] // 2, exp[1] // 2)
+        assert feats[f"enc{level}"].shape == (2, 4 * 2**level, *exp)
+        assert feats[f"dec{level}"].shape == (2, 4 * 2**level, *exp)
+    bottom = (H // 2**depth, W // 2**depth)
+    assert feats["bottleneck"].shape == (2, 4 * 2**depth, *bottom)
+
+
+def test_unet_smallest_input_and_num_classes_alias():
+    model = UNet(1, num_classes=2, depth=3, width=2).eval()
+    assert model(torch.randn(1, 1, 8, 9)).shape == (1, 2, 8, 9)
+    assert model.out_channels == 2 and model.min_size == 8
+
+
+def test_batched_equals_one_by_one():
+    torch.manual_seed(0)
+    model = UNet(3, 3, depth=2, width=4).eval()
+    x = torch.randn(3, 3, 13, 11)
+    torch.testing.assert_close(model(x), torch.cat([model(x[i:i + 1]) for i in range(3)]), rtol=1e-5, atol=1e-5)
+
+
+def test_double_conv_matches_functional_form():
+    torch.manual_seed(0)
+    block = DoubleConv(3, 6, mid_channels=5).eval()
+    x = torch.randn(2, 3, 7, 9)
+    c1, bn1, _, c2, bn2, _ = block
+
+    def bn(h, m):
+        return F.batch_norm(h, m.running_mean, m.running_var, m.weight, m.bias, training=False, eps=m.eps)
+
+    ref = F.relu(bn(F.conv2d(F.relu(bn(F.conv2d(x, c1.weight, padding=1), bn1)), c2.weight, padding=1), bn2))
+    torch.testing.assert_close(block(x), ref)
+    assert block(x).shape == (2, 6, 7, 9)
+
+
+def test_down_halves_and_floors():
+    assert Down(3, 8)(torch.randn(1, 3, 9, 14)).shape == (1, 8, 4, 7)
+
+
+@pytest.mark.parametrize("size", [(6, 6), (7, 6), (7, 7)])
+def test_up_pads_to_skip_size_and_concatenates(size):
+    torch.manual_seed(0)
+    up = Up(8, 4, 4)
+    x, skip = torch.randn(2, 8, 3, 3), torch.randn(2, 4, *size)
+    assert up(x, skip).shape == (2, 4, *size)
+    # Manually: transposed conv, pad (extra pixel bottom/right), concatenate [skip, up], DoubleConv.
+    u = up.up(x)
+    dh, dw = size[0] - 6, size[1] - 6
+    u = F.pad(u, [0, dw, 0, dh])
+    torch.testing.assert_close(up(x, skip), up.conv(torch.cat([skip, u], 1)))
+
+
+def test_pad_to_splits_padding_and_rejects_shrinking():
+    x = torch.ones(1, 1, 2, 2)
+    y = pad_to(x, (5, 4))
+    assert y.shape == (1, 1, 5, 4)
+    assert y[0, 0, :, 0].tolist() == [0, 0, 0, 0, 0] and y[0, 0, 1:3, 1:3].sum() == 4  # 1 top, 2 bottom; 1 left
+    assert pad_to(x, (2, 2)) is x
+    with pytest.raises(ValueError, match=r"cannot pad a map of size \(2, 2\) to the smaller size \(1, 3\)"):
+        pad_to(x, (1, 3))
+
+
+# ----------------------------------------------------------------------------- skips
+
+
+def test_skip_ablation_changes_the_decoder_inputs_only():
+    with_skips, without = UNet(3, 2, depth=2, width=4), UNet(3, 2, depth=2, width=4, skips=False)
+    n_with = sum(p.numel() for p in with_skips.parameters())
+    n_without = sum(p.numel() for p in without.parameters())
+    # Without skips the first conv of each decoder stage sees C_skip fewer input channels.
+    removed = sum(4 * 2**level * (4 * 2**level) * 9 for level in range(2))
+    assert n_with - n_without == removed
+    assert "skips=False" in repr(without)
+
+
+def test_without_skips_output_depends_on_input_only_through_the_bottleneck():
+    torch.manual_seed(0)
+    model = UNet(1, 1, depth=2, width=4, skips=False).eval()
+    x = torch.randn(1, 1, 8, 8, requires_grad=True)
+    _, feats = model(x, return_features=True)
+    # Everything the decoder sees passed through the 2x2 bottleneck: replacing the encoder's full
+    # resolution maps cannot change the output (they are not used, only their sizes).
+    out_a = model(x)
+    bottleneck = feats["bottleneck"].detach()
+    h = bottleneck
+    for level, up in zip(reversed(range(2)), model.ups):
+        h = up(h, torch.zeros(1, 4 * 2**level, 8 // 2**level, 8 // 2**level))
+    torch.testing.assert_close(model.head(h), out_a)
+    # With skips, the zeros would change the result.
+    skip_model = UNet(1, 1, depth=2, width=4).eval()
+    _, f = skip_model(x, return_features=True)
+    h = f["bottleneck"]
+    for level, up in zip(reversed(range(2)), skip_model.ups):
+        h = up(h, torch.zeros_like(f[f"enc{level}"]))
+    assert not torch.allclose(skip_model.head(h), skip_model(x))
+
+
+@pytest.mark.parametrize("skips", [True, False])
+def test_every_parameter_gets_a_gradient(skips):
+    torch.manual_seed(0)
+    model = UNet(3, 4, depth=3, width=4, skips=skips)
+    x = torch.randn(2, 3, 19, 17)
+    y = torch.randint(0, 4, (2, 19, 17))
+    F.cross_entropy(model(x), y).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_errors_name_argument_value_and_expectation():
+    model = UNet(3, 2, depth=3, width=4)
+    with pytest.raises(ValueError, match=r"input size 7x16 is too small for depth 3: .* at least 2\*\*3 = 8"):
+        model(torch.randn(1, 3, 7, 16))
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 3, H, W\), got \(1, 1, 16, 16\)"):
+        model(torch.randn(1, 1, 16, 16))
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 3, H, W\), got \(3, 16, 16\)"):
+        model(torch.randn(3, 16, 16))
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        model([[1.0]])
+    with pytest.raises(ValueError, match="depth must be >= 1, got 0"):
+        UNet(3, 2, depth=0)
+    with pytest.raises(ValueError, match="width must be >= 1, got 0"):
+        UNet(3, 2, width=0)
+    with pytest.raises(TypeError, match="depth must be an integer, got 2.0"):
+        UNet(3, 2, depth=2.0)
+    with pytest.raises(TypeError, match="UNet needs out_channels"):
+        UNet(3)
+    with pytest.raises(ValueError, match="out_channels=2, num_classes=3"):
+        UNet(3, 2, num_classes=3)
+    with pytest.raises(TypeError, match="skips must be True or False, got 'no'"):
+        UNet(3, 2, skips="no")
+
+
+def test_metric_errors():
+    p = torch.tensor([0, 1, 2])
+    with pytest.raises(ValueError, match=r"target has values in \[0, 3\], expected 0..2"):
+        confusion_matrix(p, torch.tensor([0, 1, 3]), 3)
+    with pytest.raises(TypeError, match="pred must hold integer class indices, got dtype torch.float32"):
+        iou_per_class(p.float(), p, 3)
+    with pytest.raises(ValueError, match=r"same shape, got \(3,\) and \(1, 3\)"):
+        dice_per_class(p, p[None], 3)
+    with pytest.raises(ValueError, match="mean IoU is undefined"):
+        mean_iou(torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long), 2)
+    with pytest.raises(ValueError, match="sigma must be a finite number > 0, got 0"):
+        DenoisingCanvas(2, sigma=0.0)
+    with pytest.raises(ValueError, match="noise=0.1 would make the clean targets noisy"):
+        DenoisingCanvas(2, noise=0.1)
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def test_metrics_against_hand_computed_case():
+    # target        pred
+    # 0 0 1 1       0 1 1 1
+    # 0 2 2 1       0 2 0 1
+    target = torch.tensor([[0, 0, 1, 1], [0, 2, 2, 1]])
+    pred = torch.tensor([[0, 1, 1, 1], [0, 2, 0, 1]])
+    cm = confusion_matrix(pred, target, 3)
+    assert cm.tolist() == [[2, 1, 0], [0, 3, 0], [1, 0, 1]]
+    # class 0: |P∩T| = 2, |P| = 3, |T| = 3 -> IoU 2/4, Dice 4/6
+    # class 1: |P∩T| = 3, |P| = 4, |T| = 3 -> IoU 3/4, Dice 6/7
+    # class 2: |P∩T| = 1, |P| = 1, |T| = 2 -> IoU 1/2, Dice 2/3
+    torch.testing.assert_close(iou_per_class(pred, target, 3), torch.tensor([0.5, 0.75, 0.5], dtype=torch.float64))
+    torch.testing.assert_close(dice_per_class(pred, target, 3),
+                               torch.tensor([4 / 6, 6 / 7, 2 / 3], dtype=torch.float64))
+    assert mean_iou(pred, target, 3) == pytest.approx((0.5 + 0.75 + 0.5) / 3)
+    assert mean_dice(pred, target, 3) == pytest.approx((4 / 6 + 6 / 7 + 2 / 3) / 3)
+
+
+def test_absent_class_is_nan_and_skipped_by_the_mean():
+    target = torch.tensor([[0, 0], [1, 1]])
+    pred = torch.tensor([[0, 1], [1, 1]])
+    iou = iou_per_class(pred, target, 4)
+    assert math.isnan(iou[2]) and math.isnan(iou[3])
+    assert mean_iou(pred, target, 4) == pytest.approx((1 / 2 + 2 / 3) / 2)
+    assert mean_iou(target, target, 4) == 1.0 and mean_dice(target, target, 4) == 1.0
+
+
+def test_dice_is_two_iou_over_one_plus_iou():
+    g = torch.Generator().manual_seed(0)
+    pred, target = torch.randint(0, 5, (3, 9, 9), generator=g), torch.randint(0, 5, (3, 9, 9), generator=g)
+    iou, dice = iou_per_class(pred, target, 5), dice_per_class(pred, target, 5)
+    torch.testing.assert_close(dice, 2 * iou / (1 + iou))
+    # Batch counts pool pixels: the metric of the batch is not the mean of per-image metrics.
+    assert confusion_matrix(pred, target, 5).sum() == 3 * 81
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def test_segmentation_canvas_matches_detection_masks():
+    from vitcourse.data import DetectionCanvas
+
+    ds = SegmentationCanvas(5, canvas_size=24, object_size=(6, 10), max_objects=2, seed=3)
+    ref = DetectionCanvas(5, canvas_size=24, object_size=(6, 10), max_objects=2, seed=3)
+    assert ds.num_classes == 4 and ds.classes[0] == "background"
+    assert ds.images.shape == (5, 3, 24, 24) and ds.masks.shape == (5, 24, 24) and ds.masks.dtype == torch.int64
+    img, mask = ds[4]
+    torch.testing.assert_close(img, ref[4][0])
+    assert torch.equal(mask, ref[4][1]["mask"])
+    # Every object pixel is coloured, every background pixel black.
+    assert torch.equal(ds.masks > 0, ds.images.sum(1) > 0)
+    assert len(SegmentationCanvas(0, canvas_size=16, object_size=(4, 6))) == 0
+
+
+def test_denoising_pairs_are_fixed_and_clean_targets_are_canvases():
+    a = DenoisingCanvas(4, sigma=0.3, noise_seed=1, canvas_size=16, object_size=(4, 8), seed=2)
+    b = DenoisingCanvas(4, sigma=0.3, noise_seed=1, canvas_size=16, object_size=(4, 8), seed=2)
+    noisy, clean = a[1]
+    assert noisy.shape == clean.shape == (3, 16, 16)
+    assert torch.equal(a.noisy, b.noisy)
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    assert 0.15 < (a.noisy - a.images).std() < 0.3  # clipping at 0 and 1 shrinks the noise a little
+    from vitcourse.data import DetectionCanvas
+
+    torch.testing.assert_close(clean, DetectionCanvas(4, canvas_size=16, object_size=(4, 8), seed=2)[1][0])

@@ -1,0 +1,349 @@
+"""U-Net: an encoder, a decoder, and skip connections that carry the fine detail across.
+
+Paper: Ronneberger, Fischer, Brox, "U-Net: Convolutional Networks for
+Biomedical Image Segmentation", MICCAI 2015, arXiv:1505.04597.
+
+The encoder (인코더) halves the resolution ``depth`` times and doubles the
+channels, compressing the image into a small, wide latent (잠재 표현) at the
+bottleneck. The decoder (디코더) doubles the resolution back, stage by stage.
+A skip connection (스킵 연결) hands each decoder stage the encoder's feature
+map of the same resolution, concatenated along the channels, so the spatial
+detail the bottleneck threw away (exact edges, thin parts) is available again.
+It is the same idea as the residual connection of lecture 05: give a later
+layer a direct path to an earlier signal; a residual *adds* it, a U-Net skip
+*concatenates* it.
+
+Shape legend: ``B`` batch, ``C`` channels, ``H, W`` height and width,
+``K`` output channels (classes for segmentation, 3 for an RGB image),
+``w`` the base width, ``L`` the depth (number of down-sampling stages).
+Level ``i`` (0 = full resolution) has ``w * 2**i`` channels and
+``floor(H / 2**i)`` rows.
+
+Differences from the paper:
+- 3x3 convolutions use padding 1 (the paper uses none and crops the skip),
+  so the output has the input's size; a BatchNorm follows every convolution.
+- Inputs of any size of at least ``2**depth`` pixels are accepted: max-pooling
+  floors odd sizes (7 -> 3), and each decoder stage zero-pads its up-sampled
+  map (3 -> 6 -> 7) to the size of the encoder map it is joined with
+  (`pad_to`). The paper instead picks input sizes that divide exactly.
+- ``skips=False`` builds the same network without the concatenation (an
+  encoder-decoder, for the ablation of lecture 10); the decoder still learns
+  the target sizes from the encoder's shapes, never from its values.
+
+Also here: `SegmentationCanvas` (per-pixel masks from `DetectionCanvas`),
+`DenoisingCanvas` (noisy/clean pairs), and the segmentation metrics
+`confusion_matrix`, `iou_per_class`, `dice_per_class`, `mean_iou`,
+`mean_dice`. Used by ``notebooks/10_unet.ipynb``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from .data import DetectionCanvas
+from .utils import check_int, check_positive
+
+__all__ = [
+    "DoubleConv", "Down", "Up", "UNet", "pad_to", "SegmentationCanvas", "DenoisingCanvas", "confusion_matrix",
+    "iou_per_class", "dice_per_class", "mean_iou", "mean_dice",
+]
+
+
+# ----------------------------------------------------------------------------- building blocks
+
+
+class DoubleConv(nn.Sequential):
+    """Two 3x3 convolutions, each followed by BatchNorm and ReLU: ``(B, C_in, H, W) -> (B, C_out, H, W)``.
+
+    ``y = relu(bn(conv3x3(relu(bn(conv3x3(x))))))``; padding 1 keeps ``H, W``.
+    The workhorse of every U-Net level.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, mid_channels: int | None = None):
+        in_channels = check_int("in_channels", in_channels, minimum=1)
+        out_channels = check_int("out_channels", out_channels, minimum=1)
+        mid_channels = check_int("mid_channels", mid_channels if mid_channels is not None else out_channels, minimum=1)
+        super().__init__(
+            nn.Conv2d(in_channels, mid_channels, kernel_size=3, padding=1, bias=False),  # bias is BatchNorm's job
+            nn.BatchNorm2d(mid_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid_channels, out_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+        self.in_channels, self.out_channels = in_channels, out_channels
+
+
+class Down(nn.Sequential):
+    """One encoder stage: 2x2 max-pool, then `DoubleConv`: ``(B, C_in, H, W) -> (B, C_out, H//2, W//2)``."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(nn.MaxPool2d(2), DoubleConv(in_channels, out_channels))
+
+
+def pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Zero-pad ``x`` ``(B, C, h, w)`` to ``(B, C, H, W)``, splitting the padding between the two sides.
+
+    The decoder's up-sampled map is at most one pixel smaller than the skip
+    per odd size on the way down (7 -> 3 -> 6 vs 7); the difference is split
+    between the two sides (the extra pixel goes to the bottom/right).
+    """
+    h, w = x.shape[-2:]
+    H, W = int(size[0]), int(size[1])
+    if h > H or w > W:
+        raise ValueError(f"cannot pad a map of size {(h, w)} to the smaller size {(H, W)}")
+    dh, dw = H - h, W - w
+    if dh == 0 and dw == 0:
+        return x
+    return F.pad(x, [dw // 2, dw - dw // 2, dh // 2, dh - dh // 2])  # (B, C, H, W)
+
+
+class Up(nn.Module):
+    """One decoder stage: up-sample x2, pad to the skip's size, concatenate the skip, `DoubleConv`.
+
+    ``(B, C_in, h, w)`` and skip ``(B, C_skip, H, W)`` -> ``(B, C_out, H, W)``
+    with ``H in {2h, 2h + 1}``. The up-sampling is a 2x2 transposed
+    convolution with stride 2 that halves the channels (``C_in -> C_in // 2``).
+    With ``skip=False`` the skip's values are not used (only its size):
+    ``DoubleConv(C_in // 2 -> C_out)`` sees the up-sampled map alone.
+    """
+
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int, *, skip: bool = True):
+        super().__init__()
+        in_channels = check_int("in_channels", in_channels, minimum=2)
+        skip_channels = check_int("skip_channels", skip_channels, minimum=0)
+        self.skip = bool(skip)
+        self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
+        self.conv = DoubleConv(in_channels // 2 + (skip_channels if self.skip else 0), out_channels)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = self.up(x)  # (B, C_in/2, 2h, 2w)
+        x = pad_to(x, skip.shape[-2:])  # (B, C_in/2, H, W)
+        if self.skip:
+            x = torch.cat([skip, x], dim=1)  # (B, C_skip + C_in/2, H, W): the skip connection
+        return self.conv(x)  # (B, C_out, H, W)
+
+
+# ----------------------------------------------------------------------------- the U-Net
+
+
+class UNet(nn.Module):
+    """U-Net with configurable ``depth`` and ``width``: ``(B, C, H, W) -> (B, K, H, W)``.
+
+    Level ``i`` has ``width * 2**i`` channels at ``1 / 2**i`` of the input
+    resolution; the bottleneck is level ``depth``. Each decoder stage joins
+    the encoder map of its level (skip connection by concatenation), and a
+    1x1 convolution maps ``width`` channels to ``out_channels`` (logits per
+    class for segmentation, pixel values for denoising).
+
+    Args:
+        in_channels: channels of the input image (3 for RGB).
+        out_channels: channels of the output (``K``; ``num_classes`` is an alias).
+        depth: number of down-sampling stages ``L`` (>= 1). Inputs must have
+            at least ``2**depth`` pixels per side; odd sizes are handled by
+            padding in the decoder (see the module docstring).
+        width: channels at full resolution ``w`` (the paper: 64, depth 4).
+        skips: ``False`` drops the concatenation (same encoder and decoder
+            otherwise) for the ablation.
+
+    ``forward(x, return_features=True)`` also returns a dict of the feature
+    maps: ``enc0..enc{L-1}`` (encoder, full resolution first), ``bottleneck``,
+    and ``dec{L-1}..dec0`` (decoder output per level).
+    """
+
+    def __init__(self, in_channels: int = 3, out_channels: int | None = None, *, num_classes: int | None = None,
+                 depth: int = 4, width: int = 64, skips: bool = True):
+        super().__init__()
+        if out_channels is not None and num_classes is not None and out_channels != num_classes:
+            raise ValueError(f"give out_channels or num_classes, not both with different values "
+                             f"(out_channels={out_channels}, num_classes={num_classes})")
+        out_channels = out_channels if out_channels is not None else num_classes
+        if out_channels is None:
+            raise TypeError("UNet needs out_channels (or num_classes): the number of output channels")
+        self.in_channels = check_int("in_channels", in_channels, minimum=1)
+        self.out_channels = check_int("out_channels", out_channels, minimum=1)
+        self.depth = check_int("depth", depth, minimum=1, maximum=8)
+        self.width = check_int("width", width, minimum=1)
+        if not isinstance(skips, bool):
+            raise TypeError(f"skips must be True or False, got {skips!r}")
+        self.skips = skips
+        chans = [self.width * 2**i for i in range(self.depth + 1)]  # channels per level, bottleneck last
+        self.inc = DoubleConv(self.in_channels, chans[0])
+        self.downs = nn.ModuleList(Down(chans[i], chans[i + 1]) for i in range(self.depth))
+        self.ups = nn.ModuleList(Up(chans[i + 1], chans[i], chans[i], skip=skips) for i in reversed(range(self.depth)))
+        self.head = nn.Conv2d(chans[0], self.out_channels, kernel_size=1)
+
+    @property
+    def min_size(self) -> int:
+        """The smallest input side: the bottleneck must keep at least one pixel."""
+        return 2**self.depth
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"x must have shape (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        H, W = x.shape[-2:]
+        if min(H, W) < self.min_size:
+            raise ValueError(f"input size {H}x{W} is too small for depth {self.depth}: each side needs at least "
+                             f"2**{self.depth} = {self.min_size} pixels so the bottleneck keeps one pixel")
+
+    def forward(self, x: torch.Tensor, return_features: bool = False):
+        self._check_input(x)
+        B, C, H, W = x.shape
+        features = {}
+        h = self.inc(x)  # (B, w, H, W)
+        encoded = [h]
+        for down in self.downs:
+            h = down(h)  # (B, 2C, H/2, W/2) per stage, floors odd sizes
+            encoded.append(h)
+        for i, e in enumerate(encoded[:-1]):
+            features[f"enc{i}"] = e
+        features["bottleneck"] = h  # (B, w * 2**L, H / 2**L, W / 2**L): the latent
+        for level, up in zip(reversed(range(self.depth)), self.ups):
+            h = up(h, encoded[level])  # (B, w * 2**level, H / 2**level, W / 2**level)
+            features[f"dec{level}"] = h
+        out = self.head(h)  # (B, K, H, W)
+        return (out, features) if return_features else out
+
+    def extra_repr(self) -> str:
+        return f"depth={self.depth}, width={self.width}, skips={self.skips}"
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def _canvas_tensors(canvas: DetectionCanvas) -> tuple[torch.Tensor, torch.Tensor]:
+    images, masks = zip(*((img, t["mask"]) for img, t in (canvas[i] for i in range(len(canvas)))))
+    return torch.stack(images), torch.stack(masks)  # (N, 3, S, S), (N, S, S)
+
+
+class SegmentationCanvas(Dataset):
+    """``(image, mask)`` pairs for semantic segmentation, drawn by `DetectionCanvas`.
+
+    ``image`` is ``(3, S, S)`` float32 in [0, 1]; ``mask`` is ``(S, S)`` int64
+    with 0 for the background and ``label + 1`` on an object, so there are
+    ``num_classes = len(classes) + 1`` classes. Every canvas is drawn once in
+    the constructor and kept as two tensors, ``images`` and ``masks``.
+    Keyword arguments go to `DetectionCanvas` (``kind``, ``canvas_size``,
+    ``shapes``, ``object_size``, ``noise``, ``seed``, ...).
+    """
+
+    def __init__(self, length: int = 1000, **canvas_kwargs):
+        self.canvas = DetectionCanvas(length, **canvas_kwargs)
+        S = self.canvas.canvas_size
+        self.images, self.masks = _canvas_tensors(self.canvas) if len(self.canvas) else (
+            torch.zeros(0, 3, S, S), torch.zeros(0, S, S, dtype=torch.int64))
+        self.classes = ("background",) + tuple(self.canvas.classes)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.images[index], self.masks[index]
+
+    def __repr__(self) -> str:
+        return f"SegmentationCanvas(length={len(self)}, size={self.canvas.canvas_size}, classes={self.classes})"
+
+
+class DenoisingCanvas(Dataset):
+    """``(noisy, clean)`` pairs for denoising: canvases plus Gaussian noise of std ``sigma``, clipped to [0, 1].
+
+    The noise of item ``i`` comes from a generator seeded with
+    ``(noise_seed, i)``: the pairs are fixed, so a training run reproduces.
+    Keyword arguments go to `DetectionCanvas`; ``images`` holds the clean
+    canvases ``(N, 3, S, S)`` and ``noisy`` the inputs.
+    """
+
+    def __init__(self, length: int = 1000, *, sigma: float = 0.2, noise_seed: int = 0, **canvas_kwargs):
+        sigma = check_positive("sigma", sigma)
+        noise_seed = check_int("noise_seed", noise_seed, minimum=0)
+        if canvas_kwargs.get("noise", 0):
+            raise ValueError(f"noise={canvas_kwargs['noise']!r} would make the clean targets noisy; "
+                             f"use sigma for the input noise")
+        self.sigma = sigma
+        self.canvas = DetectionCanvas(length, **canvas_kwargs)
+        S = self.canvas.canvas_size
+        self.images = _canvas_tensors(self.canvas)[0] if len(self.canvas) else torch.zeros(0, 3, S, S)
+        g = torch.Generator().manual_seed(noise_seed)
+        self.noisy = (self.images + sigma * torch.randn(self.images.shape, generator=g)).clamp(0, 1)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.noisy[index], self.images[index]
+
+    def __repr__(self) -> str:
+        return f"DenoisingCanvas(length={len(self)}, size={self.canvas.canvas_size}, sigma={self.sigma})"
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """``(K, K)`` int64 counts: row = true class, column = predicted class, over every pixel.
+
+    ``pred`` and ``target`` are integer label maps of the same shape, e.g.
+    ``(B, H, W)`` (take ``logits.argmax(1)`` first); values in ``0..K-1``.
+    """
+    num_classes = check_int("num_classes", num_classes, minimum=1)
+    for name, t in (("pred", pred), ("target", target)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor of class indices, got {type(t).__name__}")
+        if t.dtype.is_floating_point or t.dtype == torch.bool or t.is_complex():
+            raise TypeError(f"{name} must hold integer class indices, got dtype {t.dtype}; "
+                            f"use logits.argmax(1) for predictions")
+        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= num_classes):
+            raise ValueError(f"{name} has values in [{int(t.min())}, {int(t.max())}], expected 0..{num_classes - 1}")
+    if pred.shape != target.shape:
+        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} and "
+                         f"{tuple(target.shape)}")
+    idx = target.reshape(-1).long() * num_classes + pred.reshape(-1).long()  # (B*H*W,) flat cell index
+    return torch.bincount(idx, minlength=num_classes**2).view(num_classes, num_classes)  # (K, K)
+
+
+def iou_per_class(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Intersection over union per class, ``(K,)`` float64: ``|P ∩ T| / |P ∪ T|``.
+
+    Counted over all pixels given (the whole batch at once). A class absent
+    from both ``pred`` and ``target`` has no defined IoU: NaN (skipped by `mean_iou`).
+    """
+    cm = confusion_matrix(pred, target, num_classes).double()
+    inter = cm.diagonal()  # |P ∩ T| per class
+    union = cm.sum(0) + cm.sum(1) - inter  # |P| + |T| - |P ∩ T|
+    return torch.where(union > 0, inter / union.clamp_min(1), torch.full_like(inter, float("nan")))
+
+
+def dice_per_class(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Dice score (F1 of the pixels) per class, ``(K,)`` float64: ``2 |P ∩ T| / (|P| + |T|)``.
+
+    NaN for a class absent from both. Dice = 2 IoU / (1 + IoU), so it ranks like IoU but is larger.
+    """
+    cm = confusion_matrix(pred, target, num_classes).double()
+    inter = cm.diagonal()
+    total = cm.sum(0) + cm.sum(1)  # |P| + |T|
+    return torch.where(total > 0, 2 * inter / total.clamp_min(1), torch.full_like(inter, float("nan")))
+
+
+def _nanmean(values: torch.Tensor, what: str) -> float:
+    present = values[~values.isnan()]
+    if present.numel() == 0:
+        raise ValueError(f"{what} is undefined: no class occurs in pred or target")
+    return float(present.mean())
+
+
+def mean_iou(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> float:
+    """Mean of `iou_per_class` over the classes that occur (background included)."""
+    return _nanmean(iou_per_class(pred, target, num_classes), "mean IoU")
+
+
+def mean_dice(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> float:
+    """Mean of `dice_per_class` over the classes that occur (background included)."""
+    return _nanmean(dice_per_class(pred, target, num_classes), "mean Dice")
