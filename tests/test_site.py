@@ -36,6 +36,7 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 SHOTS = ROOT / "build" / "screenshots"
 TIMINGS: dict[str, float] = {}
+REPORT: list[str] = []
 
 pytestmark = pytest.mark.slow
 
@@ -91,10 +92,12 @@ def _demo_course(root: Path) -> Path:
 
 @pytest.fixture(scope="module", autouse=True)
 def _timings():
-    """Write how long building and browsing took to build/screenshots/timings.txt."""
+    """Write how long building and browsing took (timings.txt) and a per-deck report (decks.txt: slides, notes,
+    formulas, images, slides taller than the screen) to build/screenshots/."""
     yield
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "timings.txt").write_text("".join(f"{k}: {v:.1f} s\n" for k, v in TIMINGS.items()))
+    (SHOTS / "decks.txt").write_text("".join(line + "\n" for line in REPORT))
 
 
 @pytest.fixture(scope="module")
@@ -272,36 +275,12 @@ def test_cli_and_make_targets(tmp_path, demo, node_modules):
 
 # ----------------------------------------------------------------------------- in the browser
 
-_STATS = """(() => ({
-  reveal: window.Reveal ? {ready: Reveal.isReady(), total: Reveal.getTotalSlides(),
-                           horizontal: Reveal.getHorizontalSlides().length} : null,
-  mjx: document.querySelectorAll('mjx-container').length,
-  merror: [...document.querySelectorAll('mjx-merror')].slice(0, 5).map(e => e.textContent),
-  mathError: window.vitcourseMathError || null,
-  images: [...document.images].map(i => ({ok: i.complete && i.naturalWidth > 0, src: i.src.slice(0, 80)})),
-  notes: document.querySelectorAll('aside.notes').length,
-}))()"""
-
-
 def _open(browser, path: Path, deck: bool):
-    ready = "window.vitcourseMathDone === true" + (" && window.vitcourseRevealReady === true" if deck else "")
-    page = browser.open(path.as_uri())
-    ok = page.wait_for(ready, timeout=60)
-    stats = page.evaluate(_STATS)
-    problems = list(page.errors) + [f"web request: {u}" for u in page.web_requests()]
-    if not ok:
-        problems.append(f"not ready after 60 s ({ready})")
-    if stats["mathError"]:
-        problems.append(f"MathJax failed: {stats['mathError']}")
-    if stats["merror"]:
-        problems.append(f"MathJax could not typeset: {stats['merror']}")
-    bad_images = [i["src"] for i in stats["images"] if not i["ok"]]
-    if bad_images:
-        problems.append(f"{len(bad_images)} image(s) did not load: {bad_images[:3]}")
-    return page, stats, problems
+    stats = site.inspect_built(browser, path, deck=deck, heights=deck)
+    return stats["page"], stats, stats["problems"]
 
 
-def _check_deck(browser, deck: Path, nb_path: Path):
+def _check_deck(browser, deck: Path, nb_path: Path, shot_name: str | None = None):
     nb = nbformat.read(nb_path, as_version=4)
     expected = site.slide_counts(nb)
     page, stats, problems = _open(browser, deck, deck=True)
@@ -314,16 +293,21 @@ def _check_deck(browser, deck: Path, nb_path: Path):
     n_math = site.formula_cells(nb, deck=True)
     if n_math:
         assert stats["mjx"] > 0, f"{deck.name}: {n_math} cells with formulas but no MathJax output"
+    tall = stats.get("tall", [])
+    REPORT.append(f"{nb_path.name}: {rev['total']} slides, {stats['notes']} notes, {stats['mjx']} formulas, "
+                  f"{len(stats['images'])} images; {len(tall)} slide(s) taller than the screen"
+                  + "".join(f"\n    {t['h'] + 1}.{t['v'] + 1} {t['title'][:40]!r}: x{t['height'] / t['room']:.1f}" for t in tall))
     page.evaluate("Reveal.slide(0, 0, 0)")
     page.pump(0.8)  # let the transition finish
-    shot = page.screenshot(SHOTS / f"{nb_path.stem}.png")
+    shot = page.screenshot(SHOTS / f"{shot_name or nb_path.stem}.png")
     assert shot.stat().st_size > 5_000, f"{shot} looks empty"
     return stats, expected
 
 
 def test_demo_deck_in_chromium(browser, demo):
     root, out = demo
-    stats, expected = _check_deck(browser, out / "slides" / "01_demo.slides.html", root / "notebooks" / "01_demo.ipynb")
+    stats, expected = _check_deck(browser, out / "slides" / "01_demo.slides.html", root / "notebooks" / "01_demo.ipynb",
+                                  shot_name="test_fixture_deck")
     # known answer: first cell + 2 'slide' cells = 3 slides; plus 1 'subslide' = 4 (skip/notes start nothing)
     assert (stats["reveal"]["total"], stats["reveal"]["horizontal"], stats["notes"]) == (4, 3, 1)
     assert stats["mjx"] >= 4 and len(stats["images"]) == 1

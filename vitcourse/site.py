@@ -6,6 +6,7 @@ Command line (used by the Makefile)::
     python -m vitcourse.site site [--out build/site] [--no-instructor]   # make site: the course website
     python -m vitcourse.site notes                              # speaker-notes report per lecture
     python -m vitcourse.site scan FOLDER                        # CDN references / external resources
+    python -m vitcourse.site check FOLDER                       # open everything in headless Chromium, report
 
 Nothing is fetched when a deck or page is viewed: reveal.js and MathJax are
 installed at build time from the npm registry (versions pinned by the
@@ -49,6 +50,7 @@ from .notebooks import ROOT, SLIDE_TYPES, make_exercise
 __all__ = [
     "CDN_HOSTS", "Lecture", "build_slides", "build_site", "install_vendor", "copy_vendor", "slide_counts",
     "lecture_info", "notes_report", "find_cdn_references", "find_external_resources", "grading_notes",
+    "rewrite_links", "inspect_built", "check_built",
 ]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -150,9 +152,14 @@ def _section(cells_md: list[str], names: tuple[str, ...]) -> str:
             if not m.group("kind").startswith("#"):  # "**Label**: inline text" keeps the inline text
                 rest = re.sub(r"^[^*_]*?(\*\*|__)", "", m.group("rest"), count=1).lstrip(" :")
                 out = [rest] if rest.strip() else []
-            for ln in lines[i + 1:]:
-                if stop.match(ln) or (out and not ln.strip() and not re.match(r"\s*([-*+]|\d+[.)])\s", out[-1])):
-                    break  # the next label, or the end of an inline paragraph / of a list
+            rest_lines = lines[i + 1:]
+            for j, ln in enumerate(rest_lines):
+                if stop.match(ln):
+                    break  # the next heading or bold label
+                if not ln.strip() and out and "".join(out).strip():
+                    nxt = next((x for x in rest_lines[j + 1:] if x.strip()), "")
+                    if not re.match(r"\s*([-*+]|\d+[.)])\s", nxt):
+                        break  # a blank line not followed by (more of) a list ends the section
                 out.append(ln)
             body = "\n".join(out).strip()
             if body:
@@ -680,6 +687,111 @@ speaker view), and offers the notebooks and exercises for download. Run the cour
     return _page(title, body, assets="assets", vendor="vendor")
 
 
+# ----------------------------------------------------------------------------- in a browser
+
+_STATS_JS = """(() => ({
+  reveal: window.Reveal ? {ready: Reveal.isReady(), total: Reveal.getTotalSlides(),
+                           horizontal: Reveal.getHorizontalSlides().length} : null,
+  mjx: document.querySelectorAll('mjx-container').length,
+  merror: [...document.querySelectorAll('mjx-merror')].slice(0, 5).map(e => e.textContent),
+  mathError: window.vitcourseMathError || null,
+  images: [...document.images].map(i => ({ok: i.complete && i.naturalWidth > 0, src: i.src.slice(0, 80)})),
+  notes: document.querySelectorAll('aside.notes').length,
+}))()"""
+
+_HEIGHTS_JS = """(() => {
+  const out = [], idx = Reveal.getIndices();
+  Reveal.configure({transition: 'none'});
+  Reveal.getHorizontalSlides().forEach((hs, h) => {
+    const n = Math.max(hs.querySelectorAll(':scope > section').length, 1);
+    for (let v = 0; v < n; v++) {
+      Reveal.slide(h, v, 999);
+      const s = Reveal.getCurrentSlide(), t = s.querySelector('h1, h2, h3, h4');
+      out.push({h: h, v: v, height: s.scrollHeight, room: s.clientHeight, title: t ? t.textContent.replace('\u00b6', '').trim() : ''});
+    }
+  });
+  Reveal.slide(idx.h, idx.v, 0);
+  return out;
+})()"""
+
+
+def inspect_built(browser, path: Path, *, deck: bool, heights: bool = False, timeout: float = 60) -> dict:
+    """Open a built deck or page in a `vitcourse.browser.Chromium` and report what a viewer would get.
+
+    Returns the page's statistics (``reveal``, ``mjx``, ``merror``, ``images``, ``notes``), ``problems``
+    (script errors, failed loads, web requests, MathJax errors, images that did not load, not ready) and,
+    with ``heights``, the height of every (sub)slide against the room it has (``tall``: more than 1.15x).
+    The page object is in ``page`` (e.g. for a screenshot).
+    """
+    ready = "window.vitcourseMathDone === true" + (" && window.vitcourseRevealReady === true" if deck else "")
+    page = browser.open(Path(path).resolve().as_uri())
+    ok = page.wait_for(ready, timeout=timeout)
+    stats = page.evaluate(_STATS_JS)
+    problems = list(page.errors) + [f"web request: {u}" for u in page.web_requests()]
+    if not ok:
+        problems.append(f"not ready after {timeout:g} s ({ready})")
+    if stats["mathError"]:
+        problems.append(f"MathJax failed: {stats['mathError']}")
+    if stats["merror"]:
+        problems.append(f"MathJax could not typeset: {stats['merror']}")
+    bad = [i["src"] for i in stats["images"] if not i["ok"]]
+    if bad:
+        problems.append(f"{len(bad)} image(s) did not load: {bad[:3]}")
+    if deck and not (stats["reveal"] or {}).get("ready"):
+        problems.append("reveal.js did not initialise")
+    stats["problems"] = problems
+    stats["page"] = page
+    if deck and heights and ok:
+        stats["heights"] = page.evaluate(_HEIGHTS_JS)
+        stats["tall"] = [s for s in stats["heights"] if s["room"] and s["height"] > 1.15 * s["room"]]
+    return stats
+
+
+def check_built(folder: Path, notebooks_dir: Path = ROOT / "notebooks", screenshots: Path | None = None,
+                log=print) -> int:
+    """Open every deck and page under ``folder`` in headless Chromium; print a report; return the problem count.
+
+    Decks are compared with ``notebooks_dir/<stem>.ipynb`` (slide and notes counts) when it exists.
+    """
+    from .browser import Chromium, install_chromium
+
+    exe, why = install_chromium()
+    if exe is None:
+        raise BuildError(f"no headless browser: {why}")
+    folder = Path(folder)
+    files = sorted(folder.rglob("*.html"))
+    files = [f for f in files if "vendor" not in f.relative_to(folder).parts]
+    n_problems = 0
+    with Chromium(exe, timeout=60) as browser:
+        for f in files:
+            deck = f.name.endswith(".slides.html")
+            st = inspect_built(browser, f, deck=deck, heights=deck)
+            problems = st["problems"]
+            line = f"{str(f.relative_to(folder)):50s}"
+            if deck:
+                src = Path(notebooks_dir) / (f.name[: -len(".slides.html")] + ".ipynb")
+                rev = st["reveal"] or {}
+                line += f" {rev.get('total', '?'):>3} slides {st['notes']:>3} notes"
+                if src.is_file():
+                    want = slide_counts(nbformat.read(src, as_version=4))
+                    if (rev.get("total"), rev.get("horizontal"), st["notes"]) != (want["subslides"], want["slides"],
+                                                                                   want["notes"]):
+                        problems.append(f"deck shows {rev} and {st['notes']} notes; {src.name} says {want}")
+                tall = st.get("tall", [])
+                if tall:
+                    line += f", {len(tall)} taller than the screen: " + ", ".join(
+                        f"{t['h'] + 1}.{t['v'] + 1} {t['title'][:30]!r} x{t['height'] / t['room']:.1f}" for t in tall[:6])
+                if screenshots is not None:
+                    st["page"].evaluate("Reveal.slide(0, 0, 0)")
+                    st["page"].pump(0.8)
+                    st["page"].screenshot(Path(screenshots) / f"{f.name[: -len('.slides.html')]}.png")
+            line += f" {st['mjx']:>4} formulas {len(st['images']):>3} images"
+            log(line + ("" if not problems else "\n    PROBLEM " + "\n    PROBLEM ".join(problems)))
+            n_problems += len(problems)
+    log(f"{len(files)} files, {n_problems} problem(s)")
+    return n_problems
+
+
 # ----------------------------------------------------------------------------- command line
 
 
@@ -695,6 +807,9 @@ def main(argv=None) -> int:
     sub.add_parser("notes", help="speaker notes and slide types per lecture notebook")
     p = sub.add_parser("scan", help="list CDN references and external resources in a built folder")
     p.add_argument("folder")
+    p = sub.add_parser("check", help="open every deck and page of a built folder in headless Chromium and report")
+    p.add_argument("folder")
+    p.add_argument("--screenshots", default=None, help="folder for a screenshot of each deck's first slide")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "slides":
@@ -717,6 +832,9 @@ def main(argv=None) -> int:
             hits = find_cdn_references(Path(args.folder)) + find_external_resources(Path(args.folder))
             print("\n".join(hits) if hits else "no CDN references, no external resources")
             return 1 if hits else 0
+        elif args.cmd == "check":
+            shots = Path(args.screenshots) if args.screenshots else None
+            return 1 if check_built(Path(args.folder), screenshots=shots) else 0
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
