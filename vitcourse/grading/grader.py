@@ -457,8 +457,9 @@ class Grader:
                         continue
                     return "failed", f"{where}: {_short(problems[0], 220)}"
             if hidden_bad:
-                return "failed", (f"{c.target} passes the visible cases but fails {hidden_bad} of {hidden_total} "
-                                  f"hidden cases (other shapes and random inputs)")
+                # no count: hidden inputs are fresh on every run, and a re-run must give the same gradebook
+                return "failed", (f"{c.target} passes the visible cases but fails hidden cases "
+                                  f"(other shapes and random inputs)")
             n_visible += visible_total
             n_hidden += hidden_total
         return "passed", f"passed {n_visible} visible and {n_hidden} hidden cases"
