@@ -263,6 +263,13 @@ def test_student_site_leaves_out_solutions(demo, node_modules, tmp_path):
     assert "instructor/" not in (out / "index.html").read_text()
 
 
+def test_site_refuses_to_wipe_a_folder_that_is_not_a_site(tmp_path, node_modules):
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(site.BuildError, match="refusing to delete"):
+        site.build_site(tmp_path, node_modules=node_modules, log=lambda *a: None)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
 def test_cli_and_make_targets(tmp_path, demo, node_modules):
     root, _ = demo
     assert site.main(["slides", "--out", str(tmp_path), str(root / "notebooks" / "01_demo.ipynb")]) == 0

@@ -547,9 +547,12 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
     """
     out = Path(out)
     t0 = time.perf_counter()
-    if out.exists():
+    if out.exists() and any(out.iterdir()):
+        if not ((out / "index.html").is_file() and (out / "vendor").is_dir()):
+            raise BuildError(f"{out} is not empty and does not look like a built site (index.html + vendor/); "
+                             "refusing to delete it: choose an empty or new folder")
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     copy_vendor(node_modules or install_vendor(), out / "vendor")
     (out / "assets").mkdir()
     (out / "assets" / "site.css").write_text(_SITE_CSS)
@@ -587,7 +590,7 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
     for sol in solutions:
         nb = nbformat.read(sol, as_version=4)
         student = make_exercise(nb, sol.name)
-        nbformat.write(student, out / "exercises" / sol.name)
+        (out / "exercises" / sol.name).write_text(nbformat.writes(student) + "\n")  # as `make exercises` writes it
         nav = home + [("Download exercise notebook", f"{sol.name}")]
         (out / "exercises" / f"{sol.stem}.html").write_text(rewrite_links(_render(
             "page", student, sol, vendor="../vendor", assets="../assets", nav=nav,
