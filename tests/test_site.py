@@ -213,11 +213,15 @@ def test_no_cdn_host_or_web_resource_in_any_built_file(real_site):
 
 def test_offline_scan_catches_cdn_references(tmp_path):
     (tmp_path / "a.html").write_text('<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>'
-                                     '<a href="https://example.org/paper.pdf">paper</a>')
+                                     '<a href="https://example.org/paper.pdf">paper</a>'
+                                     '<link rel="canonical" href="https://example.org/">'
+                                     '<link href="https://example.org/x.css" rel="stylesheet">'
+                                     '<script src="vendor/reveal.js/dist/reveal.js"></script>')
     (tmp_path / "b.css").write_text('@import url("https://example.org/font.css");')
     (tmp_path / "c.js").write_text('var u = "//unpkg.com/reveal.js";')
     assert site.find_cdn_references(tmp_path) == ["a.html: cdn.jsdelivr.net", "c.js: unpkg.com"]
     assert site.find_external_resources(tmp_path) == ["a.html: https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js",
+                                                      "a.html: https://example.org/x.css",
                                                       "b.css: https://example.org/font.css"]
     with pytest.raises(site.BuildError, match="point to the web"):
         site._check_offline(tmp_path)

@@ -61,7 +61,7 @@ CDN_HOSTS = (
     "cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "cdn.mathjax.org", "code.jquery.com",
     "ajax.googleapis.com", "fonts.googleapis.com", "fonts.gstatic.com", "cdn.plot.ly", "bootstrapcdn.com",
     "cdn.skypack.dev", "esm.sh", "esm.run", "jspm.io", "cdn.rawgit.com", "rawcdn.githack.com",
-    "raw.githubusercontent.com", "cdn.statically.io", "ajax.aspnetcdn.com", "polyfill.io",
+    "cdn.statically.io", "ajax.aspnetcdn.com", "polyfill.io",
 )
 
 #: Files copied from node_modules (relative paths; a trailing "/" copies a folder).
@@ -279,9 +279,10 @@ def find_cdn_references(folder: Path, hosts=CDN_HOSTS) -> list[str]:
     return hits
 
 
-_RESOURCE_ATTR = re.compile(r"<(script|link|img|iframe|source|video|audio|embed|object|input)\b[^>]*?"
-                            r"\b(src|href|data)\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)", re.I)
+_RESOURCE_TAG = re.compile(r"<(script|link|img|iframe|source|video|audio|embed|object|input|track)\b[^>]*>", re.I)
+_EXTERNAL_ATTR = re.compile(r"\b(?:src|href|data|srcset|poster)\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)", re.I)
 _CSS_URL = re.compile(r"(?:url\(\s*[\"']?|@import\s+[\"'])\s*((?:https?:)?//[^\"')\s]+)", re.I)
+_LOADING_REL = re.compile(r"rel\s*=\s*[\"']?[^\"'>]*\b(stylesheet|preload|modulepreload|prefetch|icon|manifest)", re.I)
 _JS_IMPORT = re.compile(r"\bimport\s*(?:[^\"';]*?from\s*)?[\"']((?:https?:)?//[^\"']+)", re.I)
 
 
@@ -295,9 +296,9 @@ def find_external_resources(folder: Path) -> list[str]:
         if not p.is_file() or p.suffix not in (".html", ".htm", ".css"):
             continue
         text = p.read_text(errors="replace")
-        urls = [m.group(3) for m in _RESOURCE_ATTR.finditer(text)
-                if not (m.group(1).lower() == "link" and not re.search(r"rel\s*=\s*[\"']?(stylesheet|preload|modulepreload|icon|manifest)", m.group(0), re.I)
-                        and "stylesheet" not in m.group(0).lower())]
+        urls = [u for tag in _RESOURCE_TAG.finditer(text)  # <link rel=canonical> etc. load nothing
+                if tag.group(1).lower() != "link" or _LOADING_REL.search(tag.group(0))
+                for u in _EXTERNAL_ATTR.findall(tag.group(0))]
         urls += _CSS_URL.findall(text) + _JS_IMPORT.findall(text)
         hits += [f"{p.relative_to(folder)}: {u}" for u in urls]
     return hits
