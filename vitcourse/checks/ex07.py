@@ -1,0 +1,152 @@
+"""Checks for exercises/07_cross_attention.ipynb: cross-attention with a key padding mask, attention pooling.
+
+Weight layout follows ``torch.nn.MultiheadAttention`` with ``bias=False`` and
+``kdim``/``vdim``: a linear map is ``x @ W.T``; ``w_q`` is ``(D, D)``,
+``w_k`` and ``w_v`` are ``(D, Dc)`` (``Dc`` the width of the context), and
+head ``h`` owns channels ``h*Dh : (h+1)*Dh``. Masks use PyTorch's convention:
+``key_padding_mask[b, j]`` is True where key ``j`` of sample ``b`` is padding.
+References are NumPy float64, sharing no code with the student's PyTorch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import Check, compare_arrays, register
+
+
+def _softmax_np(s: np.ndarray) -> np.ndarray:
+    s = s - s.max(axis=-1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def cross_attention_np(query, context, w_q, w_k, w_v, w_o, key_padding_mask, num_heads):
+    """Multi-head cross-attention in NumPy float64: queries from ``query``, keys and values from ``context``."""
+    f64 = lambda a: np.asarray(a, np.float64)  # noqa: E731
+    query, context = f64(query), f64(context)
+    B, Nq, D = query.shape
+    Nk = context.shape[1]
+    H = int(num_heads)
+    Dh = D // H
+    q = (query @ f64(w_q).T).reshape(B, Nq, H, Dh).transpose(0, 2, 1, 3)  # (B, H, Nq, Dh)
+    k = (context @ f64(w_k).T).reshape(B, Nk, H, Dh).transpose(0, 2, 1, 3)  # (B, H, Nk, Dh)
+    v = (context @ f64(w_v).T).reshape(B, Nk, H, Dh).transpose(0, 2, 1, 3)  # (B, H, Nk, Dh)
+    scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(Dh)  # (B, H, Nq, Nk)
+    scores = np.where(np.asarray(key_padding_mask, bool)[:, None, None, :], -np.inf, scores)
+    out = (_softmax_np(scores) @ v).transpose(0, 2, 1, 3).reshape(B, Nq, D)  # (B, Nq, D)
+    return out @ f64(w_o).T
+
+
+def _padding_mask(rng, B: int, Nk: int, hidden: bool) -> np.ndarray:
+    """(B, Nk) bool, True = padding at the end of each sequence; every sample keeps at least one key."""
+    lengths = rng.integers(1, Nk + 1, size=B)
+    if not hidden:  # visible: the first sample is unpadded, the others padded
+        lengths[0] = Nk
+        lengths[1:] = np.minimum(lengths[1:], max(1, Nk - 2))
+    return np.arange(Nk)[None, :] >= lengths[:, None]
+
+
+@register
+class CrossAttention(Check):
+    name = "07.cross_attention"
+    target = "cross_attention"
+    hint = ("Queries come from `query`, keys and values from `context` (another length Nk and width Dc). "
+            "Split q, k, v into heads, scale the (B, H, Nq, Nk) scores by 1/sqrt(Dh), set the scores of padded "
+            "keys (key_padding_mask True) to -inf before the softmax over the keys (last axis), merge the heads "
+            "and apply w_o. Broadcast the mask as (B, 1, 1, Nk).")
+    rtol, atol = 1e-4, 1e-5
+
+    def make_inputs(self, rng, hidden):
+        if hidden:
+            B, Nq, Nk, H, Dh, Dc = (int(rng.integers(1, 4)), int(rng.integers(1, 7)), int(rng.integers(2, 10)),
+                                    int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(2, 9)))
+        else:
+            B, Nq, Nk, H, Dh, Dc = 2, 3, 5, 2, 4, 6
+        D = H * Dh
+        return {
+            "query": rng.normal(size=(B, Nq, D)).astype(np.float32),
+            "context": rng.normal(size=(B, Nk, Dc)).astype(np.float32),
+            "w_q": rng.normal(0, 1.5 / np.sqrt(D), size=(D, D)).astype(np.float32),
+            "w_k": rng.normal(0, 1.5 / np.sqrt(Dc), size=(D, Dc)).astype(np.float32),
+            "w_v": rng.normal(0, 1 / np.sqrt(Dc), size=(D, Dc)).astype(np.float32),
+            "w_o": rng.normal(0, 1 / np.sqrt(D), size=(D, D)).astype(np.float32),
+            "key_padding_mask": _padding_mask(rng, B, Nk, hidden),
+            "num_heads": H,
+        }
+
+    def run(self, fn, inputs):
+        """Call twice: the second time with garbage in the padded positions of the context (must not matter)."""
+        import torch
+
+        from . import to_plain, to_torch
+
+        with torch.no_grad():
+            first = to_plain(fn(**to_torch(inputs)))
+            noisy = dict(inputs)
+            pad = np.asarray(inputs["key_padding_mask"], bool)
+            garbage = np.random.default_rng(12345).normal(0, 50, size=inputs["context"].shape).astype(np.float32)
+            noisy["context"] = np.where(pad[..., None], garbage, inputs["context"]).astype(np.float32)
+            second = to_plain(fn(**to_torch(noisy)))
+        return {"output": first, "output_with_garbage_in_padding": second}
+
+    def reference(self, inputs):
+        out = cross_attention_np(**inputs)
+        return {"output": out, "output_with_garbage_in_padding": out}
+
+    def compare(self, got, expected, inputs):
+        if type(got) is not dict:
+            return [f"expected cross_attention to return one (B, Nq, D) tensor, got {type(got).__name__}"]
+        failures = compare_arrays(got.get("output"), expected["output"], what="cross_attention output",
+                                  rtol=self.rtol, atol=self.atol)
+        if failures:
+            return failures
+        failures = compare_arrays(got.get("output_with_garbage_in_padding"), expected["output"],
+                                  what="output after changing only the padded context tokens",
+                                  rtol=self.rtol, atol=self.atol)
+        return [f + " (padded keys must get zero weight: mask them before the softmax)" for f in failures]
+
+
+def attention_pool_np(tokens, queries, w_k, w_v):
+    """Single-head attention pooling: learned queries (Q, D) read (B, N, D) tokens -> ((B, Q, D), (B, Q, N))."""
+    tokens, queries = np.asarray(tokens, np.float64), np.asarray(queries, np.float64)
+    D = tokens.shape[-1]
+    k = tokens @ np.asarray(w_k, np.float64).T  # (B, N, D)
+    v = tokens @ np.asarray(w_v, np.float64).T  # (B, N, D)
+    attn = _softmax_np(np.einsum("qd,bnd->bqn", queries, k) / np.sqrt(D))  # (B, Q, N)
+    return attn @ v, attn
+
+
+@register
+class AttentionPool(Check):
+    name = "07.attention_pool"
+    target = "attention_pool"
+    hint = ("The queries are shared by every image: scores[b, q, n] = queries[q] . k[b, n] / sqrt(D) with "
+            "k = tokens @ w_k.T; softmax over the N tokens (last axis); pooled = attn @ v with v = tokens @ w_v.T. "
+            "Return (pooled (B, Q, D), attn (B, Q, N)). Use torch.einsum or broadcast queries to (1, Q, D).")
+    rtol, atol = 1e-4, 1e-5
+
+    def make_inputs(self, rng, hidden):
+        if hidden:
+            B, N, Q, D = (int(rng.integers(1, 4)), int(rng.integers(1, 17)), int(rng.integers(1, 6)),
+                          int(rng.integers(2, 9)))
+        else:
+            B, N, Q, D = 2, 6, 3, 4
+        return {
+            "tokens": rng.normal(size=(B, N, D)).astype(np.float32),
+            "queries": rng.normal(size=(Q, D)).astype(np.float32),
+            "w_k": rng.normal(0, 1.5 / np.sqrt(D), size=(D, D)).astype(np.float32),
+            "w_v": rng.normal(0, 1 / np.sqrt(D), size=(D, D)).astype(np.float32),
+        }
+
+    def reference(self, inputs):
+        pooled, attn = attention_pool_np(**inputs)
+        return [pooled, attn]
+
+    def compare(self, got, expected, inputs):
+        if type(got) is not list or len(got) != 2:
+            return ["expected attention_pool to return a pair (pooled (B, Q, D), attn (B, Q, N))"]
+        attn = np.asarray(got[1], np.float64) if type(got[1]) is np.ndarray else None
+        if attn is not None and attn.shape == expected[1].shape and not np.allclose(attn.sum(-1), 1.0, atol=1e-4):
+            return ["attn: each query's weights over the N tokens must sum to 1 (softmax over the last axis)"]
+        return (compare_arrays(got[1], expected[1], what="attn", rtol=self.rtol, atol=self.atol)
+                + compare_arrays(got[0], expected[0], what="pooled", rtol=self.rtol, atol=self.atol))
