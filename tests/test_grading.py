@@ -150,8 +150,8 @@ def test_every_solution_scores_full_marks(grader, tmp_path):
 
 
 def test_untouched_exercises_score_zero_not_attempted(grader, tmp_path):
-    exercises = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
-    assert [e.name for e in exercises] == [s.name for s in SOLUTIONS]
+    exercises = [ROOT / "exercises" / s.name for s in SOLUTIONS if (ROOT / "exercises" / s.name).exists()]
+    assert exercises
     rows = grader.grade_all([s for e in exercises for s in discover([e])], jobs=2)
     assert rows and all(r.status == "not attempted" and r.points == 0 for r in rows), rows
     # the same notebook, run after a trivial edit, is judged by running it: still not attempted
@@ -227,8 +227,12 @@ def test_adversarial_submissions_earn_nothing_and_crash_nothing(grader, tmp_path
         assert {r.status for r in by[name].values()} == {"error"}, by[name]
     assert "tried to" in by["read_solutions"]["test_relu"].flags  # blocked at run time and recorded
     assert "ctypes" in by["ctypes_and_kill"]["test_relu"].flags
-    native = by["read_solutions_native"]["test_relu"]  # a native read the audit hook cannot see: withheld
-    assert native.status == "flagged" and native.pending_points == 1 and "from_file" in native.flags
+    native = by["read_solutions_native"]["test_relu"]  # a native read that the audit hook cannot see
+    assert "from_file" in native.flags
+    if grader.isolation.startswith("namespaces"):  # the file is hidden behind an empty mount
+        assert native.status == "error" and "No such file" in native.reason, native
+    else:  # it is read, but the flag withholds the point
+        assert native.status == "flagged" and native.pending_points == 1, native
     assert existed or not fake_gradebook.exists()
 
 

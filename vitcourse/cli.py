@@ -41,13 +41,17 @@ def _grade(args) -> int:
             print(f"[{done[0]}/{len(subs)}] {sub.student} {rows[0].exercise if rows else '?'}: {pts:g}/{mx:g} "
                   f"({', '.join(sorted({r.status for r in rows}))})", file=sys.stderr, flush=True)
 
-    with Grader(solutions, timeout=args.timeout, memory_mb=args.memory_mb, seed=args.seed, protect=protect) as g:
+    with Grader(solutions, timeout=args.timeout, memory_mb=args.memory_mb, seed=args.seed, protect=protect,
+                namespaces=not args.no_namespaces) as g:
+        isolation = g.isolation
+        if not args.quiet:
+            print(f"isolation: {isolation}", file=sys.stderr, flush=True)
         rows = g.grade_all(subs, jobs=args.jobs, progress=progress)
     seconds = time.perf_counter() - start
     if args.out:
         write_csv(merge_rows(read_gradebook(args.out), rows), args.out)
     if args.json:
-        write_json(merge_rows(read_gradebook(args.json), rows), args.json)
+        write_json(merge_rows(read_gradebook(args.json), rows), args.json, isolation=isolation)
     if args.feedback:
         write_feedback(rows, args.feedback)
     if not args.out and not args.json:
@@ -60,7 +64,7 @@ def _grade(args) -> int:
         for r in rows:
             w.writerow(r.as_dict())
     print(f"graded {len(subs)} submission(s) in {seconds:.1f} s ({60 * len(subs) / max(seconds, 1e-9):.1f} per "
-          f"minute)", file=sys.stderr)
+          f"minute); isolation: {isolation}", file=sys.stderr)
     return 0
 
 
@@ -81,6 +85,8 @@ def main(argv=None) -> int:
     p.add_argument("--memory-mb", type=int, default=3072, help="memory a submission may use (default 3072)")
     p.add_argument("--seed", type=int, default=None, help="reproducible hidden cases (default: fresh random seeds)")
     p.add_argument("--solutions", help="instructor notebooks folder (default: the course's solutions/)")
+    p.add_argument("--no-namespaces", action="store_true",
+                   help="do not hide files behind Linux user/mount namespaces (audit hook only)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-submission progress lines")
     args = parser.parse_args(argv)
     if args.cmd == "grade":

@@ -98,7 +98,7 @@ def write_csv(rows, path: str | os.PathLike) -> None:
     atomic_write(path, buf.getvalue())
 
 
-def write_json(rows, path: str | os.PathLike) -> None:
+def write_json(rows, path: str | os.PathLike, *, isolation: str | None = None) -> None:
     rows = [_as_dict(r) for r in rows]
     totals: dict = {}
     for r in rows:
@@ -106,6 +106,8 @@ def write_json(rows, path: str | os.PathLike) -> None:
         t["points"] += _num(r["points"]) or 0
         t["max_points"] += _num(r["max_points"]) or 0
     doc = {"fields": list(FIELDS), "rows": rows, "totals": totals}
+    if isolation is not None:
+        doc["isolation"] = isolation
     atomic_write(path, json.dumps(doc, indent=1, sort_keys=False) + "\n")
 
 

@@ -133,10 +133,13 @@ class Grader:
         output_mb: largest file (printed output included) a runner may write.
         seed: makes the hidden cases reproducible (default: fresh random seeds per submission).
         protect: extra paths the runners may not read (gradebook, feedback folder, submissions).
+        namespaces: hide files behind Linux user/mount namespaces where available
+            (`isolation` says what a run got).
     """
 
     def __init__(self, solutions: str | Path = ROOT / "solutions", *, timeout: float | None = None,
-                 memory_mb: int = 3072, output_mb: int = 64, seed: int | None = None, protect=()):
+                 memory_mb: int = 3072, output_mb: int = 64, seed: int | None = None, protect=(),
+                 namespaces: bool = True):
         self.solutions = Path(solutions)
         if not self.solutions.is_dir():
             raise ValueError(f"solutions folder {str(self.solutions)!r} does not exist")
@@ -153,6 +156,7 @@ class Grader:
         self._runner_lock = threading.Lock()
         self._count = 0
         self.protect = [str(Path(p).resolve()) for p in protect]
+        self.namespaces = bool(namespaces)
 
     # --------------------------------------------------------------- lifecycle
 
@@ -182,6 +186,15 @@ class Grader:
             if self.runner is None or not self.runner.alive:
                 self.runner = Runner(self.root).start()
             return self.runner
+
+    @property
+    def isolation(self) -> str:
+        """What protects the instructor's files from student code in this run (for the report)."""
+        runner = self._get_runner()
+        if runner.namespaces == "ok" and self.namespaces:
+            return "namespaces + audit hook"
+        why = "turned off" if not self.namespaces else runner.namespaces
+        return f"audit hook only (Linux namespaces: {why})"
 
     def exercise(self, number: str) -> Exercise:
         if number not in self._exercises:
@@ -288,7 +301,7 @@ class Grader:
             if not pending:
                 break
             res = self._run(workdir, cells, {n: job_checks[n] for n in pending}, cell_timeout, case_timeout,
-                            attempt)
+                            sub.path)
             meta = self._load_meta(workdir) or meta
             for name in pending:
                 results[name] = self._load_result(workdir, name, len(job_checks[name]))
@@ -343,7 +356,7 @@ class Grader:
                             str(sub.path), digest, hint=self._hint(task)))
         return rows
 
-    def _run(self, workdir, cells, checks, cell_timeout, case_timeout, attempt):
+    def _run(self, workdir, cells, checks, cell_timeout, case_timeout, submission: Path):
         import json
 
         for f in ("progress",):
@@ -365,16 +378,23 @@ class Grader:
             return 60.0
 
         total = cell_timeout * max(1, len(cells)) + sum(case_timeout[n] * len(v) for n, v in checks.items()) + 60
-        deny = [str(self.solutions.resolve()), str(ROOT / "tests"), str(ROOT / ".git"), str(ROOT / "solutions"),
-                *self.protect]
-        runner = self._get_runner()
-        limits = {"as": int(runner.vm + self.memory_mb * 2**20), "fsize": self.output_mb * 2**20,
-                  "cpu": int(total + 10)}
+        hide_dirs = [str(self.solutions.resolve()), str(ROOT / "tests"), str(ROOT / ".git"), str(ROOT / "solutions"),
+                     str(Path(submission).resolve().parent), *[p for p in self.protect if os.path.isdir(p)]]
+        hide_files = [str(Path(submission).resolve()), *[p for p in self.protect if not os.path.isdir(p)]]
+        deny = hide_dirs + hide_files + [self.root]
+
+        def attempt(runner):
+            limits = {"as": int(runner.vm + self.memory_mb * 2**20), "fsize": self.output_mb * 2**20,
+                      "cpu": int(total + 10)}
+            isolate = {"enabled": runner.namespaces == "ok" and self.namespaces, "work_root": self.root,
+                       "hide_dirs": hide_dirs, "hide_files": hide_files}
+            return runner.run(workdir, limits=limits, deny=deny, stage_limit=stage_limit, total_limit=total,
+                              isolate=isolate)
+
         try:
-            return runner.run(workdir, limits=limits, deny=deny, stage_limit=stage_limit, total_limit=total)
+            return attempt(self._get_runner())
         except SandboxError:
-            runner = self._get_runner(restart=True)  # one retry on a fresh sandbox
-            return runner.run(workdir, limits=limits, deny=deny, stage_limit=stage_limit, total_limit=total)
+            return attempt(self._get_runner(restart=True))  # one retry on a fresh sandbox
 
     @staticmethod
     def _load_meta(workdir) -> dict:
@@ -429,8 +449,9 @@ class Grader:
                     why = f"{c.target} is not defined"
                     errs = [e for e in cell_errors if isinstance(e, dict)]
                     if c.target not in target_cells and syntax_errors:
-                        i, msg = next(iter(syntax_errors.items()))
-                        why += f" (cell {i} does not run: {msg})"
+                        first = next(iter(syntax_errors.values()))
+                        cells_ = ", ".join(map(str, syntax_errors))
+                        why += f" (cell {cells_} does not run; first problem: {first})"
                     elif c.target not in target_cells:
                         why += " (no cell of the notebook defines it: a missing cell?)"
                     elif errs:

@@ -53,6 +53,7 @@ class Runner:
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self.vm = 0
+        self.namespaces = "unknown"   # "ok" when runners can hide files behind Linux namespaces
         self._lock = threading.Lock()
         self._ids: dict[int, tuple[threading.Event, list]] = {}
         self._exits: dict[int, tuple[threading.Event, list]] = {}
@@ -82,6 +83,7 @@ class Runner:
                 pass
             raise SandboxError(f"the grading sandbox did not start within {self.start_timeout:g} s:\n{tail}")
         self.vm = int(ready[0].get("vm", 0))
+        self.namespaces = str(ready[0].get("namespaces", "unknown"))
         threading.Thread(target=self._reader, daemon=True).start()
         return self
 
@@ -152,7 +154,7 @@ class Runner:
     # --------------------------------------------------------------- jobs
 
     def run(self, workdir: str, *, limits: dict, deny: list[str], stage_limit, total_limit: float,
-            grace: float = 3.0) -> RunResult:
+            grace: float = 3.0, isolate: dict | None = None) -> RunResult:
         """Fork a runner for ``workdir`` (holding ``job.json`` and ``in/``) and wait for it.
 
         ``stage_limit(stage)`` gives the seconds allowed for the stage the
@@ -165,7 +167,8 @@ class Runner:
             ev_id, box_id = self._ids[rid] = (threading.Event(), [])
         start = time.monotonic()
         try:
-            self._send({"op": "run", "id": rid, "workdir": workdir, "limits": limits, "deny": deny})
+            self._send({"op": "run", "id": rid, "workdir": workdir, "limits": limits, "deny": deny,
+                        "isolate": isolate or {}})
             if not ev_id.wait(60) or not box_id:
                 raise SandboxError("the grading sandbox did not answer")
         finally:

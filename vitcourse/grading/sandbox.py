@@ -10,6 +10,9 @@ fresh runner for each submission. The runner, before it touches student code:
   temporary folder, which is its working directory,
 - sets resource limits: address space (``RLIMIT_AS``), file size
   (``RLIMIT_FSIZE``, which also caps printed output), CPU seconds, no core files,
+- where Linux allows unprivileged user namespaces, hides the instructor's
+  files, the other submissions and ``/proc`` behind empty mounts it cannot
+  undo (`isolate`),
 - installs an audit hook (`Guard`) that blocks opening, listing or changing
   files outside its folder and the Python installation, starting processes,
   sending signals, sockets, ``ctypes`` and changing resource limits, and
@@ -20,8 +23,8 @@ fresh runner for each submission. The runner, before it touches student code:
 Then it runs the student's code cells, calls each check's ``run`` on the
 inputs the parent wrote (``in/``), and writes plain data to ``res/``. It
 never sees a reference answer; the parent judges (`vitcourse.grading.grader`).
-A Python audit hook is not a security boundary against native code; see
-``docs/grading.md`` for what is and is not defended.
+A Python audit hook alone is not a security boundary against native code;
+the namespaces are. See ``docs/grading.md`` for what is and is not defended.
 """
 from __future__ import annotations
 
@@ -138,6 +141,74 @@ class Guard:
             for path in args[:2]:
                 if isinstance(path, (str, bytes, os.PathLike)) and not self.allowed(path, True):
                     self._block(f"tried to {event.split('.')[-1]} {os.fsdecode(path)}")
+
+
+# ----------------------------------------------------------------------------- namespaces (Linux)
+
+_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
+_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+
+
+def _under_any(path: str, roots) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def isolate(workdir: str, work_root: str, hide_dirs, hide_files, keep=()) -> None:
+    """Hide the instructor's files from this process with Linux user and mount namespaces.
+
+    In a new user namespace (this user mapped to root) with its own mount
+    namespace, empty ``tmpfs`` file systems are mounted over ``hide_dirs``,
+    over ``work_root`` (the other submissions' folders) and over ``/proc``
+    (other processes and their views of the file system); ``/dev/null`` is
+    bound over ``hide_files``; ``workdir`` is bound back in place. A second
+    user namespace then locks those mounts: the process is root only inside
+    it and cannot unmount them (``EINVAL``), so even native code (ctypes,
+    ``torch.from_file``) sees empty folders. Needs unprivileged user
+    namespaces; raises OSError where they are unavailable. Directories that
+    contain ``workdir`` or a path in ``keep`` (Python, the package) are not hidden.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def ok(ret, what):
+        if ret != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"{what}: {os.strerror(err)}")
+
+    def enter(procfd, uid, gid):
+        ok(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS), "unshare")
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+            fd = os.open(name, os.O_WRONLY, dir_fd=procfd)
+            try:
+                os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+
+    workdir, work_root = os.path.realpath(workdir), os.path.realpath(work_root)
+    keep = [os.path.realpath(k) for k in keep] + [workdir]
+    procfd = os.open("/proc/self", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        enter(procfd, os.getuid(), os.getgid())
+        libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None)  # nothing propagates out (best effort)
+        os.chdir(workdir)  # the working directory stays reachable below the tmpfs mounted over work_root
+        dirs = [os.path.realpath(d) for d in hide_dirs] + [work_root]
+        for d in dict.fromkeys(dirs):
+            needed = [k for k in keep if _under_any(k, [d]) and not (d == work_root and k == workdir)]
+            if os.path.isdir(d) and not needed:  # never hide Python, the package, or the working directory
+                ok(libc.mount(b"tmpfs", d.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=1m,mode=0755"),
+                   f"mount tmpfs on {d}")
+        for f in hide_files:
+            f = os.path.realpath(f)
+            if os.path.isfile(f) and not _under_any(f, dirs):
+                ok(libc.mount(b"/dev/null", f.encode(), None, _MS_BIND, None), f"hide {f}")
+        os.makedirs(workdir, exist_ok=True)  # inside the tmpfs now over work_root
+        ok(libc.mount(b".", workdir.encode(), None, _MS_BIND, None), "bind the working directory")
+        os.chdir(workdir)
+        ok(libc.mount(b"tmpfs", b"/proc", b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=1m,mode=0755"), "hide /proc")
+        enter(procfd, 0, 0)  # a second user namespace: the mounts above are now locked
+    finally:
+        os.close(procfd)
 
 
 # ----------------------------------------------------------------------------- the runner (child side)
@@ -273,6 +344,18 @@ def _child(req: dict) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the size limit fails instead of killing
+        iso = req.get("isolate") or {}
+        if iso.get("enabled"):
+            try:
+                isolate(workdir, iso["work_root"], iso.get("hide_dirs", []), iso.get("hide_files", []),
+                        keep=req["read_roots"])
+                state = "namespaces"
+            except OSError as e:
+                if iso.get("required"):
+                    raise
+                state = f"audit hook only (namespaces unavailable: {e})"
+            with open(os.path.join(workdir, "isolation"), "w") as f:
+                f.write(state)
         lim = req["limits"]
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (lim["fsize"], lim["fsize"]))
@@ -330,6 +413,43 @@ def _preimport() -> list[str]:
     return sorted(os.path.realpath(r) for r in roots)
 
 
+def _probe_namespaces() -> str:
+    """"ok" if a forked child can `isolate` itself here, else why not."""
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix="probe-")
+    work = os.path.join(root, "w")
+    os.mkdir(work)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        msg = b"ok"
+        try:
+            isolate(work, root, [], [])
+            if os.listdir("/proc"):
+                msg = b"/proc is still visible"
+        except BaseException as e:  # noqa: BLE001
+            msg = str(e).encode()[:300] or b"failed"
+        os.write(w, msg)
+        os._exit(0)
+    os.close(w)
+    chunks = []
+    while True:
+        b = os.read(r, 1024)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(r)
+    os.waitpid(pid, 0)
+    try:
+        os.rmdir(work)
+        os.rmdir(root)
+    except OSError:
+        pass
+    return b"".join(chunks).decode("utf-8", "replace") or "failed"
+
+
 def zygote_main() -> None:
     """Import everything once, then fork a runner per request read from stdin (JSON lines)."""
     read_roots = _preimport()
@@ -340,7 +460,7 @@ def zygote_main() -> None:
     except (OSError, StopIteration):
         pass
     live: set[int] = set()
-    _send({"ready": True, "vm": vm})
+    _send({"ready": True, "vm": vm, "namespaces": _probe_namespaces()})
     buf = b""
     try:
         while True:
