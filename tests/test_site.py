@@ -322,6 +322,16 @@ def test_demo_deck_in_chromium(browser, demo):
     # known answer: first cell + 2 'slide' cells = 3 slides; plus 1 'subslide' = 4 (skip/notes start nothing)
     assert (stats["reveal"]["total"], stats["reveal"]["horizontal"], stats["notes"]) == (4, 3, 1)
     assert stats["mjx"] >= 4 and len(stats["images"]) == 1
+    # the speaker view (key S) opens offline and shows the notes cell
+    deck = stats["page"]
+    deck.evaluate("Reveal.getPlugin('notes').open()")
+    deck.pump(1.0)
+    speaker = browser.attach("Speaker View")
+    assert speaker.wait_for("(document.querySelector('.speaker-controls-notes') || {}).textContent"
+                            ".includes('Speaker notes: 2 minutes')", timeout=20), "the speaker view shows no notes"
+    assert not speaker.errors and not deck.errors, speaker.errors + deck.errors
+    speaker.screenshot(SHOTS / "test_fixture_speaker_view.png")
+    speaker.evaluate("window.close()")
 
 
 @pytest.mark.parametrize("nb_path", LECTURES, ids=[p.stem for p in LECTURES])

@@ -198,6 +198,7 @@ class Chromium:
              "--disable-component-update", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
              "--disable-sync", "--metrics-recording-only", "--disable-default-apps", "--mute-audio",
              "--disable-dev-shm-usage", "--allow-file-access-from-files", "--hide-scrollbars",
+             "--disable-popup-blocking",  # reveal.js opens its speaker view with window.open
              "--window-size=1280,800")
 
     def __init__(self, executable: str | None = None, timeout: float = 30):
@@ -208,6 +209,7 @@ class Chromium:
         self._tmp = tempfile.TemporaryDirectory(prefix="vitcourse-chromium-")
         self.proc = None
         self.page: Page | None = None
+        self._extra: list[Page] = []
 
     def __enter__(self) -> "Chromium":
         profile = Path(self._tmp.name)
@@ -239,13 +241,27 @@ class Chromium:
         with urllib.request.urlopen(url, timeout=10) as r:  # the local DevTools endpoint only
             return json.loads(r.read().decode())
 
+    def targets(self) -> list[dict]:
+        """The browser's open tabs and windows (DevTools ``/json/list``)."""
+        return self._json(f"http://127.0.0.1:{self.port}/json/list")
+
+    def attach(self, title_or_url: str) -> Page:
+        """A `Page` for another open window (e.g. reveal.js's speaker view) found by title or URL substring."""
+        for t in self.targets():
+            if t.get("type") == "page" and (title_or_url in t.get("title", "") or title_or_url in t.get("url", "")):
+                page = Page(t["webSocketDebuggerUrl"], timeout=self.timeout)
+                self._extra.append(page)
+                return page
+        raise BrowserError(f"no open page whose title or URL contains {title_or_url!r}")
+
     def open(self, url: str) -> Page:
         self.page.navigate(url)
         return self.page
 
     def __exit__(self, *exc) -> None:
-        if self.page is not None:
-            self.page.close()
+        for page in [self.page, *self._extra]:
+            if page is not None:
+                page.close()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
