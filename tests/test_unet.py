@@ -245,3 +245,59 @@ def test_denoising_pairs_are_fixed_and_clean_targets_are_canvases():
     from vitcourse.data import DetectionCanvas
 
     torch.testing.assert_close(clean, DetectionCanvas(4, canvas_size=16, object_size=(4, 8), seed=2)[1][0])
+
+
+# ----------------------------------------------------------------------------- exercise 10 checks
+
+
+def _double_conv(x, w1, b1, w2, b2):
+    return F.relu(F.conv2d(F.relu(F.conv2d(x, w1, b1, padding=1)), w2, b2, padding=1))
+
+
+def _decoder_stage(x, skip, w_up, b_up, w1, b1, w2, b2, *, order="skip_first", pad="split"):
+    up = F.conv_transpose2d(x, w_up, b_up, stride=2)
+    dh, dw = skip.shape[-2] - up.shape[-2], skip.shape[-1] - up.shape[-1]
+    if pad == "split":
+        up = F.pad(up, [dw // 2, dw - dw // 2, dh // 2, dh - dh // 2])
+    elif pad == "top_left":
+        up = F.pad(up, [dw, 0, dh, 0])
+    else:
+        up = F.interpolate(up, size=skip.shape[-2:])
+    both = [skip, up] if order == "skip_first" else [up, skip]
+    return _double_conv(torch.cat(both, 1), w1, b1, w2, b2)
+
+
+def _dice(pred, target, num_classes, empty=float("nan")):
+    out = torch.empty(num_classes, dtype=torch.float64)
+    for c in range(num_classes):
+        p, t = pred == c, target == c
+        total = p.sum() + t.sum()
+        out[c] = 2 * (p & t).sum() / total if total > 0 else empty
+    return out
+
+
+@pytest.mark.parametrize("name, fn", [("10.double_conv", _double_conv), ("10.decoder_stage", _decoder_stage),
+                                      ("10.dice_score", _dice)])
+def test_ex10_checks_pass_independent_solutions(name, fn):
+    from vitcourse.checks import check
+
+    check(name, fn, quiet=True)
+    check(name, fn, hidden=True, quiet=True)
+    check(name, fn, seeds=range(100, 120), quiet=True)
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("10.double_conv", lambda x, w1, b1, w2, b2: F.conv2d(F.relu(F.conv2d(x, w1, b1, padding=1)), w2, b2, padding=1)),
+    ("10.double_conv", lambda x, w1, b1, w2, b2: F.relu(F.conv2d(F.relu(F.conv2d(x, w1, b1)), w2, b2))),
+    ("10.decoder_stage", lambda *a: _decoder_stage(*a, order="up_first")),
+    ("10.decoder_stage", lambda *a: _decoder_stage(*a, pad="top_left")),
+    ("10.decoder_stage", lambda *a: _decoder_stage(*a, pad="interpolate")),
+    ("10.dice_score", lambda p, t, k: _dice(p, t, k, empty=0.0)),
+    ("10.dice_score", lambda p, t, k: torch.stack([_dice(p[i], t[i], k) for i in range(len(p))]).nanmean(0)),
+])
+def test_ex10_checks_catch_typical_mistakes(name, fn):
+    from vitcourse.checks import CheckFailed, check
+
+    with pytest.raises(CheckFailed, match="Hint"):
+        check(name, fn, quiet=True)
+        check(name, fn, hidden=True, quiet=True)
