@@ -145,7 +145,7 @@ class Guard:
 
 # ----------------------------------------------------------------------------- namespaces (Linux)
 
-_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
+_CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 
 
@@ -159,7 +159,8 @@ def isolate(workdir: str, work_root: str, hide_dirs, hide_files, keep=()) -> Non
     In a new user namespace (this user mapped to root) with its own mount
     namespace, empty ``tmpfs`` file systems are mounted over ``hide_dirs``,
     over ``work_root`` (the other submissions' folders) and over ``/proc``
-    (other processes and their views of the file system); ``/dev/null`` is
+    (other processes and their views of the file system), in a network
+    namespace with no interfaces but loopback; ``/dev/null`` is
     bound over ``hide_files``; ``workdir`` is bound back in place. A second
     user namespace then locks those mounts: the process is root only inside
     it and cannot unmount them (``EINVAL``), so even native code (ctypes,
@@ -176,8 +177,8 @@ def isolate(workdir: str, work_root: str, hide_dirs, hide_files, keep=()) -> Non
             err = ctypes.get_errno()
             raise OSError(err, f"{what}: {os.strerror(err)}")
 
-    def enter(procfd, uid, gid):
-        ok(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS), "unshare")
+    def enter(procfd, uid, gid, extra=0):
+        ok(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS | extra), "unshare")
         for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
             fd = os.open(name, os.O_WRONLY, dir_fd=procfd)
             try:
@@ -189,7 +190,7 @@ def isolate(workdir: str, work_root: str, hide_dirs, hide_files, keep=()) -> Non
     keep = [os.path.realpath(k) for k in keep] + [workdir]
     procfd = os.open("/proc/self", os.O_RDONLY | os.O_DIRECTORY)
     try:
-        enter(procfd, os.getuid(), os.getgid())
+        enter(procfd, os.getuid(), os.getgid(), _CLONE_NEWNET)  # and a network namespace with no network
         libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None)  # nothing propagates out (best effort)
         os.chdir(workdir)  # the working directory stays reachable below the tmpfs mounted over work_root
         dirs = [os.path.realpath(d) for d in hide_dirs] + [work_root]
