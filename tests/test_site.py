@@ -169,7 +169,8 @@ def _broken_links(folder: Path) -> list[str]:
 
 def test_build_slides_one_offline_deck_per_lecture(tmp_path, node_modules, demo):
     root, _ = demo
-    notebooks = LECTURES + [root / "notebooks" / "01_demo.ipynb"]
+    # every lecture's deck is built (and opened) with the site below; here: the layout make slides writes
+    notebooks = LECTURES[:2] + [root / "notebooks" / "01_demo.ipynb"]
     t0 = time.perf_counter()
     decks = site.build_slides(tmp_path, notebooks, node_modules=node_modules)
     TIMINGS[f"build_slides ({len(notebooks)} decks)"] = time.perf_counter() - t0
