@@ -47,6 +47,9 @@ def _grade(args) -> int:
         if not args.quiet:
             print(f"isolation: {isolation}", file=sys.stderr, flush=True)
         rows = g.grade_all(subs, jobs=args.jobs, progress=progress)
+        for ex in g._exercises.values():
+            for problem in ex.problems:
+                print(f"warning: {problem}", file=sys.stderr)
     seconds = time.perf_counter() - start
     if args.out:
         write_csv(merge_rows(read_gradebook(args.out), rows), args.out)
