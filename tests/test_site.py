@@ -266,6 +266,7 @@ def test_student_site_leaves_out_solutions(demo, node_modules, tmp_path):
             text = f.read_text()
             assert "BEGIN SOLUTION" not in text and "clamp(min=0)" not in text, f
     assert "instructor/" not in (out / "index.html").read_text()
+    assert (out / "docs" / "glossary.html").is_file() and not (out / "docs" / "teaching.html").exists()
 
 
 def test_site_refuses_to_wipe_a_folder_that_is_not_a_site(tmp_path, node_modules):

@@ -24,8 +24,8 @@ Site layout (``build/site``)::
     notebooks/NN_x.ipynb    lecture notebooks to download
     exercises/NN_x.ipynb    student version, generated from solutions/ (+ .html preview)
     instructor/NN_x.html    instructor version: solutions shown, executed, grading notes
-    instructor/NN_x.ipynb   the solution notebook (also left out with --no-instructor)
-    docs/*.html             docs/*.md rendered (teaching guide, glossary, ...)
+    instructor/NN_x.ipynb   the solution notebook (instructor/ is left out with --no-instructor)
+    docs/*.html             docs/*.md rendered (glossary; teaching, grading, authoring only for instructors)
     vendor/                 reveal.js and MathJax
 """
 from __future__ import annotations
@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: docs/*.md for instructors and authors only: left out of a student site (``--no-instructor``).
+INSTRUCTOR_DOCS = {"authoring", "grading", "teaching"}
 NPM_DIR = ROOT / "build" / "npm"
 
 #: Hosts that serve JavaScript/CSS/fonts to web pages; none may appear in a built file.
@@ -561,6 +563,8 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
     lectures = [lecture_info(p, solutions_dir) for p in _notebooks(notebooks_dir)]
     solutions = _notebooks(solutions_dir) if Path(solutions_dir).is_dir() else []
     docs = sorted(Path(docs_dir).glob("*.md")) if Path(docs_dir).is_dir() else []
+    if not instructor:
+        docs = [d for d in docs if d.stem not in INSTRUCTOR_DOCS]
     doc_names = {d.stem for d in docs}
     home = [("Course index", "../index.html")]
 
