@@ -1,0 +1,129 @@
+"""Checks for exercises/02_self_attention.ipynb: self-attention from weight arrays, causal self-attention.
+
+Weights are plain matrices applied on the right, ``Q = x @ w_q`` with
+``x (B, N, D)`` and ``w_q (D, Dk)``. References are NumPy float64. Besides the
+values, each check tests a property on the student's own outputs: shuffling
+the tokens shuffles the outputs (permutation equivariance), and a causal
+output never changes when later tokens change.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import Check, compare_arrays, register, to_plain, to_torch
+
+
+def _softmax_np(s):
+    s = s - s.max(axis=-1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def self_attention_np(x, w_q, w_k, w_v, causal=False):
+    """softmax((x w_q)(x w_k)^T / sqrt(Dk) [+ causal mask]) (x w_v), float64."""
+    x, w_q, w_k, w_v = (np.asarray(t, np.float64) for t in (x, w_q, w_k, w_v))
+    q, k, v = x @ w_q, x @ w_k, x @ w_v  # (B, N, Dk), (B, N, Dk), (B, N, Dv)
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(w_q.shape[1])  # (B, N, N)
+    if causal:
+        n = x.shape[1]
+        scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, -np.inf)
+    return _softmax_np(scores) @ v  # (B, N, Dv)
+
+
+def _weights(rng, hidden):
+    if not hidden:
+        B, N, D, Dk, Dv = 2, 4, 6, 3, 5
+    else:
+        B, N, D, Dk, Dv = (int(n) for n in rng.integers(1, 10, size=5))
+        N = max(N, 2)
+    return {
+        "x": rng.normal(size=(B, N, D)).astype(np.float32),
+        "w_q": (rng.normal(size=(D, Dk)) / np.sqrt(D)).astype(np.float32),
+        "w_k": (rng.normal(size=(D, Dk)) / np.sqrt(D)).astype(np.float32),
+        "w_v": (rng.normal(size=(D, Dv)) / np.sqrt(D)).astype(np.float32),
+    }
+
+
+@register
+class SelfAttention(Check):
+    name = "02.self_attention"
+    target = "self_attention"
+    hint = ("Q = x @ w_q, K = x @ w_k, V = x @ w_v (all from the same x); scores = Q @ K^T / sqrt(Dk) with "
+            "K^T = K.transpose(-2, -1) so the batch axis stays first; softmax over the last axis; return "
+            "weights @ V of shape (B, N, Dv). Nothing may depend on a token's position.")
+
+    def make_inputs(self, rng, hidden):
+        inputs = _weights(rng, hidden)
+        inputs["perm"] = rng.permutation(inputs["x"].shape[1])
+        return inputs
+
+    def run(self, fn, inputs):
+        import torch
+
+        t = to_torch({k: v for k, v in inputs.items() if k != "perm"})
+        perm = torch.from_numpy(np.asarray(inputs["perm"]))
+        with torch.no_grad():
+            out = fn(**t)
+            t["x"] = t["x"][:, perm]
+            out_perm = fn(**t)
+        return {"out": to_plain(out), "out_perm": to_plain(out_perm)}
+
+    def reference(self, inputs):
+        return self_attention_np(inputs["x"], inputs["w_q"], inputs["w_k"], inputs["w_v"]).astype(np.float32)
+
+    def compare(self, got, expected, inputs):
+        failures = compare_arrays(got["out"], expected, what="output", rtol=1e-4, atol=1e-5)
+        if failures:
+            return failures
+        shuffled = np.asarray(got["out"])[:, inputs["perm"]]
+        if compare_arrays(got["out_perm"], shuffled, rtol=1e-4, atol=1e-5):
+            failures.append("shuffling the input tokens must shuffle the outputs the same way "
+                            "(self-attention is permutation equivariant), but it did not")
+        return failures
+
+
+@register
+class CausalSelfAttention(Check):
+    name = "02.causal_self_attention"
+    target = "causal_self_attention"
+    hint = ("Same as self_attention, but before the softmax set scores[..., i, j] = -inf wherever j > i "
+            "(a key after the query), with a lower-triangular bool mask and masked_fill. "
+            "Token i must not see tokens i+1, ..., N-1.")
+
+    def make_inputs(self, rng, hidden):
+        inputs = _weights(rng, hidden)
+        n = inputs["x"].shape[1]
+        inputs["cut"] = int(rng.integers(1, n))  # tokens cut..N-1 are replaced in a second call
+        inputs["future"] = rng.normal(size=(inputs["x"].shape[0], n - inputs["cut"], inputs["x"].shape[2])
+                                      ).astype(np.float32)
+        return inputs
+
+    def run(self, fn, inputs):
+        import torch
+
+        t = to_torch({k: v for k, v in inputs.items() if k not in ("cut", "future")})
+        cut = inputs["cut"]
+        with torch.no_grad():
+            out = fn(**t)
+            x2 = t["x"].clone()
+            x2[:, cut:] = torch.from_numpy(np.asarray(inputs["future"]))
+            t["x"] = x2
+            out_changed = fn(**t)
+        return {"out": to_plain(out), "out_changed_future": to_plain(out_changed)}
+
+    def reference(self, inputs):
+        return self_attention_np(inputs["x"], inputs["w_q"], inputs["w_k"], inputs["w_v"],
+                                 causal=True).astype(np.float32)
+
+    def compare(self, got, expected, inputs):
+        failures = compare_arrays(got["out"], expected, what="output", rtol=1e-4, atol=1e-5)
+        if failures:
+            return failures
+        cut = inputs["cut"]
+        before = np.asarray(got["out"])[:, :cut]
+        after = np.asarray(got["out_changed_future"])
+        if after.shape != np.asarray(got["out"]).shape or compare_arrays(after[:, :cut], before, rtol=1e-5,
+                                                                         atol=1e-6):
+            failures.append(f"changing tokens {cut}.. changed the outputs of tokens 0..{cut - 1}: "
+                            "a causal layer must not look at later tokens")
+        return failures
