@@ -29,7 +29,9 @@ ATTACK_TIMEOUT = 2.0
 
 @pytest.fixture(scope="module")
 def grader():
-    with Grader() as g:
+    # Seeded: hidden cases are fixed per submission, so a check that is flaky on some random inputs cannot make
+    # this suite flaky (the CLI and class tests below use fresh random seeds, as real grading does).
+    with Grader(seed=2026) as g:
         yield g
 
 
@@ -66,6 +68,18 @@ def test_discover_student_ids_and_exercises(tmp_path):
     assert subs["dave"] == "00"
     with pytest.raises(ValueError, match="does not exist"):
         discover([tmp_path / "nope"])
+
+
+def test_seeded_hidden_cases_are_reproducible_per_submission():
+    with Grader(seed=7) as a, Grader(seed=7) as b, Grader(seed=8) as c:
+        digest = "ab" * 32
+        assert a._hidden_seeds(5, digest, "00.relu") == b._hidden_seeds(5, digest, "00.relu")
+        assert a._hidden_seeds(5, digest, "00.relu") != c._hidden_seeds(5, digest, "00.relu")
+        assert a._hidden_seeds(5, digest, "00.relu") != a._hidden_seeds(5, "cd" * 32, "00.relu")
+    with Grader() as fresh:
+        assert fresh._hidden_seeds(5, digest, "00.relu") != fresh._hidden_seeds(5, digest, "00.relu")
+    with pytest.raises(ValueError, match="seed must be"):
+        Grader(seed=-1)
 
 
 def test_plain_data_round_trip_and_refusals(tmp_path):

@@ -147,8 +147,9 @@ class Grader:
             raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
         self.timeout = timeout
         self.memory_mb, self.output_mb = int(memory_mb), int(output_mb)
-        self._rng = np.random.default_rng(seed) if seed is not None else None
-        self._rng_lock = threading.Lock()
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"seed must be an integer >= 0 or None, got {seed!r}")
+        self._seed = seed
         self._exercises: dict[str, Exercise] = {}
         self._ids = exercise_ids(self.solutions)
         self.root: str | None = None
@@ -203,11 +204,12 @@ class Grader:
             self._exercises[number] = load_exercise(self._ids[number])
         return self._exercises[number]
 
-    def _hidden_seeds(self, n: int) -> list[int]:
-        if self._rng is None:
+    def _hidden_seeds(self, n: int, digest: str, name: str) -> list[int]:
+        """Fresh random seeds; with ``seed``, fixed per (seed, submission bytes, check) whatever the order."""
+        if self._seed is None:
             return [secrets.randbits(31) for _ in range(n)]
-        with self._rng_lock:
-            return [int(s) for s in self._rng.integers(0, 2**31, size=n)]
+        key = [self._seed, int(digest[:15], 16), int(hashlib.sha256(name.encode()).hexdigest()[:15], 16)]
+        return [int(s) for s in np.random.default_rng(key).integers(0, 2**31, size=n)]
 
     # --------------------------------------------------------------- one submission
 
@@ -283,7 +285,8 @@ class Grader:
                     continue
                 c = get_check(name)
                 made = [(False, inp) for _, inp in c.cases(False)]
-                made += [(True, inp) for _, inp in c.cases(True, seeds=self._hidden_seeds(c.hidden_cases))]
+                seeds = self._hidden_seeds(c.hidden_cases, digest, name)
+                made += [(True, inp) for _, inp in c.cases(True, seeds=seeds)]
                 cases[name] = made
                 job_checks[name] = []
                 for k, (_, inp) in enumerate(made):
