@@ -1,0 +1,349 @@
+"""Tests of vitcourse.vit: paper parameter counts, Hugging Face parity, patches, errors, attention maps."""
+import dataclasses
+
+import pytest
+import torch
+import torch.nn as nn
+
+from vitcourse.attention import record_attention
+from vitcourse.vit import (
+    PatchEmbedding, ViT, ViTConfig, attention_rollout, cls_attention_grid, count_parameters, patchify,
+    random_affine, unpatchify, vit_from_hf,
+)
+
+transformers = pytest.importorskip("transformers")
+
+# Table 1 of the paper (and DeiT for Ti/S): 224 px, 1000 classes, class token, no pre-logits layer.
+PAPER_COUNTS = {"ti16": 5_717_416, "s16": 22_050_664, "b16": 86_567_656, "b32": 88_224_232,
+                "l16": 304_326_632, "h14": 632_045_800}
+
+
+def small_config(**overrides) -> ViTConfig:
+    return ViTConfig(**{**dict(image_size=32, patch_size=8, in_channels=3, num_classes=5, dim=32, depth=2,
+                               num_heads=4, mlp_dim=64), **overrides})
+
+
+def hf_model(image_size=32, patch_size=8, hidden=32, layers=2, heads=4, mlp=64, labels=5, seed=0, attn="sdpa",
+             scale=0.3):
+    """A randomly initialised Hugging Face ViTForImageClassification with weights of a realistic size."""
+    cfg = transformers.ViTConfig(image_size=image_size, patch_size=patch_size, hidden_size=hidden,
+                                 num_hidden_layers=layers, num_attention_heads=heads, intermediate_size=mlp,
+                                 num_labels=labels, attn_implementation=attn)
+    torch.manual_seed(seed)
+    model = transformers.ViTForImageClassification(cfg).eval()
+    with torch.no_grad():  # HF's init (std 0.02) gives logits near zero; perturb so a mismatch shows
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * scale)
+    return model
+
+
+# ----------------------------------------------------------------------------- config
+
+
+@pytest.mark.parametrize("name", sorted(PAPER_COUNTS))
+def test_preset_parameter_counts_equal_paper(name):
+    config = getattr(ViTConfig, name)()
+    with torch.device("meta"):
+        model = ViT(config)
+    assert next(model.parameters()).device.type == "meta"  # nothing allocated
+    assert sum(p.numel() for p in model.parameters()) == PAPER_COUNTS[name]
+    assert count_parameters(config) == PAPER_COUNTS[name]
+
+
+def test_tiny_digits_preset():
+    c = ViTConfig.tiny_digits()
+    assert (c.image_size, c.patch_size, c.in_channels, c.num_classes) == (16, 4, 1, 10)
+    assert c.num_patches == 16 and c.num_tokens == 17 and c.head_dim == 16
+    assert count_parameters(c) == 136_906
+
+
+def test_config_is_frozen_keyword_only_and_overridable():
+    c = ViTConfig.b16(num_classes=10)
+    assert c.num_classes == 10 and c.dim == 768
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.dim = 10
+    with pytest.raises(TypeError):
+        ViTConfig(224, 16)  # noqa: keyword-only
+    assert c.replace(image_size=384).grid_size == 24
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(image_size=30, patch_size=4), "image size 30 is not divisible by patch size 4"),
+    (dict(dim=30, num_heads=4), "dim 30 is not divisible by num_heads 4"),
+    (dict(pool="max"), "pool must be 'cls' or 'mean'"),
+    (dict(pos_embedding="rope"), "pos_embedding must be"),
+    (dict(pos_embedding="sincos", dim=6, num_heads=2), "divisible by 4"),
+    (dict(depth=0), "depth must be >= 1, got 0"),
+    (dict(num_classes=-1), "num_classes must be >= 0"),
+    (dict(dropout=1.0), "dropout must be"),
+    (dict(norm_eps=0.0), "norm_eps must be"),
+])
+def test_config_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        small_config(**kwargs)
+
+
+def test_config_type_errors():
+    with pytest.raises(TypeError, match="patch_size must be an integer"):
+        small_config(patch_size=8.0)
+    with pytest.raises(TypeError, match="config must be a ViTConfig"):
+        ViT({"dim": 32})
+
+
+# ----------------------------------------------------------------------------- patches
+
+
+def test_patchify_order_and_round_trip():
+    x = torch.randn(2, 3, 8, 12)
+    p = patchify(x, 4)
+    assert p.shape == (2, 6, 48)
+    # patch 4 is row 1, column 1 of the 2x3 grid; values ordered (row, column, channel)
+    torch.testing.assert_close(p[:, 4], x[:, :, 4:8, 4:8].permute(0, 2, 3, 1).reshape(2, -1))
+    torch.testing.assert_close(unpatchify(p, 4, (2, 3), channels=3), x)
+
+
+def test_patchify_errors():
+    with pytest.raises(ValueError, match="image size 30x32 is not divisible by patch size 4"):
+        patchify(torch.randn(1, 3, 30, 32), 4)
+    with pytest.raises(ValueError, match=r"shape \(B, C, H, W\)"):
+        patchify(torch.randn(3, 32, 32), 4)
+    with pytest.raises(ValueError, match="needs 16"):
+        unpatchify(torch.randn(1, 15, 48), 4, 4)
+
+
+def test_conv_patch_embedding_equals_flatten_linear():
+    torch.manual_seed(0)
+    embed = PatchEmbedding(4, 3, 24)
+    x = torch.randn(2, 3, 16, 20)
+    linear = embed.as_linear()
+    torch.testing.assert_close(embed(x), linear(patchify(x, 4)), rtol=1e-5, atol=1e-5)
+    # a differently ordered flattening does not match: the comparison can fail
+    shuffled = linear(patchify(x, 4)[..., torch.randperm(48)])
+    assert not torch.allclose(embed(x), shuffled, atol=1e-3)
+
+
+def test_patch_embedding_errors():
+    embed = PatchEmbedding(4, 3, 8)
+    with pytest.raises(ValueError, match="images have 1 channels, expected 3"):
+        embed(torch.randn(1, 1, 16, 16))
+    with pytest.raises(ValueError, match="image size 18x16 is not divisible by patch size 4"):
+        embed(torch.randn(1, 3, 18, 16))
+
+
+# ----------------------------------------------------------------------------- model
+
+
+@pytest.mark.parametrize("pool, pos", [("cls", "learned"), ("mean", "learned"), ("cls", "sincos"), ("mean", "sincos")])
+def test_shapes_and_gradients(pool, pos):
+    torch.manual_seed(0)
+    model = ViT(small_config(pool=pool, pos_embedding=pos))
+    x = torch.randn(3, 3, 32, 32)
+    logits = model(x)
+    assert logits.shape == (3, 5)
+    tokens = model.forward_features(x)
+    assert tokens.shape == (3, 16 + (pool == "cls"), 32)
+    logits.square().sum().backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None, name
+        assert torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, name
+    assert ("pos_embed" in dict(model.named_parameters())) == (pos == "learned")
+
+
+def test_batched_equals_one_by_one():
+    torch.manual_seed(0)
+    model = ViT(small_config()).eval()
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), torch.cat([model(x[i:i + 1]) for i in range(4)]), rtol=1e-5, atol=1e-5)
+
+
+def test_no_head_returns_pooled_features():
+    model = ViT(small_config(num_classes=0)).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model.forward_features(x)[:, 0])
+
+
+def test_input_errors():
+    model = ViT(small_config())
+    with pytest.raises(ValueError, match="image size 36x36 is not divisible by patch size 8"):
+        model(torch.randn(1, 3, 36, 36))
+    with pytest.raises(ValueError, match="images have 1 channels, expected 3"):
+        model(torch.randn(1, 1, 32, 32))
+    with pytest.raises(ValueError, match="image size 48x48 differs from the configured 32x32"):
+        model(torch.randn(1, 3, 48, 48))
+    with pytest.raises(ValueError, match=r"shape \(B, C, H, W\)"):
+        model(torch.randn(3, 32, 32))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        model([[0.0]])
+
+
+@pytest.mark.parametrize("pos", ["learned", "sincos"])
+def test_position_resizing_on_request(pos):
+    torch.manual_seed(0)
+    model = ViT(small_config(pos_embedding=pos)).eval()
+    out = model(torch.randn(2, 3, 48, 64), interpolate_pos_encoding=True)
+    assert out.shape == (2, 5)
+    # resizing to the same grid is the identity
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(model(x, interpolate_pos_encoding=True), model(x))
+
+
+def test_attention_maps_every_layer_and_head():
+    torch.manual_seed(0)
+    model = ViT(small_config(depth=3)).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        logits, maps = model(x, return_attn=True)
+        plain = model(x)
+        with record_attention(model) as recorded:
+            model(x)
+    torch.testing.assert_close(logits, plain, rtol=1e-5, atol=1e-5)  # explicit path == fast path
+    assert len(maps) == 3 and all(m.shape == (2, 4, 17, 17) for m in maps)
+    for m, r in zip(maps, recorded.values()):
+        torch.testing.assert_close(m, r)
+        torch.testing.assert_close(m.sum(-1), torch.ones(2, 4, 17))
+
+
+# ----------------------------------------------------------------------------- rollout
+
+
+def test_attention_rollout_formula():
+    torch.manual_seed(0)
+    maps = [torch.softmax(torch.randn(2, 3, 5, 5), -1) for _ in range(3)]
+    eye = torch.eye(5)
+    expected = eye.expand(2, 5, 5)
+    for a in maps:
+        a = 0.5 * a.mean(1) + 0.5 * eye
+        expected = (a / a.sum(-1, keepdim=True)) @ expected
+    got = attention_rollout(maps)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(got.sum(-1), torch.ones(2, 5))
+    torch.testing.assert_close(attention_rollout(torch.stack(maps)), got)  # (L, B, H, T, T) input
+    # one layer without the residual is just the head-averaged attention
+    torch.testing.assert_close(attention_rollout(maps[:1], residual=False), maps[0].mean(1))
+    torch.testing.assert_close(attention_rollout(maps[:1], residual=False, head_fusion="max"),
+                               maps[0].amax(1) / maps[0].amax(1).sum(-1, keepdim=True))
+    dropped = attention_rollout(maps, discard_ratio=0.4)
+    torch.testing.assert_close(dropped.sum(-1), torch.ones(2, 5))
+    assert not torch.allclose(dropped, got)
+
+
+def test_attention_rollout_errors_and_grid():
+    with pytest.raises(ValueError, match="head_fusion"):
+        attention_rollout([torch.rand(1, 2, 5, 5)], head_fusion="median")
+    with pytest.raises(ValueError, match="same shape"):
+        attention_rollout([torch.rand(1, 2, 5, 5), torch.rand(1, 2, 4, 4)])
+    with pytest.raises(TypeError):
+        attention_rollout([])
+    w = torch.rand(2, 17, 17)
+    grid = cls_attention_grid(w, 4)
+    assert grid.shape == (2, 4, 4)
+    torch.testing.assert_close(grid[:, 1, 2], w[:, 0, 1 + 4 + 2])
+    with pytest.raises(ValueError, match="T = 3\\*3 \\+ 1 = 10"):
+        cls_attention_grid(w, 3)
+
+
+def test_random_affine():
+    x = torch.rand(4, 1, 16, 16)
+    torch.testing.assert_close(random_affine(x, degrees=0.0, translate=0.0, scale=(1.0, 1.0)), x,
+                               rtol=1e-5, atol=1e-5)
+    torch.manual_seed(0)
+    y = random_affine(x)
+    assert y.shape == x.shape and not torch.allclose(x, y)
+    with pytest.raises(ValueError, match="scale"):
+        random_affine(x, scale=(1.2, 0.8))
+
+
+# ----------------------------------------------------------------------------- Hugging Face parity
+
+
+def test_logits_equal_hugging_face_small_model():
+    hf = hf_model()
+    ours = vit_from_hf(hf)
+    assert ours.config.norm_eps == 1e-12 and not ours.training
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        expected = hf(x).logits
+        got = ours(x)
+    assert expected.abs().max() > 0.1  # a meaningful comparison, not two near-zero outputs
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+    # eager attention and resized positions agree as well
+    hf_eager = hf_model(attn="eager")
+    with torch.no_grad():
+        torch.testing.assert_close(vit_from_hf(hf_eager)(x), hf_eager(x).logits, rtol=1e-4, atol=1e-4)
+        big = torch.randn(2, 3, 48, 64)
+        torch.testing.assert_close(ours(big, interpolate_pos_encoding=True),
+                                   hf(big, interpolate_pos_encoding=True).logits, rtol=1e-4, atol=1e-4)
+
+
+def test_hf_layer_norm_epsilon_matters():
+    """Parity needs HF's eps 1e-12: with our default 1e-6 on small-variance tokens the logits drift."""
+    hf = hf_model(scale=0.0)  # HF's own init: tiny activations, where eps is not negligible
+    ours = vit_from_hf(hf)
+    wrong = ViT(ours.config.replace(norm_eps=1e-2))
+    wrong.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), hf(x).logits, rtol=1e-4, atol=1e-5)
+        assert not torch.allclose(wrong.eval()(x), hf(x).logits, rtol=1e-4, atol=1e-5)
+
+
+def test_vit_from_hf_state_dict_checkpoint_dir_and_vitmodel(tmp_path):
+    hf = hf_model(seed=1)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = hf(x).logits
+        # a state dict with today's names, given its config or just the head count
+        torch.testing.assert_close(vit_from_hf(hf.state_dict(), config=hf.config)(x), expected, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(vit_from_hf(hf.state_dict(), num_heads=4)(x), expected, rtol=1e-4, atol=1e-4)
+        # a checkpoint directory as save_pretrained writes it (hub key names: encoder.layer.N.attention.attention.query)
+        hf.save_pretrained(tmp_path)
+        torch.testing.assert_close(vit_from_hf(tmp_path)(x), expected, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(vit_from_hf(str(tmp_path))(x), expected, rtol=1e-4, atol=1e-4)
+        # the bare encoder: features equal ViTModel's last hidden state
+        encoder = hf.vit
+        ours = vit_from_hf(encoder)
+        assert ours.config.num_classes == 0
+        torch.testing.assert_close(ours.forward_features(x), encoder(x).last_hidden_state, rtol=1e-4, atol=1e-4)
+
+
+def test_vit_from_hf_errors(tmp_path):
+    hf = hf_model()
+    with pytest.raises(ValueError, match="num_heads"):
+        vit_from_hf(hf.state_dict())
+    bad = dict(hf.state_dict(), **{"vit.extra.weight": torch.zeros(1)})
+    with pytest.raises(ValueError, match="vit.extra.weight"):
+        vit_from_hf(bad, num_heads=4)
+    missing = {k: v for k, v in hf.state_dict().items() if "layernorm_after" not in k}
+    with pytest.raises(ValueError, match="missing"):
+        vit_from_hf(missing, num_heads=4)
+    with pytest.raises(ValueError, match="config.json"):
+        vit_from_hf(tmp_path)
+    with pytest.raises(ValueError, match="not a directory"):
+        vit_from_hf(tmp_path / "nope")
+    with pytest.raises(TypeError, match="source must be"):
+        vit_from_hf(42)
+    with pytest.raises(ValueError, match="hidden_act must be 'gelu'"):
+        cfg = transformers.ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1,
+                                     num_attention_heads=4, intermediate_size=64, hidden_act="relu")
+        vit_from_hf(transformers.ViTForImageClassification(cfg))
+
+
+def test_logits_equal_hugging_face_b16():
+    """ViT-B/16 with random weights, batch 1, 224 px: same logits as Hugging Face to 1e-4."""
+    cfg = transformers.ViTConfig(num_labels=1000)  # the defaults are ViT-B/16, 224 px
+    torch.manual_seed(0)
+    hf = transformers.ViTForImageClassification(cfg).eval()
+    with torch.no_grad():
+        hf.classifier.weight.normal_(0, 1.0)  # logits of order one
+    ours = vit_from_hf(hf)
+    assert ours.config.replace(norm_eps=1e-6) == ViTConfig.b16()
+    assert count_parameters(ours) == PAPER_COUNTS["b16"]
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        expected = hf(x).logits
+        got = ours(x)
+    assert expected.abs().max() > 0.1
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)

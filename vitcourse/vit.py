@@ -1,0 +1,652 @@
+"""The Vision Transformer: an image as a sequence of patches, classified by a transformer encoder.
+
+Paper: Dosovitskiy et al., "An Image is Worth 16x16 Words: Transformers for
+Image Recognition at Scale", ICLR 2021, arXiv:2010.11929. Attention rollout:
+Abnar & Zuidema, "Quantifying Attention Flow in Transformers", ACL 2020,
+arXiv:2005.00928. Lecture: ``notebooks/06_vision_transformer.ipynb``.
+
+Shapes: ``B`` batch, ``C`` image channels, ``S`` image side, ``P`` patch
+side, ``h, w`` patch grid (``S // P``), ``N`` patches (``h * w``), ``T``
+tokens (``N`` plus one class token), ``D`` model width, ``H`` heads, ``L``
+blocks, ``K`` classes.
+
+The forward pass (eq. 1-4 of the paper)::
+
+    z0 = [x_class; x_p^1 E; ...; x_p^N E] + E_pos        (B, T, D)
+    z_l = z_l-1 + MSA(LN(z_l-1)); z_l = z_l + MLP(LN(z_l))   (pre-norm blocks, l = 1..L)
+    y = head(LN(z_L)[:, 0])                                (B, K)
+
+Differences from the paper:
+- The classification head is one linear layer (the paper's fine-tuning
+  head); the pre-training head with a tanh hidden layer is left out.
+- ``pool="mean"`` (global average pooling over patch tokens, the paper's
+  appendix D.3 ablation) and ``pos_embedding="sincos"`` (fixed 2D sine-cosine
+  positions, as in MAE) are options; the paper's ViT uses the class token and
+  learned positions.
+- Layer-norm epsilon is a config field: 1e-6 in the paper's JAX code, 1e-12
+  in Hugging Face's port (`vit_from_hf` copies it from the checkpoint).
+
+The transformer blocks, attention and position helpers are imported from
+`vitcourse.blocks`, `vitcourse.attention` and `vitcourse.positional`; this
+module only adds what is specific to images.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from einops import rearrange
+
+from .blocks import PreNormBlock
+from .positional import resize_grid_embedding, sincos_2d
+
+__all__ = [
+    "ViTConfig", "ViT", "PatchEmbedding", "patchify", "unpatchify", "attention_rollout", "cls_attention_grid",
+    "vit_from_hf", "count_parameters", "random_affine",
+]
+
+
+# ----------------------------------------------------------------------------- patches
+
+
+def _check_images(images, name: str = "images") -> None:
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (B, C, H, W), got {type(images).__name__}")
+    if images.ndim != 4:
+        raise ValueError(f"{name} must have shape (B, C, H, W), got {tuple(images.shape)}")
+
+
+def _check_divisible(height: int, width: int, patch_size: int) -> None:
+    if height % patch_size or width % patch_size:
+        raise ValueError(f"image size {height}x{width} is not divisible by patch size {patch_size}")
+
+
+def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """Cut images into non-overlapping patches and flatten each one: ``(B, C, H, W) -> (B, N, P*P*C)``.
+
+    Patches are read row by row (left to right, top to bottom); inside a
+    patch, pixels are ordered ``(row, column, channel)``, the order of the
+    paper's ``x_p`` and of `PatchEmbedding.as_linear`.
+    """
+    _check_images(images)
+    if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
+        raise ValueError(f"patch_size must be a positive integer, got {patch_size!r}")
+    _check_divisible(images.shape[-2], images.shape[-1], patch_size)
+    return rearrange(images, "b c (h p) (w q) -> b (h w) (p q c)", p=patch_size, q=patch_size)  # (B, N, P*P*C)
+
+
+def unpatchify(patches: torch.Tensor, patch_size: int, grid: tuple[int, int] | int, channels: int = 3) -> torch.Tensor:
+    """Inverse of `patchify`: ``(B, N, P*P*C) -> (B, C, h*P, w*P)`` for a patch grid ``(h, w)``."""
+    if not isinstance(patches, torch.Tensor) or patches.ndim != 3:
+        shape = tuple(patches.shape) if isinstance(patches, torch.Tensor) else type(patches).__name__
+        raise ValueError(f"patches must be a tensor of shape (B, N, P*P*C), got {shape}")
+    h, w = (grid, grid) if isinstance(grid, int) else tuple(grid)
+    if patches.shape[1] != h * w:
+        raise ValueError(f"patches has {patches.shape[1]} patches, but a {h}x{w} grid needs {h * w}")
+    if patches.shape[2] != patch_size * patch_size * channels:
+        raise ValueError(f"patches has {patches.shape[2]} values per patch, but patch size {patch_size} with "
+                         f"{channels} channels needs {patch_size * patch_size * channels}")
+    return rearrange(patches, "b (h w) (p q c) -> b c (h p) (w q)", h=h, w=w, p=patch_size, q=patch_size, c=channels)
+
+
+class PatchEmbedding(nn.Module):
+    """Linear embedding of flattened patches, computed as a strided convolution.
+
+    ``E x_p`` for every patch ``x_p`` equals ``Conv2d(C, D, kernel_size=P,
+    stride=P)``: the kernel sees each patch exactly once. `as_linear` returns
+    the equivalent ``nn.Linear`` acting on `patchify`'s output.
+
+    Input ``(B, C, H, W)``, output ``(B, N, D)`` with ``N = (H/P) * (W/P)``.
+    """
+
+    def __init__(self, patch_size: int, in_channels: int, dim: int):
+        super().__init__()
+        self.patch_size, self.in_channels, self.dim = patch_size, in_channels, dim
+        self.proj = nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        _check_images(images)
+        B, C, H, W = images.shape
+        if C != self.in_channels:
+            raise ValueError(f"images have {C} channels, expected {self.in_channels} (shape {tuple(images.shape)})")
+        _check_divisible(H, W, self.patch_size)
+        x = self.proj(images)  # (B, D, h, w): one D-vector per patch
+        return rearrange(x, "b d h w -> b (h w) d")  # (B, N, D)
+
+    def as_linear(self) -> nn.Linear:
+        """An ``nn.Linear(P*P*C, D)`` with the same weights, to apply to ``patchify(images, P)``."""
+        linear = nn.Linear(self.patch_size * self.patch_size * self.in_channels, self.dim)
+        with torch.no_grad():
+            linear.weight.copy_(rearrange(self.proj.weight, "d c p q -> d (p q c)"))  # (D, P*P*C)
+            linear.bias.copy_(self.proj.bias)
+        return linear.to(self.proj.weight.device)
+
+    def extra_repr(self) -> str:
+        return f"patch_size={self.patch_size}, in_channels={self.in_channels}, dim={self.dim}"
+
+
+# ----------------------------------------------------------------------------- config
+
+
+def _pos_int(name: str, value, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViTConfig:
+    """Hyper-parameters of a `ViT`; presets reproduce the paper's models.
+
+    ``ViTConfig.b16()`` is ViT-Base with 16x16 patches; any preset takes
+    keyword overrides, e.g. ``ViTConfig.b16(num_classes=10, image_size=384)``.
+    """
+
+    image_size: int = 224  # side S of the (square) input image
+    patch_size: int = 16  # side P of a patch
+    in_channels: int = 3
+    num_classes: int = 1000  # 0: no head, the model returns the pooled features
+    dim: int = 768  # D, the width of every token
+    depth: int = 12  # L, number of transformer blocks
+    num_heads: int = 12  # H
+    mlp_dim: int = 3072  # hidden width of the MLP in each block
+    pool: str = "cls"  # "cls": class token (paper); "mean": average of patch tokens
+    pos_embedding: str = "learned"  # "learned" (paper) or "sincos" (fixed 2D sine-cosine)
+    qkv_bias: bool = True
+    dropout: float = 0.0
+    norm_eps: float = 1e-6
+
+    def __post_init__(self):
+        for name in ("image_size", "patch_size", "in_channels", "dim", "depth", "num_heads", "mlp_dim"):
+            _pos_int(name, getattr(self, name))
+        _pos_int("num_classes", self.num_classes, minimum=0)
+        if self.image_size % self.patch_size:
+            raise ValueError(f"image size {self.image_size} is not divisible by patch size {self.patch_size}")
+        if self.dim % self.num_heads:
+            raise ValueError(f"dim {self.dim} is not divisible by num_heads {self.num_heads}")
+        if self.pool not in ("cls", "mean"):
+            raise ValueError(f"pool must be 'cls' or 'mean', got {self.pool!r}")
+        if self.pos_embedding not in ("learned", "sincos"):
+            raise ValueError(f"pos_embedding must be 'learned' or 'sincos', got {self.pos_embedding!r}")
+        if self.pos_embedding == "sincos" and self.dim % 4:
+            raise ValueError(f"pos_embedding='sincos' needs dim divisible by 4, got dim {self.dim}")
+        if not isinstance(self.qkv_bias, bool):
+            raise TypeError(f"qkv_bias must be a bool, got {self.qkv_bias!r}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+        if isinstance(self.norm_eps, bool) or not isinstance(self.norm_eps, (int, float)) or not self.norm_eps > 0:
+            raise ValueError(f"norm_eps must be a number > 0, got {self.norm_eps!r}")
+
+    @property
+    def grid_size(self) -> int:
+        """Patches per side, ``S // P``."""
+        return self.image_size // self.patch_size
+
+    @property
+    def num_patches(self) -> int:
+        return self.grid_size ** 2
+
+    @property
+    def num_tokens(self) -> int:
+        """Sequence length seen by the blocks: patches plus the class token when ``pool == 'cls'``."""
+        return self.num_patches + (self.pool == "cls")
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.num_heads
+
+    def replace(self, **changes) -> "ViTConfig":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    # Presets: Table 1 of the paper (Ti and S from DeiT, arXiv:2012.12877). Counts for 224 px, 1000 classes.
+    @classmethod
+    def tiny_digits(cls, **overrides) -> "ViTConfig":
+        """The lecture's CPU model for 16x16 digits (``load_digits(upscale=2)``).  # 137k params"""
+        return cls(**{**dict(image_size=16, patch_size=4, in_channels=1, num_classes=10, dim=64, depth=4,
+                             num_heads=4, mlp_dim=128), **overrides})
+
+    @classmethod
+    def ti16(cls, **overrides) -> "ViTConfig":
+        """ViT-Ti/16.  # 5.7M params"""
+        return cls(**{**dict(dim=192, depth=12, num_heads=3, mlp_dim=768), **overrides})
+
+    @classmethod
+    def s16(cls, **overrides) -> "ViTConfig":
+        """ViT-S/16.  # 22.1M params"""
+        return cls(**{**dict(dim=384, depth=12, num_heads=6, mlp_dim=1536), **overrides})
+
+    @classmethod
+    def b16(cls, **overrides) -> "ViTConfig":
+        """ViT-B/16.  # 86.6M params"""
+        return cls(**{**dict(dim=768, depth=12, num_heads=12, mlp_dim=3072), **overrides})
+
+    @classmethod
+    def b32(cls, **overrides) -> "ViTConfig":
+        """ViT-B/32.  # 88.2M params"""
+        return cls(**{**dict(patch_size=32, dim=768, depth=12, num_heads=12, mlp_dim=3072), **overrides})
+
+    @classmethod
+    def l16(cls, **overrides) -> "ViTConfig":
+        """ViT-L/16.  # 304.3M params"""
+        return cls(**{**dict(dim=1024, depth=24, num_heads=16, mlp_dim=4096), **overrides})
+
+    @classmethod
+    def h14(cls, **overrides) -> "ViTConfig":
+        """ViT-H/14.  # 632.0M params"""
+        return cls(**{**dict(patch_size=14, dim=1280, depth=32, num_heads=16, mlp_dim=5120), **overrides})
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+class ViT(nn.Module):
+    """Vision Transformer classifier, built as ``ViT(config)``.
+
+    ``forward(images)`` maps ``(B, C, S, S)`` to logits ``(B, K)``; with
+    ``return_attn=True`` it also returns the attention weights of every
+    block, a list of ``L`` tensors ``(B, H, T, T)``. An image of another size
+    than ``config.image_size`` needs ``interpolate_pos_encoding=True`` (the
+    learned positions are resized bicubically, as in Hugging Face and DINO).
+
+    Parameters: ``patch_embed`` (`PatchEmbedding`), ``cls_token`` (1, 1, D)
+    when ``pool == 'cls'``, ``pos_embed`` (1, T, D) (a parameter when learned,
+    a non-persistent buffer when sine-cosine), ``blocks`` (L
+    `vitcourse.blocks.PreNormBlock`), ``norm`` (final LayerNorm), ``head``.
+    """
+
+    def __init__(self, config: ViTConfig):
+        super().__init__()
+        if not isinstance(config, ViTConfig):
+            raise TypeError(f"config must be a ViTConfig, got {type(config).__name__}")
+        self.config = c = config
+        self.patch_embed = PatchEmbedding(c.patch_size, c.in_channels, c.dim)
+        self.num_prefix_tokens = 1 if c.pool == "cls" else 0
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, c.dim)) if c.pool == "cls" else None
+        if c.pos_embedding == "learned":
+            self.pos_embed = nn.Parameter(torch.zeros(1, c.num_tokens, c.dim))
+        else:
+            self.register_buffer("pos_embed", self._sincos(c.grid_size, c.grid_size), persistent=False)
+        self.dropout = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList([
+            PreNormBlock(c.dim, c.num_heads, mlp_dim=c.mlp_dim, activation="gelu", qkv_bias=c.qkv_bias,
+                         dropout=c.dropout, norm_eps=c.norm_eps)
+            for _ in range(c.depth)
+        ])
+        self.norm = nn.LayerNorm(c.dim, eps=c.norm_eps)
+        self.head = nn.Linear(c.dim, c.num_classes) if c.num_classes > 0 else nn.Identity()
+        self.reset_parameters()
+
+    # -- initialisation and positions
+
+    def reset_parameters(self) -> None:
+        """Truncated normal (std 0.02) for weights and learned tokens, zeros for biases (as timm and HF)."""
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                if m.weight.device.type != "meta":
+                    nn.init.trunc_normal_(m.weight, std=0.02)
+                    if m.bias is not None:
+                        nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm) and m.weight is not None and m.weight.device.type != "meta":
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        for p in (self.cls_token, self.pos_embed if isinstance(self.pos_embed, nn.Parameter) else None):
+            if p is not None and p.device.type != "meta":
+                nn.init.trunc_normal_(p, std=0.02)
+
+    def _sincos(self, grid_h: int, grid_w: int) -> torch.Tensor:
+        pos = sincos_2d(grid_h, grid_w, self.config.dim)  # (h*w, D)
+        prefix = pos.new_zeros(self.num_prefix_tokens, self.config.dim)  # the class token gets position zero
+        return torch.cat([prefix, pos]).unsqueeze(0)  # (1, T, D)
+
+    def position_embeddings(self, grid_h: int, grid_w: int) -> torch.Tensor:
+        """Position embeddings ``(1, T, D)`` for a patch grid ``grid_h x grid_w`` (resized if needed)."""
+        g = self.config.grid_size
+        if (grid_h, grid_w) == (g, g):
+            return self.pos_embed
+        if self.config.pos_embedding == "sincos":
+            return self._sincos(grid_h, grid_w).to(self.pos_embed)
+        return resize_grid_embedding(self.pos_embed, (g, g), (grid_h, grid_w),
+                                     num_prefix_tokens=self.num_prefix_tokens, mode="bicubic")
+
+    # -- forward
+
+    def embed(self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False) -> torch.Tensor:
+        """Steps 1-8 of the lecture: patches, patch embedding, class token, positions -> ``(B, T, D)``."""
+        _check_images(images)
+        B, C, H, W = images.shape
+        P, S = self.config.patch_size, self.config.image_size
+        if C != self.config.in_channels:
+            raise ValueError(f"images have {C} channels, expected {self.config.in_channels} "
+                             f"(shape {tuple(images.shape)})")
+        _check_divisible(H, W, P)
+        if (H, W) != (S, S) and not interpolate_pos_encoding:
+            raise ValueError(f"image size {H}x{W} differs from the configured {S}x{S}; pass "
+                             f"interpolate_pos_encoding=True to resize the position embeddings")
+        x = self.patch_embed(images)  # (B, N, D)
+        if self.cls_token is not None:
+            x = torch.cat([self.cls_token.expand(B, -1, -1), x], dim=1)  # (B, T, D), T = N + 1
+        x = x + self.position_embeddings(H // P, W // P)  # (B, T, D)
+        return self.dropout(x)
+
+    def forward_features(self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False,
+                         return_attn: bool = False):
+        """All tokens after the last block and the final norm, ``(B, T, D)`` (plus attention maps on request)."""
+        x = self.embed(images, interpolate_pos_encoding=interpolate_pos_encoding)  # (B, T, D)
+        maps = []
+        for block in self.blocks:
+            if return_attn:
+                x, attn = block(x, return_attn=True)  # attn (B, H, T, T)
+                maps.append(attn)
+            else:
+                x = block(x)  # (B, T, D)
+        x = self.norm(x)
+        return (x, maps) if return_attn else x
+
+    def pool(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The image representation ``(B, D)``: the class token, or the mean of the patch tokens."""
+        return tokens[:, 0] if self.config.pool == "cls" else tokens.mean(dim=1)
+
+    def forward(self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False, return_attn: bool = False):
+        """Logits ``(B, K)``; with ``return_attn=True`` also a list of ``L`` attention maps ``(B, H, T, T)``."""
+        out = self.forward_features(images, interpolate_pos_encoding=interpolate_pos_encoding,
+                                    return_attn=return_attn)
+        tokens, maps = out if return_attn else (out, None)
+        logits = self.head(self.pool(tokens))  # (B, K)
+        return (logits, maps) if return_attn else logits
+
+
+def count_parameters(model_or_config) -> int:
+    """Number of parameters of a model, or of ``ViT(config)`` built on the meta device (no memory used)."""
+    if isinstance(model_or_config, ViTConfig):
+        with torch.device("meta"):
+            model_or_config = ViT(model_or_config)
+    if not isinstance(model_or_config, nn.Module):
+        raise TypeError(f"expected an nn.Module or a ViTConfig, got {type(model_or_config).__name__}")
+    return sum(p.numel() for p in model_or_config.parameters())
+
+
+# ----------------------------------------------------------------------------- attention maps
+
+
+def _stack_maps(attn_maps, name: str = "attn_maps") -> torch.Tensor:
+    if isinstance(attn_maps, torch.Tensor):
+        maps = attn_maps
+    elif isinstance(attn_maps, Sequence) and len(attn_maps) > 0 and all(isinstance(a, torch.Tensor) for a in attn_maps):
+        shapes = {tuple(a.shape) for a in attn_maps}
+        if len(shapes) != 1:
+            raise ValueError(f"{name}: every layer's map must have the same shape, got {sorted(shapes)}")
+        maps = torch.stack(list(attn_maps))  # (L, B, H, T, T)
+    else:
+        raise TypeError(f"{name} must be a non-empty list of (B, H, T, T) tensors or one (L, B, H, T, T) tensor, "
+                        f"got {type(attn_maps).__name__}")
+    if maps.ndim != 5 or maps.shape[-1] != maps.shape[-2]:
+        raise ValueError(f"{name} must stack to shape (L, B, H, T, T), got {tuple(maps.shape)}")
+    return maps
+
+
+def attention_rollout(attn_maps, *, head_fusion: str = "mean", residual: bool = True,
+                      discard_ratio: float = 0.0) -> torch.Tensor:
+    """Attention rollout (Abnar & Zuidema 2020): how much each output token draws on each input token.
+
+    Args:
+        attn_maps: ``L`` attention maps ``(B, H, T, T)`` (as returned by
+            ``ViT(..., return_attn=True)``) or one tensor ``(L, B, H, T, T)``.
+        head_fusion: ``"mean"``, ``"max"`` or ``"min"`` over heads.
+        residual: add the identity for the skip connection, ``A' = (A + I) / 2``.
+        discard_ratio: share of the smallest weights per row set to zero
+            before renormalising (``0`` keeps all; the class-token column is never dropped).
+
+    Returns:
+        ``(B, T, T)``: ``R = A'_L ... A'_2 A'_1`` with rows renormalised to sum
+        to one; ``R[:, 0, 1:]`` is the class token's map over the patches.
+    """
+    maps = _stack_maps(attn_maps).float()  # (L, B, H, T, T)
+    if head_fusion == "mean":
+        fused = maps.mean(dim=2)
+    elif head_fusion == "max":
+        fused = maps.amax(dim=2)
+    elif head_fusion == "min":
+        fused = maps.amin(dim=2)
+    else:
+        raise ValueError(f"head_fusion must be 'mean', 'max' or 'min', got {head_fusion!r}")  # (L, B, T, T)
+    if isinstance(discard_ratio, bool) or not isinstance(discard_ratio, (int, float)) or not 0 <= discard_ratio < 1:
+        raise ValueError(f"discard_ratio must be a number in [0, 1), got {discard_ratio!r}")
+    T = fused.shape[-1]
+    eye = torch.eye(T, dtype=fused.dtype, device=fused.device)
+    rollout = eye.expand_as(fused[0]).clone()  # (B, T, T)
+    for a in fused:  # a: (B, T, T), layer by layer from the input upwards
+        if discard_ratio > 0:
+            k = int(T * discard_ratio)
+            if k > 0:
+                low = a.topk(k, dim=-1, largest=False).indices  # (B, T, k)
+                keep = torch.ones_like(a, dtype=torch.bool).scatter_(-1, low, False)
+                keep[..., 0] = True
+                a = a * keep
+        if residual:
+            a = 0.5 * a + 0.5 * eye  # the skip connection carries the token itself
+        a = a / a.sum(dim=-1, keepdim=True).clamp_min(1e-12)  # rows sum to one
+        rollout = a @ rollout  # (B, T, T)
+    return rollout
+
+
+def cls_attention_grid(weights: torch.Tensor, grid: tuple[int, int] | int) -> torch.Tensor:
+    """The class token's row over the patches as an image: ``(..., T, T) -> (..., h, w)`` (class token first)."""
+    h, w = (grid, grid) if isinstance(grid, int) else tuple(grid)
+    if not isinstance(weights, torch.Tensor) or weights.ndim < 2 or weights.shape[-1] != h * w + 1:
+        shape = tuple(weights.shape) if isinstance(weights, torch.Tensor) else type(weights).__name__
+        raise ValueError(f"weights must have shape (..., T, T) with T = {h}*{w} + 1 = {h * w + 1}, got {shape}")
+    return rearrange(weights[..., 0, 1:], "... (h w) -> ... h w", h=h, w=w)  # (..., h, w)
+
+
+# ----------------------------------------------------------------------------- training on small data
+
+
+def random_affine(images: torch.Tensor, *, degrees: float = 10.0, translate: float = 0.1,
+                  scale: tuple[float, float] = (0.9, 1.1)) -> torch.Tensor:
+    """Light random rotation, shift and zoom of a batch ``(B, C, H, W)``, one draw per image.
+
+    ViT has no built-in notion that a shifted digit is the same digit (a
+    CNN's weight sharing gives it that for free), so on small data it learns
+    it from augmented copies. Angles are uniform in ``[-degrees, degrees]``,
+    shifts in ``[-translate, translate]`` of the image side, zoom in
+    ``scale``; pixels that come from outside the image are zero. Uses the
+    global torch generator, so `vitcourse.fit`'s seed makes it repeatable.
+    """
+    _check_images(images)
+    lo, hi = scale
+    if not 0 < lo <= hi:
+        raise ValueError(f"scale must be (low, high) with 0 < low <= high, got {scale!r}")
+    if degrees < 0 or translate < 0:
+        raise ValueError(f"degrees and translate must be >= 0, got {degrees!r} and {translate!r}")
+    B = images.shape[0]
+    dev = images.device
+    angle = (torch.rand(B, device=dev) * 2 - 1) * math.radians(degrees)  # (B,)
+    zoom = torch.empty(B, device=dev).uniform_(lo, hi)  # (B,)
+    shift = (torch.rand(B, 2, device=dev) * 2 - 1) * (2 * translate)  # (B, 2), in [-1, 1] grid units
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
+                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)  # (B, 2, 3) output -> input coordinates
+    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)  # (B, H, W, 2)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+# ----------------------------------------------------------------------------- Hugging Face weights
+
+# Per-block renames: Hugging Face transformers >= 5 module names, and the names saved in hub checkpoints.
+_HF_BLOCK_KEYS = {
+    "layernorm_before": "norm1",
+    "layernorm_after": "norm2",
+    "attention.q_proj": "attn.q_proj",
+    "attention.k_proj": "attn.k_proj",
+    "attention.v_proj": "attn.v_proj",
+    "attention.o_proj": "attn.out_proj",
+    "mlp.fc1": "mlp.fc1",
+    "mlp.fc2": "mlp.fc2",
+    "attention.attention.query": "attn.q_proj",
+    "attention.attention.key": "attn.k_proj",
+    "attention.attention.value": "attn.v_proj",
+    "attention.output.dense": "attn.out_proj",
+    "intermediate.dense": "mlp.fc1",
+    "output.dense": "mlp.fc2",
+}
+_HF_TOP_KEYS = {
+    "embeddings.cls_token": "cls_token",
+    "embeddings.position_embeddings": "pos_embed",
+    "embeddings.patch_embeddings.projection.weight": "patch_embed.proj.weight",
+    "embeddings.patch_embeddings.projection.bias": "patch_embed.proj.bias",
+    "layernorm.weight": "norm.weight",
+    "layernorm.bias": "norm.bias",
+    "classifier.weight": "head.weight",
+    "classifier.bias": "head.bias",
+}
+_HF_IGNORED = ("pooler.", "embeddings.mask_token")  # ViTModel's pooler and the masked-image-modelling token
+
+
+def _convert_hf_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename a Hugging Face ViT state dict (``ViTForImageClassification`` or ``ViTModel``) to our names."""
+    out, unknown = {}, []
+    for key, value in state_dict.items():
+        k = key[len("vit."):] if key.startswith("vit.") else key
+        if any(k.startswith(p) for p in _HF_IGNORED):
+            continue
+        if k in _HF_TOP_KEYS:
+            out[_HF_TOP_KEYS[k]] = value
+            continue
+        for prefix in ("layers.", "encoder.layer."):
+            if k.startswith(prefix):
+                index, _, rest = k[len(prefix):].partition(".")
+                stem, _, leaf = rest.rpartition(".")
+                if index.isdigit() and stem in _HF_BLOCK_KEYS:
+                    out[f"blocks.{int(index)}.{_HF_BLOCK_KEYS[stem]}.{leaf}"] = value
+                    break
+        else:
+            unknown.append(key)
+    if unknown:
+        raise ValueError(f"state_dict has keys that are not part of a Hugging Face ViT: {unknown[:8]}"
+                         f"{' ...' if len(unknown) > 8 else ''}")
+    return out
+
+
+def _config_from_hf(hf_config, num_classes: int) -> ViTConfig:
+    get = hf_config.get if isinstance(hf_config, Mapping) else lambda k, d=None: getattr(hf_config, k, d)
+    act = get("hidden_act", "gelu")
+    if act != "gelu":
+        raise ValueError(f"hidden_act must be 'gelu' (exact GELU), got {act!r}")
+
+    def side(name):
+        v = get(name)
+        if isinstance(v, (list, tuple)):
+            if len(set(v)) != 1:
+                raise ValueError(f"{name} must be square, got {v!r}")
+            v = v[0]
+        return int(v)
+
+    return ViTConfig(image_size=side("image_size"), patch_size=side("patch_size"),
+                     in_channels=int(get("num_channels", 3)), num_classes=num_classes, dim=int(get("hidden_size")),
+                     depth=int(get("num_hidden_layers")), num_heads=int(get("num_attention_heads")),
+                     mlp_dim=int(get("intermediate_size")), qkv_bias=bool(get("qkv_bias", True)),
+                     norm_eps=float(get("layer_norm_eps", 1e-12)))
+
+
+def _config_from_state_dict(sd: Mapping[str, torch.Tensor], num_heads: int, norm_eps: float) -> ViTConfig:
+    try:
+        dim, channels, patch, _ = sd["patch_embed.proj.weight"].shape
+        tokens = sd["pos_embed"].shape[1]
+        mlp_dim = sd["blocks.0.mlp.fc1.weight"].shape[0]
+    except KeyError as e:
+        raise ValueError(f"state_dict lacks {e.args[0]!r} (after renaming), needed to infer the config") from None
+    grid = math.isqrt(tokens - 1)
+    if grid * grid != tokens - 1:
+        raise ValueError(f"position embeddings have {tokens} rows; expected a class token plus a square grid")
+    depth = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks."))
+    return ViTConfig(image_size=grid * patch, patch_size=patch, in_channels=channels,
+                     num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0, dim=dim, depth=depth,
+                     num_heads=num_heads, mlp_dim=mlp_dim, qkv_bias="blocks.0.attn.q_proj.bias" in sd,
+                     norm_eps=norm_eps)
+
+
+def _read_checkpoint_dir(path: Path) -> tuple[dict, dict]:
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise ValueError(f"checkpoint directory {str(path)!r} has no config.json")
+    hf_config = json.loads(config_file.read_text())
+    files = sorted(path.glob("*.safetensors"))
+    if files:
+        from safetensors.torch import load_file
+
+        state_dict = {}
+        for f in files:
+            state_dict.update(load_file(str(f)))
+    elif (path / "pytorch_model.bin").is_file():
+        state_dict = torch.load(path / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    else:
+        raise ValueError(f"checkpoint directory {str(path)!r} has no *.safetensors or pytorch_model.bin file")
+    return hf_config, state_dict
+
+
+def vit_from_hf(source, *, config=None, num_heads: int | None = None, norm_eps: float = 1e-12) -> ViT:
+    """Build our `ViT` with the weights of a Hugging Face ViT, so pretrained checkpoints run in course code.
+
+    Args:
+        source: a ``transformers`` ``ViTForImageClassification`` or ``ViTModel``
+            (``ViTModel`` gives ``num_classes=0``: the model returns the pooled
+            class token), its ``state_dict()`` (current or hub key names), or
+            the path of a local checkpoint directory (``config.json`` plus
+            ``model.safetensors`` or ``pytorch_model.bin``, as written by
+            ``save_pretrained``). Nothing is downloaded.
+        config: for a bare state dict, its Hugging Face ``ViTConfig`` (or the
+            ``config.json`` dict) or our `ViTConfig`; or give ``num_heads``
+            (the only size not readable from the weights) and ``norm_eps``.
+
+    Returns:
+        a `ViT` in ``eval()`` mode whose logits equal the Hugging Face model's.
+    """
+    hf_config = None
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_dir():
+            raise ValueError(f"source path {str(source)!r} is not a directory (expected a local checkpoint)")
+        hf_config, state_dict = _read_checkpoint_dir(path)
+    elif isinstance(source, nn.Module):
+        if not hasattr(source, "config"):
+            raise TypeError(f"source module {type(source).__name__} has no .config; pass a Hugging Face ViT model")
+        hf_config, state_dict = source.config, source.state_dict()
+    elif isinstance(source, Mapping):
+        state_dict = source
+        hf_config = config
+    else:
+        raise TypeError(f"source must be a Hugging Face ViT model, a state dict or a directory path, "
+                        f"got {type(source).__name__}")
+    sd = _convert_hf_state_dict(state_dict)
+    num_classes = sd["head.weight"].shape[0] if "head.weight" in sd else 0
+    if isinstance(hf_config, ViTConfig):
+        cfg = hf_config
+    elif hf_config is not None:
+        cfg = _config_from_hf(hf_config, num_classes)
+    else:
+        if num_heads is None:
+            raise ValueError("a bare state dict needs config=... or num_heads=... (heads cannot be read from weights)")
+        cfg = _config_from_state_dict(sd, num_heads, norm_eps)
+    with torch.device("meta"):  # no memory and no random init: every weight comes from the checkpoint
+        model = ViT(cfg)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(sd))
+    extra = sorted(set(sd) - set(expected))
+    if missing or extra:
+        raise ValueError(f"weights do not fit ViT({cfg}): missing {missing[:6]}, unexpected {extra[:6]}")
+    for k, v in sd.items():
+        if tuple(v.shape) != tuple(expected[k].shape):
+            raise ValueError(f"weight {k!r} has shape {tuple(v.shape)}, the config expects {tuple(expected[k].shape)}")
+    model.load_state_dict({k: v.detach().clone() for k, v in sd.items()}, assign=True)
+    if cfg.pos_embedding == "sincos":  # a non-persistent buffer: not in the checkpoint, computed here
+        model.pos_embed = model._sincos(cfg.grid_size, cfg.grid_size)
+    return model.eval()
