@@ -335,6 +335,9 @@ def _child(req: dict) -> None:
         workdir = req["workdir"]
         os.chdir(workdir)
         os.environ.update(HOME=workdir, TMPDIR=workdir, MPLCONFIGDIR=workdir)
+        import tempfile
+
+        tempfile.tempdir = workdir  # the zygote's cached temporary folder is hidden from the runner
         devnull = os.open("/dev/null", os.O_RDONLY)
         out = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(devnull, 0)
