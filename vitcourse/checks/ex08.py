@@ -1,0 +1,120 @@
+"""Checks for exercises/08_mlp_mixer.ipynb: a functional Mixer block, and a Mixer trained on digits.
+
+Weight layout follows ``torch.nn.Linear`` (a linear map is ``x @ W.T + b``)
+and ``torch.nn.LayerNorm`` (``eps = 1e-6``, as in the paper's code). The
+block's reference is `vitcourse.mixer.MixerBlock` loaded with the same
+weights; the training task is judged on held-out digits the student's
+function never sees.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import Check, accuracy_failures, compare_arrays, register
+
+#: name of each weight argument of ``mixer_block`` -> parameter of `vitcourse.mixer.MixerBlock`
+BLOCK_PARAMS = {
+    "norm1_weight": "norm1.weight", "norm1_bias": "norm1.bias",
+    "token_w1": "token_mlp.fc1.weight", "token_b1": "token_mlp.fc1.bias",
+    "token_w2": "token_mlp.fc2.weight", "token_b2": "token_mlp.fc2.bias",
+    "norm2_weight": "norm2.weight", "norm2_bias": "norm2.bias",
+    "channel_w1": "channel_mlp.fc1.weight", "channel_b1": "channel_mlp.fc1.bias",
+    "channel_w2": "channel_mlp.fc2.weight", "channel_b2": "channel_mlp.fc2.bias",
+}
+
+
+def block_inputs(rng, B: int, N: int, D: int, S: int, C: int) -> dict:
+    """Random input and weights of a Mixer block with N patches, D channels, hidden widths S and C."""
+    shapes = {
+        "norm1_weight": (D,), "norm1_bias": (D,), "token_w1": (S, N), "token_b1": (S,), "token_w2": (N, S),
+        "token_b2": (N,), "norm2_weight": (D,), "norm2_bias": (D,), "channel_w1": (C, D), "channel_b1": (C,),
+        "channel_w2": (D, C), "channel_b2": (D,),
+    }
+    out = {"x": rng.normal(size=(B, N, D)).astype(np.float32)}
+    for name, shape in shapes.items():
+        if name.startswith("norm") and name.endswith("weight"):
+            w = 1 + rng.normal(0, 0.2, size=shape)
+        elif name.endswith(("bias", "b1", "b2")):
+            w = rng.normal(0, 0.1, size=shape)
+        else:
+            w = rng.normal(0, 1 / np.sqrt(shape[1]), size=shape)
+        out[name] = w.astype(np.float32)
+    return out
+
+
+@register
+class MixerBlockCheck(Check):
+    name = "08.mixer_block"
+    target = "mixer_block"
+    hint = ("Token mixing first: y = LayerNorm1(x) (over D), transpose to (B, D, N), apply the token MLP "
+            "(N -> S -> N with GELU), transpose back and add to x. Then channel mixing on the result: "
+            "x + MLP(LayerNorm2(x)) (D -> C -> D). Use F.layer_norm(..., eps=1e-6) and the exact (erf) F.gelu.")
+    rtol, atol = 1e-4, 1e-4
+
+    def make_inputs(self, rng, hidden):
+        if hidden:
+            B, N, D, S, C = (int(rng.integers(1, 4)), int(rng.integers(2, 10)), int(rng.integers(2, 9)),
+                             int(rng.integers(2, 12)), int(rng.integers(2, 12)))
+        else:
+            B, N, D, S, C = 2, 4, 3, 5, 6  # N != D: a transpose in the wrong place fails
+        return block_inputs(rng, B, N, D, S, C)
+
+    def reference(self, inputs):
+        import torch
+
+        from ..mixer import MixerBlock
+
+        B, N, D = inputs["x"].shape
+        S, C = inputs["token_w1"].shape[0], inputs["channel_w1"].shape[0]
+        block = MixerBlock(N, D, S, C).double()
+        with torch.no_grad():
+            params = dict(block.named_parameters())
+            for arg, pname in BLOCK_PARAMS.items():
+                params[pname].copy_(torch.from_numpy(np.asarray(inputs[arg], np.float64)))
+            return block(torch.from_numpy(np.asarray(inputs["x"], np.float64))).numpy()
+
+    def compare(self, got, expected, inputs):
+        return compare_arrays(got, expected, what="mixer_block output", rtol=self.rtol, atol=self.atol)
+
+
+@register
+class TrainMixer(Check):
+    """``train_mixer(x_train, y_train)`` returns a trained model; it is judged on held-out digits."""
+
+    name = "08.train_mixer"
+    target = "train_mixer"
+    hint = ("Build an MLP-Mixer for 16x16 images (e.g. 4x4 patches -> 16 tokens, width 64, a few blocks), train "
+            "it with AdamW, a warm-up + cosine schedule and a fixed number of steps (vitcourse.train.fit does "
+            "all of this), and return the model. A lr around 1e-3..3e-3 and ~500 steps of batch 64 are enough; "
+            "a small random shift of the images (augmentation) helps.")
+    threshold = 0.95
+    visible_seeds = (0,)
+    hidden_cases = 1
+    timeout = 300.0
+
+    def make_inputs(self, rng, hidden):
+        from ..data import load_digits
+
+        split_seed = 0 if not hidden else int(rng.integers(1, 10_000))
+        data = load_digits(upscale=2, split_seed=split_seed)
+        return {"x_train": data.x_train.numpy(), "y_train": data.y_train.numpy(),
+                "x_test": data.x_test.numpy(), "y_test": data.y_test.numpy()}
+
+    def run(self, fn, inputs):
+        import torch
+
+        from . import to_torch
+        from ..train import predict
+
+        t = to_torch(inputs)
+        model = fn(x_train=t["x_train"], y_train=t["y_train"])
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"train_mixer must return the trained torch.nn.Module, got {type(model).__name__}")
+        model = model.cpu()
+        return predict(model, t["x_test"]).argmax(-1).numpy().astype(np.int64)
+
+    def reference(self, inputs):
+        return np.asarray(inputs["y_test"], np.int64)
+
+    def compare(self, got, expected, inputs):
+        return accuracy_failures(got, expected, self.threshold, what="test accuracy")
