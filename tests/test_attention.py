@@ -233,6 +233,20 @@ def test_mha_matches_torch(seed, B, Nq, Nk, heads, cross, bias, mask_kind):
     torch.testing.assert_close(ours(x, k, v, key_padding_mask=kpm, attn_mask=am), want, atol=1e-5, rtol=1e-5)
 
 
+def test_mha_mask_layouts_agree():
+    """(B, Nq, Nk), (B*H, Nq, Nk) and (B, H, Nq, Nk) masks mean the same thing when repeated over heads."""
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2).eval()
+    x = torch.randn(3, 4, 8)
+    m = torch.rand(3, 4, 4) < 0.4
+    m[..., 0] = False
+    want = mha(x, attn_mask=m.repeat_interleave(2, dim=0))  # (B*H, Nq, Nk), head index fastest
+    torch.testing.assert_close(mha(x, attn_mask=m), want)
+    torch.testing.assert_close(mha(x, attn_mask=m[:, None].expand(3, 2, 4, 4)), want)
+    _, attn = mha(x, attn_mask=m, return_attn=True)
+    assert (attn[m[:, None].expand(3, 2, 4, 4)] == 0).all()
+
+
 def test_load_from_torch_mha_copies_into_existing_module():
     torch.manual_seed(0)
     ref = nn.MultiheadAttention(12, 3, batch_first=True).eval()

@@ -205,12 +205,15 @@ class MultiHeadAttention(nn.Module):
             if shape == (Nq, Nk):
                 masks.append(attn_mask[None, None])  # (1, 1, Nq, Nk)
             elif shape == (B * H, Nq, Nk):
-                masks.append(attn_mask.view(B, H, Nq, Nk))  # (B, H, Nq, Nk)
+                masks.append(attn_mask.view(B, H, Nq, Nk))  # (B, H, Nq, Nk)  nn.MultiheadAttention's layout
+            elif shape == (B, Nq, Nk):
+                masks.append(attn_mask[:, None])  # (B, 1, Nq, Nk)  one mask per sequence, shared by the heads
             elif attn_mask.dim() == 4 and shape[0] in (1, B) and shape[1] in (1, H) and shape[2:] == (Nq, Nk):
                 masks.append(attn_mask)  # (B or 1, H or 1, Nq, Nk)
             else:
                 raise ValueError(f"attn_mask must have shape (Nq, Nk) = {(Nq, Nk)}, (B*H, Nq, Nk) = "
-                                 f"{(B * H, Nq, Nk)} or (B, H, Nq, Nk) = {(B, H, Nq, Nk)}, got {shape}")
+                                 f"{(B * H, Nq, Nk)}, (B, Nq, Nk) = {(B, Nq, Nk)} or (B, H, Nq, Nk) = "
+                                 f"{(B, H, Nq, Nk)}, got {shape}")
         if not masks:
             return None
         if all(m.dtype == torch.bool for m in masks):
@@ -233,6 +236,10 @@ class MultiHeadAttention(nn.Module):
 
         ``key`` defaults to ``query`` and ``value`` to ``key`` (self-attention);
         DETR passes ``query=x+pos, key=x+pos, value=x``.
+
+        key_padding_mask: (B, Nk), True = padding (ignored). attn_mask: (Nq, Nk),
+        (B, Nq, Nk), (B*H, Nq, Nk) or (B, H, Nq, Nk); bool True = NOT allowed, or
+        float added to the scores. Both given: a key is allowed only if both allow it.
         """
         key = query if key is None else key
         value = key if value is None else value
