@@ -21,8 +21,6 @@ help:
 	@echo "make grade SUBMISSIONS=folder   grade a folder of submissions into gradebook.csv"
 	@echo "make slides     build one reveal.js deck per lecture into build/slides (offline)"
 	@echo "make site       build the course website into build/site (offline)"
-	@echo "make slides     build offline reveal.js decks in build/slides/"
-	@echo "make site       build the static course website in build/site/"
 	@echo "make benchmarks run benchmarks/ (ratios against reference implementations)"
 
 $(INSTALLED): pyproject.toml constraints.txt
