@@ -1,0 +1,225 @@
+"""Checks for exercises/09_detr.ipynb: box conversion, generalised IoU, the Hungarian matcher, the set loss.
+
+References are the package's tested implementations (`vitcourse.detr`), run in
+float64. The matcher is judged by the *total matched cost* (any optimal
+assignment passes; random continuous inputs make it unique almost surely) and
+by the validity of the assignment (one-to-one, every object matched, int64).
+Targets travel as flat arrays (``labels``, ``boxes`` and ``counts`` per
+image) because check inputs must be plain data; `run` rebuilds DETR's list
+of dicts.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import Check, register, to_plain
+
+__all__ = []
+
+
+def _random_boxes(rng, n, *, low=0.05, high=0.5):
+    """``(n, 4)`` normalised cxcywh boxes well inside [0, 1]."""
+    wh = rng.uniform(low, high, size=(n, 2))
+    c = rng.uniform(wh / 2, 1 - wh / 2)
+    return np.concatenate([c, wh], axis=1)
+
+
+def _xyxy(cxcywh):
+    c, wh = cxcywh[:, :2], cxcywh[:, 2:]
+    return np.concatenate([c - wh / 2, c + wh / 2], axis=1)
+
+
+def _torch(x):
+    import torch
+
+    return torch.from_numpy(np.asarray(x, dtype=np.float64))
+
+
+@register
+class BoxCxcywhToXyxy(Check):
+    name = "09.box_cxcywh_to_xyxy"
+    target = "box_cxcywh_to_xyxy"
+    hint = ("Corners are the centre minus and plus half the size: x0 = cx - w/2, y0 = cy - h/2, x1 = cx + w/2, "
+            "y1 = cy + h/2. Keep any leading axes: unbind(-1) and stack(dim=-1).")
+
+    def make_inputs(self, rng, hidden):
+        shape = (5,) if not hidden else tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 3))))
+        return {"boxes": _random_boxes(rng, int(np.prod(shape))).reshape(*shape, 4).astype(np.float32)}
+
+    def reference(self, inputs):
+        b = inputs["boxes"].astype(np.float64)
+        return np.concatenate([b[..., :2] - b[..., 2:] / 2, b[..., :2] + b[..., 2:] / 2], axis=-1)
+
+
+@register
+class GeneralizedBoxIoU(Check):
+    name = "09.generalized_box_iou"
+    target = "generalized_box_iou"
+    hint = ("Pairwise (N, M): broadcast boxes1[:, None, :] against boxes2[None, :, :]. Intersection from the max of "
+            "the top-left corners and the min of the bottom-right ones, clamped at 0; union = area1 + area2 - inter; "
+            "the enclosing box C uses the min of the top-left and the max of the bottom-right corners; "
+            "GIoU = IoU - (|C| - union) / |C|.")
+    rtol, atol = 1e-4, 1e-5
+
+    def make_inputs(self, rng, hidden):
+        n, m = (4, 3) if not hidden else (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+        a = _random_boxes(rng, n)
+        b = _random_boxes(rng, m)
+        if hidden and n >= 2 and m >= 2:
+            b[0] = a[0]  # an identical pair (GIoU 1)
+            b[1] = a[1] * np.array([1, 1, 0.5, 0.5])  # a box inside another
+        return {"boxes1": _xyxy(a).astype(np.float32), "boxes2": _xyxy(b).astype(np.float32)}
+
+    def reference(self, inputs):
+        from ..detr.boxes import generalized_box_iou
+
+        return generalized_box_iou(_torch(inputs["boxes1"]), _torch(inputs["boxes2"])).numpy()
+
+
+def _detection_case(rng, hidden, *, B=None):
+    """Predictions (B, Q, C+1), (B, Q, 4) and flat targets; some images may have no objects."""
+    if not hidden:
+        B = B or 2
+        Q, C = 6, 3
+        counts = np.array([3, 1][:B])
+    else:
+        B = B or int(rng.integers(1, 4))
+        Q, C = int(rng.integers(3, 11)), int(rng.integers(1, 6))
+        counts = rng.integers(0, Q + 1, size=B)
+        counts[0] = 0 if rng.random() < 0.5 else counts[0]  # often an image without objects
+    T = int(counts.sum())
+    return {
+        "pred_logits": rng.normal(0, 2, size=(B, Q, C + 1)).astype(np.float32),
+        "pred_boxes": _random_boxes(rng, B * Q).reshape(B, Q, 4).astype(np.float32),
+        "labels": rng.integers(0, C, size=T).astype(np.int64),
+        "boxes": _random_boxes(rng, T).astype(np.float32).reshape(T, 4),
+        "counts": counts.astype(np.int64),
+        "cost_class": 1.0 if not hidden else float(rng.choice([1.0, 2.0])),
+        "cost_bbox": 5.0 if not hidden else float(rng.uniform(1, 6)),
+        "cost_giou": 2.0 if not hidden else float(rng.uniform(0.5, 3)),
+    }
+
+
+def _targets(inputs, to):
+    out, start = [], 0
+    for n in np.asarray(inputs["counts"]).tolist():
+        out.append({"labels": to(inputs["labels"][start:start + n]), "boxes": to(inputs["boxes"][start:start + n])})
+        start += n
+    return out
+
+
+@register
+class HungarianMatch(Check):
+    name = "09.hungarian_match"
+    target = "hungarian_match"
+    hint = ("Build the (Q, T) cost: -cost_class * softmax(logits)[:, labels] + cost_bbox * L1 distance (torch.cdist "
+            "with p=1) - cost_giou * GIoU of the boxes converted to xyxy; then scipy's linear_sum_assignment on it. "
+            "Return two int64 tensors (prediction indices, object indices); an image without objects gives two empty "
+            "ones.")
+
+    def make_inputs(self, rng, hidden):
+        case = _detection_case(rng, hidden, B=1)
+        if not hidden:
+            case["pred_logits"], case["pred_boxes"] = case["pred_logits"][:, :5], case["pred_boxes"][:, :5]
+        Q = case["pred_boxes"].shape[1]
+        T = 4 if not hidden else (0 if rng.random() < 0.15 else int(rng.integers(max(1, Q - 2), Q + 1)))
+        C = case["pred_logits"].shape[-1] - 1
+        case["counts"] = np.array([T])
+        case["labels"] = rng.integers(0, C, size=T).astype(np.int64)
+        case["boxes"] = _random_boxes(rng, T).astype(np.float32).reshape(T, 4)
+        if T:  # predictions crowd around a few objects, so that greedy choices conflict
+            near = case["boxes"][rng.integers(0, T, size=Q)]
+            case["pred_boxes"][0] = np.clip(near + rng.normal(0, 0.08, size=near.shape), 0.02, 0.98)
+        return case
+
+    def run(self, fn, inputs):
+        import torch
+
+        t = {k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+        with torch.no_grad():
+            out = fn(t["pred_logits"][0], t["pred_boxes"][0], t["labels"], t["boxes"], cost_class=t["cost_class"],
+                     cost_bbox=t["cost_bbox"], cost_giou=t["cost_giou"])
+        return to_plain(list(out))
+
+    def _cost(self, inputs):
+        from ..detr.matcher import HungarianMatcher
+
+        outputs = {"pred_logits": _torch(inputs["pred_logits"]), "pred_boxes": _torch(inputs["pred_boxes"])}
+        import torch
+
+        targets = [{"labels": torch.from_numpy(np.asarray(inputs["labels"])), "boxes": _torch(inputs["boxes"])}]
+        matcher = HungarianMatcher(inputs["cost_class"], inputs["cost_bbox"], inputs["cost_giou"])
+        return matcher.cost_matrices(outputs, targets)[0].numpy(), matcher(outputs, targets)[0]
+
+    def reference(self, inputs):
+        cost, (i, j) = self._cost(inputs)
+        return {"total_cost": float(cost[i.numpy(), j.numpy()].sum()), "num_objects": int(cost.shape[1])}
+
+    def compare(self, got, expected, inputs):
+        if type(got) is not list or len(got) != 2:
+            return ["hungarian_match must return a pair (pred_idx, tgt_idx) of int64 tensors"]
+        i, j = (np.asarray(g) for g in got)
+        T = expected["num_objects"]
+        Q = np.asarray(inputs["pred_logits"]).shape[1]
+        if i.dtype.kind not in "iu" or j.dtype.kind not in "iu":
+            return [f"indices must be integer tensors (int64), got dtypes {i.dtype} and {j.dtype}"]
+        if i.shape != (T,) or j.shape != (T,):
+            return [f"expected {T} matched pairs (one per object), got index shapes {i.shape} and {j.shape}"]
+        if T and (i.min() < 0 or i.max() >= Q or sorted(j.tolist()) != list(range(T))):
+            return [f"not a valid assignment: every object 0..{T - 1} must appear once in tgt_idx and pred_idx must "
+                    f"index the {Q} predictions; got pred_idx {i.tolist()}, tgt_idx {j.tolist()}"]
+        if len(set(i.tolist())) != T:
+            return [f"two objects were matched to the same prediction: pred_idx {i.tolist()}"]
+        cost, _ = self._cost(inputs)
+        total = float(cost[i, j].sum())
+        if not np.isclose(total, expected["total_cost"], rtol=1e-5, atol=1e-5):
+            return [f"the assignment is not the cheapest: its total cost is {total:.6f}, the optimum is "
+                    f"{expected['total_cost']:.6f}"]
+        return []
+
+
+@register
+class SetLoss(Check):
+    name = "09.set_loss"
+    target = "set_loss"
+    hint = ("Match each image with your hungarian_match. Cross-entropy over all B*Q predictions with target class "
+            "'no object' (index C) for unmatched ones and class weight eos_coef for it (F.cross_entropy(..., weight=w) "
+            "takes a weighted mean); L1 and 1 - GIoU summed over matched pairs and divided by the number of objects in "
+            "the batch (at least 1).")
+    rtol, atol = 1e-4, 1e-5
+
+    def make_inputs(self, rng, hidden):
+        case = _detection_case(rng, hidden)
+        case["eos_coef"] = 0.1 if not hidden else float(rng.uniform(0.05, 0.5))
+        return case
+
+    def run(self, fn, inputs):
+        import torch
+
+        t = {k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+        targets = _targets(t, lambda x: x)
+        with torch.no_grad():
+            out = fn(t["pred_logits"], t["pred_boxes"], targets, eos_coef=t["eos_coef"], cost_class=t["cost_class"],
+                     cost_bbox=t["cost_bbox"], cost_giou=t["cost_giou"])
+        if not isinstance(out, dict):
+            raise TypeError(f"set_loss must return a dict of losses, got {type(out).__name__}")
+        return to_plain({k: out[k] for k in ("loss_ce", "loss_bbox", "loss_giou") if k in out})
+
+    def reference(self, inputs):
+        import torch
+
+        from ..detr import HungarianMatcher, SetCriterion
+
+        outputs = {"pred_logits": _torch(inputs["pred_logits"]), "pred_boxes": _torch(inputs["pred_boxes"])}
+        targets = _targets(inputs, lambda x: torch.from_numpy(np.asarray(x)))
+        for t in targets:
+            t["boxes"] = t["boxes"].double()
+        C = outputs["pred_logits"].shape[-1] - 1
+        criterion = SetCriterion(C, HungarianMatcher(inputs["cost_class"], inputs["cost_bbox"], inputs["cost_giou"]),
+                                 eos_coef=inputs["eos_coef"], losses=("labels", "boxes"))
+        return {k: np.asarray(float(v)) for k, v in criterion(outputs, targets).items()}
+
+    def compare(self, got, expected, inputs):
+        if type(got) is dict:
+            got = {k: np.asarray(v, dtype=np.float64).reshape(()) if np.size(v) == 1 else v for k, v in got.items()}
+        return super().compare(got, expected, inputs)
