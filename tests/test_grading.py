@@ -326,3 +326,25 @@ def test_class_of_60_with_two_jobs(tmp_path):
     for r in rows:
         totals[r["student"]] = totals.get(r["student"], 0) + float(r["points"])
     assert all(totals[f"s{i:02d}"] == (3 if i % 2 == 0 else 0) for i in range(60)), totals
+
+
+@pytest.mark.slow
+def test_without_namespaces_the_audit_hook_and_flags_still_give_nothing(tmp_path):
+    """Where Linux namespaces are unavailable (or turned off), file-reading attacks still earn no point."""
+    attacks = warmup_attacks()
+    names = ("read_solutions", "read_solutions_native", "fake_results", "list_other_dirs", "spawn_process",
+             "ctypes_and_kill", "patch_checks_module")
+    subs = []
+    for name in names:
+        p = tmp_path / f"{name}_00_warmup.ipynb"
+        p.write_bytes(attacks[name])
+        subs.append(Submission(p, name, "00"))
+    with Grader(timeout=ATTACK_TIMEOUT, namespaces=False) as g:
+        assert g.isolation.startswith("audit hook only")
+        rows = g.grade_all(subs, jobs=2)
+    assert len(rows) == 2 * len(names)
+    assert not [(r.student, r.task, r.status) for r in rows if r.points != 0]
+    by = {(r.student, r.task): r for r in rows}
+    native = by[("read_solutions_native", "test_relu")]  # the native read succeeds here: the flag withholds
+    assert (native.status, native.pending_points) == ("flagged", 1) and "from_file" in native.flags
+    assert "tried to" in by[("read_solutions", "test_relu")].flags
