@@ -86,6 +86,24 @@ def test_pad_to_splits_padding_and_rejects_shrinking():
         pad_to(x, (1, 3))
 
 
+def test_parameter_count_of_the_paper_size():
+    """Depth 4, width 64, 1 input channel, 2 classes: the paper's network (Fig. 1)."""
+
+    def conv(i, o, k):  # weights + bias
+        return i * o * k * k + o
+
+    ch = [64, 128, 256, 512, 1024]
+    paper = conv(1, 64, 3) + conv(64, 64, 3)
+    paper += sum(conv(ch[i - 1], ch[i], 3) + conv(ch[i], ch[i], 3) for i in range(1, 5))
+    paper += sum(conv(ch[i + 1], ch[i], 2) + conv(ch[i + 1], ch[i], 3) + conv(ch[i], ch[i], 3) for i in range(4))
+    paper += conv(64, 2, 1)
+    assert paper == 31_030_658
+    # Each of the 18 3x3 convs drops its bias (o) for BatchNorm's weight and bias (2o): + sum of their widths.
+    bn = 2 * (64 + 128 + 256 + 512) * 2 + 1024 * 2  # 2 convs per level in encoder and decoder, 2 in the bottleneck
+    model = UNet(1, 2, depth=4, width=64)
+    assert sum(p.numel() for p in model.parameters()) == paper + bn == 31_036_546
+
+
 # ----------------------------------------------------------------------------- skips
 
 
