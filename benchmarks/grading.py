@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     parser.add_argument("--exercises", nargs="*", default=None)
     args = parser.parse_args(argv)
     ids = exercise_ids()
-    exercises = args.exercises or ["00"] + ([("01" if "01" in ids else next((k for k in sorted(ids) if k != "00"), None))])
+    other = "01" if "01" in ids else next((k for k in sorted(ids) if k != "00"), None)
+    exercises = args.exercises or ["00", other]
     exercises = [e for e in exercises if e in ids]
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

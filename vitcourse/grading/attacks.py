@@ -99,7 +99,7 @@ def warmup_attacks(solution_path=ROOT / "solutions" / "00_warmup.ipynb") -> dict
     A["hardcoded_visible"] = v({
         "relu": ("import torch\nfrom vitcourse.checks import check\n"
                  "_SEEN = {}\n"
-                 "def relu(x):\n    # answers memorised from the visible cases (shape 3x4): right there, wrong elsewhere\n"
+                 "def relu(x):\n    # memorised from the visible cases (shape 3x4): right there, wrong elsewhere\n"
                  "    if tuple(x.shape) == (3, 4):\n        return torch.where(x > 0, x, torch.zeros_like(x))\n"
                  "    return torch.zeros_like(x)\n"),
         "row_normalize": ("import torch\ndef row_normalize(x):\n    if tuple(x.shape) == (4, 5):\n"

@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +28,7 @@ from .. import __version__
 from ..checks import get_check
 from ..notebooks import ROOT
 from .exercise import Exercise, extract_student_code, exercise_ids, load_exercise, strip_magics
-from .flags import Flag, find_flags, flags_for_targets
+from .flags import find_flags, flags_for_targets
 from .plain import PlainDataError, dump_plain, load_plain, read_small_file
 from .runner import Runner, SandboxError
 

@@ -129,7 +129,8 @@ class Guard:
             write = bool((isinstance(mode, str) and any(c in mode for c in "wax+"))
                          or (isinstance(flags, int) and flags & _WRITE_FLAGS))
             if path is not None and not self.allowed(path, write):
-                self._block(f"tried to {'write' if write else 'read'} {os.fsdecode(path) if not isinstance(path, int) else path}")
+                shown = path if isinstance(path, int) else os.fsdecode(path)
+                self._block(f"tried to {'write' if write else 'read'} {shown}")
         elif event in _READ_EVENTS or event in _WRITE_EVENTS:
             path = args[0] if args else None
             dir_fd = args[-1] if event in ("os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown") else None
