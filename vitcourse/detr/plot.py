@@ -64,9 +64,11 @@ def plot_cost_matrix(cost, assignment=None, *, row_labels=None, col_labels=None,
         raise ValueError(f"cost must be a (Q, T) matrix, got shape {c.shape}")
     fig, ax = _axes(ax, (0.9 * c.shape[1] + 2.5, 0.35 * c.shape[0] + 1.2))
     im = ax.imshow(c, cmap="viridis_r", aspect="auto")
+    lo, hi = float(c.min()) if c.size else 0.0, float(c.max()) if c.size else 1.0
     for i in range(c.shape[0]):
         for j in range(c.shape[1]):
-            ax.text(j, i, f"{c[i, j]:.1f}", ha="center", va="center", fontsize=7, color="white")
+            light = (c[i, j] - lo) < 0.5 * (hi - lo)  # low costs are drawn light (yellow): write in black
+            ax.text(j, i, f"{c[i, j]:.1f}", ha="center", va="center", fontsize=7, color="black" if light else "white")
     if assignment is not None:
         for i, j in zip(*(torch.as_tensor(a).tolist() for a in assignment)):
             ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2.5))
