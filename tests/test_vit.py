@@ -254,6 +254,16 @@ def test_random_affine():
     assert y.shape == x.shape and not torch.allclose(x, y)
     with pytest.raises(ValueError, match="scale"):
         random_affine(x, scale=(1.2, 0.8))
+    with pytest.raises(ValueError, match="mode must be"):
+        random_affine(x, mode="bicubic")
+    # nearest resampling keeps the pixel values of blocky upscaled digits; bilinear blurs them
+    blocky = torch.rand(8, 1, 8, 8).repeat_interleave(2, 2).repeat_interleave(2, 3)
+    torch.manual_seed(1)
+    near = random_affine(blocky)
+    values = set(blocky.unique().tolist()) | {0.0}
+    assert set(near.unique().tolist()) <= values
+    torch.manual_seed(1)
+    assert not set(random_affine(blocky, mode="bilinear").unique().tolist()) <= values
 
 
 # ----------------------------------------------------------------------------- Hugging Face parity
@@ -347,3 +357,97 @@ def test_logits_equal_hugging_face_b16():
         got = ours(x)
     assert expected.abs().max() > 0.1
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- exercise 06 checks
+
+
+def _ref_patch_embedding(images, weight, bias):
+    from einops import rearrange
+    import torch.nn.functional as F
+
+    return rearrange(F.conv2d(images, weight, bias, stride=weight.shape[-1]), "b d h w -> b (h w) d")
+
+
+def _ref_vit_forward(images, params, num_heads, eps=1e-6, heads_override=None):
+    """An independent functional ViT (no vitcourse code), as a student would write it."""
+    import torch.nn.functional as F
+    from einops import rearrange
+
+    x = _ref_patch_embedding(images, params["patch_embed.proj.weight"], params["patch_embed.proj.bias"])
+    B, N, D = x.shape
+    x = torch.cat([params["cls_token"].expand(B, -1, -1), x], 1) + params["pos_embed"]
+    depth = 1 + max(int(k.split(".")[1]) for k in params if k.startswith("blocks."))
+    H = heads_override or num_heads
+    for i in range(depth):
+        def p(n):
+            return params[f"blocks.{i}.{n}"]
+        h = F.layer_norm(x, (D,), p("norm1.weight"), p("norm1.bias"), eps)
+        q, k, v = (rearrange(F.linear(h, p(f"attn.{n}_proj.weight"), p(f"attn.{n}_proj.bias")),
+                             "b n (h d) -> b h n d", h=H) for n in "qkv")
+        a = (q @ k.transpose(-1, -2) / (D // H) ** 0.5).softmax(-1) @ v
+        x = x + F.linear(rearrange(a, "b h n d -> b n (h d)"), p("attn.out_proj.weight"), p("attn.out_proj.bias"))
+        h = F.layer_norm(x, (D,), p("norm2.weight"), p("norm2.bias"), eps)
+        x = x + F.linear(F.gelu(F.linear(h, p("mlp.fc1.weight"), p("mlp.fc1.bias"))), p("mlp.fc2.weight"),
+                         p("mlp.fc2.bias"))
+    x = F.layer_norm(x, (D,), params["norm.weight"], params["norm.bias"], eps)
+    return F.linear(x[:, 0], params["head.weight"], params["head.bias"])
+
+
+def _ref_patchify(images, patch_size):
+    return patchify(images, patch_size)
+
+
+def _bad_patchify(images, patch_size):  # channel first inside a patch: the most common mistake
+    from einops import rearrange
+
+    return rearrange(images, "b c (h p) (w q) -> b (h w) (c p q)", p=patch_size, q=patch_size)
+
+
+def _bad_vit_forward(images, params, num_heads):  # forgot the heads (one wide head)
+    return _ref_vit_forward(images, params, num_heads, heads_override=1)
+
+
+def _not_implemented(*args, **kwargs):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("name, fn", [("06.patchify", _ref_patchify), ("06.patch_embedding", _ref_patch_embedding),
+                                      ("06.vit_forward", _ref_vit_forward)])
+def test_ex06_correct_solutions_pass_visible_and_hidden(name, fn):
+    from vitcourse.checks import check
+
+    check(name, fn, quiet=True)
+    check(name, fn, hidden=True, quiet=True)
+
+
+@pytest.mark.parametrize("name, fn, match", [
+    ("06.patchify", _bad_patchify, "patches: values differ"),
+    ("06.vit_forward", _bad_vit_forward, "logits: values differ"),
+    ("06.vit_forward", _not_implemented, "not implemented yet"),
+    ("06.patch_embedding", _not_implemented, "not implemented yet"),
+])
+def test_ex06_mistakes_fail_with_hint(name, fn, match):
+    from vitcourse.checks import CheckFailed, check
+
+    with pytest.raises(CheckFailed, match=match) as info:
+        check(name, fn)
+    assert "Hint:" in str(info.value)
+
+
+def test_ex06_hidden_cases_vary_shapes_and_training_check_judges_accuracy():
+    import numpy as np
+
+    from vitcourse.checks import get_check
+
+    for name in ("06.patchify", "06.patch_embedding", "06.vit_forward"):
+        c = get_check(name)
+        visible = {c.make_inputs(np.random.default_rng(s), False)["images"].shape for s in range(3)}
+        hidden = {c.make_inputs(np.random.default_rng(s), True)["images"].shape for s in range(6)}
+        assert len(visible) == 1 and len(hidden - visible) >= 3, name
+    train = get_check("06.train_vit")
+    labels = np.arange(100) % 10
+    assert train.compare(labels.copy(), labels, {}) == []
+    wrong = labels.copy()
+    wrong[:10] = (wrong[:10] + 1) % 10  # 90% right
+    assert "below the required 0.95" in train.compare(wrong, labels, {})[0]

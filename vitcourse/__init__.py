@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 from .attention import MultiHeadAttention, load_from_torch_mha, record_attention, scaled_dot_product_attention
 from .positional import LearnedPositionalEmbedding, resize_grid_embedding, sincos_2d, sinusoidal_encoding
 from .blocks import MLP, DecoderBlock, PostNormBlock, PreNormBlock
+from .vit import PatchEmbedding, ViT, ViTConfig, attention_rollout, patchify, unpatchify, vit_from_hf
 from .mixer import MixerBlock, MixerConfig, MLPMixer
 from .unet import (DenoisingCanvas, SegmentationCanvas, UNet, dice_per_class, iou_per_class, mean_dice,
                    mean_iou)

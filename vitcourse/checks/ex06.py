@@ -1,0 +1,213 @@
+"""Checks for exercises/06_vision_transformer.ipynb: patchify, patch embedding, the ViT forward, training on digits.
+
+Conventions (stated in the exercise notebook):
+- ``patchify(images, patch_size)``: ``(B, C, H, W) -> (B, N, P*P*C)``, patches row by row
+  (left to right, top to bottom), pixels inside a patch ordered (row, column, channel), i.e.
+  einops ``"b c (h p) (w q) -> b (h w) (p q c)"``, as `vitcourse.vit.patchify`.
+- ``patch_embedding(images, weight, bias)``: a convolution kernel ``weight (D, C, P, P)`` and ``bias (D,)``
+  applied to every non-overlapping patch, output ``(B, N, D)`` in the same patch order.
+- ``vit_forward(images, params, num_heads)``: logits ``(B, K)`` of a ViT whose weights ``params`` carry the
+  names of ``vitcourse.vit.ViT.state_dict()`` (class token, learned positions, pre-norm blocks with
+  LayerNorm eps 1e-6 and exact GELU, final norm, linear head on the class token).
+- ``train_vit(x_train, y_train)`` returns a trained model, judged on held-out digits it never sees.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import Check, accuracy_failures, compare_arrays, register, to_plain, to_torch
+
+#: weights of one block: name -> shape as a function of (D, F) (F = MLP width)
+_BLOCK_SHAPES = {
+    "norm1.weight": lambda D, F: (D,), "norm1.bias": lambda D, F: (D,),
+    "attn.q_proj.weight": lambda D, F: (D, D), "attn.q_proj.bias": lambda D, F: (D,),
+    "attn.k_proj.weight": lambda D, F: (D, D), "attn.k_proj.bias": lambda D, F: (D,),
+    "attn.v_proj.weight": lambda D, F: (D, D), "attn.v_proj.bias": lambda D, F: (D,),
+    "attn.out_proj.weight": lambda D, F: (D, D), "attn.out_proj.bias": lambda D, F: (D,),
+    "norm2.weight": lambda D, F: (D,), "norm2.bias": lambda D, F: (D,),
+    "mlp.fc1.weight": lambda D, F: (F, D), "mlp.fc1.bias": lambda D, F: (F,),
+    "mlp.fc2.weight": lambda D, F: (D, F), "mlp.fc2.bias": lambda D, F: (D,),
+}
+
+
+def vit_param_shapes(*, channels: int, patch: int, grid: int, dim: int, depth: int, mlp_dim: int,
+                     classes: int) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every weight of ``vitcourse.vit.ViT`` (class token, learned positions)."""
+    shapes = {"cls_token": (1, 1, dim), "pos_embed": (1, grid * grid + 1, dim),
+              "patch_embed.proj.weight": (dim, channels, patch, patch), "patch_embed.proj.bias": (dim,)}
+    for i in range(depth):
+        shapes.update({f"blocks.{i}.{k}": f(dim, mlp_dim) for k, f in _BLOCK_SHAPES.items()})
+    shapes.update({"norm.weight": (dim,), "norm.bias": (dim,), "head.weight": (classes, dim), "head.bias": (classes,)})
+    return shapes
+
+
+def random_vit_params(rng, shapes: dict) -> dict[str, np.ndarray]:
+    """Weights of a realistic size: LayerNorm gains near one, matrices ~ 1/sqrt(fan_in), small biases."""
+    out = {}
+    for name, shape in shapes.items():
+        if name.endswith("weight") and name.split(".")[-2].startswith("norm"):
+            w = rng.normal(1.0, 0.2, size=shape)
+        elif name.endswith("bias"):
+            w = rng.normal(0.0, 0.1, size=shape)
+        elif name in ("cls_token", "pos_embed"):
+            w = rng.normal(0.0, 0.5, size=shape)
+        else:
+            fan_in = int(np.prod(shape[1:]))
+            w = rng.normal(0.0, 1.0 / np.sqrt(fan_in), size=shape)
+        out[name] = w.astype(np.float32)
+    return out
+
+
+@register
+class Patchify(Check):
+    name = "06.patchify"
+    target = "patchify"
+    hint = ("Name the axes and let einops do it: rearrange(images, 'b c (h p) (w q) -> b (h w) (p q c)', "
+            "p=patch_size, q=patch_size). The patch grid (h, w) becomes the token axis, row by row; "
+            "inside a patch the order is (row, column, channel), so the channel axis comes last.")
+
+    def make_inputs(self, rng, hidden):
+        if not hidden:
+            B, C, h, w, P = 2, 3, 2, 3, 4  # a 2x3 grid: mixing up h and w fails
+        else:
+            B, C, h, w, P = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 5)),
+                             int(rng.integers(1, 5)), int(rng.integers(1, 6)))
+        images = rng.normal(size=(B, C, h * P, w * P)).astype(np.float32)
+        return {"images": images, "patch_size": P}
+
+    def reference(self, inputs):
+        x, P = np.asarray(inputs["images"]), inputs["patch_size"]
+        B, C, H, W = x.shape
+        x = x.reshape(B, C, H // P, P, W // P, P)  # b c h p w q
+        return x.transpose(0, 2, 4, 3, 5, 1).reshape(B, (H // P) * (W // P), P * P * C)  # b (h w) (p q c)
+
+    def compare(self, got, expected, inputs):
+        return compare_arrays(got, expected, what="patches", rtol=0, atol=0)
+
+
+@register
+class PatchEmbedding(Check):
+    name = "06.patch_embedding"
+    target = "patch_embedding"
+    hint = ("Either a strided convolution, F.conv2d(images, weight, bias, stride=P), then move the channel axis "
+            "last and flatten the grid: 'b d h w -> b (h w) d'; or patchify and multiply by the kernel flattened "
+            "in the same (p q c) order: rearrange(weight, 'd c p q -> d (p q c)'). Both give (B, N, D).")
+    rtol, atol = 1e-4, 1e-4
+
+    def make_inputs(self, rng, hidden):
+        if not hidden:
+            B, C, h, w, P, D = 2, 3, 2, 3, 4, 5
+        else:
+            B, C, h, w, P, D = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 5)),
+                                int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 9)))
+        return {"images": rng.normal(size=(B, C, h * P, w * P)).astype(np.float32),
+                "weight": rng.normal(0, 1 / np.sqrt(C * P * P), size=(D, C, P, P)).astype(np.float32),
+                "bias": rng.normal(0, 0.5, size=(D,)).astype(np.float32)}
+
+    def reference(self, inputs):
+        x, wt, b = (np.asarray(inputs[k], np.float64) for k in ("images", "weight", "bias"))
+        B, C, H, W = x.shape
+        D, _, P, _ = wt.shape
+        patches = x.reshape(B, C, H // P, P, W // P, P).transpose(0, 2, 4, 1, 3, 5)  # (B, h, w, C, P, P)
+        out = np.einsum("bhwcpq,dcpq->bhwd", patches, wt) + b  # (B, h, w, D)
+        return out.reshape(B, -1, D)
+
+    def compare(self, got, expected, inputs):
+        return compare_arrays(got, expected, what="patch embeddings", rtol=self.rtol, atol=self.atol)
+
+
+@register
+class ViTForward(Check):
+    name = "06.vit_forward"
+    target = "vit_forward"
+    hint = ("Follow the lecture's steps: patch embedding (B, N, D); prepend params['cls_token'] expanded to "
+            "(B, 1, D); add params['pos_embed']; for each block i: x = x + attn(LN1(x)), x = x + MLP(LN2(x)) "
+            "with F.layer_norm(..., eps=1e-6), heads of width D // num_heads, softmax(QK^T / sqrt(D/H)) V and the "
+            "exact F.gelu; then the final LayerNorm, take token 0 and apply the head. Count blocks from the keys.")
+    rtol, atol = 1e-4, 1e-4
+
+    def make_inputs(self, rng, hidden):
+        if not hidden:
+            B, C, grid, P, H, Dh, depth, F, K = 2, 3, 2, 4, 2, 4, 2, 16, 5
+        else:
+            B, C, grid, P = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 4)),
+                             int(rng.integers(2, 5)))
+            H, Dh, depth = int(rng.integers(1, 4)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
+            F, K = int(rng.integers(4, 33)), int(rng.integers(2, 11))
+        D = H * Dh
+        shapes = vit_param_shapes(channels=C, patch=P, grid=grid, dim=D, depth=depth, mlp_dim=F, classes=K)
+        inputs = {"images": rng.normal(size=(B, C, grid * P, grid * P)).astype(np.float32), "num_heads": H}
+        inputs.update({"p_" + k: v for k, v in random_vit_params(rng, shapes).items()})
+        return inputs
+
+    @staticmethod
+    def split(inputs):
+        return inputs["images"], {k[2:]: v for k, v in inputs.items() if k.startswith("p_")}, inputs["num_heads"]
+
+    def run(self, fn, inputs):
+        import torch
+
+        images, params, num_heads = self.split(to_torch(inputs))
+        with torch.no_grad():
+            return to_plain(fn(images, params, num_heads))
+
+    def reference(self, inputs):
+        import torch
+
+        from ..vit import ViT, ViTConfig
+
+        images, params, H = self.split(inputs)
+        D, C, P, _ = params["patch_embed.proj.weight"].shape
+        depth = 1 + max(int(k.split(".")[1]) for k in params if k.startswith("blocks."))
+        config = ViTConfig(image_size=images.shape[-1], patch_size=P, in_channels=C,
+                           num_classes=params["head.weight"].shape[0], dim=D, depth=depth, num_heads=H,
+                           mlp_dim=params["blocks.0.mlp.fc1.weight"].shape[0], norm_eps=1e-6)
+        model = ViT(config).double().eval()
+        model.load_state_dict({k: torch.from_numpy(np.asarray(v, np.float64)) for k, v in params.items()})
+        with torch.no_grad():
+            return model(torch.from_numpy(np.asarray(images, np.float64))).numpy()
+
+    def compare(self, got, expected, inputs):
+        return compare_arrays(got, expected, what="logits", rtol=self.rtol, atol=self.atol)
+
+
+@register
+class TrainViT(Check):
+    """``train_vit(x_train, y_train)`` returns a trained model; it is judged on held-out digits."""
+
+    name = "06.train_vit"
+    target = "train_vit"
+    hint = ("Start from ViTConfig.tiny_digits() (16x16 digits, 4x4 patches, width 64, 4 blocks) and train with "
+            "vitcourse.train.fit: AdamW, warm-up + cosine, a fixed number of steps of batch 64, lr about 2e-3. "
+            "A ViT has no built-in shift invariance: light augmentation (vitcourse.vit.random_affine) closes "
+            "most of the gap. Return the model.")
+    threshold = 0.95
+    visible_seeds = (0,)
+    hidden_cases = 1
+    timeout = 300.0
+
+    def make_inputs(self, rng, hidden):
+        from ..data import load_digits
+
+        split_seed = 0 if not hidden else int(rng.integers(1, 10_000))
+        data = load_digits(upscale=2, split_seed=split_seed)
+        return {"x_train": data.x_train.numpy(), "y_train": data.y_train.numpy(),
+                "x_test": data.x_test.numpy(), "y_test": data.y_test.numpy()}
+
+    def run(self, fn, inputs):
+        import torch
+
+        from ..train import predict
+
+        t = to_torch(inputs)
+        model = fn(x_train=t["x_train"], y_train=t["y_train"])
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"train_vit must return the trained torch.nn.Module, got {type(model).__name__}")
+        model = model.cpu()
+        return predict(model, t["x_test"]).argmax(-1).numpy().astype(np.int64)
+
+    def reference(self, inputs):
+        return np.asarray(inputs["y_test"], np.int64)
+
+    def compare(self, got, expected, inputs):
+        return accuracy_failures(got, expected, self.threshold, what="test accuracy")
