@@ -319,3 +319,51 @@ def test_ex10_checks_catch_typical_mistakes(name, fn):
     with pytest.raises(CheckFailed, match="Hint"):
         check(name, fn, quiet=True)
         check(name, fn, hidden=True, quiet=True)
+
+
+# ----------------------------------------------------------------------------- TransUNet
+
+
+def _tiny_vit_config(**kw):
+    from vitcourse.vit import ViTConfig
+
+    return ViTConfig(**{**dict(image_size=16, patch_size=4, in_channels=3, num_classes=7, dim=32, depth=2,
+                               num_heads=2, mlp_dim=64), **kw})
+
+
+@pytest.mark.parametrize("patch_size, pool", [(2, "cls"), (4, "mean"), (8, "cls")])
+def test_transunet_shapes_and_gradients(patch_size, pool):
+    from vitcourse.unet import TransUNet
+
+    torch.manual_seed(0)
+    model = TransUNet(_tiny_vit_config(patch_size=patch_size, pool=pool), 3, width=4)
+    assert len(model.ups) == {2: 1, 4: 2, 8: 3}[patch_size]
+    x = torch.randn(2, 3, 16, 16)
+    out = model(x)
+    assert out.shape == (2, 3, 16, 16)
+    F.cross_entropy(out, torch.randint(0, 3, (2, 16, 16))).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    assert model.vit.head is None or not any(True for _ in model.vit.head.parameters())
+
+
+def test_transunet_decoder_sees_the_vit_tokens():
+    from vitcourse.unet import TransUNet
+
+    torch.manual_seed(0)
+    model = TransUNet(_tiny_vit_config(), 2, width=4).eval()
+    x = torch.randn(1, 3, 16, 16)
+    base = model(x)
+    with torch.no_grad():
+        model.vit.pos_embed.add_(torch.randn_like(model.vit.pos_embed))  # change only the transformer's input
+    assert not torch.allclose(model(x), base)
+
+
+def test_transunet_errors():
+    from vitcourse.unet import TransUNet
+
+    with pytest.raises(ValueError, match="patch size 6 must be a power of two"):
+        TransUNet(_tiny_vit_config(image_size=18, patch_size=6), 2)
+    model = TransUNet(_tiny_vit_config(), 2, width=4)
+    with pytest.raises(ValueError, match="image size 32x32 differs from the configured 16x16"):
+        model(torch.randn(1, 3, 32, 32))

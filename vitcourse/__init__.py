@@ -16,5 +16,5 @@ from .positional import LearnedPositionalEmbedding, resize_grid_embedding, sinco
 from .blocks import MLP, DecoderBlock, PostNormBlock, PreNormBlock
 from .vit import PatchEmbedding, ViT, ViTConfig, attention_rollout, patchify, unpatchify, vit_from_hf
 from .mixer import MixerBlock, MixerConfig, MLPMixer
-from .unet import (DenoisingCanvas, SegmentationCanvas, UNet, dice_per_class, iou_per_class, mean_dice,
-                   mean_iou)
+from .unet import (DenoisingCanvas, SegmentationCanvas, TransUNet, UNet, dice_per_class, iou_per_class,
+                   mean_dice, mean_iou)

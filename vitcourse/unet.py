@@ -30,7 +30,7 @@ Differences from the paper:
   encoder-decoder, for the ablation of lecture 10); the decoder still learns
   the target sizes from the encoder's shapes, never from its values.
 
-Also here: `SegmentationCanvas` (per-pixel masks from `DetectionCanvas`),
+Also here: `TransUNet` (a ViT encoder with this decoder), `SegmentationCanvas` (per-pixel masks from `DetectionCanvas`),
 `DenoisingCanvas` (noisy/clean pairs), and the segmentation metrics
 `confusion_matrix`, `iou_per_class`, `dice_per_class`, `mean_iou`,
 `mean_dice`. Used by ``notebooks/10_unet.ipynb``.
@@ -46,7 +46,7 @@ from .data import DetectionCanvas
 from .utils import check_int, check_positive
 
 __all__ = [
-    "DoubleConv", "Down", "Up", "UNet", "pad_to", "SegmentationCanvas", "DenoisingCanvas", "confusion_matrix",
+    "DoubleConv", "Down", "Up", "UNet", "TransUNet", "pad_to", "SegmentationCanvas", "DenoisingCanvas", "confusion_matrix",
     "iou_per_class", "dice_per_class", "mean_iou", "mean_dice",
 ]
 
@@ -212,6 +212,67 @@ class UNet(nn.Module):
         return f"depth={self.depth}, width={self.width}, skips={self.skips}"
 
 
+class TransUNet(nn.Module):
+    """A ViT encoder with a convolutional U-Net decoder: ``(B, C, S, S) -> (B, K, S, S)``.
+
+    The idea of TransUNet (Chen et al., "TransUNet: Transformers Make Strong
+    Encoders for Medical Image Segmentation", arXiv:2102.04306): a
+    transformer sees the whole image through its patches (global context),
+    but its token grid is ``P`` times coarser than the pixels, so the patch
+    tokens are reshaped back into a grid ``(B, D, S/P, S/P)`` and up-sampled by
+    `Up` stages that take skips from a small CNN that still sees pixels.
+
+    Levels: a `DoubleConv` at full resolution (``width`` channels) and
+    ``log2(P) - 1`` `Down` stages give the skips at ``S, S/2, ..., 2S/P``;
+    the tokens, projected by a 1x1 conv to ``width * P`` channels, are the
+    bottleneck at ``S/P``; ``log2(P)`` `Up` stages return to ``S``.
+
+    Args:
+        vit_config: a `vitcourse.vit.ViTConfig` (its ``num_classes`` is
+            ignored: the classification head is not built). ``patch_size``
+            must be a power of two >= 2; images must be ``image_size`` square.
+        out_channels: ``K``.
+        width: channels of the full-resolution CNN level.
+
+    Differences from the paper: the ViT embeds the raw image patches (the
+    paper's hybrid embeds a ResNet feature map), and the CNN that gives the
+    skips is a small U-Net encoder, not the ResNet.
+    """
+
+    def __init__(self, vit_config, out_channels: int, *, width: int = 16):
+        super().__init__()
+        from .vit import ViT  # lecture 06's model
+
+        P = vit_config.patch_size
+        if P < 2 or P & (P - 1):
+            raise ValueError(f"patch size {P} must be a power of two >= 2 so that log2(P) decoder stages "
+                             f"restore the pixel grid")
+        self.out_channels = check_int("out_channels", out_channels, minimum=1)
+        self.width = check_int("width", width, minimum=1)
+        self.config = vit_config.replace(num_classes=0)
+        self.levels = P.bit_length() - 1  # log2(P) up-sampling stages
+        chans = [self.width * 2**i for i in range(self.levels + 1)]  # chans[-1] = width * P at the token grid
+        self.vit = ViT(self.config)
+        self.inc = DoubleConv(self.config.in_channels, chans[0])
+        self.downs = nn.ModuleList(Down(chans[i], chans[i + 1]) for i in range(self.levels - 1))
+        self.to_grid = nn.Conv2d(self.config.dim, chans[-1], kernel_size=1)  # tokens -> bottleneck channels
+        self.ups = nn.ModuleList(Up(chans[i + 1], chans[i], chans[i]) for i in reversed(range(self.levels)))
+        self.head = nn.Conv2d(chans[0], self.out_channels, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, C, H, W = x.shape
+        P = self.config.patch_size
+        tokens = self.vit.forward_features(x)[:, self.vit.num_prefix_tokens:]  # (B, N, D), class token dropped
+        grid = tokens.transpose(1, 2).reshape(B, self.config.dim, H // P, W // P)  # (B, D, H/P, W/P)
+        h = self.to_grid(grid)  # (B, width * P, H/P, W/P): the bottleneck
+        skips = [self.inc(x)]  # (B, width, H, W)
+        for down in self.downs:
+            skips.append(down(skips[-1]))  # (B, width * 2**i, H / 2**i, W / 2**i)
+        for up, skip in zip(self.ups, reversed(skips)):
+            h = up(h, skip)  # doubles the resolution, joins the CNN's map of that size
+        return self.head(h)  # (B, K, H, W)
+
+
 # ----------------------------------------------------------------------------- data
 
 
@@ -255,8 +316,8 @@ class SegmentationCanvas(Dataset):
 class DenoisingCanvas(Dataset):
     """``(noisy, clean)`` pairs for denoising: canvases plus Gaussian noise of std ``sigma``, clipped to [0, 1].
 
-    The noise of item ``i`` comes from a generator seeded with
-    ``(noise_seed, i)``: the pairs are fixed, so a training run reproduces.
+    The noise is drawn once, for all items together, from a generator seeded
+    with ``noise_seed``: the pairs are fixed, so a training run reproduces.
     Keyword arguments go to `DetectionCanvas`; ``images`` holds the clean
     canvases ``(N, 3, S, S)`` and ``noisy`` the inputs.
     """
