@@ -36,7 +36,8 @@ def test_cpu_preset_shapes_aux_outputs_and_gradients():
     assert bool(((out["pred_boxes"] > 0) & (out["pred_boxes"] < 1)).all())
     loss = out["pred_logits"].logsumexp(-1).sum() + out["pred_boxes"].sum() + out["aux_outputs"][0]["pred_boxes"].sum()
     loss.backward()
-    missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)]
+    missing = [n for n, p in model.named_parameters()
+               if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)]
     # The decoder input starts at zero, so the first self-attention's values are 0 whatever v_proj's weight is
     # (as in DETR); only its bias matters.
     assert missing == ["decoder.0.self_attn.v_proj.weight"], missing

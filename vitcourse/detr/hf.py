@@ -17,7 +17,8 @@ Name mapping (Hugging Face -> course):
 ``...shortcut.{convolution,normalization}`` -> ``...downsample.{0,1}``;
 ``model.input_projection`` -> ``input_proj``; ``model.query_position_embeddings`` -> ``query_embed``;
 encoder ``self_attn.o_proj``, ``self_attn_layer_norm``, ``final_layer_norm`` -> ``attn.out_proj``, ``norm1``, ``norm2``;
-decoder ``encoder_attn`` -> ``cross_attn``, layer norms -> ``norm1..3``; ``model.decoder.layernorm`` -> ``decoder_norm``;
+decoder ``encoder_attn`` -> ``cross_attn``, layer norms -> ``norm1..3``;
+``model.decoder.layernorm`` -> ``decoder_norm``;
 ``class_labels_classifier`` -> ``class_head``; ``bbox_predictor`` -> ``box_head``.
 """
 from __future__ import annotations
