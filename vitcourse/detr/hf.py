@@ -11,6 +11,12 @@ timm is not used by this course). ``transformers`` is imported by the caller,
 never by this module. The tests build a randomly initialised Hugging Face
 model (no download) and check that both models give the same outputs.
 
+One known difference: with ``config.auxiliary_loss=True``, Hugging Face's
+decoder feeds each layer the *layer-normalised* output of the previous one
+(and normalises the last output twice); the paper's code, and this course,
+normalise only the copy sent to the heads. Outputs therefore agree with
+``auxiliary_loss=False`` (the default, and what inference uses).
+
 Name mapping (Hugging Face -> course):
 ``model.backbone.model.embedder.embedder.{convolution,normalization}`` -> ``backbone.{conv1,bn1}``;
 ``...encoder.stages.i.layers.j.layer.k.{convolution,normalization}`` -> ``backbone.layer{i+1}.j.{conv,bn}{k+1}``;
