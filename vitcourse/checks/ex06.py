@@ -62,9 +62,9 @@ def random_vit_params(rng, shapes: dict) -> dict[str, np.ndarray]:
 class Patchify(Check):
     name = "06.patchify"
     target = "patchify"
-    hint = ("Name the axes and let einops do it: rearrange(images, 'b c (h p) (w q) -> b (h w) (p q c)', "
-            "p=patch_size, q=patch_size). The patch grid (h, w) becomes the token axis, row by row; "
-            "inside a patch the order is (row, column, channel), so the channel axis comes last.")
+    hint = ("One einops.rearrange with named axes: split H and W each into (grid position, position inside the "
+            "patch). The grid positions, row by row, become the token axis; inside a patch the order is "
+            "(row, column, channel), so the channel axis comes last in the feature axis.")
 
     def make_inputs(self, rng, hidden):
         if not hidden:
@@ -89,9 +89,9 @@ class Patchify(Check):
 class PatchEmbedding(Check):
     name = "06.patch_embedding"
     target = "patch_embedding"
-    hint = ("Either a strided convolution, F.conv2d(images, weight, bias, stride=P), then move the channel axis "
-            "last and flatten the grid: 'b d h w -> b (h w) d'; or patchify and multiply by the kernel flattened "
-            "in the same (p q c) order: rearrange(weight, 'd c p q -> d (p q c)'). Both give (B, N, D).")
+    hint = ("A convolution with kernel size = stride = P sees each patch once; its output (B, D, h, w) still has "
+            "the embedding axis first and the grid last, so move D last and flatten the grid row by row. With "
+            "patchify and a matrix product instead, flatten the kernel in the same (row, column, channel) order.")
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
