@@ -150,3 +150,16 @@ def test_hidden_cases_vary_shapes(name):
     visible = {tuple(sorted((k, getattr(v, "shape", v)) for k, v in inp.items())) for _, inp in c.cases(False)}
     hidden = {tuple(sorted((k, getattr(v, "shape", v)) for k, v in inp.items())) for _, inp in c.cases(True)}
     assert hidden - visible, f"{name}: hidden cases repeat the visible shapes"
+
+
+def test_exercise_conventions_match_the_package():
+    """The exercises ask for the same layouts the lectures import from vitcourse."""
+    import numpy as np
+
+    from vitcourse import sincos_2d as package_sincos_2d
+    from vitcourse import sinusoidal_encoding as package_sinusoidal
+    from vitcourse.checks.ex04 import grid_2d_np, sinusoidal_np
+
+    np.testing.assert_allclose(package_sinusoidal(17, 12).numpy(), sinusoidal_np(17, 12), atol=1e-6)
+    np.testing.assert_allclose(package_sincos_2d(3, 5, 16, temperature=100.0).numpy(),
+                               grid_2d_np(3, 5, 16, temperature=100.0), atol=1e-6)
