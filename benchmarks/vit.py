@@ -20,7 +20,7 @@ import time
 import torch
 
 # The lecture's training recipe (notebooks/06_vision_transformer.ipynb, section 2).
-RECIPE = dict(steps=1500, batch_size=64, lr=2e-3, warmup_steps=150, weight_decay=0.05, label_smoothing=0.0)
+RECIPE = dict(steps=1500, batch_size=64, lr=2e-3, warmup_steps=150, weight_decay=0.05, label_smoothing=0.1)
 
 
 def bench_forward(repeats: int = 3, batch: int = 8) -> float:
