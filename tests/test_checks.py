@@ -103,3 +103,35 @@ def test_registry_errors():
         class Bad(Check):
             name = "bad name"
             target = "f"
+
+
+@register
+class _Labelled(Check):
+    name = "99.labelled"
+    target = "classify"
+    hint = "Predict the label."
+    private_inputs = ("y",)
+
+    def make_inputs(self, rng, hidden):
+        return {"x": rng.normal(size=(4,)).astype(np.float32), "y": np.arange(4)}
+
+    def run(self, fn, inputs):
+        return to_plain(fn(**inputs))
+
+    def reference(self, inputs):
+        return inputs["y"]
+
+
+def test_private_inputs_never_reach_the_students_function():
+    seen = []
+
+    def classify(**kwargs):
+        seen.append(sorted(kwargs))
+        return np.arange(4)
+
+    check("99.labelled", classify)
+    assert seen and all(keys == ["x"] for keys in seen)
+    # the training checks keep their held-out labels on the trusted side
+    for name in ("06.train_vit", "08.train_mixer"):
+        c = get_check(name)
+        assert "y_test" in c.private_inputs and "y_test" not in c.public_inputs({"y_test": 1, "x_test": 2})

@@ -215,6 +215,9 @@ class Check:
     rtol: float = 1e-4
     atol: float = 1e-5
     timeout: float = 20.0
+    #: Inputs that only the trusted side sees (e.g. held-out labels): never passed to `run`, never
+    #: written where the grader's child process can read them; `reference`/`compare` still get them.
+    private_inputs: tuple[str, ...] = ()
 
     def make_inputs(self, rng: np.random.Generator, hidden: bool) -> dict:
         """A test case drawn from ``rng``: a dict of NumPy arrays and plain numbers/strings.
@@ -238,6 +241,10 @@ class Check:
     def compare(self, got, expected, inputs: dict) -> list[str]:
         """Failure messages comparing ``got`` with ``expected``; empty when it passes."""
         return compare_arrays(got, expected, rtol=self.rtol, atol=self.atol)
+
+    def public_inputs(self, inputs: dict) -> dict:
+        """The part of a case that the student's code may see: everything but `private_inputs`."""
+        return {k: v for k, v in inputs.items() if k not in self.private_inputs}
 
     def judge(self, got, inputs: dict) -> list[str]:
         """Trusted side: validate plain data, compute the reference, compare."""
@@ -328,7 +335,8 @@ def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: b
     cases = c.cases(hidden, seeds)
     for i, (seed, inputs) in enumerate(cases):
         try:
-            got = c.run(fn, {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in inputs.items()})
+            got = c.run(fn, {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                             for k, v in c.public_inputs(inputs).items()})
         except Exception as e:  # the learner's code failed: report it, do not crash the checker
             raise CheckFailed(f"✘ {name} ({kind} case {i + 1} of {len(cases)}): {_describe_exception(c.target, e)}"
                               f"\nHint: {c.hint}") from None

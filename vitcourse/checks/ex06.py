@@ -185,6 +185,7 @@ class TrainViT(Check):
     visible_seeds = (0,)
     hidden_cases = 1
     timeout = 300.0
+    private_inputs = ("y_test",)  # held-out labels never reach the student's process
 
     def make_inputs(self, rng, hidden):
         from ..data import load_digits

@@ -289,7 +289,8 @@ class Grader:
                 cases[name] = made
                 job_checks[name] = []
                 for k, (_, inp) in enumerate(made):
-                    dump_plain(inp, os.path.join(workdir, "in"), f"{name}.{k}")
+                    # held-out labels and other private inputs stay in this (trusted) process
+                    dump_plain(c.public_inputs(inp), os.path.join(workdir, "in"), f"{name}.{k}")
                     job_checks[name].append(f"{name}.{k}")
                 case_timeout[name] = float(self.timeout or c.timeout)
         cell_timeout = float(self.timeout or 120.0)
