@@ -29,7 +29,7 @@ import numpy as np
 
 __all__ = [
     "Check", "CheckFailed", "CheckReport", "register", "get_check", "all_checks", "check", "validate_output",
-    "compare_arrays", "to_plain", "to_torch", "HIDDEN_SEED_BASE",
+    "compare_arrays", "to_plain", "to_torch", "HIDDEN_SEED_BASE", "accuracy_failures", "DigitsTrainingCheck",
 ]
 
 #: Hidden cases in a notebook use seeds from here on; the grader draws fresh random seeds instead.
@@ -360,3 +360,45 @@ def accuracy_failures(pred, labels, threshold: float, what: str = "accuracy") ->
     if not math.isfinite(acc) or acc < threshold:
         return [f"{what} {acc:.3f} on held-out digits is below the required {threshold:.2f}"]
     return []
+
+
+class DigitsTrainingCheck(Check):
+    """A training task: ``target(x_train, y_train)`` returns a trained model, judged on held-out digits.
+
+    The visible case uses the course's split of the digits (``split_seed=0``); the hidden case another
+    random split. The held-out labels are `private_inputs`: the student's process gets the test images
+    only, returns its predicted labels, and the trusted side computes the accuracy. Subclasses set
+    ``name``, ``target``, ``hint`` and may change ``threshold``, ``upscale`` or ``timeout``.
+    """
+
+    threshold: float = 0.95
+    upscale: int = 2
+    visible_seeds = (0,)
+    hidden_cases = 1
+    timeout = 300.0
+    private_inputs = ("y_test",)
+
+    def make_inputs(self, rng, hidden):
+        from ..data import load_digits
+
+        split_seed = 0 if not hidden else int(rng.integers(1, 10_000))
+        data = load_digits(upscale=self.upscale, split_seed=split_seed)
+        return {"x_train": data.x_train.numpy(), "y_train": data.y_train.numpy(),
+                "x_test": data.x_test.numpy(), "y_test": data.y_test.numpy()}
+
+    def run(self, fn, inputs):
+        import torch
+
+        from ..train import predict
+
+        t = to_torch(inputs)
+        model = fn(x_train=t["x_train"], y_train=t["y_train"])
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"{self.target} must return the trained torch.nn.Module, got {type(model).__name__}")
+        return predict(model.cpu(), t["x_test"]).argmax(-1).numpy().astype(np.int64)
+
+    def reference(self, inputs):
+        return np.asarray(inputs["y_test"], np.int64)
+
+    def compare(self, got, expected, inputs):
+        return accuracy_failures(got, expected, self.threshold, what="test accuracy")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Check, accuracy_failures, compare_arrays, register, to_plain, to_torch
+from . import Check, DigitsTrainingCheck, compare_arrays, register, to_plain, to_torch
 
 #: weights of one block: name -> shape as a function of (D, F) (F = MLP width)
 _BLOCK_SHAPES = {
@@ -172,7 +172,7 @@ class ViTForward(Check):
 
 
 @register
-class TrainViT(Check):
+class TrainViT(DigitsTrainingCheck):
     """``train_vit(x_train, y_train)`` returns a trained model; it is judged on held-out digits."""
 
     name = "06.train_vit"
@@ -181,34 +181,3 @@ class TrainViT(Check):
             "vitcourse.train.fit: AdamW, warm-up + cosine, a fixed number of steps of batch 64, lr about 2e-3. "
             "A ViT has no built-in shift invariance: light augmentation (vitcourse.vit.random_affine) closes "
             "most of the gap. Return the model.")
-    threshold = 0.95
-    visible_seeds = (0,)
-    hidden_cases = 1
-    timeout = 300.0
-    private_inputs = ("y_test",)  # held-out labels never reach the student's process
-
-    def make_inputs(self, rng, hidden):
-        from ..data import load_digits
-
-        split_seed = 0 if not hidden else int(rng.integers(1, 10_000))
-        data = load_digits(upscale=2, split_seed=split_seed)
-        return {"x_train": data.x_train.numpy(), "y_train": data.y_train.numpy(),
-                "x_test": data.x_test.numpy(), "y_test": data.y_test.numpy()}
-
-    def run(self, fn, inputs):
-        import torch
-
-        from ..train import predict
-
-        t = to_torch(inputs)
-        model = fn(x_train=t["x_train"], y_train=t["y_train"])
-        if not isinstance(model, torch.nn.Module):
-            raise TypeError(f"train_vit must return the trained torch.nn.Module, got {type(model).__name__}")
-        model = model.cpu()
-        return predict(model, t["x_test"]).argmax(-1).numpy().astype(np.int64)
-
-    def reference(self, inputs):
-        return np.asarray(inputs["y_test"], np.int64)
-
-    def compare(self, got, expected, inputs):
-        return accuracy_failures(got, expected, self.threshold, what="test accuracy")

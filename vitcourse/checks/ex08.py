@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Check, accuracy_failures, compare_arrays, register
+from . import Check, DigitsTrainingCheck, compare_arrays, register
 
 #: name of each weight argument of ``mixer_block`` -> parameter of `vitcourse.mixer.MixerBlock`
 BLOCK_PARAMS = {
@@ -78,7 +78,7 @@ class MixerBlockCheck(Check):
 
 
 @register
-class TrainMixer(Check):
+class TrainMixer(DigitsTrainingCheck):
     """``train_mixer(x_train, y_train)`` returns a trained model; it is judged on held-out digits."""
 
     name = "08.train_mixer"
@@ -87,35 +87,3 @@ class TrainMixer(Check):
             "it with AdamW, a warm-up + cosine schedule and a fixed number of steps (vitcourse.train.fit does "
             "all of this), and return the model. A lr around 1e-3..3e-3 and ~500 steps of batch 64 are enough; "
             "a small random shift of the images (augmentation) helps.")
-    threshold = 0.95
-    visible_seeds = (0,)
-    hidden_cases = 1
-    timeout = 300.0
-    private_inputs = ("y_test",)  # held-out labels never reach the student's process
-
-    def make_inputs(self, rng, hidden):
-        from ..data import load_digits
-
-        split_seed = 0 if not hidden else int(rng.integers(1, 10_000))
-        data = load_digits(upscale=2, split_seed=split_seed)
-        return {"x_train": data.x_train.numpy(), "y_train": data.y_train.numpy(),
-                "x_test": data.x_test.numpy(), "y_test": data.y_test.numpy()}
-
-    def run(self, fn, inputs):
-        import torch
-
-        from . import to_torch
-        from ..train import predict
-
-        t = to_torch(inputs)
-        model = fn(x_train=t["x_train"], y_train=t["y_train"])
-        if not isinstance(model, torch.nn.Module):
-            raise TypeError(f"train_mixer must return the trained torch.nn.Module, got {type(model).__name__}")
-        model = model.cpu()
-        return predict(model, t["x_test"]).argmax(-1).numpy().astype(np.int64)
-
-    def reference(self, inputs):
-        return np.asarray(inputs["y_test"], np.int64)
-
-    def compare(self, got, expected, inputs):
-        return accuracy_failures(got, expected, self.threshold, what="test accuracy")
