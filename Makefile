@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 JOBS ?= 2
+PYTEST_ARGS ?=
 PORT ?= 8888
 
 .PHONY: help install lab test test-fast execute exercises validate grade slides site benchmarks clean
@@ -41,7 +42,7 @@ test: install
 	TQDM_DISABLE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	  -p no:cacheprovider tests notebooks solutions
+	  -p no:cacheprovider $(PYTEST_ARGS) tests notebooks solutions
 
 test-fast: install
 	TQDM_DISABLE=1 MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) -p no:cacheprovider tests
