@@ -46,6 +46,16 @@ def _hidden(dim: int, mlp_ratio: float, mlp_dim: int | None) -> int:
     return max(1, int(dim * mlp_ratio))
 
 
+
+def _activation_name(layer: nn.Module) -> str:
+    """``"gelu"`` or ``"relu"``: the activation of a PyTorch Transformer layer (for ``from_torch``)."""
+    act = layer.activation
+    if act is torch.nn.functional.gelu or isinstance(act, nn.GELU):
+        return "gelu"
+    if act is torch.nn.functional.relu or isinstance(act, nn.ReLU):
+        return "relu"
+    raise ValueError(f"layer.activation must be relu or gelu, got {act!r}")
+
 class MLP(nn.Module):
     """Position-wise feed-forward network, the same two layers applied to every token.
 
@@ -96,13 +106,7 @@ class _EncoderBlock(nn.Module):
         want_pre = cls is PreNormBlock
         if layer.norm_first != want_pre:
             raise ValueError(f"{cls.__name__} needs norm_first={want_pre}, got norm_first={layer.norm_first}")
-        act = layer.activation
-        if act is torch.nn.functional.gelu or isinstance(act, nn.GELU):
-            name = "gelu"
-        elif act is torch.nn.functional.relu or isinstance(act, nn.ReLU):
-            name = "relu"
-        else:
-            raise ValueError(f"layer.activation must be relu or gelu, got {act!r}")
+        name = _activation_name(layer)
         sa = layer.self_attn
         block = cls(sa.embed_dim, sa.num_heads, mlp_dim=layer.linear1.out_features, activation=name,
                     qkv_bias=sa.in_proj_bias is not None, dropout=layer.dropout.p, norm_eps=layer.norm1.eps,
@@ -206,13 +210,7 @@ class DecoderBlock(nn.Module):
             raise TypeError(f"layer must be a torch.nn.TransformerDecoderLayer, got {type(layer).__name__}")
         if layer.norm_first:
             raise ValueError("DecoderBlock is post-norm; got a layer with norm_first=True")
-        act = layer.activation
-        if act is torch.nn.functional.gelu or isinstance(act, nn.GELU):
-            name = "gelu"
-        elif act is torch.nn.functional.relu or isinstance(act, nn.ReLU):
-            name = "relu"
-        else:
-            raise ValueError(f"layer.activation must be relu or gelu, got {act!r}")
+        name = _activation_name(layer)
         sa = layer.self_attn
         block = cls(sa.embed_dim, sa.num_heads, mlp_dim=layer.linear1.out_features, activation=name,
                     dropout=layer.dropout.p, norm_eps=layer.norm1.eps, fast=fast)
