@@ -36,6 +36,7 @@ def bench_forward(repeats: int = 3, batch: int = 8) -> float:
         ref = hf(x).last_hidden_state
         torch.testing.assert_close(ours.forward_features(x), ref, rtol=1e-4, atol=1e-4)  # same numbers first
         times = {"ours": [], "hf": []}
+        ours(x), hf(x)  # warm-up: first calls pay for allocations and thread start-up
         for _ in range(repeats):  # interleaved, so drifting machine load hits both alike
             for name, fn in (("ours", lambda: ours(x)), ("hf", lambda: hf(x))):
                 start = time.perf_counter()
