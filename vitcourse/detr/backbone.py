@@ -120,6 +120,17 @@ class FrozenBatchNorm2d(nn.Module):
         return f"{self.weight.shape[0]}, eps={self.eps}"
 
 
+
+def _shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module | None:
+    """ResNet's projection shortcut (1x1 conv + frozen BN) when the shape changes, else ``None`` (identity).
+
+    Named ``downsample.0`` / ``downsample.1`` as in torchvision, so checkpoints load unchanged.
+    """
+    if stride == 1 and in_channels == out_channels:
+        return None
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                         FrozenBatchNorm2d(out_channels))
+
 class Bottleneck(nn.Module):
     """ResNet bottleneck block: 1x1 reduce, 3x3 (stride here), 1x1 expand, plus the shortcut; then ReLU."""
 
@@ -133,10 +144,7 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(mid, out_channels, 1, bias=False)
         self.bn3 = FrozenBatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                                            FrozenBatchNorm2d(out_channels))
+        self.downsample = _shortcut(in_channels, out_channels, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)  # (B, C_out, H/s, W/s)
@@ -156,10 +164,7 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
         self.bn2 = FrozenBatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                                            FrozenBatchNorm2d(out_channels))
+        self.downsample = _shortcut(in_channels, out_channels, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
