@@ -14,7 +14,10 @@ __all__ = ["main"]
 
 
 def _grade(args) -> int:
-    from .grading import Grader, discover, merge_rows, read_gradebook, write_csv, write_feedback, write_json
+    import signal
+
+    from .grading import (Grader, IsolationUnavailable, discover, merge_rows, read_gradebook, write_csv,
+                          write_feedback, write_json)
     from .notebooks import ROOT
 
     solutions = Path(args.solutions) if args.solutions else ROOT / "solutions"
@@ -41,15 +44,26 @@ def _grade(args) -> int:
             print(f"[{done[0]}/{len(subs)}] {sub.student} {rows[0].exercise if rows else '?'}: {pts:g}/{mx:g} "
                   f"({', '.join(sorted({r.status for r in rows}))})", file=sys.stderr, flush=True)
 
-    with Grader(solutions, timeout=args.timeout, memory_mb=args.memory_mb, seed=args.seed, protect=protect,
-                namespaces=not args.no_namespaces) as g:
-        isolation = g.isolation
-        if not args.quiet:
-            print(f"isolation: {isolation}", file=sys.stderr, flush=True)
-        rows = g.grade_all(subs, jobs=args.jobs, progress=progress)
-        for ex in g._exercises.values():
-            for problem in ex.problems:
-                print(f"warning: {problem}", file=sys.stderr)
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        with Grader(solutions, timeout=args.timeout, memory_mb=args.memory_mb, seed=args.seed,
+                    allow_unsafe=args.unsafe_no_isolation) as g:
+            isolation = g.isolation
+            if not args.quiet:
+                print(f"isolation: {isolation}", file=sys.stderr, flush=True)
+            rows = g.grade_all(subs, jobs=args.jobs, progress=progress)
+            interrupted = g.interrupted
+            for ex in g.exercises.values():
+                for problem in ex.problems:
+                    print(f"warning: {problem}", file=sys.stderr)
+    except IsolationUnavailable as e:
+        print(f"vitcourse grade: {e}", file=sys.stderr)
+        return 3
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - start
     if args.out:
         write_csv(merge_rows(read_gradebook(args.out), rows), args.out)
@@ -66,6 +80,11 @@ def _grade(args) -> int:
         w.writeheader()
         for r in rows:
             w.writerow(r.as_dict())
+    if interrupted:
+        done_subs = len({r.submission for r in rows})
+        print(f"interrupted: wrote the rows of the {done_subs} submission(s) finished before the stop; grade the "
+              f"rest again with the same --out", file=sys.stderr)
+        return 130
     print(f"graded {len(subs)} submission(s) in {seconds:.1f} s ({60 * len(subs) / max(seconds, 1e-9):.1f} per "
           f"minute); isolation: {isolation}", file=sys.stderr)
     return 0
@@ -88,8 +107,9 @@ def main(argv=None) -> int:
     p.add_argument("--memory-mb", type=int, default=3072, help="memory a submission may use (default 3072)")
     p.add_argument("--seed", type=int, default=None, help="reproducible hidden cases (default: fresh random seeds)")
     p.add_argument("--solutions", help="instructor notebooks folder (default: the course's solutions/)")
-    p.add_argument("--no-namespaces", action="store_true",
-                   help="do not hide files behind Linux user/mount namespaces (audit hook only)")
+    p.add_argument("--unsafe-no-isolation", action="store_true",
+                   help="grade even where the kernel sandbox (bubblewrap, Linux) is unavailable: student code then "
+                        "runs as you, unconfined; every gradebook row says so")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-submission progress lines")
     args = parser.parse_args(argv)
     if args.cmd == "grade":

@@ -27,9 +27,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..harness import to_plain, to_torch
+
 __all__ = [
     "Check", "CheckFailed", "CheckReport", "register", "get_check", "all_checks", "check", "validate_output",
     "compare_arrays", "to_plain", "to_torch", "HIDDEN_SEED_BASE", "accuracy_failures", "DigitsTrainingCheck",
+    "perturb_digits",
 ]
 
 #: Hidden cases in a notebook use seeds from here on; the grader draws fresh random seeds instead.
@@ -55,43 +58,6 @@ class CheckReport:
 
 
 # ----------------------------------------------------------------------------- plain data
-
-
-def to_plain(value) -> Any:
-    """Convert a function's output to plain data: NumPy arrays, numbers, or a dict/list of them.
-
-    Tensors become arrays (on the CPU, detached); anything else that is not
-    plain (a model, a lying object with a custom ``__eq__``) raises TypeError.
-    """
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        t = value.detach().cpu()
-        if t.dtype == torch.bfloat16:
-            t = t.float()
-        return t.numpy().copy()
-    if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            raise TypeError("an output array has dtype=object; expected numbers")
-        return value.copy()
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    raise TypeError(f"expected a tensor, array, number, or a dict/list of them; got {type(value).__name__}")
-
-
-def to_torch(inputs: dict) -> dict:
-    """Arrays in ``inputs`` become tensors (float64 arrays stay float64); other values pass through."""
-    import torch
-
-    return {k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
 
 
 def validate_output(value, *, _depth: int = 0) -> Any:
@@ -215,6 +181,16 @@ class Check:
     rtol: float = 1e-4
     atol: float = 1e-5
     timeout: float = 20.0
+    #: How the learner's function is called (a key of `vitcourse.harness.RUNNERS`); the grader's sandbox
+    #: gets this key and the inputs, never the check.
+    runner: str = "kwargs"
+    #: Package modules (``"attention"`` = ``vitcourse.attention``) absent from the grader's sandbox while this
+    #: check runs: the ones that hold the answer the task asks for.
+    absent: tuple[str, ...] = ()
+    #: Library functions that do what the task asks the learner to write (dotted names; ``"Tensor.softmax"``
+    #: means the method on any tensor). Using one in the graded function is flagged, in the notebook's
+    #: instant feedback and by the grader (`vitcourse.checks.rules`).
+    forbidden: tuple[str, ...] = ()
     #: Inputs that only the trusted side sees (e.g. held-out labels): never passed to `run`, never
     #: written where the grader's child process can read them; `reference`/`compare` still get them.
     private_inputs: tuple[str, ...] = ()
@@ -228,11 +204,10 @@ class Check:
         raise NotImplementedError
 
     def run(self, fn: Callable, inputs: dict) -> Any:
-        """Call the student's ``fn`` on the case (in the child, in the grader); return plain data."""
-        import torch
+        """Call the student's ``fn`` on the case with this check's `runner`; return plain data."""
+        from ..harness import run
 
-        with torch.no_grad():
-            return to_plain(fn(**to_torch(inputs)))
+        return run(self.runner, fn, inputs)
 
     def reference(self, inputs: dict) -> Any:
         """The right answer for the case (trusted side)."""
@@ -362,13 +337,36 @@ def accuracy_failures(pred, labels, threshold: float, what: str = "accuracy") ->
     return []
 
 
-class DigitsTrainingCheck(Check):
-    """A training task: ``target(x_train, y_train)`` returns a trained model, judged on held-out digits.
+def perturb_digits(images: np.ndarray, rng: np.random.Generator, *, max_shift: int = 1,
+                   noise: float = 0.03) -> np.ndarray:
+    """Held-out images made fresh for one grading: each shifted by up to ``max_shift`` pixels and noised.
 
-    The visible case uses the course's split of the digits (``split_seed=0``); the hidden case another
-    random split. The held-out labels are `private_inputs`: the student's process gets the test images
-    only, returns its predicted labels, and the trusted side computes the accuracy. Subclasses set
-    ``name``, ``target``, ``hint`` and may change ``threshold``, ``upscale`` or ``timeout``.
+    The result cannot be looked up in the public digits data set, so a model
+    can only score on it by having learned to classify digits.
+    """
+    x = np.asarray(images, np.float32)
+    out = np.zeros_like(x)
+    H, W = x.shape[-2:]
+    for i in range(len(x)):
+        dy, dx = (int(v) for v in rng.integers(-max_shift, max_shift + 1, size=2))
+        src = x[i, ..., max(0, -dy):H - max(0, dy), max(0, -dx):W - max(0, dx)]
+        out[i, ..., max(0, dy):max(0, dy) + src.shape[-2], max(0, dx):max(0, dx) + src.shape[-1]] = src
+    out += rng.normal(0.0, noise, size=out.shape).astype(np.float32)
+    return np.clip(out, 0.0, 1.0)
+
+
+class DigitsTrainingCheck(Check):
+    """A training task: ``target(x_train, y_train)`` returns a trained model, judged on images it never saw.
+
+    The learner's process gets the training split only and hands back the
+    model's config and weights (`vitcourse.harness.trained_weights`); the
+    trusted side rebuilds the required architecture (`build_model`), loads the
+    weights (refusing any other shape or a model over the size cap) and
+    measures accuracy on the held-out split, shifted and noised afresh from
+    the case's seed (`perturb_digits`): images and labels that never reach the
+    learner's process. The visible case uses the course's split
+    (``split_seed=0``), the hidden case another. Subclasses set ``name``,
+    ``target``, ``hint``, ``build_model`` and may change ``threshold``.
     """
 
     threshold: float = 0.95
@@ -376,7 +374,8 @@ class DigitsTrainingCheck(Check):
     visible_seeds = (0,)
     hidden_cases = 1
     timeout = 300.0
-    private_inputs = ("y_test",)
+    runner = "trained_weights"
+    private_inputs = ("x_test", "y_test")
 
     def make_inputs(self, rng, hidden):
         from ..data import load_digits
@@ -384,21 +383,36 @@ class DigitsTrainingCheck(Check):
         split_seed = 0 if not hidden else int(rng.integers(1, 10_000))
         data = load_digits(upscale=self.upscale, split_seed=split_seed)
         return {"x_train": data.x_train.numpy(), "y_train": data.y_train.numpy(),
-                "x_test": data.x_test.numpy(), "y_test": data.y_test.numpy()}
+                "x_test": perturb_digits(data.x_test.numpy(), rng), "y_test": data.y_test.numpy()}
 
-    def run(self, fn, inputs):
-        import torch
-
-        from ..train import predict
-
-        t = to_torch(inputs)
-        model = fn(x_train=t["x_train"], y_train=t["y_train"])
-        if not isinstance(model, torch.nn.Module):
-            raise TypeError(f"{self.target} must return the trained torch.nn.Module, got {type(model).__name__}")
-        return predict(model.cpu(), t["x_test"]).argmax(-1).numpy().astype(np.int64)
+    def build_model(self, config: dict):
+        """The required architecture built from the handed-in ``config`` (trusted side)."""
+        raise NotImplementedError
 
     def reference(self, inputs):
         return np.asarray(inputs["y_test"], np.int64)
 
     def compare(self, got, expected, inputs):
-        return accuracy_failures(got, expected, self.threshold, what="test accuracy")
+        import torch
+
+        from ..harness import MAX_TRAINED_PARAMETERS
+        from ..train import predict
+
+        if type(got) is not dict or set(got) != {"config", "state"} or type(got["config"]) is not dict \
+                or type(got["state"]) is not dict:
+            return [f"{self.target} must return the trained model (its config and weights are judged)"]
+        try:
+            model = self.build_model(dict(got["config"]))
+        except (TypeError, ValueError) as e:
+            return [f"the returned model cannot be rebuilt as the required architecture: {str(e)[:200]}"]
+        n = sum(p.numel() for p in model.parameters())
+        if n > MAX_TRAINED_PARAMETERS:
+            return [f"the model has {n} parameters, more than the {MAX_TRAINED_PARAMETERS} allowed"]
+        try:
+            state = {str(k): torch.from_numpy(np.asarray(v, np.float32)) for k, v in got["state"].items()}
+            model.load_state_dict(state, strict=True)
+        except (RuntimeError, TypeError, ValueError) as e:
+            return [f"the returned weights do not fit the required architecture: {' '.join(str(e).split())[:200]}"]
+        pred = predict(model.eval(), torch.from_numpy(np.asarray(inputs["x_test"], np.float32)))
+        return accuracy_failures(pred.argmax(-1).numpy().astype(np.int64), expected, self.threshold,
+                                 what="test accuracy")

@@ -20,6 +20,9 @@ def _shape(rng, hidden):
 @register
 class Relu(Check):
     name = "00.relu"
+    absent = ()
+    forbidden = ("torch.relu", "torch.nn.functional.relu", "Tensor.relu", "torch.nn.ReLU",
+                 "torch.nn.functional.relu_", "Tensor.relu_")
     target = "relu"
     hint = "ReLU keeps positive entries and replaces negative ones by 0; keep the input's shape and dtype."
 
@@ -39,6 +42,8 @@ class Relu(Check):
 @register
 class RowNormalize(Check):
     name = "00.row_normalize"
+    absent = ()
+    forbidden = ("torch.nn.functional.normalize",)
     target = "row_normalize"
     hint = ("Divide each row by its own sum (sum over the last axis with keepdim=True so it broadcasts); "
             "a row of zeros has sum 0, so give it zeros instead of dividing by 0 (torch.where).")

@@ -34,6 +34,10 @@ def masked_attention_np(q, k, v, mask):
 @register
 class Softmax(Check):
     name = "01.softmax"
+    absent = ("attention",)
+    forbidden = ("torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax", "Tensor.softmax",
+                 "torch.nn.Softmax", "torch.log_softmax", "torch.nn.functional.log_softmax", "Tensor.log_softmax",
+                 "scipy.special.softmax")
     target = "softmax"
     hint = ("Divide by tau, then subtract the maximum of each row (along the last axis, keepdim=True) before exp(): "
             "exp(1000) overflows to inf and inf/inf is NaN, but softmax(s - max) == softmax(s).")
@@ -65,6 +69,8 @@ class Softmax(Check):
 @register
 class CausalMask(Check):
     name = "01.causal_mask"
+    absent = ("attention",)
+    forbidden = ("vitcourse.attention",)
     target = "causal_mask"
     hint = ("Query i may look at keys 0..i: True on and below the diagonal, False above it (see torch.tril); "
             "the result must be a bool tensor of shape (n, n).")
@@ -80,6 +86,10 @@ class CausalMask(Check):
 @register
 class MaskedAttention(Check):
     name = "01.masked_attention"
+    absent = ("attention",)
+    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
+                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
+                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "masked_attention"
     hint = ("scores = q @ k^T / sqrt(d); put -inf where mask is False; softmax over the keys (last axis); "
             "a row with every key masked is all -inf and its softmax is NaN: give that row zero weights "

@@ -47,6 +47,10 @@ def _weights(rng, hidden):
 @register
 class SelfAttention(Check):
     name = "02.self_attention"
+    absent = ("attention",)
+    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
+                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
+                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "self_attention"
     hint = ("Q = x @ w_q, K = x @ w_k, V = x @ w_v (all from the same x); scores = Q @ K^T / sqrt(Dk) with "
             "K^T = K.transpose(-2, -1) so the batch axis stays first; softmax over the last axis; return "
@@ -57,16 +61,7 @@ class SelfAttention(Check):
         inputs["perm"] = rng.permutation(inputs["x"].shape[1])
         return inputs
 
-    def run(self, fn, inputs):
-        import torch
-
-        t = to_torch({k: v for k, v in inputs.items() if k != "perm"})
-        perm = torch.from_numpy(np.asarray(inputs["perm"]))
-        with torch.no_grad():
-            out = fn(**t)
-            t["x"] = t["x"][:, perm]
-            out_perm = fn(**t)
-        return {"out": to_plain(out), "out_perm": to_plain(out_perm)}
+    runner = "permuted"
 
     def reference(self, inputs):
         return self_attention_np(inputs["x"], inputs["w_q"], inputs["w_k"], inputs["w_v"]).astype(np.float32)
@@ -85,6 +80,10 @@ class SelfAttention(Check):
 @register
 class CausalSelfAttention(Check):
     name = "02.causal_self_attention"
+    absent = ("attention",)
+    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
+                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
+                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "causal_self_attention"
     hint = ("Same as self_attention, but before the softmax set scores[..., i, j] = -inf wherever j > i "
             "(a key after the query), with a lower-triangular bool mask and masked_fill. "
@@ -98,18 +97,7 @@ class CausalSelfAttention(Check):
                                       ).astype(np.float32)
         return inputs
 
-    def run(self, fn, inputs):
-        import torch
-
-        t = to_torch({k: v for k, v in inputs.items() if k not in ("cut", "future")})
-        cut = inputs["cut"]
-        with torch.no_grad():
-            out = fn(**t)
-            x2 = t["x"].clone()
-            x2[:, cut:] = torch.from_numpy(np.asarray(inputs["future"]))
-            t["x"] = x2
-            out_changed = fn(**t)
-        return {"out": to_plain(out), "out_changed_future": to_plain(out_changed)}
+    runner = "future_changed"
 
     def reference(self, inputs):
         return self_attention_np(inputs["x"], inputs["w_q"], inputs["w_k"], inputs["w_v"],

@@ -52,6 +52,8 @@ def _shape(rng, hidden):
 @register
 class SplitHeads(Check):
     name = "03.split_heads"
+    absent = ("attention",)
+    forbidden = ("vitcourse.attention",)
     target = "split_heads"
     hint = ("Head h owns the contiguous channels h*Dh:(h+1)*Dh. View (B, N, D) as (B, N, H, Dh) first, "
             "then move the head axis in front of the token axis (a reshape alone mixes tokens and heads).")
@@ -67,6 +69,8 @@ class SplitHeads(Check):
 @register
 class MergeHeads(Check):
     name = "03.merge_heads"
+    absent = ("attention",)
+    forbidden = ("vitcourse.attention",)
     target = "merge_heads"
     hint = ("merge_heads must undo split_heads: move the head axis back next to the head width, "
             "(B, H, N, Dh) -> (B, N, H, Dh), and only then flatten the last two axes.")
@@ -82,6 +86,10 @@ class MergeHeads(Check):
 @register
 class MultiHeadForward(Check):
     name = "03.mha_forward"
+    absent = ("attention",)
+    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
+                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
+                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "mha_forward"
     hint = ("Project once with in_proj_weight (rows: W^Q, then W^K, then W^V), split each of q, k, v into heads, "
             "scale the scores by 1/sqrt(Dh) (the head width, not D), softmax over the keys, merge the heads, "

@@ -48,6 +48,8 @@ def grid_2d_np(grid_h: int, grid_w: int, dim: int, temperature: float = 10000.0)
 @register
 class Sinusoidal(Check):
     name = "04.sinusoidal"
+    absent = ("positional",)
+    forbidden = ("vitcourse.positional",)
     target = "sinusoidal_encoding"
     hint = ("Even columns 2i hold sin(p * w_i), odd columns 2i+1 hold cos(p * w_i), with w_i = base**(-2i/D): "
             "the exponent uses the even column index 2i, not i. Build p as a column and w as a row and broadcast.")
@@ -69,6 +71,8 @@ class Sinusoidal(Check):
 @register
 class OffsetMatrix(Check):
     name = "04.offset_matrix"
+    absent = ("positional",)
+    forbidden = ("vitcourse.positional",)
     target = "offset_matrix"
     hint = ("Use sin(a+b) = sin a cos b + cos a sin b and cos(a+b) = cos a cos b - sin a sin b on each (sin, cos) "
             "pair: the 2x2 block for frequency w_i depends only on k * w_i, never on the position p.")
@@ -90,6 +94,8 @@ class OffsetMatrix(Check):
 @register
 class Grid2D(Check):
     name = "04.sincos_2d"
+    absent = ("positional",)
+    forbidden = ("vitcourse.positional",)
     target = "sincos_2d"
     hint = ("Token t sits at row y = t // grid_w and column x = t % grid_w (row-major; torch.meshgrid with "
             "indexing='ij'). Use D/4 frequencies omega_i = temperature**(-i/(D/4)) and concatenate "

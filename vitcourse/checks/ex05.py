@@ -59,6 +59,9 @@ def post_norm_np(x, p, num_heads, eps=1e-5):
 @register
 class LayerNorm(Check):
     name = "05.layer_norm"
+    absent = ("blocks", "attention")
+    forbidden = ("torch.nn.functional.layer_norm", "torch.nn.LayerNorm", "torch.layer_norm",
+                 "torch.native_layer_norm", "vitcourse.blocks")
     target = "layer_norm"
     hint = ("Normalise each token over its last axis: subtract the mean, divide by sqrt(variance + eps) with the "
             "biased variance (divide by D, not D-1, i.e. unbiased=False), then scale by weight and add bias.")
@@ -110,18 +113,17 @@ class _BlockCheck(Check):
         params = {k[2:]: v for k, v in inputs.items() if k.startswith("p_")}
         return inputs["x"], params, inputs["num_heads"]
 
-    def run(self, fn, inputs):
-        import torch
-
-        t = to_torch(inputs)
-        x, params, num_heads = self.split(t)
-        with torch.no_grad():
-            return to_plain(fn(x, params, num_heads))
+    runner = "params_x"
 
 
 @register
 class PreNormBlock(_BlockCheck):
     name = "05.pre_norm_block"
+    absent = ("blocks", "attention")
+    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
+                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
+                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention", "vitcourse.blocks",
+                 "torch.nn.functional.layer_norm", "torch.nn.LayerNorm")
     target = "pre_norm_block"
     hint = ("Pre-norm: the layer norm sits inside each residual branch, x = x + attn(norm1(x)); "
             "x = x + mlp(norm2(x)); the residual adds the un-normalised x. Nothing is normalised after the add.")
@@ -134,6 +136,11 @@ class PreNormBlock(_BlockCheck):
 @register
 class PostNormBlock(_BlockCheck):
     name = "05.post_norm_block"
+    absent = ("blocks", "attention")
+    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
+                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
+                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention", "vitcourse.blocks",
+                 "torch.nn.functional.layer_norm", "torch.nn.LayerNorm")
     target = "post_norm_block"
     hint = ("Post-norm (the original Transformer): add first, then normalise, x = norm1(x + attn(x)); "
             "x = norm2(x + mlp(x)). The attention and the MLP see the un-normalised input of their sub-layer.")

@@ -61,6 +61,8 @@ def random_vit_params(rng, shapes: dict) -> dict[str, np.ndarray]:
 @register
 class Patchify(Check):
     name = "06.patchify"
+    absent = ("vit",)
+    forbidden = ("vitcourse.vit",)
     target = "patchify"
     hint = ("One einops.rearrange with named axes: split H and W each into (grid position, position inside the "
             "patch). The grid positions, row by row, become the token axis; inside a patch the order is "
@@ -88,6 +90,8 @@ class Patchify(Check):
 @register
 class PatchEmbedding(Check):
     name = "06.patch_embedding"
+    absent = ("vit",)
+    forbidden = ("vitcourse.vit",)
     target = "patch_embedding"
     hint = ("A convolution with kernel size = stride = P sees each patch once; its output (B, D, h, w) still has "
             "the embedding axis first and the grid last, so move D last and flatten the grid row by row. With "
@@ -119,6 +123,10 @@ class PatchEmbedding(Check):
 @register
 class ViTForward(Check):
     name = "06.vit_forward"
+    absent = ("vit",)
+    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
+                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
+                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention", "vitcourse.vit", "vitcourse.blocks")
     target = "vit_forward"
     hint = ("Follow the lecture's steps: patch embedding (B, N, D); prepend params['cls_token'] expanded to "
             "(B, 1, D); add params['pos_embed']; for each block i: x = x + attn(LN1(x)), x = x + MLP(LN2(x)) "
@@ -144,12 +152,7 @@ class ViTForward(Check):
     def split(inputs):
         return inputs["images"], {k[2:]: v for k, v in inputs.items() if k.startswith("p_")}, inputs["num_heads"]
 
-    def run(self, fn, inputs):
-        import torch
-
-        images, params, num_heads = self.split(to_torch(inputs))
-        with torch.no_grad():
-            return to_plain(fn(images, params, num_heads))
+    runner = "params_images"
 
     def reference(self, inputs):
         import torch
@@ -181,3 +184,8 @@ class TrainViT(DigitsTrainingCheck):
             "vitcourse.train.fit: AdamW, warm-up + cosine, a fixed number of steps of batch 64, lr about 2e-3. "
             "A ViT has no built-in shift invariance: light augmentation (vitcourse.vit.random_affine) closes "
             "most of the gap. Return the model.")
+
+    def build_model(self, config):
+        from ..vit import ViT, ViTConfig
+
+        return ViT(ViTConfig(**config))

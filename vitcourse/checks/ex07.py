@@ -49,6 +49,10 @@ def _padding_mask(rng, B: int, Nk: int, hidden: bool) -> np.ndarray:
 @register
 class CrossAttention(Check):
     name = "07.cross_attention"
+    absent = ("attention",)
+    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
+                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
+                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "cross_attention"
     hint = ("Queries come from `query`, keys and values from `context` (another length Nk and width Dc). "
             "Split q, k, v into heads, scale the (B, H, Nq, Nk) scores by 1/sqrt(Dh), set the scores of padded "
@@ -74,20 +78,7 @@ class CrossAttention(Check):
             "num_heads": H,
         }
 
-    def run(self, fn, inputs):
-        """Call twice: the second time with garbage in the padded positions of the context (must not matter)."""
-        import torch
-
-        from . import to_plain, to_torch
-
-        with torch.no_grad():
-            first = to_plain(fn(**to_torch(inputs)))
-            noisy = dict(inputs)
-            pad = np.asarray(inputs["key_padding_mask"], bool)
-            garbage = np.random.default_rng(12345).normal(0, 50, size=inputs["context"].shape).astype(np.float32)
-            noisy["context"] = np.where(pad[..., None], garbage, inputs["context"]).astype(np.float32)
-            second = to_plain(fn(**to_torch(noisy)))
-        return {"output": first, "output_with_garbage_in_padding": second}
+    runner = "garbage_padding"
 
     def reference(self, inputs):
         out = cross_attention_np(**inputs)
@@ -119,6 +110,10 @@ def attention_pool_np(tokens, queries, w_k, w_v):
 @register
 class AttentionPool(Check):
     name = "07.attention_pool"
+    absent = ("attention",)
+    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
+                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
+                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "attention_pool"
     hint = ("The queries are shared by every image: scores[b, q, n] = queries[q] . k[b, n] / sqrt(D) with "
             "k = tokens @ w_k.T; softmax over the N tokens (last axis); pooled = attn @ v with v = tokens @ w_v.T. "

@@ -45,6 +45,8 @@ def block_inputs(rng, B: int, N: int, D: int, S: int, C: int) -> dict:
 @register
 class MixerBlockCheck(Check):
     name = "08.mixer_block"
+    absent = ("mixer",)
+    forbidden = ("vitcourse.mixer",)
     target = "mixer_block"
     hint = ("Token mixing first: y = LayerNorm1(x) (over D), transpose to (B, D, N), apply the token MLP "
             "(N -> S -> N with GELU), transpose back and add to x. Then channel mixing on the result: "
@@ -87,3 +89,8 @@ class TrainMixer(DigitsTrainingCheck):
             "it with AdamW, a warm-up + cosine schedule and a fixed number of steps (vitcourse.train.fit does "
             "all of this), and return the model. A lr around 1e-3..3e-3 and ~500 steps of batch 64 are enough; "
             "a small random shift of the images (augmentation) helps.")
+
+    def build_model(self, config):
+        from ..mixer import MixerConfig, MLPMixer
+
+        return MLPMixer(MixerConfig(**config))

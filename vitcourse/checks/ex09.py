@@ -38,6 +38,8 @@ def _torch(x):
 @register
 class BoxCxcywhToXyxy(Check):
     name = "09.box_cxcywh_to_xyxy"
+    absent = ("detr",)
+    forbidden = ("vitcourse.detr", "torchvision.ops.box_convert", "torchvision.ops.box_cxcywh_to_xyxy",)
     target = "box_cxcywh_to_xyxy"
     hint = ("Corners are the centre minus and plus half the size: x0 = cx - w/2, y0 = cy - h/2, x1 = cx + w/2, "
             "y1 = cy + h/2. Keep any leading axes: unbind(-1) and stack(dim=-1).")
@@ -54,6 +56,8 @@ class BoxCxcywhToXyxy(Check):
 @register
 class GeneralizedBoxIoU(Check):
     name = "09.generalized_box_iou"
+    absent = ("detr",)
+    forbidden = ("vitcourse.detr", "torchvision.ops.generalized_box_iou", "torchvision.ops.box_iou",)
     target = "generalized_box_iou"
     hint = ("Pairwise (N, M): broadcast boxes1[:, None, :] against boxes2[None, :, :]. Intersection from the max of "
             "the top-left corners and the min of the bottom-right ones, clamped at 0; union = area1 + area2 - inter; "
@@ -111,6 +115,8 @@ def _targets(inputs, to):
 @register
 class HungarianMatch(Check):
     name = "09.hungarian_match"
+    absent = ("detr",)
+    forbidden = ("vitcourse.detr",)
     target = "hungarian_match"
     hint = ("Build the (Q, T) cost: -cost_class * softmax(logits)[:, labels] + cost_bbox * L1 distance (torch.cdist "
             "with p=1) - cost_giou * GIoU of the boxes converted to xyxy; then scipy's linear_sum_assignment on it. "
@@ -132,14 +138,7 @@ class HungarianMatch(Check):
             case["pred_boxes"][0] = np.clip(near + rng.normal(0, 0.08, size=near.shape), 0.02, 0.98)
         return case
 
-    def run(self, fn, inputs):
-        import torch
-
-        t = {k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
-        with torch.no_grad():
-            out = fn(t["pred_logits"][0], t["pred_boxes"][0], t["labels"], t["boxes"], cost_class=t["cost_class"],
-                     cost_bbox=t["cost_bbox"], cost_giou=t["cost_giou"])
-        return to_plain(list(out))
+    runner = "matcher"
 
     def _cost(self, inputs):
         from ..detr.matcher import HungarianMatcher
@@ -181,6 +180,8 @@ class HungarianMatch(Check):
 @register
 class SetLoss(Check):
     name = "09.set_loss"
+    absent = ("detr",)
+    forbidden = ("vitcourse.detr",)
     target = "set_loss"
     hint = ("Match each image with your hungarian_match. Cross-entropy over all B*Q predictions with target class "
             "'no object' (index C) for unmatched ones and class weight eos_coef for it (F.cross_entropy(..., weight=w) "
@@ -193,17 +194,7 @@ class SetLoss(Check):
         case["eos_coef"] = 0.1 if not hidden else float(rng.uniform(0.05, 0.5))
         return case
 
-    def run(self, fn, inputs):
-        import torch
-
-        t = {k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
-        targets = _targets(t, lambda x: x)
-        with torch.no_grad():
-            out = fn(t["pred_logits"], t["pred_boxes"], targets, eos_coef=t["eos_coef"], cost_class=t["cost_class"],
-                     cost_bbox=t["cost_bbox"], cost_giou=t["cost_giou"])
-        if not isinstance(out, dict):
-            raise TypeError(f"set_loss must return a dict of losses, got {type(out).__name__}")
-        return to_plain({k: out[k] for k in ("loss_ce", "loss_bbox", "loss_giou") if k in out})
+    runner = "set_loss"
 
     def reference(self, inputs):
         import torch

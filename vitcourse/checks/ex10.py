@@ -52,6 +52,8 @@ def _conv_weight(rng, out_ch, in_ch, k=3):
 @register
 class DoubleConvCheck(Check):
     name = "10.double_conv"
+    absent = ("unet",)
+    forbidden = ("vitcourse.unet",)
     target = "double_conv"
     hint = ("Two rounds of F.conv2d(h, w, b, padding=1) followed by F.relu: padding 1 keeps H and W for a 3x3 "
             "kernel. The ReLU comes after each convolution, including the second.")
@@ -74,6 +76,8 @@ class DoubleConvCheck(Check):
 @register
 class DecoderStage(Check):
     name = "10.decoder_stage"
+    absent = ("unet",)
+    forbidden = ("vitcourse.unet",)
     target = "decoder_stage"
     hint = ("Up-sample with F.conv_transpose2d(x, w_up, b_up, stride=2) (2h x 2w), zero-pad with F.pad to the "
             "skip's H x W (F.pad's list is [left, right, top, bottom]; put dh // 2 on top and the rest at the "
@@ -116,6 +120,8 @@ def dice_ref(pred, target, num_classes):
 @register
 class DiceScore(Check):
     name = "10.dice_score"
+    absent = ("unet",)
+    forbidden = ("vitcourse.unet",)
     target = "dice_score"
     hint = ("For each class c: |P ∩ T| = ((pred == c) & (target == c)).sum(), |P| = (pred == c).sum(), "
             "|T| = (target == c).sum(); Dice = 2 |P ∩ T| / (|P| + |T|), NaN when |P| + |T| = 0. Count over "

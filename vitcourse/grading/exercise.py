@@ -192,7 +192,7 @@ def extract_student_code(nb, exercise: Exercise) -> StudentCode:
     """Keep the student's own code cells; drop every test cell; report lost metadata."""
     cells, dropped, notes = [], [], {}
     seen_solution_ids = set()
-    for i, cell in enumerate(nb.cells):
+    for i, cell in enumerate(nb["cells"] if isinstance(nb, dict) else nb.cells):
         if cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")

@@ -10,6 +10,7 @@ crash never leaves half a gradebook.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -20,7 +21,9 @@ from pathlib import Path
 __all__ = ["write_csv", "write_json", "read_gradebook", "merge_rows", "write_feedback", "atomic_write"]
 
 FIELDS = ("student", "exercise", "task", "points", "max_points", "status", "reason", "pending_points", "flags",
-          "checks", "submission", "sha256", "grader_version")
+          "checks", "submission", "sha256", "grader_version", "isolation")
+#: A spreadsheet runs a cell that starts with one of these as a formula: such cells get a leading apostrophe.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def atomic_write(path: str | os.PathLike, text: str) -> None:
@@ -65,7 +68,8 @@ def read_gradebook(path: str | os.PathLike) -> list[dict]:
         rows = doc["rows"] if isinstance(doc, dict) else doc
     else:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
+            rows = [{k: (v[1:] if isinstance(v, str) and v[:1] == "'" and v[1:2] and v[1] in "=+-@\t\r" else v)
+                     for k, v in r.items()} for r in csv.DictReader(f)]
     out = []
     for r in rows:
         d = {k: r.get(k, "") for k in FIELDS}
@@ -89,12 +93,19 @@ def merge_rows(old: list[dict], new: list) -> list[dict]:
     return sorted(rows, key=_task_order)
 
 
+def csv_cell(value):
+    """A value safe to open in a spreadsheet: text that would start a formula is prefixed with ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(rows, path: str | os.PathLike) -> None:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow(_as_dict(r))
+        w.writerow({k: csv_cell(v) for k, v in _as_dict(r).items()})
     atomic_write(path, buf.getvalue())
 
 
@@ -116,7 +127,13 @@ _ICON = {"passed": "✔", "failed": "✘", "error": "✘", "timeout": "⏱", "cr
 
 
 def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("._") or "student"
+    """A file name for ``text`` that is safe everywhere and unique: ASCII letters, digits, ``_.-``; when that
+    loses anything (``josé`` and ``josè``), a short hash of the original keeps the names apart."""
+    text = str(text)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._-")[:80] or "student"
+    if safe != text:
+        safe += "-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return safe
 
 
 def write_feedback(rows, folder: str | os.PathLike) -> list[Path]:

@@ -2,35 +2,40 @@
 
 Only this (trusted) process decides a score. Per submission it reads the
 student's code cells (`extract_student_code`), flags suspicious code
-(`find_flags`), makes each check's inputs from the visible seeds and from
-fresh random seeds (`secrets`), writes them as plain data for the runner,
-and after the runner exits loads its outputs (JSON and ``.npy`` with
-``allow_pickle=False``), computes the reference itself and calls
-``Check.judge``. One row per submission and task.
+(`find_flags`, and `vitcourse.checks.rules.forbidden_uses` for library
+functions a task asks the student to write), makes each check's inputs from
+the visible seeds and from fresh random seeds (`secrets`), sends the public
+part of them with the code to a fresh sandbox (`vitcourse.grading.sandbox`)
+on its stdin, reads the outputs back from a pipe under byte and element caps,
+computes the reference itself and calls ``Check.judge``. One row per
+submission and task.
 """
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 import re
 import secrets
-import shutil
-import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import unicodedata
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import nbformat
 import numpy as np
 
 from .. import __version__
 from ..checks import get_check
+from ..checks.rules import forbidden_uses
 from ..notebooks import ROOT
-from .exercise import Exercise, extract_student_code, exercise_ids, load_exercise, strip_magics
+from .exercise import Exercise, exercise_ids, extract_student_code, load_exercise, strip_magics
 from .flags import find_flags, flags_for_targets
-from .plain import PlainDataError, dump_plain, load_plain, read_small_file
-from .runner import Runner, SandboxError
+from .sandbox import Isolation, Limits, SandboxFactory, probe_isolation
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be started or failed (not the student's fault)."""
+
 
 __all__ = ["GRADER_VERSION", "Row", "Submission", "Grader", "discover", "STATUSES", "grade"]
 
@@ -58,10 +63,11 @@ class Row:
     submission: str = ""
     sha256: str = ""
     grader_version: str = GRADER_VERSION
+    isolation: str = ""
     hint: str = field(default="", repr=False)
 
     FIELDS = ("student", "exercise", "task", "points", "max_points", "status", "reason", "pending_points", "flags",
-              "checks", "submission", "sha256", "grader_version")
+              "checks", "submission", "sha256", "grader_version", "isolation")
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -81,16 +87,40 @@ def _exercise_from_name(name: str) -> str | None:
 
 
 def _student_id(path: Path, top: Path | None, exercise_stems: set[str]) -> str:
-    """From the file name (``alice.ipynb``, ``alice_00_warmup.ipynb``) or the folder (``alice/00_warmup.ipynb``)."""
+    """Who handed ``path`` in. The rule (docs/grading.md):
+
+    1. a submission inside a folder below the graded folder belongs to the first folder's name
+       (``subs/alice/01_attention.ipynb`` and ``subs/alice/ps1/x.ipynb`` -> ``alice``), whatever the file is called;
+    2. otherwise the file name without the exercise part (``alice_01_attention.ipynb``, ``alice.ipynb`` ->
+       ``alice``).
+
+    Names are normalised to Unicode NFC, so the same name typed two ways is one student.
+    """
+    if top is not None and path.parent != top:
+        return unicodedata.normalize("NFC", path.relative_to(top).parts[0])
     stem = path.stem
     for ex in sorted(exercise_stems, key=len, reverse=True):
         stem = stem.replace(ex, "")
     stem = re.sub(r"^[\W_]+|[\W_]+$", "", stem)
     if stem and not re.fullmatch(r"\d\d", stem):
-        return stem
-    if top is not None and path.parent != top:
-        return path.relative_to(top).parts[0]
-    return path.parent.name or path.stem
+        return unicodedata.normalize("NFC", stem)
+    return unicodedata.normalize("NFC", path.parent.name or path.stem)
+
+
+def read_notebook(raw: bytes) -> dict:
+    """A notebook's JSON as a dict with string cell sources, checked enough to grade (no nbformat import)."""
+    nb = json.loads(raw.decode("utf-8"))
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise ValueError("it has no list of cells")
+    if not isinstance(nb.get("metadata", {}), dict):
+        raise ValueError("its metadata is not a dict")
+    for cell in nb["cells"]:
+        if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), (str, list)) \
+                or not isinstance(cell.get("metadata", {}), dict):
+            raise ValueError("a cell is malformed")
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(str(x) for x in cell["source"])
+    return nb
 
 
 def discover(paths, *, exercise: str | None = None, solutions: Path = ROOT / "solutions") -> list[Submission]:
@@ -116,9 +146,17 @@ def discover(paths, *, exercise: str | None = None, solutions: Path = ROOT / "so
     return subs
 
 
-def _short(text: str, n: int = 300) -> str:
+def _short(text, n: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+_CSV_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _clean(text, n: int = 300) -> str:
+    """Student-provided text made safe for a gradebook cell: one line, no control characters, truncated."""
+    return _short(_CSV_TEXT.sub(" ", str(text)), n)
 
 
 class Grader:
@@ -128,80 +166,82 @@ class Grader:
         solutions: folder of instructor notebooks ``NN_topic.ipynb``.
         timeout: seconds allowed for each notebook cell and each test case
             (default: 120 s per cell, each check's own ``timeout`` per case).
-        memory_mb: address space a runner may add on top of the pre-imported libraries.
-        output_mb: largest file (printed output included) a runner may write.
+        memory_mb: address space a submission may use on top of the imported libraries.
+        output_mb: largest file a submission may write (inside its private ``/tmp``).
         seed: makes the hidden cases reproducible (default: fresh random seeds per submission).
-        protect: extra paths the runners may not read (gradebook, feedback folder, submissions).
-        namespaces: hide files behind Linux user/mount namespaces where available
-            (`isolation` says what a run got).
+        allow_unsafe: grade even where kernel isolation (bubblewrap) is unavailable, running student code
+            as this user with no isolation (``--unsafe-no-isolation``); the gradebook says so on every row.
+        protect: accepted for compatibility; the sandbox sees none of the instructor's files anyway.
     """
 
     def __init__(self, solutions: str | Path = ROOT / "solutions", *, timeout: float | None = None,
                  memory_mb: int = 3072, output_mb: int = 64, seed: int | None = None, protect=(),
-                 namespaces: bool = True):
+                 allow_unsafe: bool = False, max_result_mb: int = 64):
         self.solutions = Path(solutions)
         if not self.solutions.is_dir():
             raise ValueError(f"solutions folder {str(self.solutions)!r} does not exist")
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or not timeout > 0):
             raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        for name, value in (("memory_mb", memory_mb), ("output_mb", output_mb), ("max_result_mb", max_result_mb)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1 (megabytes), got {value!r}")
         self.timeout = timeout
-        self.memory_mb, self.output_mb = int(memory_mb), int(output_mb)
+        self.memory_mb, self.output_mb, self.max_result_mb = memory_mb, output_mb, max_result_mb
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
             raise ValueError(f"seed must be an integer >= 0 or None, got {seed!r}")
         self._seed = seed
         self._exercises: dict[str, Exercise] = {}
         self._ids = exercise_ids(self.solutions)
-        self.root: str | None = None
-        self.runner: Runner | None = None
-        self._runner_lock = threading.Lock()
-        self._count = 0
-        self.protect = [str(Path(p).resolve()) for p in protect]
-        self.namespaces = bool(namespaces)
+        self.allow_unsafe = bool(allow_unsafe)
+        self.factory: SandboxFactory | None = None
+        self._isolation: Isolation | None = None
+        self._live: set = set()
+        self._lock = threading.Lock()
+        self.stopping = False
+        self.interrupted = False
 
     # --------------------------------------------------------------- lifecycle
 
     def __enter__(self):
-        self.root = tempfile.mkdtemp(prefix="vitcourse-grade-")
-        os.chmod(self.root, 0o700)
+        self._isolation = probe_isolation(allow_unsafe=self.allow_unsafe)
+        limits = Limits(memory_mb=self.memory_mb, file_mb=self.output_mb)
+        self.factory = SandboxFactory(self._isolation, limits, max_bytes=self.max_result_mb * 2**20)
         return self
 
     def __exit__(self, *exc):
         self.close()
 
     def close(self) -> None:
-        if self.runner is not None:
-            self.runner.close()
-            self.runner = None
-        if self.root:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
-
-    def _get_runner(self, restart: bool = False) -> Runner:
-        with self._runner_lock:
-            if self.root is None:
-                raise RuntimeError("use the Grader as a context manager: with Grader() as g: ...")
-            if restart and self.runner is not None:
-                self.runner.close()
-                self.runner = None
-            if self.runner is None or not self.runner.alive:
-                self.runner = Runner(self.root).start()
-            return self.runner
+        """Stop every running sandbox and remove the grader's temporary folder."""
+        self.stopping = True
+        with self._lock:
+            live = list(self._live)
+        for sb in live:
+            sb.kill()
+        if self.factory is not None:
+            self.factory.close()
+            self.factory = None
 
     @property
     def isolation(self) -> str:
-        """What protects the instructor's files from student code in this run (for the report)."""
-        runner = self._get_runner()
-        if runner.namespaces == "ok" and self.namespaces:
-            return "namespaces + audit hook"
-        why = "turned off" if not self.namespaces else runner.namespaces
-        return f"audit hook only (Linux namespaces: {why})"
+        """What protects the machine from student code in this run (also on every gradebook row)."""
+        if self._isolation is None:
+            raise RuntimeError("use the Grader as a context manager: with Grader() as g: ...")
+        return str(self._isolation)
+
+    @property
+    def exercises(self) -> dict[str, Exercise]:
+        """The exercises loaded so far (``{"00": Exercise, ...}``)."""
+        return dict(self._exercises)
 
     def exercise(self, number: str) -> Exercise:
-        if number not in self._exercises:
-            if number not in self._ids:
-                raise ValueError(f"exercise must be one of {sorted(self._ids)}, got {number!r}")
-            self._exercises[number] = load_exercise(self._ids[number])
-        return self._exercises[number]
+        with self._lock:
+            if number not in self._exercises:
+                if number not in self._ids:
+                    raise ValueError(f"exercise must be one of {sorted(self._ids)}, got {number!r}")
+                self._exercises[number] = load_exercise(self._ids[number])
+            return self._exercises[number]
 
     def _hidden_seeds(self, n: int, digest: str, name: str) -> list[int]:
         """Fresh random seeds; with ``seed``, fixed per (seed, submission bytes, check) whatever the order."""
@@ -212,12 +252,15 @@ class Grader:
 
     # --------------------------------------------------------------- one submission
 
+    def _row(self, sub: Submission, exercise: str, task: str, points, max_points, status, reason, **kw) -> Row:
+        return Row(sub.student, exercise, task, points, max_points, status, _clean(reason), submission=str(sub.path),
+                   isolation=self.isolation, **kw)
+
     def _rows(self, sub: Submission, ex: Exercise | None, status: str, reason: str, digest: str) -> list[Row]:
         if ex is None:
-            return [Row(sub.student, sub.exercise or "?", "-", 0, 0, status, _short(reason),
-                        submission=str(sub.path), sha256=digest)]
-        return [Row(sub.student, ex.name, t.task_id, 0, t.points, status, _short(reason), checks=" ".join(t.checks),
-                    submission=str(sub.path), sha256=digest, hint=self._hint(t)) for t in ex.tasks]
+            return [self._row(sub, sub.exercise or "?", "-", 0, 0, status, reason, sha256=digest)]
+        return [self._row(sub, ex.name, t.task_id, 0, t.points, status, reason, checks=" ".join(t.checks),
+                          sha256=digest, hint=self._hint(t)) for t in ex.tasks]
 
     @staticmethod
     def _hint(task) -> str:
@@ -234,23 +277,15 @@ class Grader:
         digest = hashlib.sha256(raw).hexdigest()
         ex = None
         try:
-            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-            if not isinstance(nb.get("cells"), list):
-                raise ValueError("it has no list of cells")
-            for cell in nb.cells:
-                if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), (str, list)) \
-                        or not isinstance(cell.get("metadata", {}), dict):
-                    raise ValueError("a cell is malformed")
-                if isinstance(cell.get("source"), list):
-                    cell["source"] = "".join(str(x) for x in cell["source"])
-            meta = nb.get("metadata", {}).get("vitcourse", {}) if isinstance(nb.get("metadata"), dict) else {}
+            nb = read_notebook(raw)
+            meta = nb.get("metadata", {}).get("vitcourse", {})
             made_from = _exercise_from_name(str(meta.get("generated_from", ""))) if isinstance(meta, dict) else None
             number = sub.exercise or made_from
         except Exception as e:  # noqa: BLE001 - any unreadable file is the submission's problem
             number = sub.exercise
             if number in self._ids:
                 ex = self.exercise(number)
-            return self._rows(sub, ex, "error", f"not a readable notebook ({type(e).__name__}: {_short(e, 120)})",
+            return self._rows(sub, ex, "error", f"not a readable notebook ({type(e).__name__}: {_clean(e, 120)})",
                               digest)
         if number not in self._ids:
             return self._rows(sub, None, "error", f"cannot tell which exercise this is (got {number!r}); "
@@ -261,23 +296,8 @@ class Grader:
         except SandboxError as e:
             return self._rows(sub, ex, "crashed", f"grading sandbox failure: {e}", digest)
 
-    def _grade_notebook(self, sub: Submission, ex: Exercise, nb, digest: str) -> list[Row]:
-        code = extract_student_code(nb, ex)
-        if code.untouched:
-            return self._rows(sub, ex, "not attempted", "the notebook is the exercise as handed out", digest)
-        trusted_sources = {s.strip() for s in ex.template_code}
-        trusted = {i for i, s in code.cells if s.strip() in trusted_sources}
-        targets = {t for task in ex.tasks for t in task.targets}
-        flags, uses = find_flags(code.cells, targets, trusted=trusted)
-
-        # Inputs: visible seeds and fresh hidden seeds, made here and written as plain data.
-        with self._runner_lock:
-            self._count += 1
-            workdir = os.path.join(self.root, f"sub{self._count:05d}")
-        os.makedirs(os.path.join(workdir, "in"))
+    def _make_cases(self, ex: Exercise, digest: str):
         cases: dict[str, list[tuple[bool, dict]]] = {}
-        job_checks: dict[str, list[str]] = {}
-        case_timeout = {}
         for task in ex.tasks:
             for name in task.checks:
                 if name in cases:
@@ -287,63 +307,46 @@ class Grader:
                 seeds = self._hidden_seeds(c.hidden_cases, digest, name)
                 made += [(True, inp) for _, inp in c.cases(True, seeds=seeds)]
                 cases[name] = made
-                job_checks[name] = []
-                for k, (_, inp) in enumerate(made):
-                    # held-out labels and other private inputs stay in this (trusted) process
-                    dump_plain(c.public_inputs(inp), os.path.join(workdir, "in"), f"{name}.{k}")
-                    job_checks[name].append(f"{name}.{k}")
-                case_timeout[name] = float(self.timeout or c.timeout)
-        cell_timeout = float(self.timeout or 120.0)
-        cells = [[i, strip_magics(s)] for i, s in code.cells]
+        return cases
 
+    def _grade_notebook(self, sub: Submission, ex: Exercise, nb, digest: str) -> list[Row]:
+        code = extract_student_code(nb, ex)
+        if code.untouched:
+            return self._rows(sub, ex, "not attempted", "the notebook is the exercise as handed out", digest)
+        trusted_sources = {s.strip() for s in ex.template_code}
+        trusted = {i for i, s in code.cells if s.strip() in trusted_sources}
+        targets = {t for task in ex.tasks for t in task.targets}
+        flags, uses = find_flags(code.cells, targets, trusted=trusted)
+        cases = self._make_cases(ex, digest)
+        cells = [[i, strip_magics(s)] for i, s in code.cells]
+        cell_timeout = float(self.timeout or 120.0)
+        # One sandbox per package view: a task whose answer lives in a package module runs without that module.
+        groups: dict[tuple, list[str]] = {}
+        for name in cases:
+            groups.setdefault(tuple(sorted(get_check(name).absent)), []).append(name)
         results: dict[str, list | None] = {}
         failure: dict[str, str] = {}
-        meta: dict = {}
-        pending = list(job_checks)
-        for attempt in range(len(job_checks) + 1):
-            if not pending:
-                break
-            res = self._run(workdir, cells, {n: job_checks[n] for n in pending}, cell_timeout, case_timeout,
-                            sub.path)
-            meta = self._load_meta(workdir) or meta
-            for name in pending:
-                results[name] = self._load_result(workdir, name, len(job_checks[name]))
-            done = [n for n in pending if results[n] is not None]
-            rest = [n for n in pending if results[n] is None]
-            if not rest:
-                break
-            how = "timeout" if res.killed else "crashed"
-            why = (f"ran past the time limit and was stopped" if res.killed else
-                   f"the process running your code ended abruptly (exit code {res.exit_code})")
-            m = re.match(r"(?:check|write) (\S+)", res.stage)
-            if m and m.group(1) in rest:
-                failure[m.group(1)] = f"{how}: {why} while running {get_check(m.group(1)).target}"
-                rest.remove(m.group(1))
-                pending = rest  # the checks not reached get a fresh runner
-            else:  # it died before reaching a check (e.g. in a notebook cell): every check left is lost
-                stage = res.stage if res.stage.startswith("cell") else "start-up"
-                for n in rest:
-                    failure[n] = f"{how}: {why} during {stage}"
-                pending = []
-        for n in job_checks:
-            if results.get(n) is None and n not in failure:
-                failure[n] = "crashed: no results came back from the process running your code"
-        violations = self._violations(workdir)
-        shutil.rmtree(workdir, ignore_errors=True)
-
+        cell_errors: list[dict] = []
+        modules: dict[str, str] = {}
+        violations: list[str] = []
+        for absent, names in groups.items():
+            self._run_group(ex, absent, names, cells, cases, cell_timeout, results, failure, cell_errors, modules,
+                            violations)
         rows = []
-        cell_errors = meta.get("cell_errors", []) if isinstance(meta.get("cell_errors"), list) else []
         for task in ex.tasks:
             status, reason = self._judge_task(task, cases, results, failure, code.target_cells, cell_errors,
                                               code.syntax_errors)
             task_flags = [str(f) for f in flags_for_targets(flags, uses, task.targets)]
+            forbidden = [f for n in task.checks for f in get_check(n).forbidden]
+            if forbidden:
+                task_flags += [str(u) for u in forbidden_uses(code.cells, set(task.targets), forbidden)]
             task_flags += [f"runtime: {v}" for v in violations]
-            modules = meta.get("modules", {}) if isinstance(meta.get("modules"), dict) else {}
             for t in task.targets:
                 mod = modules.get(t)
                 if isinstance(mod, str) and mod.split(".")[0] == "vitcourse":
                     task_flags.append(f"{t} is the package's own function from {mod[:80]} (delegates to the "
                                       f"reference implementation)")
+            task_flags = list(dict.fromkeys(task_flags))
             notes = [code.notes[g] for g, names in ex.solution_cells.items()
                      if g in code.notes and names & set(task.targets)]
             if notes:
@@ -354,81 +357,98 @@ class Grader:
                 reason = f"passed, but {task.points} point(s) are withheld pending review: {task_flags[0]}"
             elif task_flags:
                 reason += f" (also flagged for review: {task_flags[0]})"
-            rows.append(Row(sub.student, ex.name, task.task_id, points, task.points, status, _short(reason),
-                            pending_points, _short(" | ".join(task_flags), 500), " ".join(task.checks),
-                            str(sub.path), digest, hint=self._hint(task)))
+            rows.append(self._row(sub, ex.name, task.task_id, points, task.points, status, reason,
+                                  pending_points=pending_points, flags=_clean(" | ".join(task_flags), 500),
+                                  checks=" ".join(task.checks), sha256=digest, hint=self._hint(task)))
         return rows
 
-    def _run(self, workdir, cells, checks, cell_timeout, case_timeout, submission: Path):
-        import json
+    def _run_group(self, ex, absent, names, cells, cases, cell_timeout, results, failure, cell_errors, modules,
+                   violations) -> None:
+        """Run the checks ``names`` in fresh sandboxes without the ``absent`` modules; fill in the outcomes."""
+        case_timeout = {n: float(self.timeout or get_check(n).timeout) for n in names}
+        # The budget is the parent's: the instructor's number of code cells, not the submission's.
+        n_cells = max(1, len(ex.template_code) + len(ex.solution_cells))
+        pending = list(names)
+        first = True
+        while pending:
+            if self.stopping:
+                for n in pending:
+                    failure[n] = "crashed: grading was interrupted"
+                return
+            checks = {}
+            for n in pending:
+                c = get_check(n)
+                checks[n] = {"target": c.target, "runner": c.runner, "timeout": case_timeout[n],
+                             "cases": [c.public_inputs(inp) for _, inp in cases[n]]}
+            job = {"sys_path": [], "cells": cells, "cell_timeout": cell_timeout, "checks": checks}
+            total = cell_timeout * n_cells + sum(case_timeout[n] * len(cases[n]) for n in pending) + 30
 
-        for f in ("progress",):
-            try:
-                os.remove(os.path.join(workdir, f))
-            except OSError:
-                pass
-        shutil.rmtree(os.path.join(workdir, "res"), ignore_errors=True)
-        job = {"cells": cells, "checks": checks, "cell_timeout": cell_timeout, "case_timeout": case_timeout}
-        with open(os.path.join(workdir, "job.json"), "w") as f:
-            json.dump(job, f)
+            def stage_limit(stage: str) -> float:
+                if stage.startswith("cell"):
+                    return cell_timeout
+                m = re.match(r"case (\S+) ", stage)
+                if m and m.group(1) in case_timeout:
+                    return case_timeout[m.group(1)]
+                return 60.0
 
-        def stage_limit(stage: str) -> float:
-            if stage.startswith("cell"):
-                return cell_timeout
-            m = re.match(r"check (\S+) ", stage)
-            if m and m.group(1) in case_timeout:
-                return case_timeout[m.group(1)]
-            return 60.0
+            out = self._sandbox_run(absent, job, stage_limit, total)
+            got: dict[str, list] = {}
+            for f in out.frames:
+                t = f.get("t")
+                if t == "result" and f.get("check") in checks and f["check"] not in got:
+                    valid = self._valid_cases(f.get("cases"), len(cases[f["check"]]))
+                    if valid is not None:
+                        got[f["check"]] = valid
+                elif t == "cell_error" and first and type(f.get("cell")) is int:
+                    cell_errors.append({"cell": f["cell"], "error": _clean(f.get("error", ""), 300)})
+                elif t == "module" and type(f.get("target")) is str and type(f.get("module")) is str:
+                    modules.setdefault(f["target"], f["module"])
+                elif t == "violation" and len(violations) < 20:
+                    v = _clean(f.get("what", ""), 200)
+                    if v not in violations:
+                        violations.append(v)
+            first = False
+            for n in list(pending):
+                if n in got:
+                    results[n] = got[n]
+            rest = [n for n in pending if n not in got]
+            if not rest:
+                return
+            how = "timeout" if out.killed == "timeout" else "crashed"
+            why = ("ran past the time limit and was stopped" if out.killed == "timeout" else
+                   f"sent results the grader refuses ({out.protocol_error})" if out.killed == "protocol" else
+                   f"the process running your code ended abruptly (exit code {out.exit_code})")
+            m = re.match(r"(?:case|write) (\S+)", out.stage)
+            if m and m.group(1) in rest:
+                failure[m.group(1)] = f"{how}: {why} while running {get_check(m.group(1)).target}"
+                rest.remove(m.group(1))
+                pending = rest  # the checks not reached get a fresh sandbox
+            else:  # it died before reaching a check (in a notebook cell, or at start-up): every check left is lost
+                stage = out.stage if out.stage.startswith("cell") else "start-up"
+                for n in rest:
+                    failure[n] = f"{how}: {why} during {stage}"
+                pending = []
 
-        total = cell_timeout * max(1, len(cells)) + sum(case_timeout[n] * len(v) for n, v in checks.items()) + 60
-        hide_dirs = [str(self.solutions.resolve()), str(ROOT / "tests"), str(ROOT / ".git"), str(ROOT / "solutions"),
-                     str(Path(submission).resolve().parent), *[p for p in self.protect if os.path.isdir(p)]]
-        hide_files = [str(Path(submission).resolve()), *[p for p in self.protect if not os.path.isdir(p)]]
-        deny = hide_dirs + hide_files + [self.root]
-
-        def attempt(runner):
-            limits = {"as": int(runner.vm + self.memory_mb * 2**20), "fsize": self.output_mb * 2**20,
-                      "cpu": int(total + 10)}
-            isolate = {"enabled": runner.namespaces == "ok" and self.namespaces, "work_root": self.root,
-                       "hide_dirs": hide_dirs, "hide_files": hide_files}
-            return runner.run(workdir, limits=limits, deny=deny, stage_limit=stage_limit, total_limit=total,
-                              isolate=isolate)
-
+    def _sandbox_run(self, absent, job, stage_limit, total):
+        if self.factory is None:
+            raise RuntimeError("use the Grader as a context manager: with Grader() as g: ...")
+        sb = self.factory.start(absent)
+        with self._lock:
+            self._live.add(sb)
         try:
-            return attempt(self._get_runner())
-        except SandboxError:
-            return attempt(self._get_runner(restart=True))  # one retry on a fresh sandbox
+            return sb.run(job, stage_limit=stage_limit, total_limit=total)
+        finally:
+            with self._lock:
+                self._live.discard(sb)
 
     @staticmethod
-    def _load_meta(workdir) -> dict:
-        try:
-            meta = load_plain(os.path.join(workdir, "res"), "meta", max_bytes=2**20)
-        except (PlainDataError, OSError):
-            return {}
-        return meta if isinstance(meta, dict) else {}
-
-    @staticmethod
-    def _load_result(workdir, name: str, n: int):
-        try:
-            doc = load_plain(os.path.join(workdir, "res"), name)
-        except (PlainDataError, OSError):
-            return None
-        cases = doc.get("cases") if isinstance(doc, dict) else None
+    def _valid_cases(cases, n: int):
         if type(cases) is not list or len(cases) != n:
             return None
         for c in cases:
             if type(c) is not dict or c.get("status") not in _CASE_STATUSES:
                 return None
         return cases
-
-    @staticmethod
-    def _violations(workdir) -> list[str]:
-        """What the runner's audit hook blocked (it can only hide its own attempts, never gain by them)."""
-        try:
-            text = read_small_file(os.path.join(workdir, "violations.log"), 2**16).decode("utf-8", "replace")
-        except PlainDataError:
-            return []
-        return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))[:20]
 
     def _judge_task(self, task, cases, results, failure, target_cells, cell_errors, syntax_errors
                     ) -> tuple[str, str]:
@@ -467,10 +487,10 @@ class Grader:
                 if st == "timeout":
                     return "timeout", f"{c.target} ran past the {self.timeout or c.timeout:g} s limit ({where})"
                 if st == "error":
-                    msg = str(r.get("error", ""))
-                    if hidden:
-                        return "error", f"{c.target}: {msg.split(':')[0][:60]} on a {where}"
-                    return "error", f"{c.target}: {_short(msg, 200)} ({where})"
+                    if hidden:  # nothing of the message, not even the exception's class name, which can carry inputs
+                        return "error", f"{c.target} raised an error on a {where} (it passes the visible cases? " \
+                                        f"then try other shapes and values)"
+                    return "error", f"{c.target}: {_clean(r.get('error', ''), 200)} ({where})"
                 try:
                     problems = c.judge(r.get("out"), inputs)
                 except Exception as e:  # noqa: BLE001 - output the check could not even compare
@@ -491,9 +511,31 @@ class Grader:
     # --------------------------------------------------------------- many submissions
 
     def grade_all(self, subs: list[Submission], jobs: int = 1, progress=None) -> list[Row]:
-        """Rows for every submission (``jobs`` at a time); a broken submission only affects its own rows."""
-        if not isinstance(jobs, int) or jobs < 1:
+        """Rows for every submission (``jobs`` at a time); a broken submission only affects its own rows.
+
+        Two submissions of one student for one exercise are a conflict: both get error rows (the maximum
+        is counted once) and neither is graded. On Ctrl-C or SIGTERM (`KeyboardInterrupt`) the running
+        sandboxes are stopped, ``interrupted`` is set, and the rows finished so far are returned.
+        """
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
             raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+        by_key: dict[tuple, list[Submission]] = {}
+        for sub in subs:
+            by_key.setdefault((sub.student, sub.exercise), []).append(sub)
+        out: dict[int, list[Row]] = {}
+        todo = []
+        for k, sub in enumerate(subs):
+            same = by_key[(sub.student, sub.exercise)]
+            if len(same) > 1 and sub.exercise is not None:
+                if sub is same[0]:
+                    ex = self.exercise(sub.exercise) if sub.exercise in self._ids else None
+                    files = ", ".join(str(s.path) for s in same)
+                    out[k] = self._rows(sub, ex, "error", f"{len(same)} submissions of {sub.student} for this "
+                                        f"exercise ({files}): keep one and grade again", "")
+                    for r in out[k]:
+                        r.submission = _clean(files, 500)
+            else:
+                todo.append((k, sub))
 
         def one(sub):
             try:
@@ -504,9 +546,31 @@ class Grader:
                 progress(sub, rows)
             return rows
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            out = [r for rows in pool.map(one, subs) for r in rows]
-        return out
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        futures = {pool.submit(one, sub): k for k, sub in todo}
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for f in done:
+                    out[futures[f]] = f.result()
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.stopping = True
+            for f in futures:
+                f.cancel()
+            with self._lock:
+                live = list(self._live)
+            for sb in live:
+                sb.kill()
+            for f, k in futures.items():  # the ones that finished before the interrupt still count
+                if f.done() and not f.cancelled() and f.exception() is None and k not in out:
+                    rows = f.result()
+                    if not any(r.reason.endswith("grading was interrupted") for r in rows):
+                        out[k] = rows
+        finally:
+            pool.shutdown(wait=not self.interrupted, cancel_futures=True)
+        return [r for k in sorted(out) for r in out[k]]
 
 
 def grade(paths, *, exercise: str | None = None, jobs: int = 1, **kwargs) -> list[Row]:

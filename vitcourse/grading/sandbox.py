@@ -1,515 +1,463 @@
-"""The untrusted side of grading: a pre-warmed child process that forks one sandboxed runner per submission.
+"""The sandbox: student code runs in a throw-away container that the kernel enforces.
 
-Start-up matters (importing torch takes seconds), so the grader starts one
-*zygote* (``python -I`` with a controlled environment and no GPU) that
-imports NumPy, PyTorch, matplotlib and ``vitcourse`` once and then forks a
-fresh runner for each submission. The runner, before it touches student code:
+Each submission (and each retry after a crash) runs in a fresh
+`bubblewrap <https://github.com/containers/bubblewrap>`_ container:
 
-- starts a new session (so the parent can kill its whole process group),
-- points stdin at ``/dev/null`` and stdout/stderr at a file in its own clean
-  temporary folder, which is its working directory,
-- sets resource limits: address space (``RLIMIT_AS``), file size
-  (``RLIMIT_FSIZE``, which also caps printed output), CPU seconds, no core files,
-- where Linux allows unprivileged user namespaces, hides the instructor's
-  files, the other submissions and ``/proc`` behind empty mounts it cannot
-  undo (`isolate`),
-- installs an audit hook (`Guard`) that blocks opening, listing or changing
-  files outside its folder and the Python installation, starting processes,
-  sending signals, sockets, ``ctypes`` and changing resource limits, and
-  records every blocked attempt for review,
-- turns ``vitcourse.checks.check`` into a no-op (the student's own test calls
-  decide nothing here).
+- new PID, mount, network, IPC and UTS namespaces (and a new user namespace
+  when the grader is not root); ``--die-with-parent``; when the container's
+  first process ends, the kernel kills every process left in it, so no
+  daemon outlives its submission;
+- as root, the student's process runs as the unprivileged ``nobody`` (uid
+  65534) with no capabilities and ``no_new_privs``; as an ordinary user,
+  as that user inside a user namespace that cannot make further ones;
+- a minimal read-only root: ``/usr`` (system libraries), the Python
+  installation, the installed packages, and a stripped copy of the course
+  package (`build_package`) without ``vitcourse.checks``, the grader, the
+  course tools, and the modules that hold the answers of the exercise being
+  graded. No course checkout, no ``solutions/``, no ``/etc``, no home, no
+  network. ``/tmp`` is a private size-capped ``tmpfs`` and the working folder;
+- resource limits set before any student code runs, which it cannot raise:
+  address space, CPU seconds, file size, open files, processes (as
+  ``nobody``), no core files.
 
-Then it runs the student's code cells, calls each check's ``run`` on the
-inputs the parent wrote (``in/``), and writes plain data to ``res/``. It
-never sees a reference answer; the parent judges (`vitcourse.grading.grader`).
-A Python audit hook alone is not a security boundary against native code;
-the namespaces are. See ``docs/grading.md`` for what is and is not defended.
+The job goes in on stdin and the results come back on a pipe
+(`vitcourse.grading.child`), so the trusted parent never opens a path the
+child can write. The parent's own clock bounds each stage and the whole
+submission. Where bubblewrap cannot run (macOS, Windows, no ``bwrap``) the
+grader refuses unless the instructor passes ``--unsafe-no-isolation``; then
+the same child runs as a plain subprocess, and the gradebook says so.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
-import resource
-import select
+import shutil
 import signal
+import site
+import subprocess
 import sys
+import sysconfig
+import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
-__all__ = ["Guard", "zygote_main", "run_job"]
+from .child import Decoder, WireError, read_frame
 
-#: Events blocked outright once student code runs.
-BLOCKED_EVENTS = {
-    "subprocess.Popen": "start a process", "os.system": "start a process", "os.exec": "start a process",
-    "os.posix_spawn": "start a process", "os.spawn": "start a process", "os.fork": "fork",
-    "os.forkpty": "fork", "pty.spawn": "start a process", "os.kill": "send a signal",
-    "os.killpg": "send a signal", "signal.pthread_kill": "send a signal", "socket.connect": "use the network",
-    "socket.bind": "use the network", "socket.sendto": "use the network", "socket.sendmsg": "use the network",
-    "resource.setrlimit": "change resource limits", "resource.prlimit": "change resource limits",
-    "os.chroot": "chroot", "os.setuid": "change user", "os.setgid": "change user", "webbrowser.open": "open a browser",
-    "sys.remote_exec": "attach to a process",
-}
-_READ_EVENTS = {"os.listdir": 0, "os.scandir": 0, "glob.glob": 0, "os.chdir": 0, "os.listxattr": 0, "os.getxattr": 0}
-_WRITE_EVENTS = {"os.remove": 0, "os.rmdir": 0, "os.mkdir": 0, "os.truncate": 0, "os.chmod": 0, "os.chown": 0,
-                 "os.utime": 0, "shutil.rmtree": 0, "os.setxattr": 0, "os.removexattr": 0, "shutil.chown": 0}
-_TWO_PATH_EVENTS = {"os.rename", "os.link", "os.symlink", "shutil.copyfile", "shutil.copytree", "shutil.move",
-                    "shutil.copymode", "shutil.copystat"}
-_BLOCKED_IMPORTS = {"_posixsubprocess", "_ctypes", "ctypes", "cffi", "_socket", "socket", "pty", "_xxsubinterpreters"}
-_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+__all__ = ["Isolation", "IsolationUnavailable", "Limits", "Outcome", "Sandbox", "SandboxFactory", "build_package",
+           "probe_isolation", "TOOLING"]
+
+#: Parts of the course package that never enter the sandbox: the checks (they hold the reference answers),
+#: the grader, and the course tools.
+TOOLING = ("checks", "grading", "site.py", "browser.py", "cli.py", "notebooks.py", "templates", "__main__.py")
+NOBODY = 65534
 
 
-class Guard:
-    """An audit hook (`sys.addaudithook`) confining file access to allowed folders and blocking escapes.
-
-    Reading is allowed under ``workdir`` and ``read_roots`` (Python's
-    installation, the ``vitcourse`` package, system libraries) unless the
-    path is under one of ``deny``; writing only under ``workdir``. Hooks
-    cannot be removed once added. Blocked attempts raise `PermissionError`
-    and are kept in ``violations``.
-    """
-
-    def __init__(self, workdir: str, read_roots, deny, violations_file: str | None = None):
-        self.workdir = os.path.realpath(workdir)
-        self.read_roots = [os.path.realpath(p) for p in read_roots]
-        self.deny = [os.path.realpath(p) for p in deny]
-        self.violations: list[str] = []
-        self.active = False
-        self._busy = False
-        self._fd = None
-        if violations_file:
-            self._fd = os.open(violations_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-
-    @staticmethod
-    def _under(path: str, root: str) -> bool:
-        return path == root or path.startswith(root.rstrip("/") + "/")
-
-    def allowed(self, path, write: bool) -> bool:
-        if isinstance(path, int):
-            return True
-        try:
-            p = os.path.realpath(os.path.join(os.getcwd(), os.fsdecode(path)))
-        except (TypeError, ValueError, OSError):
-            return False
-        if self._under(p, self.workdir):
-            return True
-        if write:
-            return p in ("/dev/null",)
-        if any(self._under(p, d) for d in self.deny):
-            return False
-        return any(self._under(p, r) for r in self.read_roots) or p in ("/dev/null", "/dev/urandom", "/dev/zero")
-
-    def _block(self, what: str):
-        line = what[:300]
-        self.violations.append(line)
-        if self._fd is not None:
-            try:
-                os.write(self._fd, (line.replace("\n", " ") + "\n").encode())
-            except OSError:
-                pass
-        raise PermissionError(f"blocked by the grader's sandbox: {what[:200]}")
-
-    def __call__(self, event: str, args) -> None:
-        if not self.active or self._busy:
-            return
-        self._busy = True
-        try:
-            self._check(event, args)
-        finally:
-            self._busy = False
-
-    def _check(self, event, args):
-        if event in BLOCKED_EVENTS:
-            self._block(f"tried to {BLOCKED_EVENTS[event]} ({event})")
-        if event.startswith("ctypes."):
-            self._block(f"tried to use ctypes ({event})")
-        if event == "import" and args and args[0] in _BLOCKED_IMPORTS:
-            self._block(f"tried to import {args[0]}")
-        if event == "open":
-            path, mode, flags = (list(args) + [None, None, None])[:3]
-            write = bool((isinstance(mode, str) and any(c in mode for c in "wax+"))
-                         or (isinstance(flags, int) and flags & _WRITE_FLAGS))
-            if path is not None and not self.allowed(path, write):
-                shown = path if isinstance(path, int) else os.fsdecode(path)
-                self._block(f"tried to {'write' if write else 'read'} {shown}")
-        elif event in _READ_EVENTS or event in _WRITE_EVENTS:
-            path = args[0] if args else None
-            dir_fd = args[-1] if event in ("os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown") else None
-            if isinstance(dir_fd, int) and dir_fd >= 0 and not os.path.isabs(os.fsdecode(path)):
-                self._block(f"tried a directory-relative file operation ({event})")
-            if path is not None and not isinstance(path, int) and not self.allowed(path, event in _WRITE_EVENTS):
-                self._block(f"tried to {event.split('.')[-1]} {os.fsdecode(path)}")
-        elif event in _TWO_PATH_EVENTS:
-            for path in args[:2]:
-                if isinstance(path, (str, bytes, os.PathLike)) and not self.allowed(path, True):
-                    self._block(f"tried to {event.split('.')[-1]} {os.fsdecode(path)}")
+class IsolationUnavailable(RuntimeError):
+    """Kernel isolation (bubblewrap) cannot run here; the message says why and what to do."""
 
 
-# ----------------------------------------------------------------------------- namespaces (Linux)
+@dataclass(frozen=True)
+class Isolation:
+    kernel: bool
+    detail: str
 
-_CLONE_NEWNS, _CLONE_NEWUSER, _CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
-_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+    def __str__(self) -> str:
+        return self.detail
 
 
-def _under_any(path: str, roots) -> bool:
-    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+@dataclass
+class Limits:
+    memory_mb: int = 3072          # address space on top of the imported libraries
+    cpu_seconds: int = 600
+    file_mb: int = 64              # largest file the child may write (its tmpfs is capped too)
+    tmpfs_mb: int = 256
+    open_files: int = 256
+    processes: int = 256           # threads count too; enforced for the unprivileged uid only
 
 
-def isolate(workdir: str, work_root: str, hide_dirs, hide_files, keep=()) -> None:
-    """Hide the instructor's files from this process with Linux user and mount namespaces.
+@dataclass
+class Outcome:
+    frames: list = field(default_factory=list)   # decoded frames, in order
+    exit_code: int | None = None
+    killed: str | None = None                    # "timeout", "protocol" (bad frames), or None
+    stage: str = "start"
+    stderr: str = ""
+    seconds: float = 0.0
+    protocol_error: str = ""
 
-    In a new user namespace (this user mapped to root) with its own mount
-    namespace, empty ``tmpfs`` file systems are mounted over ``hide_dirs``,
-    over ``work_root`` (the other submissions' folders) and over ``/proc``
-    (other processes and their views of the file system), in a network
-    namespace with no interfaces but loopback; ``/dev/null`` is
-    bound over ``hide_files``; ``workdir`` is bound back in place. A second
-    user namespace then locks those mounts: the process is root only inside
-    it and cannot unmount them (``EINVAL``), so even native code (ctypes,
-    ``torch.from_file``) sees empty folders. Needs unprivileged user
-    namespaces; raises OSError where they are unavailable. Directories that
-    contain ``workdir`` or a path in ``keep`` (Python, the package) are not hidden.
-    """
-    import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
+def _bwrap_path() -> str | None:
+    return shutil.which("bwrap")
 
-    def ok(ret, what):
-        if ret != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"{what}: {os.strerror(err)}")
 
-    def enter(procfd, uid, gid, extra=0):
-        ok(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS | extra), "unshare")
-        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
-            fd = os.open(name, os.O_WRONLY, dir_fd=procfd)
-            try:
-                os.write(fd, text.encode())
-            finally:
-                os.close(fd)
-
-    workdir, work_root = os.path.realpath(workdir), os.path.realpath(work_root)
-    keep = [os.path.realpath(k) for k in keep] + [workdir]
-    procfd = os.open("/proc/self", os.O_RDONLY | os.O_DIRECTORY)
+def _site_dirs() -> list[str]:
+    """Folders of installed packages outside the Python installation (a virtual environment's)."""
+    dirs = []
+    paths = sysconfig.get_paths()
+    for key in ("purelib", "platlib"):
+        dirs.append(paths[key])
     try:
-        enter(procfd, os.getuid(), os.getgid(), _CLONE_NEWNET)  # and a network namespace with no network
-        libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None)  # nothing propagates out (best effort)
-        os.chdir(workdir)  # the working directory stays reachable below the tmpfs mounted over work_root
-        dirs = [os.path.realpath(d) for d in hide_dirs] + [work_root]
-        for d in dict.fromkeys(dirs):
-            needed = [k for k in keep if _under_any(k, [d]) and not (d == work_root and k == workdir)]
-            if os.path.isdir(d) and not needed:  # never hide Python, the package, or the working directory
-                ok(libc.mount(b"tmpfs", d.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=1m,mode=0755"),
-                   f"mount tmpfs on {d}")
-        for f in hide_files:
-            f = os.path.realpath(f)
-            if os.path.isfile(f) and not _under_any(f, dirs):
-                ok(libc.mount(b"/dev/null", f.encode(), None, _MS_BIND, None), f"hide {f}")
-        os.makedirs(workdir, exist_ok=True)  # inside the tmpfs now over work_root
-        ok(libc.mount(b".", workdir.encode(), None, _MS_BIND, None), "bind the working directory")
-        os.chdir(workdir)
-        ok(libc.mount(b"tmpfs", b"/proc", b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=1m,mode=0755"), "hide /proc")
-        enter(procfd, 0, 0)  # a second user namespace: the mounts above are now locked
-    finally:
-        os.close(procfd)
-
-
-# ----------------------------------------------------------------------------- the runner (child side)
-
-
-class _Timeout(BaseException):
-    """Raised by SIGALRM inside student code when a cell or a case runs past its limit."""
-
-
-def _on_alarm(signum, frame):
-    raise _Timeout()
-
-
-def _alarm(seconds: float) -> None:
-    signal.setitimer(signal.ITIMER_REAL, max(0.0, float(seconds)))
-
-
-def _progress(stage: str) -> None:
-    try:
-        with open("progress", "w") as f:
-            f.write(stage)
-    except OSError:
+        dirs += site.getsitepackages()
+    except AttributeError:
         pass
+    base = os.path.realpath(sys.base_prefix)
+    out = []
+    for d in dirs:
+        d = os.path.realpath(d)
+        if os.path.isdir(d) and not d.startswith(base + os.sep) and d not in out:
+            out.append(d)
+    return out
 
 
-def _describe(e: BaseException) -> str:
-    text = str(e).replace("\n", " ")
-    return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
+def _bound_dirs() -> list[str]:
+    base = os.path.realpath(sys.base_prefix)
+    return ([] if base == "/usr" or base.startswith("/usr/") else [base]) + _site_dirs()
 
 
-def run_job(workdir: str, read_roots, deny) -> None:
-    """Run one submission's code and checks in this (already limited) process; write ``res/``."""
-    import builtins
-    import vitcourse.checks as vchecks
-    from vitcourse.grading.plain import dump_plain, load_plain
-
-    os.chdir(workdir)
-    with open("job.json") as f:
-        job = json.load(f)
-    os.makedirs("res", exist_ok=True)
-    guard = Guard(workdir, read_roots, deny, violations_file=os.path.join(workdir, "violations.log"))
-    sys.addaudithook(guard)
-    get_check = vchecks.get_check
-    checks = {name: get_check(name) for name in job["checks"]}
-    vchecks.check = lambda *a, **k: None  # the student's own check() calls decide nothing here
-    signal.signal(signal.SIGALRM, _on_alarm)
-    import numpy as np
-    import torch
-
-    torch.manual_seed(0)
-    np.random.seed(0)
-    meta = {"cell_errors": [], "modules": {}}
-    ns = {"__name__": "__main__", "__builtins__": builtins}
-    guard.active = True
-    dump_plain(meta, "res", "meta")
-    for idx, source in job["cells"]:
-        _progress(f"cell {idx}")
+def probe_isolation(*, allow_unsafe: bool = False) -> Isolation:
+    """Kernel isolation if bubblewrap runs here; else `IsolationUnavailable` (or "none" when allowed)."""
+    why = None
+    bwrap = _bwrap_path()
+    if not sys.platform.startswith("linux"):
+        why = f"the grader's sandbox needs Linux (this is {sys.platform}); run the grader in a Linux VM or WSL 2"
+    elif bwrap is None:
+        why = "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: dnf install " \
+              "bubblewrap)"
+    else:
+        argv = _bwrap_argv(bwrap, "/", [], probe=True) + ["/usr/bin/true"]
         try:
-            code = compile(source, f"<cell {idx}>", "exec")
-            _alarm(job["cell_timeout"])
-            try:
-                exec(code, ns)
-            finally:
-                _alarm(0)
-        except _Timeout:
-            meta["cell_errors"].append({"cell": idx, "error": f"timed out after {job['cell_timeout']:g} s"})
-        except BaseException as e:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, MemoryError included
-            meta["cell_errors"].append({"cell": idx, "error": _describe(e)})
-    try:
-        dump_plain(meta, "res", "meta")
-    except BaseException:  # noqa: BLE001
-        pass
-    for name, cases in job["checks"].items():
-        c = checks[name]
-        fn = ns.get(c.target)
-        meta["modules"][c.target] = str(getattr(fn, "__module__", "") or "")
-        out, timed_out = [], False
-        for k, case in enumerate(cases):
-            _progress(f"check {name} {k}")
-            if timed_out:
-                out.append({"status": "skipped"})
-                continue
-            if fn is None:
-                out.append({"status": "missing"})
-                continue
-            try:
-                inputs = load_plain("in", case)
-                _alarm(job["case_timeout"][name])
-                try:
-                    got = c.run(fn, inputs)
-                finally:
-                    _alarm(0)
-                out.append({"status": "ok", "out": got})
-            except _Timeout:
-                out.append({"status": "timeout"})
-                timed_out = True
-            except NotImplementedError as e:
-                out.append({"status": "not_implemented", "error": _describe(e)})
-            except BaseException as e:  # noqa: BLE001
-                out.append({"status": "error", "error": _describe(e)})
-        _progress(f"write {name}")
-        try:
-            dump_plain({"cases": out}, "res", name)
-        except BaseException as e:  # noqa: BLE001 - outputs that are not plain data
-            bad = [{"status": "error", "error": f"returned something that is not plain data ({_describe(e)})"}
-                   if r.get("status") == "ok" else r for r in out]
-            try:
-                dump_plain({"cases": bad}, "res", name)
-            except BaseException:  # noqa: BLE001
-                pass
-        try:
-            dump_plain(meta, "res", "meta")
-        except BaseException:  # noqa: BLE001
-            pass
-    _progress("done")
+            r = subprocess.run(argv, capture_output=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+            if r.returncode != 0:
+                why = (f"bubblewrap could not start a sandbox here: {r.stderr.decode(errors='replace').strip()[:300]} "
+                       f"(unprivileged user namespaces may be disabled: see docs/grading.md)")
+        except (OSError, subprocess.TimeoutExpired) as e:
+            why = f"bubblewrap could not start a sandbox here: {e}"
+    if why is None:
+        who = "uid 65534 (nobody), no capabilities" if os.geteuid() == 0 else f"uid {os.getuid()} in a user namespace"
+        return Isolation(True, f"kernel (bubblewrap: PID, mount, network, IPC namespaces; read-only minimal root; "
+                               f"{who})")
+    if allow_unsafe:
+        return Isolation(False, f"none (--unsafe-no-isolation: {why})")
+    raise IsolationUnavailable(f"cannot grade safely: {why}. To grade anyway on a machine you do not mind "
+                               f"students' code running on as you, pass --unsafe-no-isolation.")
 
 
-def _child(req: dict) -> None:
-    """In the forked process: isolate, limit, run, and never return into the zygote's loop."""
-    code = 70
-    try:
-        os.setsid()
-        workdir = req["workdir"]
-        os.chdir(workdir)
-        os.environ.update(HOME=workdir, TMPDIR=workdir, MPLCONFIGDIR=workdir)
-        import tempfile
-
-        tempfile.tempdir = workdir  # the zygote's cached temporary folder is hidden from the runner
-        devnull = os.open("/dev/null", os.O_RDONLY)
-        out = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(devnull, 0)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.close(devnull)
-        os.close(out)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the size limit fails instead of killing
-        iso = req.get("isolate") or {}
-        if iso.get("enabled"):
-            try:
-                isolate(workdir, iso["work_root"], iso.get("hide_dirs", []), iso.get("hide_files", []),
-                        keep=req["read_roots"])
-                state = "namespaces"
-            except OSError as e:
-                if iso.get("required"):
-                    raise
-                state = f"audit hook only (namespaces unavailable: {e})"
-            with open(os.path.join(workdir, "isolation"), "w") as f:
-                f.write(state)
-        lim = req["limits"]
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (lim["fsize"], lim["fsize"]))
-        resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu"], lim["cpu"] + 5))
-        resource.setrlimit(resource.RLIMIT_AS, (lim["as"], lim["as"]))
-        run_job(workdir, req["read_roots"], req["deny"])
-        code = 0
-    except BaseException:  # noqa: BLE001
-        try:
-            import traceback
-            traceback.print_exc()
-        except BaseException:  # noqa: BLE001
-            pass
-    finally:
-        try:
-            sys.stdout.flush()
-        except BaseException:  # noqa: BLE001
-            pass
-        os._exit(code)
+def _ancestors(path: str) -> list[str]:
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts))]
 
 
-# ----------------------------------------------------------------------------- the zygote
+def _bwrap_argv(bwrap: str, pkg_dir: str, binds: list[str], *, tmpfs_mb: int = 256, probe: bool = False) -> list[str]:
+    root = os.geteuid() == 0
+    argv = [bwrap, "--die-with-parent", "--new-session"]
+    if root:
+        argv += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    else:
+        argv += ["--unshare-all", "--disable-userns"]
+    argv += ["--ro-bind", "/usr", "/usr"]
+    for link in ("lib", "lib64", "bin", "sbin", "lib32"):
+        target = os.path.join("/", link)
+        if os.path.islink(target) and os.readlink(target).lstrip("/").startswith("usr/"):
+            argv += ["--symlink", os.readlink(target), target]
+        elif os.path.isdir(target) and not os.path.islink(target):
+            argv += ["--ro-bind", target, target]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(tmpfs_mb * 2**20),
+             "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    if probe:
+        return argv + ["--"] + (["/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                                 "--no-new-privs", "--"] if root else [])
+    made = set()
+    for d in binds:
+        for a in _ancestors(d):
+            if a not in made and not a.startswith("/usr/") and a != "/usr":
+                argv += ["--perms", "0755", "--dir", a]
+                made.add(a)
+        argv += ["--ro-bind", d, d]
+        installed = os.path.join(d, "vitcourse")
+        if os.path.isdir(installed):  # an installed copy of the course package (with its checks): hide it
+            argv += ["--tmpfs", installed]
+    argv += ["--perms", "0755", "--dir", "/opt", "--ro-bind", pkg_dir, "/opt/vitcourse"]
+    argv += ["--"]
+    if root:
+        argv += ["/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
+                 "--inh-caps=-all", "--bounding-set=-all", "--"]
+    return argv
 
 
-def _send(msg: dict) -> None:
-    os.write(1, (json.dumps(msg) + "\n").encode())
+# ----------------------------------------------------------------------------- the stripped package
 
 
-def _preimport() -> list[str]:
-    import sysconfig
+def _lazy_init(source: str, absent: set[str]) -> str:
+    """The sandbox's ``vitcourse/__init__.py``: the same public names, each imported on first use."""
+    names: dict[str, str] = {}
+    version = "0"
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            for a in node.names:
+                names[a.asname or a.name] = node.module
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__version__"
+                                                  for t in node.targets):
+            version = ast.literal_eval(node.value)
+    return f'''"""The course package as the grader's sandbox holds it: modules are imported on first use."""
+import importlib
 
-    import numpy  # noqa: F401
-    import torch
+__version__ = {version!r}
+_NAMES = {names!r}
+_ABSENT = {sorted(absent)!r}
 
-    torch.set_num_threads(1)
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
+def __getattr__(name):
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vitcourse' has no attribute {{name!r}}")
+    if module.split(".")[0] in _ABSENT:
+        raise ImportError(f"vitcourse.{{module}} is not available while this exercise is graded: the task asks "
+                          f"you to write {{name}} yourself")
+    return getattr(importlib.import_module("." + module, __name__), name)
+
+
+def __dir__():
+    return sorted(_NAMES)
+'''
+
+
+def build_package(dest: str | os.PathLike, absent=(), *, source: str | os.PathLike | None = None) -> Path:
+    """Copy the course package to ``dest/vitcourse`` without its tooling and without the ``absent`` modules.
+
+    ``absent`` names top-level modules or subpackages (``"attention"``,
+    ``"detr"``) that hold the answers of the exercise being graded: they are
+    left out of the copy, not patched. Also writes the sandbox's runner,
+    ``dest/vcgrade_child.py``. Everything is world-readable and nothing is
+    compiled (the sandbox runs with ``-B``).
+    """
     import vitcourse
-    import vitcourse.checks
 
-    try:
-        import einops  # noqa: F401
-    except ImportError:
-        pass
-    try:
-        vitcourse.checks.all_checks()
-    except Exception:  # noqa: BLE001 - a broken exercise module only breaks its own exercise, found later
-        pass
-    import vitcourse.grading.plain  # noqa: F401
+    src = Path(source) if source is not None else Path(vitcourse.__file__).parent
+    dest = Path(dest)
+    pkg = dest / "vitcourse"
+    skip = set(TOOLING) | {f"{m}.py" for m in absent} | set(absent)
 
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(vitcourse.__file__),
-             "/usr/lib", "/usr/lib64", "/usr/share", "/usr/local/lib", "/usr/local/share", "/etc", "/proc/self",
-             f"/proc/{os.getpid()}", "/sys/devices/system/cpu", "/sys/fs/cgroup", "/lib", "/lib64"}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        roots.add(sysconfig.get_paths()[key])
-    return sorted(os.path.realpath(r) for r in roots)
+    def ignore(folder, names):
+        top = Path(folder) == src
+        return [n for n in names if n == "__pycache__" or n.endswith((".pyc", ".so.tmp"))
+                or (top and n in skip)]
+
+    shutil.copytree(src, pkg, ignore=ignore)
+    (pkg / "__init__.py").write_text(_lazy_init((src / "__init__.py").read_text(), set(absent)))
+    shutil.copy(Path(__file__).with_name("child.py"), dest / "vcgrade_child.py")
+    for p in [dest, *dest.rglob("*")]:
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    return pkg
 
 
-def _probe_namespaces() -> str:
-    """"ok" if a forked child can `isolate` itself here, else why not."""
-    import tempfile
+# ----------------------------------------------------------------------------- one sandboxed run
 
-    root = tempfile.mkdtemp(prefix="probe-")
-    work = os.path.join(root, "w")
-    os.mkdir(work)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        msg = b"ok"
+
+def child_env() -> dict:
+    """The environment of every sandboxed child: minimal, CPU only, single-threaded."""
+    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+            "CUDA_VISIBLE_DEVICES": "", "VITCOURSE_DEVICE": "cpu", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp", "TQDM_DISABLE": "1",
+            "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8",
+            "VITCOURSE_LANG": os.environ.get("VITCOURSE_LANG", "")}
+
+
+_BOOT = """import os, resource, sys
+fd, limits, dirs = int(sys.argv[1]), __import__('json').loads(sys.argv[2]), sys.argv[3:]
+import site
+for d in dirs:
+    site.addsitedir(d)
+sys.path.insert(0, {pkg!r})
+import numpy, torch
+for name, value in limits.items():
+    lim = getattr(resource, name)
+    value = min(value, resource.getrlimit(lim)[1]) if resource.getrlimit(lim)[1] != resource.RLIM_INFINITY else value
+    resource.setrlimit(lim, (value, value))
+os.dup2(fd, 3)
+if fd != 3:
+    os.close(fd)
+sys.argv = [{child!r}]
+exec(compile(open({child!r}).read(), {child!r}, 'exec'), {{'__name__': '__main__'}})
+"""
+
+
+class Sandbox:
+    """One started sandbox (one submission, or one retry); `run` sends the job and collects the frames."""
+
+    def __init__(self, argv: list[str], *, site_dirs: list[str], unsafe_cwd: str | None, limits: Limits,
+                 max_bytes: int, max_elements: int, env: dict):
+        self.limits = limits
+        self.decoder = Decoder(max_bytes=max_bytes, max_elements=max_elements)
+        self.max_frame = max_bytes
+        r, w = os.pipe()
+        self._r = r
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv + [str(w), json.dumps(self._rlimits()), *site_dirs],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     pass_fds=(w,), env=env, start_new_session=True, close_fds=True,
+                                     cwd=unsafe_cwd or "/")
+        os.close(w)
+        self._stderr = bytearray()
+        self._frames: list = []
+        self._cond = threading.Condition()
+        self._eof = False
+        self._error = ""
+        threading.Thread(target=self._read_err, daemon=True).start()
+        threading.Thread(target=self._read_frames, daemon=True).start()
+
+    def _rlimits(self) -> dict:
+        lim = self.limits
+        out = {"RLIMIT_CORE": 0, "RLIMIT_FSIZE": lim.file_mb * 2**20, "RLIMIT_NOFILE": lim.open_files,
+               "RLIMIT_CPU": lim.cpu_seconds}
+        out["RLIMIT_AS"] = (lim.memory_mb + 4096) * 2**20  # + what the imported libraries reserve
+        if os.geteuid() == 0:
+            out["RLIMIT_NPROC"] = lim.processes  # counted for the unprivileged uid (nobody)
+        return out
+
+    def _read_err(self) -> None:
         try:
-            isolate(work, root, [], [])
-            if os.listdir("/proc"):
-                msg = b"/proc is still visible"
-        except BaseException as e:  # noqa: BLE001
-            msg = str(e).encode()[:300] or b"failed"
-        os.write(w, msg)
-        os._exit(0)
-    os.close(w)
-    chunks = []
-    while True:
-        b = os.read(r, 1024)
-        if not b:
-            break
-        chunks.append(b)
-    os.close(r)
-    os.waitpid(pid, 0)
-    try:
-        os.rmdir(work)
-        os.rmdir(root)
-    except OSError:
-        pass
-    return b"".join(chunks).decode("utf-8", "replace") or "failed"
-
-
-def zygote_main() -> None:
-    """Import everything once, then fork a runner per request read from stdin (JSON lines)."""
-    read_roots = _preimport()
-    vm = 0
-    try:
-        with open("/proc/self/status") as f:
-            vm = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize"))
-    except (OSError, StopIteration):
-        pass
-    live: set[int] = set()
-    _send({"ready": True, "vm": vm, "namespaces": _probe_namespaces()})
-    buf = b""
-    try:
-        while True:
-            ready, _, _ = select.select([0], [], [], 0.02)
-            if ready:
-                data = os.read(0, 1 << 16)
-                if not data:
+            while True:
+                b = self.proc.stderr.read(4096)
+                if not b:
                     break
-                buf += data
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    req = json.loads(line)
-                    if req.get("op") == "run":
-                        req["read_roots"] = read_roots + list(req.get("read_roots", []))
-                        pid = os.fork()
-                        if pid == 0:
-                            _child(req)
-                        live.add(pid)
-                        _send({"id": req["id"], "pid": pid})
-                    elif req.get("op") == "kill" and req.get("pid") in live:
-                        for kill in (os.killpg, os.kill):
-                            try:
-                                kill(req["pid"], signal.SIGKILL)
-                            except OSError:
-                                pass
-            while live:
-                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-                if info is None or info.si_pid == 0:
+                if len(self._stderr) < 8192:
+                    self._stderr += b[: 8192 - len(self._stderr)]
+        except (OSError, ValueError):
+            pass
+
+    def _read_frames(self) -> None:
+        try:
+            while True:
+                payload = read_frame(self._r, self.max_frame)
+                if payload is None:
                     break
-                pid = info.si_pid
-                try:
-                    os.killpg(pid, signal.SIGKILL)  # leftovers of its process group (the zombie keeps the id)
-                except OSError:
-                    pass
-                _, status = os.waitpid(pid, 0)
-                live.discard(pid)
-                _send({"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
-    finally:
-        for pid in live:
+                value = self.decoder.decode(payload)
+                if type(value) is not dict or type(value.get("t")) is not str:
+                    raise WireError("a frame is not a message")
+                with self._cond:
+                    self._frames.append(value)
+                    self._cond.notify_all()
+        except (WireError, OSError, MemoryError) as e:
+            self._error = str(e)[:300]
+        finally:
             try:
-                os.killpg(pid, signal.SIGKILL)
+                os.close(self._r)
             except OSError:
                 pass
-        time.sleep(0)
+            with self._cond:
+                self._eof = True
+                self._cond.notify_all()
+
+    def kill(self) -> None:
+        for how in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
+            try:
+                how()
+            except (OSError, ProcessLookupError):
+                pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def run(self, job: dict, *, stage_limit, total_limit: float, start_limit: float = 120.0,
+            grace: float = 3.0) -> Outcome:
+        """Send ``job``; wait (parent's clock) until the child is done, dies, or runs out of time."""
+        from .child import encode
+
+        out = Outcome()
+        start = time.monotonic()
+        killed = None
+        # 1. wait until the libraries are imported ("ready")
+        with self._cond:
+            while not self._eof and not self._frames and time.monotonic() - self.started < start_limit:
+                self._cond.wait(0.05)
+            ready = bool(self._frames) and self._frames[0].get("t") == "ready"
+        if not ready:
+            killed = "timeout" if not self._eof else None
+        else:
+            payload = encode(job)
+            try:
+                self.proc.stdin.write(len(payload).to_bytes(4, "big") + payload)
+                self.proc.stdin.close()
+            except (OSError, ValueError):
+                pass
+            job_start = time.monotonic()
+            stage, stage_start, seen = "start", job_start, 1
+            while True:
+                with self._cond:
+                    if not self._eof and len(self._frames) == seen:
+                        self._cond.wait(0.05)
+                    new = self._frames[seen:]
+                    seen = len(self._frames)
+                    eof = self._eof
+                for f in new:
+                    if f.get("t") == "stage" and type(f.get("stage")) is str:
+                        stage, stage_start = f["stage"][:200], time.monotonic()
+                if eof:
+                    break
+                now = time.monotonic()
+                if now - stage_start > stage_limit(stage) + grace or now - job_start > total_limit:
+                    killed = "timeout"
+                    break
+            out.stage = stage
+        if self._error:
+            killed = killed or "protocol"
+            out.protocol_error = self._error
+        self.kill()
+        out.exit_code = self.proc.returncode
+        out.killed = killed
+        with self._cond:
+            out.frames = list(self._frames)
+        out.stderr = bytes(self._stderr).decode("utf-8", "replace")
+        out.seconds = time.monotonic() - start
+        return out
+
+
+class SandboxFactory:
+    """Starts sandboxes for one grading run: builds the package copies and the bubblewrap command line."""
+
+    def __init__(self, isolation: Isolation, limits: Limits, *, max_bytes: int = 64 * 2**20,
+                 max_elements: int = 16 * 2**20):
+        self.isolation = isolation
+        self.limits = limits
+        self.max_bytes, self.max_elements = max_bytes, max_elements
+        self.pub = tempfile.mkdtemp(prefix="vitcourse-sandbox-")
+        os.chmod(self.pub, 0o755)
+        self._pkgs: dict[tuple, str] = {}
+        self._lock = threading.Lock()
+        self._binds = _bound_dirs()
+
+    def close(self) -> None:
+        shutil.rmtree(self.pub, ignore_errors=True)
+
+    def package(self, absent=()) -> str:
+        key = tuple(sorted(set(absent)))
+        with self._lock:
+            if key not in self._pkgs:
+                d = os.path.join(self.pub, "pkg-" + ("-".join(key) or "all"))
+                build_package(d, key)
+                self._pkgs[key] = d
+            return self._pkgs[key]
+
+    def start(self, absent=()) -> Sandbox:
+        pkg = self.package(absent)
+        python = os.path.realpath(sys.executable)
+        if self.isolation.kernel:
+            inside = "/opt/vitcourse"
+            boot = _BOOT.format(pkg=inside, child=f"{inside}/vcgrade_child.py")
+            argv = _bwrap_argv(_bwrap_path(), pkg, self._binds, tmpfs_mb=self.limits.tmpfs_mb)
+            argv += [python, "-I", "-B", "-c", boot]
+            cwd = None
+        else:
+            boot = _BOOT.format(pkg=pkg, child=f"{pkg}/vcgrade_child.py")
+            argv = [python, "-I", "-B", "-c", boot]
+            cwd = tempfile.mkdtemp(prefix="work-", dir=self.pub)
+        sandbox = Sandbox(argv, site_dirs=_site_dirs(), unsafe_cwd=cwd, limits=self.limits, max_bytes=self.max_bytes,
+                          max_elements=self.max_elements, env=child_env())
+        return sandbox
+
+    def site_args(self) -> list[str]:
+        return list(self._binds)
