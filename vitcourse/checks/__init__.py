@@ -307,6 +307,10 @@ def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: b
         raise CheckFailed(f"{name}: expected the function or class {c.target!r}, got {type(fn).__name__} "
                           f"(did you run the cell that defines it?)\nHint: {c.hint}")
     kind = "hidden" if hidden else "visible"
+    broken = rule_violations(c, fn)
+    if broken:
+        raise CheckFailed(f"✘ {name}: the task asks you to write {c.target} yourself, but {broken[0]}. The grader "
+                          f"withholds the points of such an answer; use the operations the task allows.")
     cases = c.cases(hidden, seeds)
     for i, (seed, inputs) in enumerate(cases):
         try:
@@ -324,6 +328,47 @@ def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: b
     return CheckReport(name, len(cases), hidden)
 
 
+def _function_sources(fn) -> list[tuple[int, str]]:
+    """Source of ``fn`` and of the functions of its module it may call (the notebook's other cells)."""
+    import inspect
+    import textwrap
+
+    out = []
+    seen = set()
+    todo = [fn]
+    while todo and len(out) < 50:
+        f = todo.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        try:
+            out.append((len(out), textwrap.dedent(inspect.getsource(f))))
+        except (OSError, TypeError):
+            continue
+        code = getattr(f, "__code__", None)
+        glb = getattr(f, "__globals__", {})
+        for n in (code.co_names if code is not None else ()):
+            g = glb.get(n)
+            if inspect.isfunction(g) and g.__module__ == getattr(fn, "__module__", None):
+                todo.append(g)
+    return out
+
+
+def rule_violations(c: "Check", fn) -> list[str]:
+    """What in ``fn`` breaks the task's rule (`Check.forbidden`), read from its source with `rules`."""
+    if not c.forbidden:
+        return []
+    from .rules import forbidden_uses, runtime_env
+
+    sources = _function_sources(fn)
+    if not sources:
+        return []
+    env = runtime_env(getattr(fn, "__globals__", {}), c.forbidden)
+    name = getattr(fn, "__name__", c.target)
+    uses = forbidden_uses(sources, {name}, c.forbidden, env=env)
+    return [f"it uses {u.how} ({u.name})" for u in uses]
+
+
 def accuracy_failures(pred, labels, threshold: float, what: str = "accuracy") -> list[str]:
     """Failures for predicted class labels against true ones at an accuracy threshold."""
     pred = np.asarray(pred)
@@ -337,21 +382,18 @@ def accuracy_failures(pred, labels, threshold: float, what: str = "accuracy") ->
     return []
 
 
-def perturb_digits(images: np.ndarray, rng: np.random.Generator, *, max_shift: int = 1,
-                   noise: float = 0.03) -> np.ndarray:
-    """Held-out images made fresh for one grading: each shifted by up to ``max_shift`` pixels and noised.
+def perturb_digits(images: np.ndarray, rng: np.random.Generator, *, contrast: float = 0.8,
+                   noise: float = 0.05) -> np.ndarray:
+    """Held-out images made fresh for one grading: each dimmed by a random factor in ``[contrast, 1]`` and
+    overlaid with Gaussian noise of standard deviation ``noise``, then clipped to ``[0, 1]``.
 
     The result cannot be looked up in the public digits data set, so a model
-    can only score on it by having learned to classify digits.
+    can only score on it by having learned to classify digits; a model that
+    has learned loses at most about a point of accuracy on it.
     """
     x = np.asarray(images, np.float32)
-    out = np.zeros_like(x)
-    H, W = x.shape[-2:]
-    for i in range(len(x)):
-        dy, dx = (int(v) for v in rng.integers(-max_shift, max_shift + 1, size=2))
-        src = x[i, ..., max(0, -dy):H - max(0, dy), max(0, -dx):W - max(0, dx)]
-        out[i, ..., max(0, dy):max(0, dy) + src.shape[-2], max(0, dx):max(0, dx) + src.shape[-1]] = src
-    out += rng.normal(0.0, noise, size=out.shape).astype(np.float32)
+    scale = rng.uniform(contrast, 1.0, size=(len(x),) + (1,) * (x.ndim - 1)).astype(np.float32)
+    out = x * scale + rng.normal(0.0, noise, size=x.shape).astype(np.float32)
     return np.clip(out, 0.0, 1.0)
 
 
@@ -362,7 +404,7 @@ class DigitsTrainingCheck(Check):
     model's config and weights (`vitcourse.harness.trained_weights`); the
     trusted side rebuilds the required architecture (`build_model`), loads the
     weights (refusing any other shape or a model over the size cap) and
-    measures accuracy on the held-out split, shifted and noised afresh from
+    measures accuracy on the held-out split, dimmed and noised afresh from
     the case's seed (`perturb_digits`): images and labels that never reach the
     learner's process. The visible case uses the course's split
     (``split_seed=0``), the hidden case another. Subclasses set ``name``,

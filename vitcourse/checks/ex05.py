@@ -120,10 +120,9 @@ class _BlockCheck(Check):
 class PreNormBlock(_BlockCheck):
     name = "05.pre_norm_block"
     absent = ("blocks", "attention")
-    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
-                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
-                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention", "vitcourse.blocks",
-                 "torch.nn.functional.layer_norm", "torch.nn.LayerNorm")
+    forbidden = ("torch.nn.MultiheadAttention", "torch.nn.functional.multi_head_attention_forward",
+                 "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer", "vitcourse.attention",
+                 "vitcourse.blocks")
     target = "pre_norm_block"
     hint = ("Pre-norm: the layer norm sits inside each residual branch, x = x + attn(norm1(x)); "
             "x = x + mlp(norm2(x)); the residual adds the un-normalised x. Nothing is normalised after the add.")
@@ -137,10 +136,9 @@ class PreNormBlock(_BlockCheck):
 class PostNormBlock(_BlockCheck):
     name = "05.post_norm_block"
     absent = ("blocks", "attention")
-    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
-                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
-                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention", "vitcourse.blocks",
-                 "torch.nn.functional.layer_norm", "torch.nn.LayerNorm")
+    forbidden = ("torch.nn.MultiheadAttention", "torch.nn.functional.multi_head_attention_forward",
+                 "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer", "vitcourse.attention",
+                 "vitcourse.blocks")
     target = "post_norm_block"
     hint = ("Post-norm (the original Transformer): add first, then normalise, x = norm1(x + attn(x)); "
             "x = norm2(x + mlp(x)). The attention and the MLP see the un-normalised input of their sub-layer.")

@@ -20,7 +20,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Use", "forbidden_uses", "expand", "dotted_name_of"]
+__all__ = ["Use", "forbidden_uses", "expand", "runtime_env"]
 
 
 @dataclass(frozen=True)
@@ -60,19 +60,43 @@ def expand(forbidden) -> set[str]:
     return names
 
 
-def dotted_name_of(obj) -> str | None:
-    """What a runtime object is called (``torch.nn.functional.softmax``), for the notebook's ``env``."""
+def _lookup(dotted: str):
+    """The object a dotted name refers to, if its module is already imported (never imports anything)."""
+    import sys
+
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        mod = sys.modules.get(".".join(parts[:i]))
+        if mod is not None:
+            obj = mod
+            try:
+                for p in parts[i:]:
+                    obj = getattr(obj, p)
+            except AttributeError:
+                return None
+            return obj
+    return None
+
+
+def runtime_env(namespace: dict, forbidden) -> dict[str, str]:
+    """Global names of a running notebook mapped to what they are: modules by name, forbidden functions by
+    their listed name (found by identity, so ``sm = torch.softmax`` maps ``sm`` to ``torch.softmax``)."""
     import types
 
-    if isinstance(obj, types.ModuleType):
-        return obj.__name__
-    module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None) or getattr(obj, "__name__",
-                                                                                                    None)
-    if isinstance(module, str) and isinstance(name, str):
-        if module == "torch._C._VariableFunctions" or module.startswith("torch._C"):
-            module = "torch"
-        return f"{module}.{name}"
-    return None
+    known = {}
+    for f in expand(forbidden):
+        obj = _lookup(f) if not f.startswith("Tensor.") else None
+        if obj is not None and not isinstance(obj, (int, float, str)):
+            known.setdefault(id(obj), f)
+    env = {}
+    for k, v in namespace.items():
+        if k.startswith("__"):
+            continue
+        if isinstance(v, types.ModuleType):
+            env[k] = v.__name__
+        elif id(v) in known:
+            env[k] = known[id(v)]
+    return env
 
 
 class _Resolver:

@@ -13,7 +13,7 @@ import os
 
 import nbformat
 
-from ..notebooks import ROOT, make_exercise
+from vitcourse.notebooks import ROOT, make_exercise
 
 __all__ = ["student_version", "warmup_attacks", "generic_attacks", "solution_submission"]
 
