@@ -6,7 +6,8 @@ import torch
 from vitcourse.data import DetectionCanvas
 from vitcourse.detr import DETR, DETRConfig, HungarianMatcher, SetCriterion
 from vitcourse.detr.boxes import box_cxcywh_to_xyxy, scale_boxes
-from vitcourse.detr.evaluate import coco_map, evaluate_detr
+from vitcourse.detr import post_process
+from vitcourse.detr.evaluate import coco_map, evaluate_detr, predict_detr
 from vitcourse.detr.train import fit_detr
 
 matplotlib.use("Agg")
@@ -34,9 +35,25 @@ def test_worse_predictions_score_lower():
     assert m["map50"] == pytest.approx(1.0) and m["map"] < 0.8
     wrong = [dict(p, labels=(p["labels"] + 1) % 3) for p in preds]
     assert coco_map(wrong, targets, 64, num_classes=3)["map50"] == 0.0
-    empty = [{"scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64), "boxes": torch.zeros(0, 4)}
-             for _ in targets]
-    assert coco_map(empty, targets, 64, num_classes=3)["map"] == 0.0
+
+
+def _no_detections(n):
+    return [{"scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64), "boxes": torch.zeros(0, 4)}
+            for _ in range(n)]
+
+
+def test_no_detections_gives_zero_where_objects_exist_and_minus_one_where_none_like_cocoeval():
+    """COCOeval: -1 for a size range without any ground-truth object, whatever was predicted."""
+    data = DetectionCanvas(20, seed=4)  # 64 px canvases: every object is smaller than 96^2, none is 'large'
+    targets = [data[i][1] for i in range(len(data))]
+    m = coco_map(_no_detections(len(targets)), targets, 64, num_classes=3)
+    assert m["map"] == m["map50"] == m["mar100"] == 0.0
+    assert m["map_large"] == -1.0 and m["mar_large"] == -1.0
+    # the same -1 as when something is predicted: the range is empty either way
+    assert coco_map(perfect(targets, 64), targets, 64, num_classes=3)["map_large"] == -1.0
+    sizes = {name: coco_map(perfect(targets, 64), targets, 64, num_classes=3)[name] for name in ("map_small", "map_medium")}
+    for name, value in sizes.items():  # ranges that hold objects score 0 without detections, -1 only when empty
+        assert m[name] == (0.0 if value >= 0 else -1.0), name
 
 
 def test_coco_map_errors():
@@ -59,7 +76,13 @@ def test_fit_detr_lowers_the_loss_and_evaluates(capsys):
     assert set(history.parts) == {"loss_ce", "loss_bbox", "loss_giou", "cardinality_error"}
     assert not model.training
     m = evaluate_detr(model, data, batch_size=8)
-    assert 0.0 <= m["map50"] <= 1.0
+    # evaluate_detr is coco_map of the model's post-processed predictions on the whole data set
+    outputs, targets, images = predict_detr(model, data, batch_size=8)
+    assert len(targets) == len(data) and images.shape == (16, 3, 64, 64)
+    assert m == coco_map(post_process(outputs, (64, 64)), targets, 64, num_classes=3)
+    assert set(m) == {"map", "map50", "map75", "map_small", "map_medium", "map_large",
+                      "mar1", "mar10", "mar100", "mar_small", "mar_medium", "mar_large"}
+    assert m["map_large"] == -1.0  # no 'large' object on a 64 px canvas
     assert capsys.readouterr().out == ""  # pycocotools' prints are silenced
 
 
