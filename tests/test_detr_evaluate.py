@@ -4,9 +4,8 @@ import pytest
 import torch
 
 from vitcourse.data import DetectionCanvas
-from vitcourse.detr import DETR, DETRConfig, HungarianMatcher, SetCriterion
+from vitcourse.detr import DETR, DETRConfig, HungarianMatcher, SetCriterion, post_process
 from vitcourse.detr.boxes import box_cxcywh_to_xyxy, scale_boxes
-from vitcourse.detr import post_process
 from vitcourse.detr.evaluate import coco_map, evaluate_detr, predict_detr
 from vitcourse.detr.train import fit_detr
 
@@ -44,16 +43,14 @@ def _no_detections(n):
 
 def test_no_detections_gives_zero_where_objects_exist_and_minus_one_where_none_like_cocoeval():
     """COCOeval: -1 for a size range without any ground-truth object, whatever was predicted."""
-    data = DetectionCanvas(20, seed=4)  # 64 px canvases: every object is smaller than 96^2, none is 'large'
+    data = DetectionCanvas(20, seed=4)
     targets = [data[i][1] for i in range(len(data))]
+    best = coco_map(perfect(targets, 64), targets, 64, num_classes=3)
+    # every object on these 64 px canvases is 'small' (area < 32^2): the other two ranges are empty
+    assert (best["map_small"], best["map_medium"], best["map_large"]) == (1.0, -1.0, -1.0)
     m = coco_map(_no_detections(len(targets)), targets, 64, num_classes=3)
-    assert m["map"] == m["map50"] == m["mar100"] == 0.0
-    assert m["map_large"] == -1.0 and m["mar_large"] == -1.0
-    # the same -1 as when something is predicted: the range is empty either way
-    assert coco_map(perfect(targets, 64), targets, 64, num_classes=3)["map_large"] == -1.0
-    sizes = {name: coco_map(perfect(targets, 64), targets, 64, num_classes=3)[name] for name in ("map_small", "map_medium")}
-    for name, value in sizes.items():  # ranges that hold objects score 0 without detections, -1 only when empty
-        assert m[name] == (0.0 if value >= 0 else -1.0), name
+    assert m["map"] == m["map50"] == m["map75"] == m["map_small"] == m["mar100"] == m["mar_small"] == 0.0
+    assert m["map_medium"] == m["map_large"] == m["mar_medium"] == m["mar_large"] == -1.0
 
 
 def test_coco_map_errors():

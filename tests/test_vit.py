@@ -4,20 +4,19 @@ import dataclasses
 import pytest
 import torch
 import torch.nn as nn
-
-from vitcourse.attention import record_attention
 import torch.nn.functional as F
 
+from vitcourse.attention import record_attention
 from vitcourse.vit import (
     PatchEmbedding, ViT, ViTConfig, attention_rollout, cls_attention_grid, count_parameters, patchify,
     random_affine, unpatchify, vit_from_hf, vit_from_timm,
 )
 
 
-
 def _transformers():
-    """Hugging Face transformers, or skip the one test that needs it (the others run without it)."""
+    """Hugging Face transformers, or skip the test that needs it (the others in this file run without it)."""
     return pytest.importorskip("transformers")
+
 
 # Table 1 of the paper (and DeiT for Ti/S): 224 px, 1000 classes, class token, no pre-logits layer.
 PAPER_COUNTS = {"ti16": 5_717_416, "s16": 22_050_664, "b16": 86_567_656, "b32": 88_224_232,
@@ -448,7 +447,7 @@ def _timm_vit_forward(images, sd, num_heads, eps=1e-6):
     x = x + sd["pos_embed"]
     depth = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks."))
     for i in range(depth):
-        def p(name):
+        def p(name, i=i):
             return sd[f"blocks.{i}.{name}"]
         T = x.shape[1]
         h = F.layer_norm(x, (D,), p("norm1.weight"), p("norm1.bias"), eps)

@@ -88,7 +88,7 @@ class MixerConfig:
 
     @classmethod
     def tiny_digits(cls, **overrides) -> "MixerConfig":
-        """16x16 digits (``load_digits(upscale=2)``), 4x4 patches -> 16 tokens.  # 144K params, like ViTConfig.tiny_digits"""
+        """16x16 digits (``load_digits(upscale=2)``), 4x4 patches: 16 tokens.  # 144K params, as the tiny ViT"""
         base = dict(image_size=16, patch_size=4, in_channels=1, num_classes=10, dim=64, depth=4,
                     token_mlp_dim=64, channel_mlp_dim=256)
         return cls(**{**base, **overrides})

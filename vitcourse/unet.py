@@ -46,8 +46,8 @@ from .data import DetectionCanvas
 from .utils import check_int, check_positive
 
 __all__ = [
-    "DoubleConv", "Down", "Up", "UNet", "TransUNet", "pad_to", "SegmentationCanvas", "DenoisingCanvas", "confusion_matrix",
-    "iou_per_class", "dice_per_class", "mean_iou", "mean_dice",
+    "DoubleConv", "Down", "Up", "UNet", "TransUNet", "pad_to", "SegmentationCanvas", "DenoisingCanvas",
+    "confusion_matrix", "iou_per_class", "dice_per_class", "mean_iou", "mean_dice",
 ]
 
 

@@ -355,7 +355,8 @@ class ViT(nn.Module):
         """
         for m in self.modules():
             weight = getattr(m, "weight", None)
-            if isinstance(m, (nn.Linear, nn.Conv2d, nn.LayerNorm)) and weight is not None and weight.device.type != "meta":
+            layer = isinstance(m, (nn.Linear, nn.Conv2d, nn.LayerNorm))
+            if layer and weight is not None and weight.device.type != "meta":
                 m.reset_parameters()
         for p in (self.cls_token, self.pos_embed if isinstance(self.pos_embed, nn.Parameter) else None):
             if p is not None and p.device.type != "meta":
