@@ -526,6 +526,12 @@ def test_hf_port_reads_the_gelu_variant(hidden_act, activation):
     hf = hf_model(hidden_act=hidden_act)
     ours = vit_from_hf(hf)
     assert ours.config.activation == activation
+    if hidden_act == "gelu":  # the two dropout rates are read apart (HF: hidden_dropout_prob, attention_probs_...)
+        transformers = _transformers()
+        cfg = dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+                   intermediate_size=64, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.2)
+        c = vit_from_hf(transformers.ViTForImageClassification(transformers.ViTConfig(**cfg))).config
+        assert (c.dropout, c.attn_dropout) == (0.1, 0.2)
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), hf(x).logits, rtol=1e-4, atol=1e-4)

@@ -639,7 +639,9 @@ def _config_from_hf(hf_config, num_classes: int) -> ViTConfig:
                      in_channels=int(get("num_channels", 3)), num_classes=num_classes, dim=int(get("hidden_size")),
                      depth=int(get("num_hidden_layers")), num_heads=int(get("num_attention_heads")),
                      mlp_dim=int(get("intermediate_size")), qkv_bias=bool(get("qkv_bias", True)),
-                     norm_eps=float(get("layer_norm_eps", 1e-12)), activation=_HF_ACTIVATIONS[act])
+                     norm_eps=float(get("layer_norm_eps", 1e-12)), activation=_HF_ACTIVATIONS[act],
+                     dropout=float(get("hidden_dropout_prob", 0.0)),
+                     attn_dropout=float(get("attention_probs_dropout_prob", 0.0)))
 
 
 def _config_from_state_dict(sd: Mapping[str, torch.Tensor], num_heads: int, norm_eps: float) -> ViTConfig:
