@@ -143,3 +143,18 @@ def test_mlp_and_errors():
         PostNormBlock.from_torch(nn.TransformerEncoderLayer(8, 2, norm_first=True))
     with pytest.raises(ValueError, match=r"mlp_dim must be a positive integer, got 0"):
         PreNormBlock(8, 2, mlp_dim=0)
+
+
+def test_attention_dropout_follows_dropout_unless_given():
+    """One rate for both by default, as nn.TransformerEncoderLayer; ``attn_dropout`` sets the weights' own rate."""
+    x = torch.randn(2, 5, 8)
+    torch.manual_seed(0)
+    same = PreNormBlock(8, 2, dropout=0.5).train()
+    assert same.attn.dropout == 0.5 and same.drop.p == 0.5
+    _, attn = same(x, return_attn=True)
+    assert (attn == 0).any()  # weights dropped
+    apart = PreNormBlock(8, 2, dropout=0.5, attn_dropout=0.0).train()
+    assert apart.attn.dropout == 0.0 and apart.drop.p == 0.5 and apart.mlp.drop1.p == 0.5
+    _, attn = apart(x, return_attn=True)
+    torch.testing.assert_close(attn.sum(-1), torch.ones(2, 2, 5))  # no weight dropped
+    assert PostNormBlock(8, 2, attn_dropout=0.25).attn.dropout == 0.25

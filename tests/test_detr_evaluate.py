@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from vitcourse.data import DetectionCanvas
-from vitcourse.detr import DETR, DETRConfig, HungarianMatcher, SetCriterion
+from vitcourse.detr import DETR, DETRConfig, HungarianMatcher, SetCriterion, post_process
 from vitcourse.detr.boxes import box_cxcywh_to_xyxy, scale_boxes
-from vitcourse.detr.evaluate import coco_map, evaluate_detr
+from vitcourse.detr.evaluate import coco_map, evaluate_detr, predict_detr
 from vitcourse.detr.train import fit_detr
 
 matplotlib.use("Agg")
@@ -34,9 +34,23 @@ def test_worse_predictions_score_lower():
     assert m["map50"] == pytest.approx(1.0) and m["map"] < 0.8
     wrong = [dict(p, labels=(p["labels"] + 1) % 3) for p in preds]
     assert coco_map(wrong, targets, 64, num_classes=3)["map50"] == 0.0
-    empty = [{"scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64), "boxes": torch.zeros(0, 4)}
-             for _ in targets]
-    assert coco_map(empty, targets, 64, num_classes=3)["map"] == 0.0
+
+
+def _no_detections(n):
+    return [{"scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64), "boxes": torch.zeros(0, 4)}
+            for _ in range(n)]
+
+
+def test_no_detections_gives_zero_where_objects_exist_and_minus_one_where_none_like_cocoeval():
+    """COCOeval: -1 for a size range without any ground-truth object, whatever was predicted."""
+    data = DetectionCanvas(20, seed=4)
+    targets = [data[i][1] for i in range(len(data))]
+    best = coco_map(perfect(targets, 64), targets, 64, num_classes=3)
+    # every object on these 64 px canvases is 'small' (area < 32^2): the other two ranges are empty
+    assert (best["map_small"], best["map_medium"], best["map_large"]) == (1.0, -1.0, -1.0)
+    m = coco_map(_no_detections(len(targets)), targets, 64, num_classes=3)
+    assert m["map"] == m["map50"] == m["map75"] == m["map_small"] == m["mar100"] == m["mar_small"] == 0.0
+    assert m["map_medium"] == m["map_large"] == m["mar_medium"] == m["mar_large"] == -1.0
 
 
 def test_coco_map_errors():
@@ -59,7 +73,13 @@ def test_fit_detr_lowers_the_loss_and_evaluates(capsys):
     assert set(history.parts) == {"loss_ce", "loss_bbox", "loss_giou", "cardinality_error"}
     assert not model.training
     m = evaluate_detr(model, data, batch_size=8)
-    assert 0.0 <= m["map50"] <= 1.0
+    # evaluate_detr is coco_map of the model's post-processed predictions on the whole data set
+    outputs, targets, images = predict_detr(model, data, batch_size=8)
+    assert len(targets) == len(data) and images.shape == (16, 3, 64, 64)
+    assert m == coco_map(post_process(outputs, (64, 64)), targets, 64, num_classes=3)
+    assert set(m) == {"map", "map50", "map75", "map_small", "map_medium", "map_large",
+                      "mar1", "mar10", "mar100", "mar_small", "mar_medium", "mar_large"}
+    assert m["map_large"] == -1.0  # no 'large' object on a 64 px canvas
     assert capsys.readouterr().out == ""  # pycocotools' prints are silenced
 
 

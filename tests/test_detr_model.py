@@ -8,7 +8,11 @@ from vitcourse.detr.backbone import BackboneConfig, FrozenBatchNorm2d, build_bac
 from vitcourse.detr.model import DETR, DETRConfig, post_process
 from vitcourse.detr.position import sine_position_encoding
 
-transformers = pytest.importorskip("transformers")
+
+
+def _need_transformers():
+    """Skip the Hugging Face parity test that calls this; the other tests here need nothing optional."""
+    pytest.importorskip("transformers")
 
 
 def count(model, trainable=False):
@@ -44,6 +48,7 @@ def test_cpu_preset_shapes_aux_outputs_and_gradients():
 
 
 def test_sine_encoding_equals_hugging_face_with_padding():
+    _need_transformers()
     from transformers.models.detr.modeling_detr import DetrSinePositionEmbedding
 
     mask = torch.zeros(2, 5, 7, dtype=torch.bool)
@@ -99,6 +104,7 @@ def randomise_(model, seed=0):
 
 
 def hf_detr(block="bottleneck", **backbone):
+    _need_transformers()
     from transformers import DetrConfig, DetrForObjectDetection, ResNetConfig
 
     sizes = dict(embedding_size=16, hidden_sizes=[32, 64, 96, 128], depths=[1, 2, 1, 1]) if not backbone else backbone
@@ -132,6 +138,7 @@ def test_outputs_equal_hugging_face_detr(block):
 
 
 def test_outputs_equal_hugging_face_detr_r50():
+    _need_transformers()
     from transformers import DetrConfig, DetrForObjectDetection, ResNetConfig
 
     from vitcourse.detr.hf import detr_from_hf
@@ -150,6 +157,7 @@ def test_outputs_equal_hugging_face_detr_r50():
 
 
 def test_detr_from_hf_refuses_what_it_cannot_express():
+    _need_transformers()
     from transformers import DetrConfig, DetrForObjectDetection, ResNetConfig
 
     from vitcourse.detr.hf import detr_from_hf

@@ -54,6 +54,25 @@ def test_config_is_frozen_keyword_only_and_validated():
         tiny(dropout=1.5)
     with pytest.raises(TypeError, match="config must be a MixerConfig"):
         MLPMixer({"dim": 64})
+    with pytest.raises(ValueError, match="activation must be 'gelu' or 'gelu_tanh', got 'relu'"):
+        tiny(activation="relu")
+
+
+def test_gelu_variant_is_selectable_and_the_repr_stays_as_recorded():
+    """Exact GELU by default (PyTorch, timm); the paper's JAX code uses the tanh approximation."""
+    assert repr(tiny()) == ("MixerConfig(image_size=16, patch_size=4, in_channels=1, num_classes=10, dim=64, depth=4, "
+                            "token_mlp_dim=64, channel_mlp_dim=256, dropout=0.0, norm_eps=1e-06)")  # as in lecture 08
+    assert repr(tiny(activation="gelu_tanh")).endswith("norm_eps=1e-06, activation='gelu_tanh')")
+    torch.manual_seed(0)
+    exact, approx = MLPMixer(tiny()).eval(), MLPMixer(tiny(activation="gelu_tanh")).eval()
+    acts = [m.approximate for m in approx.modules() if isinstance(m, nn.GELU)]
+    assert acts == ["tanh"] * 8 and all(m.approximate == "none" for m in exact.modules() if isinstance(m, nn.GELU))
+    approx.load_state_dict(exact.state_dict())
+    x = torch.randn(2, 1, 16, 16) * 3
+    with torch.no_grad():
+        assert (exact(x) - approx(x)).abs().max() > 1e-5
+    block = MixerBlock(4, 8, 6, 10, activation="gelu_tanh")
+    assert block.token_mlp.act.approximate == block.channel_mlp.act.approximate == "tanh"
 
 
 # ----------------------------------------------------------------------------- block

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -131,3 +132,37 @@ def test_resize_errors():
         resize_grid_embedding(torch.randn(9, 4), (3, 3), (4, 4), mode="area")
     with pytest.raises(ValueError, match=r"pos must have shape"):
         resize_grid_embedding(torch.randn(2, 9, 4), (3, 3), (4, 4))
+    with pytest.raises(ValueError, match=r"antialias=True needs mode 'bicubic' or 'bilinear', got 'nearest'"):
+        resize_grid_embedding(torch.randn(9, 4), (3, 3), (4, 4), mode="nearest", antialias=True)
+    with pytest.raises(TypeError, match=r"antialias must be True or False, got 1"):
+        resize_grid_embedding(torch.randn(9, 4), (3, 3), (4, 4), antialias=1)
+
+
+def _timm_resample_abs_pos_embed(posemb, new_size, old_size, num_prefix_tokens=1, interpolation="bicubic",
+                                 antialias=True):
+    """timm's ``resample_abs_pos_embed`` (timm/layers/pos_embed.py), written out: timm is not installed."""
+    posemb_prefix, posemb = posemb[:, :num_prefix_tokens], posemb[:, num_prefix_tokens:]
+    embed_dim, orig_dtype = posemb.shape[-1], posemb.dtype
+    posemb = posemb.float().reshape(1, old_size[0], old_size[1], -1).permute(0, 3, 1, 2)
+    posemb = F.interpolate(posemb, size=new_size, mode=interpolation, antialias=antialias)
+    posemb = posemb.permute(0, 2, 3, 1).reshape(1, -1, embed_dim).to(orig_dtype)
+    return torch.cat([posemb_prefix, posemb], dim=1)
+
+
+@pytest.mark.parametrize("new", [(8, 6), (2, 3), (4, 5)])
+def test_resize_antialias_matches_timm_and_pil(new):
+    """antialias=True is timm's resampling; the default (no anti-aliasing) is Hugging Face's, and differs."""
+    from PIL import Image  # a matplotlib dependency
+
+    torch.manual_seed(0)
+    pos = torch.randn(1, 1 + 4 * 5, 3)
+    ours = resize_grid_embedding(pos, (4, 5), new, num_prefix_tokens=1, antialias=True)
+    torch.testing.assert_close(ours, _timm_resample_abs_pos_embed(pos, new, (4, 5)), rtol=0, atol=0)
+    # an independent check: PyTorch's anti-aliased bicubic is PIL's (Keys kernel a=-0.5, support scaled when shrinking)
+    grid = pos[0, 1:].reshape(4, 5, 3)
+    for d in range(3):
+        pil = np.asarray(Image.fromarray(grid[:, :, d].numpy()).resize((new[1], new[0]), Image.BICUBIC))
+        torch.testing.assert_close(ours[0, 1:, d].reshape(new), torch.from_numpy(pil.copy()), rtol=1e-5, atol=1e-5)
+    hf = resize_grid_embedding(pos, (4, 5), new, num_prefix_tokens=1)  # F.interpolate(size, bicubic), as HF
+    if new != (4, 5):
+        assert (hf - ours).abs().max() > 1e-2

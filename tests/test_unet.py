@@ -367,3 +367,18 @@ def test_transunet_errors():
     model = TransUNet(_tiny_vit_config(), 2, width=4)
     with pytest.raises(ValueError, match="image size 32x32 differs from the configured 16x16"):
         model(torch.randn(1, 3, 32, 32))
+
+
+def test_transunet_decoder_is_as_its_docstring_says():
+    """The numbers the docstring gives for patch 16, width 16 (its list of differences from the official code)."""
+    from torch import nn
+
+    from vitcourse.unet import TransUNet
+
+    with torch.device("meta"):
+        model = TransUNet(_tiny_vit_config(image_size=32, patch_size=16), 2, width=16)
+    assert (model.to_grid.kernel_size, model.to_grid.out_channels) == ((1, 1), 256)
+    assert all(isinstance(up.up, nn.ConvTranspose2d) and up.skip for up in model.ups)
+    assert [up.conv.out_channels for up in model.ups] == [128, 64, 32, 16]
+    assert len(model.downs) + 1 == len(model.ups) == 4  # a skip for every stage, the last at full resolution
+    assert model.head.kernel_size == (1, 1)

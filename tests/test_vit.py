@@ -4,14 +4,19 @@ import dataclasses
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from vitcourse.attention import record_attention
 from vitcourse.vit import (
     PatchEmbedding, ViT, ViTConfig, attention_rollout, cls_attention_grid, count_parameters, patchify,
-    random_affine, unpatchify, vit_from_hf,
+    random_affine, unpatchify, vit_from_hf, vit_from_timm,
 )
 
-transformers = pytest.importorskip("transformers")
+
+def _transformers():
+    """Hugging Face transformers, or skip the test that needs it (the others in this file run without it)."""
+    return pytest.importorskip("transformers")
+
 
 # Table 1 of the paper (and DeiT for Ti/S): 224 px, 1000 classes, class token, no pre-logits layer.
 PAPER_COUNTS = {"ti16": 5_717_416, "s16": 22_050_664, "b16": 86_567_656, "b32": 88_224_232,
@@ -24,11 +29,12 @@ def small_config(**overrides) -> ViTConfig:
 
 
 def hf_model(image_size=32, patch_size=8, hidden=32, layers=2, heads=4, mlp=64, labels=5, seed=0, attn="sdpa",
-             scale=0.3):
+             scale=0.3, hidden_act="gelu"):
     """A randomly initialised Hugging Face ViTForImageClassification with weights of a realistic size."""
+    transformers = _transformers()
     cfg = transformers.ViTConfig(image_size=image_size, patch_size=patch_size, hidden_size=hidden,
                                  num_hidden_layers=layers, num_attention_heads=heads, intermediate_size=mlp,
-                                 num_labels=labels, attn_implementation=attn)
+                                 num_labels=labels, attn_implementation=attn, hidden_act=hidden_act)
     torch.manual_seed(seed)
     model = transformers.ViTForImageClassification(cfg).eval()
     with torch.no_grad():  # HF's init (std 0.02) gives logits near zero; perturb so a mismatch shows
@@ -77,6 +83,9 @@ def test_config_is_frozen_keyword_only_and_overridable():
     (dict(num_classes=-1), "num_classes must be >= 0"),
     (dict(dropout=1.0), "dropout must be"),
     (dict(norm_eps=0.0), "norm_eps must be"),
+    (dict(attn_dropout=1.0), "attn_dropout must be"),
+    (dict(activation="swish"), "activation must be 'gelu' or 'gelu_tanh'"),
+    (dict(pool="cls", class_token=False), "pool='cls' needs class_token"),
 ])
 def test_config_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -88,6 +97,19 @@ def test_config_type_errors():
         small_config(patch_size=8.0)
     with pytest.raises(TypeError, match="config must be a ViTConfig"):
         ViT({"dim": 32})
+    with pytest.raises(TypeError, match="fc_norm must be a bool"):
+        small_config(fc_norm=1)
+    with pytest.raises(TypeError, match="class_token must be None or a bool"):
+        small_config(class_token="yes")
+
+
+def test_config_repr_shows_later_options_only_when_set():
+    """The repr printed in lecture 06 stays as recorded; options added since appear once they are set."""
+    assert repr(ViTConfig.tiny_digits()) == (
+        "ViTConfig(image_size=16, patch_size=4, in_channels=1, num_classes=10, dim=64, depth=4, num_heads=4, "
+        "mlp_dim=128, pool='cls', pos_embedding='learned', qkv_bias=True, dropout=0.0, norm_eps=1e-06)")
+    assert repr(ViTConfig.tiny_digits(attn_dropout=0.1, activation="gelu_tanh")).endswith(
+        "norm_eps=1e-06, attn_dropout=0.1, activation='gelu_tanh')")
 
 
 # ----------------------------------------------------------------------------- patches
@@ -335,7 +357,8 @@ def test_vit_from_hf_errors(tmp_path):
         vit_from_hf(tmp_path / "nope")
     with pytest.raises(TypeError, match="source must be"):
         vit_from_hf(42)
-    with pytest.raises(ValueError, match="hidden_act must be 'gelu'"):
+    transformers = _transformers()
+    with pytest.raises(ValueError, match="hidden_act must be one of"):
         cfg = transformers.ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1,
                                      num_attention_heads=4, intermediate_size=64, hidden_act="relu")
         vit_from_hf(transformers.ViTForImageClassification(cfg))
@@ -343,6 +366,7 @@ def test_vit_from_hf_errors(tmp_path):
 
 def test_logits_equal_hugging_face_b16():
     """ViT-B/16 with random weights, batch 1, 224 px: same logits as Hugging Face to 1e-4."""
+    transformers = _transformers()
     cfg = transformers.ViTConfig(num_labels=1000)  # the defaults are ViT-B/16, 224 px
     torch.manual_seed(0)
     hf = transformers.ViTForImageClassification(cfg).eval()
@@ -357,6 +381,160 @@ def test_logits_equal_hugging_face_b16():
         got = ours(x)
     assert expected.abs().max() > 0.1
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- fidelity options (timm, papers)
+
+
+def test_mean_pool_fc_norm_averages_then_normalises():
+    """pool='mean': the paper's JAX code normalises every token, then averages; fc_norm=True (timm, MAE,
+    DeiT-III) averages, then normalises. Same weights, different logits."""
+    torch.manual_seed(0)
+    paper = ViT(small_config(pool="mean")).eval()
+    with torch.no_grad():
+        paper.norm.weight.normal_(1.0, 0.5)
+        paper.norm.bias.normal_(0.0, 0.5)
+    fc = ViT(small_config(pool="mean", fc_norm=True)).eval()
+    assert isinstance(fc.norm, nn.Identity) and isinstance(fc.fc_norm, nn.LayerNorm)
+    assert isinstance(paper.fc_norm, nn.Identity) and isinstance(paper.norm, nn.LayerNorm)
+    fc.load_state_dict({("fc_" + k if k.startswith("norm.") else k): v for k, v in paper.state_dict().items()})
+    x = torch.randn(3, 3, 32, 32)
+    w, b, eps = paper.norm.weight, paper.norm.bias, paper.norm.eps
+    with torch.no_grad():
+        tokens = fc.forward_features(x)  # (B, N, D): the blocks' output, not normalised (timm's norm is Identity)
+        expected_fc = fc.head(F.layer_norm(tokens.mean(1), (32,), w, b, eps))  # average, then normalise
+        expected_paper = paper.head(F.layer_norm(tokens, (32,), w, b, eps).mean(1))  # normalise, then average
+        torch.testing.assert_close(fc(x), expected_fc)
+        torch.testing.assert_close(paper(x), expected_paper)
+        assert (fc(x) - paper(x)).abs().max() > 1e-2
+    # the two layouts never load into each other silently
+    with pytest.raises(RuntimeError, match="fc_norm"):
+        ViT(small_config(pool="mean")).load_state_dict(fc.state_dict())
+
+
+def _timm_state_dict(*, class_token=True, fc_norm=True, dim=32, depth=2, mlp=64, patch=8, grid=4, classes=5, seed=0):
+    """Random weights under timm's VisionTransformer names (fused qkv, attn.proj, fc_norm), timm not needed."""
+    g = torch.Generator().manual_seed(seed)
+
+    def r(*shape, mean=0.0):
+        return mean + 0.3 * torch.randn(*shape, generator=g)
+
+    sd = {"patch_embed.proj.weight": r(dim, 3, patch, patch), "patch_embed.proj.bias": r(dim),
+          "pos_embed": r(1, grid * grid + class_token, dim), "head.weight": r(classes, dim), "head.bias": r(classes)}
+    if class_token:
+        sd["cls_token"] = r(1, 1, dim)
+    for i in range(depth):
+        sd.update({f"blocks.{i}.norm1.weight": r(dim, mean=1.0), f"blocks.{i}.norm1.bias": r(dim),
+                   f"blocks.{i}.attn.qkv.weight": r(3 * dim, dim), f"blocks.{i}.attn.qkv.bias": r(3 * dim),
+                   f"blocks.{i}.attn.proj.weight": r(dim, dim), f"blocks.{i}.attn.proj.bias": r(dim),
+                   f"blocks.{i}.norm2.weight": r(dim, mean=1.0), f"blocks.{i}.norm2.bias": r(dim),
+                   f"blocks.{i}.mlp.fc1.weight": r(mlp, dim), f"blocks.{i}.mlp.fc1.bias": r(mlp),
+                   f"blocks.{i}.mlp.fc2.weight": r(dim, mlp), f"blocks.{i}.mlp.fc2.bias": r(dim)})
+    norm = "fc_norm" if fc_norm else "norm"  # timm: global_pool='avg' builds fc_norm and makes norm an Identity
+    sd.update({f"{norm}.weight": r(dim, mean=1.0), f"{norm}.bias": r(dim)})
+    return sd
+
+
+def _timm_vit_forward(images, sd, num_heads, eps=1e-6):
+    """timm's VisionTransformer.forward (forward_features, then forward_head) written out; no vitcourse code."""
+    P = sd["patch_embed.proj.weight"].shape[-1]
+    x = F.conv2d(images, sd["patch_embed.proj.weight"], sd["patch_embed.proj.bias"], stride=P)
+    x = x.flatten(2).transpose(1, 2)  # (B, N, D)
+    B, _, D = x.shape
+    prefix = int("cls_token" in sd)
+    if prefix:
+        x = torch.cat([sd["cls_token"].expand(B, -1, -1), x], dim=1)
+    x = x + sd["pos_embed"]
+    depth = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks."))
+    for i in range(depth):
+        def p(name, i=i):
+            return sd[f"blocks.{i}.{name}"]
+        T = x.shape[1]
+        h = F.layer_norm(x, (D,), p("norm1.weight"), p("norm1.bias"), eps)
+        qkv = F.linear(h, p("attn.qkv.weight"), p("attn.qkv.bias")).reshape(B, T, 3, num_heads, D // num_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (B, H, T, Dh) each
+        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, T, D)
+        x = x + F.linear(a, p("attn.proj.weight"), p("attn.proj.bias"))
+        h = F.layer_norm(x, (D,), p("norm2.weight"), p("norm2.bias"), eps)
+        x = x + F.linear(F.gelu(F.linear(h, p("mlp.fc1.weight"), p("mlp.fc1.bias"))), p("mlp.fc2.weight"),
+                         p("mlp.fc2.bias"))
+    if "fc_norm.weight" in sd:  # global_pool='avg': average the patch tokens, then fc_norm
+        x = F.layer_norm(x[:, prefix:].mean(1), (D,), sd["fc_norm.weight"], sd["fc_norm.bias"], eps)
+    else:  # global_pool='token': norm, then the class token
+        x = F.layer_norm(x, (D,), sd["norm.weight"], sd["norm.bias"], eps)[:, 0]
+    return F.linear(x, sd["head.weight"], sd["head.bias"])
+
+
+@pytest.mark.parametrize("class_token, fc_norm", [(True, True), (False, True), (True, False)])
+def test_vit_from_timm_equals_timms_forward(class_token, fc_norm):
+    sd = _timm_state_dict(class_token=class_token, fc_norm=fc_norm)
+    ours = vit_from_timm(sd, num_heads=4)
+    c = ours.config
+    assert (c.pool, c.fc_norm, c.class_token, c.norm_eps) == ("mean" if fc_norm else "cls", fc_norm, class_token, 1e-6)
+    assert not ours.training
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        expected = _timm_vit_forward(x, sd, 4)
+        assert expected.abs().max() > 0.1
+        torch.testing.assert_close(ours(x), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_fc_norm_weights_are_never_loaded_as_the_final_norm():
+    sd = _timm_state_dict(fc_norm=True)
+    with pytest.raises(ValueError, match="fc_norm"):  # a config whose final norm comes before pooling
+        vit_from_timm(sd, config=small_config(pool="mean", class_token=True))
+    with pytest.raises(ValueError, match="fc_norm.*vit_from_timm"):  # the Hugging Face port names the right one
+        vit_from_hf({**{"vit." + k: v for k, v in sd.items()}}, num_heads=4)
+    with pytest.raises(ValueError, match="num_heads"):
+        vit_from_timm(sd)
+    with pytest.raises(ValueError, match="blocks.0.attn.extra"):
+        vit_from_timm({**sd, "blocks.0.attn.extra": torch.zeros(1)}, num_heads=4)
+
+
+def test_dropout_does_not_drop_attention_weights_attn_dropout_does():
+    """As in the paper and timm/HF: ``dropout`` acts on the embeddings, residual branches and MLP;
+    ``attn_dropout`` (default 0) on the attention weights."""
+    assert ViTConfig().attn_dropout == 0.0
+    x = torch.randn(2, 3, 32, 32)
+    torch.manual_seed(0)
+    model = ViT(small_config(dropout=0.5)).train()
+    _, maps = model(x, return_attn=True)
+    for a in maps:  # every row still a probability distribution: no weight was dropped
+        torch.testing.assert_close(a.sum(-1), torch.ones_like(a.sum(-1)))
+    assert model(x).ne(model(x)).any()  # dropout is on elsewhere
+    model = ViT(small_config(attn_dropout=0.5)).train()
+    _, maps = model(x, return_attn=True)
+    assert (maps[0] == 0).any() and not torch.allclose(maps[0].sum(-1), torch.ones(2, 4, 17))
+    assert all(b.attn.dropout == 0.5 and b.drop.p == 0.0 for b in model.blocks)
+
+
+def test_gelu_variant_is_selectable():
+    torch.manual_seed(0)
+    exact = ViT(small_config()).eval()
+    tanh = ViT(small_config(activation="gelu_tanh")).eval()
+    assert all(b.mlp.act.approximate == "none" for b in exact.blocks)
+    assert all(b.mlp.act.approximate == "tanh" for b in tanh.blocks)
+    tanh.load_state_dict(exact.state_dict())
+    x = torch.randn(2, 3, 32, 32) * 3
+    with torch.no_grad():
+        assert (exact(x) - tanh(x)).abs().max() > 1e-5  # the approximation is visible in the logits
+
+
+@pytest.mark.parametrize("hidden_act, activation", [("gelu", "gelu"), ("gelu_pytorch_tanh", "gelu_tanh"),
+                                                    ("gelu_new", "gelu_tanh")])
+def test_hf_port_reads_the_gelu_variant(hidden_act, activation):
+    hf = hf_model(hidden_act=hidden_act)
+    ours = vit_from_hf(hf)
+    assert ours.config.activation == activation
+    if hidden_act == "gelu":  # the two dropout rates are read apart (HF: hidden_dropout_prob, attention_probs_...)
+        transformers = _transformers()
+        cfg = dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+                   intermediate_size=64, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.2)
+        c = vit_from_hf(transformers.ViTForImageClassification(transformers.ViTConfig(**cfg))).config
+        assert (c.dropout, c.attn_dropout) == (0.1, 0.2)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), hf(x).logits, rtol=1e-4, atol=1e-4)
 
 
 # ----------------------------------------------------------------------------- exercise 06 checks

@@ -78,14 +78,21 @@ class MLP(nn.Module):
 
 
 class _EncoderBlock(nn.Module):
-    """Shared constructor and weight copy of the two encoder blocks (they differ only in `forward`)."""
+    """Shared constructor and weight copy of the two encoder blocks (they differ only in `forward`).
+
+    ``dropout`` acts on the attention output, the MLP and its output;
+    ``attn_dropout`` on the attention weights, ``None`` meaning "the same as
+    ``dropout``" (one rate for both, as `nn.TransformerEncoderLayer` has it;
+    ViT keeps them apart, with attention dropout 0 in the paper's configs).
+    """
 
     def __init__(self, dim: int, num_heads: int, *, mlp_ratio: float = 4.0, mlp_dim: int | None = None,
-                 activation: str = "gelu", qkv_bias: bool = True, dropout: float = 0.0, norm_eps: float = 1e-5,
-                 fast: bool = True):
+                 activation: str = "gelu", qkv_bias: bool = True, dropout: float = 0.0,
+                 attn_dropout: float | None = None, norm_eps: float = 1e-5, fast: bool = True):
         super().__init__()
+        attn_dropout = dropout if attn_dropout is None else attn_dropout
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
-        self.attn = MultiHeadAttention(dim, num_heads, qkv_bias=qkv_bias, dropout=dropout, fast=fast)
+        self.attn = MultiHeadAttention(dim, num_heads, qkv_bias=qkv_bias, dropout=attn_dropout, fast=fast)
         self.drop = nn.Dropout(dropout)
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = MLP(dim, _hidden(dim, mlp_ratio, mlp_dim), activation=activation, dropout=dropout)

@@ -161,7 +161,8 @@ class Page:
         r = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=await_promise)
         if "exceptionDetails" in r:
             d = r["exceptionDetails"]
-            raise BrowserError(f"{expression[:80]!r} threw: {d.get('exception', {}).get('description') or d.get('text')}")
+            why = d.get("exception", {}).get("description") or d.get("text")
+            raise BrowserError(f"{expression[:80]!r} threw: {why}")
         return r.get("result", {}).get("value")
 
     def wait_for(self, expression: str, timeout: float = 30) -> bool:

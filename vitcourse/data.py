@@ -310,8 +310,8 @@ class DetectionCanvas(Dataset):
         hi = self.object_size[1]
         n = S // hi
         cells = rng.permutation(n * n)[: len(sizes)]
-        return [(int(c // n) * hi + int(rng.integers(0, hi - s + 1)), int(c % n) * hi + int(rng.integers(0, hi - s + 1)))
-                for c, s in zip(cells, sizes)]
+        return [(int(c // n) * hi + int(rng.integers(0, hi - s + 1)),
+                 int(c % n) * hi + int(rng.integers(0, hi - s + 1))) for c, s in zip(cells, sizes)]
 
     def __getitem__(self, index: int):
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):

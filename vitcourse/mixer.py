@@ -19,13 +19,17 @@ patch size.
 
 Differences from the paper: none in the architecture (patch embedding by a
 strided convolution, pre-norm blocks, global average pooling, a linear head);
-LayerNorm uses ``eps=1e-6`` as the paper's JAX code does. The token-mixing
+LayerNorm uses ``eps=1e-6`` as the paper's JAX code does. The GELU is
+PyTorch's exact (erf) form by default, as in timm; the paper's JAX code uses
+the tanh approximation (``MixerConfig(activation="gelu_tanh")``; the two
+differ by at most 4.7e-4). The token-mixing
 weights have shape ``(S, N)``, so a model is tied to one number of patches:
 another image size raises a ValueError instead of silently mixing the wrong
 tokens.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -38,7 +42,7 @@ from .vit import PatchEmbedding
 __all__ = ["MixerConfig", "MixerBlock", "MLPMixer"]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class MixerConfig:
     """Hyper-parameters of an `MLPMixer` (keyword-only, validated, frozen).
 
@@ -56,6 +60,7 @@ class MixerConfig:
     channel_mlp_dim: int = 2048  # C, "MLP dimension D_C"
     dropout: float = 0.0
     norm_eps: float = 1e-6
+    activation: str = "gelu"  # "gelu" (exact, erf) or "gelu_tanh" (tanh approximation, the paper's JAX code)
 
     def __post_init__(self):
         for name in ("image_size", "patch_size", "in_channels", "num_classes", "dim", "depth", "token_mlp_dim",
@@ -67,6 +72,14 @@ class MixerConfig:
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
         if isinstance(self.norm_eps, bool) or not isinstance(self.norm_eps, (int, float)) or not self.norm_eps > 0:
             raise ValueError(f"norm_eps must be a number > 0, got {self.norm_eps!r}")
+        if self.activation not in ("gelu", "gelu_tanh"):
+            raise ValueError(f"activation must be 'gelu' or 'gelu_tanh', got {self.activation!r}")
+
+    def __repr__(self) -> str:
+        """Fields, with ``activation`` (added after lecture 08 was recorded) shown only when not the default."""
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
+                 if f.name != "activation" or self.activation != "gelu"]
+        return f"MixerConfig({', '.join(shown)})"
 
     @property
     def num_patches(self) -> int:
@@ -75,7 +88,7 @@ class MixerConfig:
 
     @classmethod
     def tiny_digits(cls, **overrides) -> "MixerConfig":
-        """16x16 digits (``load_digits(upscale=2)``), 4x4 patches -> 16 tokens.  # 144K params, like ViTConfig.tiny_digits"""
+        """16x16 digits (``load_digits(upscale=2)``), 4x4 patches: 16 tokens.  # 144K params, as the tiny ViT"""
         base = dict(image_size=16, patch_size=4, in_channels=1, num_classes=10, dim=64, depth=4,
                     token_mlp_dim=64, channel_mlp_dim=256)
         return cls(**{**base, **overrides})
@@ -107,17 +120,18 @@ class MixerBlock(nn.Module):
         dim: D, channels per patch.
         token_mlp_dim: S, hidden width of the token-mixing MLP.
         channel_mlp_dim: C, hidden width of the channel-mixing MLP.
+        activation: ``"gelu"`` (exact) or ``"gelu_tanh"`` (the paper's JAX code), in both MLPs.
     """
 
     def __init__(self, num_patches: int, dim: int, token_mlp_dim: int, channel_mlp_dim: int, *,
-                 dropout: float = 0.0, norm_eps: float = 1e-6):
+                 dropout: float = 0.0, norm_eps: float = 1e-6, activation: str = "gelu"):
         super().__init__()
         self.num_patches = check_int("num_patches", num_patches, minimum=1)
         check_int("dim", dim, minimum=1)
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
-        self.token_mlp = MLP(num_patches, token_mlp_dim, dropout=dropout)  # acts on (B, D, N)
+        self.token_mlp = MLP(num_patches, token_mlp_dim, activation=activation, dropout=dropout)  # on (B, D, N)
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
-        self.channel_mlp = MLP(dim, channel_mlp_dim, dropout=dropout)  # acts on (B, N, D)
+        self.channel_mlp = MLP(dim, channel_mlp_dim, activation=activation, dropout=dropout)  # on (B, N, D)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 3:
@@ -149,7 +163,7 @@ class MLPMixer(nn.Module):
         self.patch_embed = PatchEmbedding(c.patch_size, c.in_channels, c.dim)  # shared with the ViT
         self.blocks = nn.ModuleList(
             MixerBlock(c.num_patches, c.dim, c.token_mlp_dim, c.channel_mlp_dim, dropout=c.dropout,
-                       norm_eps=c.norm_eps) for _ in range(c.depth))
+                       norm_eps=c.norm_eps, activation=c.activation) for _ in range(c.depth))
         self.norm = nn.LayerNorm(c.dim, eps=c.norm_eps)
         self.head = nn.Linear(c.dim, c.num_classes)
 

@@ -104,8 +104,24 @@ def sincos_2d(grid_h: int, grid_w: int, dim: int, *, temperature: float = 10000.
 
 
 def resize_grid_embedding(pos: torch.Tensor, old_grid: tuple[int, int], new_grid: tuple[int, int],
-                          num_prefix_tokens: int = 0, mode: str = "bicubic") -> torch.Tensor:
+                          num_prefix_tokens: int = 0, mode: str = "bicubic", *,
+                          antialias: bool = False) -> torch.Tensor:
     """Interpolate a grid of position embeddings to a new grid (ViT fine-tuning at another resolution).
+
+    The grid is resized as an image with ``D`` channels by ``F.interpolate``
+    (``align_corners=False``), in float32. Which codebase this reproduces:
+
+    - default (``mode="bicubic", antialias=False``): Hugging Face's ViT
+      ``interpolate_pos_encoding`` (``size=(h', w')``), exactly;
+    - ``antialias=True``: timm's ``resample_abs_pos_embed`` (its default
+      ``interpolation="bicubic", antialias=True``), exactly. The anti-aliased
+      bicubic is PIL's (cubic kernel with a = -0.5, widened when shrinking),
+      not the plain one (a = -0.75), so the two differ when enlarging too;
+    - DINO (and DINOv2 with ``interpolate_offset=0.1``) passes
+      ``scale_factor=((h' + 0.1) / h, (w' + 0.1) / w)`` instead of a size
+      (the 0.1 guards the output size against float rounding); the output
+      size is the same but the sampling positions differ, so neither
+      option here reproduces DINO's numbers exactly.
 
     Args:
         pos: (1, P + h*w, D) or (P + h*w, D); the first P rows are prefix tokens
@@ -113,6 +129,7 @@ def resize_grid_embedding(pos: torch.Tensor, old_grid: tuple[int, int], new_grid
         old_grid: (h, w) of ``pos``; new_grid: (h', w').
         num_prefix_tokens: P.
         mode: ``F.interpolate`` mode: "bicubic", "bilinear" or "nearest".
+        antialias: ``F.interpolate``'s anti-aliasing (bicubic or bilinear only).
 
     Returns:
         (1, P + h'*w', D) or (P + h'*w', D), matching the input's rank.
@@ -128,6 +145,10 @@ def resize_grid_embedding(pos: torch.Tensor, old_grid: tuple[int, int], new_grid
     num_prefix_tokens = check_int("num_prefix_tokens", num_prefix_tokens, minimum=0)
     if mode not in ("bicubic", "bilinear", "nearest"):
         raise ValueError(f"mode must be 'bicubic', 'bilinear' or 'nearest', got {mode!r}")
+    if not isinstance(antialias, bool):
+        raise TypeError(f"antialias must be True or False, got {antialias!r}")
+    if antialias and mode == "nearest":
+        raise ValueError(f"antialias=True needs mode 'bicubic' or 'bilinear', got {mode!r}")
     squeeze = pos.dim() == 2
     if squeeze:
         pos = pos[None]  # (1, P + N, D)
@@ -138,7 +159,7 @@ def resize_grid_embedding(pos: torch.Tensor, old_grid: tuple[int, int], new_grid
                          f"= {num_prefix_tokens + h * w} for old_grid {(h, w)}")
     prefix, grid = pos[:, :num_prefix_tokens], pos[:, num_prefix_tokens:]  # (1, P, D), (1, h*w, D)
     grid = grid.reshape(1, h, w, D).permute(0, 3, 1, 2)  # (1, D, h, w)
-    kwargs = {} if mode == "nearest" else {"align_corners": False}
+    kwargs = {} if mode == "nearest" else {"align_corners": False, "antialias": antialias}
     grid = F.interpolate(grid.float(), size=(nh, nw), mode=mode, **kwargs).to(pos.dtype)  # (1, D, h', w')
     grid = grid.permute(0, 2, 3, 1).reshape(1, nh * nw, D)  # (1, h'*w', D)
     out = torch.cat([prefix, grid], dim=1)  # (1, P + h'*w', D)

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
-import json
 import os
 import re
 import shutil
@@ -309,7 +308,8 @@ def find_external_resources(folder: Path) -> list[str]:
 def _check_offline(out: Path) -> None:
     problems = find_cdn_references(out) + find_external_resources(out)
     if problems:
-        raise BuildError(f"built files under {out} point to the web ({len(problems)}):\n  " + "\n  ".join(problems[:40]))
+        raise BuildError(f"built files under {out} point to the web ({len(problems)}):\n  "
+                         + "\n  ".join(problems[:40]))
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -502,7 +502,8 @@ body.vc-page { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "
 .vc-lecture h3 { margin: 0.2rem 0 0.4rem 0; }
 .vc-links a { margin-right: 1rem; white-space: nowrap; }
 .vc-table { border-collapse: collapse; width: 100%; }
-.vc-table th, .vc-table td { border: 1px solid #d0d7e2; padding: 0.35rem 0.6rem; text-align: left; vertical-align: top; }
+.vc-table th, .vc-table td { border: 1px solid #d0d7e2; padding: 0.35rem 0.6rem; text-align: left;
+  vertical-align: top; }
 .vc-graded { border-left: 5px solid #2e8b57; margin: 0.5rem 0; }
 .vc-graded.vc-test { border-left-color: #b5651d; }
 .vc-graded-label { font: 600 0.8rem system-ui, sans-serif; padding: 0.2rem 0.6rem; color: #444; }
@@ -516,9 +517,11 @@ def _page(title: str, body: str, *, assets: str, vendor: str, nav=()) -> str:
     links = " &middot; ".join(f'<a href="{html.escape(h)}">{html.escape(lbl)}</a>' for lbl, h in nav)
     math = f"""<script>
 window.MathJax = {{loader: {{load: ['input/tex', 'output/chtml']}},
-  tex: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']], processEscapes: true}},
+  tex: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']],
+         processEscapes: true}},
   options: {{enableMenu: false}},
-  startup: {{pageReady: function () {{ return MathJax.startup.defaultPageReady().then(function () {{ window.vitcourseMathDone = true; }}); }}}}}};
+  startup: {{pageReady: function () {{
+    return MathJax.startup.defaultPageReady().then(function () {{ window.vitcourseMathDone = true; }}); }}}}}};
 </script>
 <script src="{vendor}/mathjax/startup.js" id="MathJax-script"></script>"""
     return f"""<!DOCTYPE html>
@@ -599,7 +602,8 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
         nav = home + [("Download exercise notebook", f"{sol.name}")]
         (out / "exercises" / f"{sol.stem}.html").write_text(rewrite_links(_render(
             "page", student, sol, vendor="../vendor", assets="../assets", nav=nav,
-            banner=f"Student version (no outputs). Download <a href=\"{html.escape(sol.name)}\">{html.escape(sol.name)}</a>, "
+            banner=f"Student version (no outputs). Download "
+                   f"<a href=\"{html.escape(sol.name)}\">{html.escape(sol.name)}</a>, "
                    "open it in JupyterLab and replace each <code>raise NotImplementedError()</code>."),
             "exercises", "exercises"))
         if instructor:
@@ -715,7 +719,8 @@ _HEIGHTS_JS = """(() => {
     for (let v = 0; v < n; v++) {
       Reveal.slide(h, v, 999);
       const s = Reveal.getCurrentSlide(), t = s.querySelector('h1, h2, h3, h4');
-      out.push({h: h, v: v, height: s.scrollHeight, room: s.clientHeight, title: t ? t.textContent.replace('\u00b6', '').trim() : ''});
+      out.push({h: h, v: v, height: s.scrollHeight, room: s.clientHeight,
+                title: t ? t.textContent.replace('\u00b6', '').trim() : ''});
     }
   });
   Reveal.slide(idx.h, idx.v, 0);
@@ -788,7 +793,8 @@ def check_built(folder: Path, notebooks_dir: Path = ROOT / "notebooks", screensh
                 tall = st.get("tall", [])
                 if tall:
                     line += f", {len(tall)} taller than the screen: " + ", ".join(
-                        f"{t['h'] + 1}.{t['v'] + 1} {t['title'][:30]!r} x{t['height'] / t['room']:.1f}" for t in tall[:6])
+                        f"{t['h'] + 1}.{t['v'] + 1} {t['title'][:30]!r} x{t['height'] / t['room']:.1f}"
+                        for t in tall[:6])
                 if screenshots is not None:
                     st["page"].evaluate("Reveal.slide(0, 0, 0)")
                     st["page"].pump(0.8)

@@ -109,7 +109,10 @@ def evaluate(model: nn.Module, data, *, loss_fn: Callable = F.cross_entropy, bat
     for x, y in loader:
         x, y = x.to(device), y.to(device)
         logits = model(x)
-        loss_sum += float(loss_fn(logits, y, reduction="sum")) if loss_fn is F.cross_entropy else float(loss_fn(logits, y)) * len(y)
+        if loss_fn is F.cross_entropy:
+            loss_sum += float(loss_fn(logits, y, reduction="sum"))
+        else:
+            loss_sum += float(loss_fn(logits, y)) * len(y)
         correct += int((logits.argmax(-1) == y).sum())
         total += len(y)
     model.train(was_training)

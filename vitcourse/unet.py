@@ -46,8 +46,8 @@ from .data import DetectionCanvas
 from .utils import check_int, check_positive
 
 __all__ = [
-    "DoubleConv", "Down", "Up", "UNet", "TransUNet", "pad_to", "SegmentationCanvas", "DenoisingCanvas", "confusion_matrix",
-    "iou_per_class", "dice_per_class", "mean_iou", "mean_dice",
+    "DoubleConv", "Down", "Up", "UNet", "TransUNet", "pad_to", "SegmentationCanvas", "DenoisingCanvas",
+    "confusion_matrix", "iou_per_class", "dice_per_class", "mean_iou", "mean_dice",
 ]
 
 
@@ -237,6 +237,33 @@ class TransUNet(nn.Module):
     Differences from the paper: the ViT embeds the raw image patches (the
     paper's hybrid embeds a ResNet feature map), and the CNN that gives the
     skips is a small U-Net encoder, not the ResNet.
+
+    Differences from the official code (github.com/Beckschen/TransUNet,
+    ``networks/vit_seg_modeling.py``: ``DecoderCup``, ``DecoderBlock``,
+    ``SegmentationHead``; R50-ViT-B/16 config), every one a choice to reuse
+    this module's `UNet` parts; the numbers in brackets are ours for
+    ``patch_size=16, width=16``:
+
+    - tokens to grid: a 1x1 convolution ``D -> width * P`` (256), no
+      BatchNorm or ReLU; official ``conv_more``: a 3x3 convolution
+      ``D -> 512`` with BatchNorm and ReLU;
+    - up-sampling: a learned 2x2 transposed convolution with stride 2 that
+      halves the channels (`Up`); official: parameter-free bilinear x2
+      (``UpsamplingBilinear2d``, ``align_corners=True``), channels unchanged;
+    - decoder widths: halve per stage down to ``width`` (128, 64, 32, 16);
+      official ``decoder_channels``: 256, 128, 64, 16;
+    - skips: every stage gets one, the last at full resolution from a
+      `DoubleConv` on the pixels (``width`` channels), the others from `Down`
+      stages, ``log2(P)`` skips in all (4), concatenated skip first; official
+      ``n_skip=3``: ResNet-50 maps at 1/8, 1/4, 1/2 (512, 256, 64 channels),
+      none at full resolution (its ``skip_channels[3] = 16`` is zeroed),
+      concatenated after the up-sampled map; the plain-ViT configs have no skip;
+    - head: a 1x1 convolution; official ``SegmentationHead``: a 3x3 one;
+    - tokens: a ViT with a class token (``pool="cls"``) keeps it through the
+      blocks and drops it before the decoder; the official embeddings have no
+      class token (``ViTConfig(pool="mean")`` matches that);
+    - input: ``in_channels`` comes from the config; the official model
+      repeats a one-channel image to three channels.
     """
 
     def __init__(self, vit_config, out_channels: int, *, width: int = 16):

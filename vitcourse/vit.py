@@ -25,6 +25,14 @@ Differences from the paper:
   learned positions.
 - Layer-norm epsilon is a config field: 1e-6 in the paper's JAX code, 1e-12
   in Hugging Face's port (`vit_from_hf` copies it from the checkpoint).
+- The MLP uses PyTorch's exact (erf) GELU by default, as timm and Hugging
+  Face do; the paper's JAX code uses the tanh approximation
+  (``activation="gelu_tanh"``; the two differ by at most 4.7e-4, at x = 2.7).
+- ``pool="mean"`` normalises every token, then averages (the paper's JAX
+  code); ``fc_norm=True`` averages, then normalises (timm's ``fc_norm``, MAE,
+  DeiT-III), and `vit_from_timm` maps timm's ``fc_norm`` weights onto it.
+- ``dropout`` (embeddings, attention output, MLP) and ``attn_dropout`` (the
+  attention weights) are separate settings, as in the paper and timm/HF.
 
 The transformer blocks, attention and position helpers are imported from
 `vitcourse.blocks`, `vitcourse.attention` and `vitcourse.positional`; this
@@ -49,7 +57,7 @@ from .positional import resize_grid_embedding, sincos_2d
 
 __all__ = [
     "ViTConfig", "ViT", "PatchEmbedding", "patchify", "unpatchify", "attention_rollout", "cls_attention_grid",
-    "vit_from_hf", "count_parameters", "random_affine",
+    "vit_from_hf", "vit_from_timm", "count_parameters", "random_affine",
 ]
 
 
@@ -142,12 +150,30 @@ def _pos_int(name: str, value, minimum: int = 1) -> None:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
-@dataclass(frozen=True, kw_only=True)
+# Options added after the lectures were recorded: shown by repr only when set, so printed configs stay as recorded.
+_LATER = {"attn_dropout": 0.0, "activation": "gelu", "fc_norm": False, "class_token": None}
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
 class ViTConfig:
     """Hyper-parameters of a `ViT`; presets reproduce the paper's models.
 
     ``ViTConfig.b16()`` is ViT-Base with 16x16 patches; any preset takes
     keyword overrides, e.g. ``ViTConfig.b16(num_classes=10, image_size=384)``.
+
+    Options for other codebases' layouts (the defaults are the paper's):
+    ``attn_dropout`` is dropout on the attention weights, separate from
+    ``dropout`` (embeddings, residual branches, MLP), as in the paper, timm
+    and Hugging Face (0 in all the paper's configs). ``activation`` is the
+    MLP's GELU: ``"gelu"`` the exact erf form (PyTorch, timm, Hugging Face
+    default), ``"gelu_tanh"`` the tanh approximation that the papers' JAX
+    code uses (``flax.linen.gelu`` approximates by default; the two differ
+    by at most ~5e-4 per unit). ``fc_norm`` moves the final LayerNorm after
+    the pooling (timm's ``fc_norm``, MAE and DeiT-III fine-tuning: average,
+    then normalise); without it ``pool="mean"`` normalises every token, then
+    averages (the paper's JAX code). ``class_token`` keeps a class token with
+    ``pool="mean"`` (MAE: it takes part in attention but is not averaged);
+    ``None`` means "only when ``pool == 'cls'``".
     """
 
     image_size: int = 224  # side S of the (square) input image
@@ -161,8 +187,12 @@ class ViTConfig:
     pool: str = "cls"  # "cls": class token (paper); "mean": average of patch tokens
     pos_embedding: str = "learned"  # "learned" (paper) or "sincos" (fixed 2D sine-cosine)
     qkv_bias: bool = True
-    dropout: float = 0.0
+    dropout: float = 0.0  # on the embeddings, the attention output and the MLP (not on attention weights)
     norm_eps: float = 1e-6
+    attn_dropout: float = 0.0  # on the attention weights
+    activation: str = "gelu"  # "gelu" (exact, erf) or "gelu_tanh" (tanh approximation, the papers' JAX code)
+    fc_norm: bool = False  # True: final LayerNorm after pooling (timm fc_norm); False: before (paper)
+    class_token: bool | None = None  # None: a class token exactly when pool == "cls"
 
     def __post_init__(self):
         for name in ("image_size", "patch_size", "in_channels", "dim", "depth", "num_heads", "mlp_dim"):
@@ -178,12 +208,32 @@ class ViTConfig:
             raise ValueError(f"pos_embedding must be 'learned' or 'sincos', got {self.pos_embedding!r}")
         if self.pos_embedding == "sincos" and self.dim % 4:
             raise ValueError(f"pos_embedding='sincos' needs dim divisible by 4, got dim {self.dim}")
-        if not isinstance(self.qkv_bias, bool):
-            raise TypeError(f"qkv_bias must be a bool, got {self.qkv_bias!r}")
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+        for name in ("qkv_bias", "fc_norm"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        for name in ("dropout", "attn_dropout"):
+            p = getattr(self, name)
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+                raise ValueError(f"{name} must be a number in [0, 1), got {p!r}")
         if isinstance(self.norm_eps, bool) or not isinstance(self.norm_eps, (int, float)) or not self.norm_eps > 0:
             raise ValueError(f"norm_eps must be a number > 0, got {self.norm_eps!r}")
+        if self.activation not in ("gelu", "gelu_tanh"):
+            raise ValueError(f"activation must be 'gelu' or 'gelu_tanh', got {self.activation!r}")
+        if self.class_token is not None and not isinstance(self.class_token, bool):
+            raise TypeError(f"class_token must be None or a bool, got {self.class_token!r}")
+        if self.pool == "cls" and self.class_token is False:
+            raise ValueError("pool='cls' needs class_token=True (or None): the class token is what is pooled; "
+                             "use pool='mean' for a model without one")
+
+    def __repr__(self) -> str:
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
+                 if f.name not in _LATER or getattr(self, f.name) != _LATER[f.name]]
+        return f"ViTConfig({', '.join(shown)})"
+
+    @property
+    def has_class_token(self) -> bool:
+        """Whether the sequence starts with a class token (``class_token``, or by default ``pool == 'cls'``)."""
+        return self.pool == "cls" if self.class_token is None else self.class_token
 
     @property
     def grid_size(self) -> int:
@@ -196,8 +246,8 @@ class ViTConfig:
 
     @property
     def num_tokens(self) -> int:
-        """Sequence length seen by the blocks: patches plus the class token when ``pool == 'cls'``."""
-        return self.num_patches + (self.pool == "cls")
+        """Sequence length seen by the blocks: patches plus the class token if there is one."""
+        return self.num_patches + self.has_class_token
 
     @property
     def head_dim(self) -> int:
@@ -255,12 +305,17 @@ class ViT(nn.Module):
     ``return_attn=True`` it also returns the attention weights of every
     block, a list of ``L`` tensors ``(B, H, T, T)``. An image of another size
     than ``config.image_size`` needs ``interpolate_pos_encoding=True`` (the
-    learned positions are resized bicubically, as in Hugging Face and DINO).
+    learned positions are resized bicubically without anti-aliasing, exactly
+    as Hugging Face does; see `vitcourse.positional.resize_grid_embedding`
+    for timm's and DINO's variants).
 
     Parameters: ``patch_embed`` (`PatchEmbedding`), ``cls_token`` (1, 1, D)
-    when ``pool == 'cls'``, ``pos_embed`` (1, T, D) (a parameter when learned,
-    a non-persistent buffer when sine-cosine), ``blocks`` (L
-    `vitcourse.blocks.PreNormBlock`), ``norm`` (final LayerNorm), ``head``.
+    when the config has a class token, ``pos_embed`` (1, T, D) (a parameter
+    when learned, a non-persistent buffer when sine-cosine), ``blocks`` (L
+    `vitcourse.blocks.PreNormBlock`), ``norm`` (final LayerNorm on every
+    token) and ``fc_norm`` (an Identity), or with ``config.fc_norm`` the other
+    way round (``norm`` an Identity, ``fc_norm`` the LayerNorm on the pooled
+    vector; timm's names and layout), ``head``.
     """
 
     def __init__(self, config: ViTConfig):
@@ -269,19 +324,21 @@ class ViT(nn.Module):
             raise TypeError(f"config must be a ViTConfig, got {type(config).__name__}")
         self.config = c = config
         self.patch_embed = PatchEmbedding(c.patch_size, c.in_channels, c.dim)
-        self.num_prefix_tokens = 1 if c.pool == "cls" else 0
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, c.dim)) if c.pool == "cls" else None
+        self.num_prefix_tokens = int(c.has_class_token)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, c.dim)) if c.has_class_token else None
         if c.pos_embedding == "learned":
             self.pos_embed = nn.Parameter(torch.zeros(1, c.num_tokens, c.dim))
         else:
             self.register_buffer("pos_embed", self._sincos(c.grid_size, c.grid_size), persistent=False)
         self.dropout = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList([
-            PreNormBlock(c.dim, c.num_heads, mlp_dim=c.mlp_dim, activation="gelu", qkv_bias=c.qkv_bias,
-                         dropout=c.dropout, norm_eps=c.norm_eps)
+            PreNormBlock(c.dim, c.num_heads, mlp_dim=c.mlp_dim, activation=c.activation, qkv_bias=c.qkv_bias,
+                         dropout=c.dropout, attn_dropout=c.attn_dropout, norm_eps=c.norm_eps)
             for _ in range(c.depth)
         ])
-        self.norm = nn.LayerNorm(c.dim, eps=c.norm_eps)
+        # The final LayerNorm: on every token before pooling (paper), or on the pooled vector (timm's fc_norm).
+        self.norm = nn.Identity() if c.fc_norm else nn.LayerNorm(c.dim, eps=c.norm_eps)
+        self.fc_norm = nn.LayerNorm(c.dim, eps=c.norm_eps) if c.fc_norm else nn.Identity()
         self.head = nn.Linear(c.dim, c.num_classes) if c.num_classes > 0 else nn.Identity()
         self.reset_parameters()
 
@@ -298,7 +355,8 @@ class ViT(nn.Module):
         """
         for m in self.modules():
             weight = getattr(m, "weight", None)
-            if isinstance(m, (nn.Linear, nn.Conv2d, nn.LayerNorm)) and weight is not None and weight.device.type != "meta":
+            layer = isinstance(m, (nn.Linear, nn.Conv2d, nn.LayerNorm))
+            if layer and weight is not None and weight.device.type != "meta":
                 m.reset_parameters()
         for p in (self.cls_token, self.pos_embed if isinstance(self.pos_embed, nn.Parameter) else None):
             if p is not None and p.device.type != "meta":
@@ -341,7 +399,11 @@ class ViT(nn.Module):
 
     def forward_features(self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False,
                          return_attn: bool = False):
-        """All tokens after the last block and the final norm, ``(B, T, D)`` (plus attention maps on request)."""
+        """All tokens after the last block and ``norm``, ``(B, T, D)`` (plus attention maps on request).
+
+        With ``config.fc_norm`` the tokens are not normalised here (``norm``
+        is an Identity): the LayerNorm comes after `pool`, as in timm.
+        """
         x = self.embed(images, interpolate_pos_encoding=interpolate_pos_encoding)  # (B, T, D)
         maps = []
         for block in self.blocks:
@@ -354,8 +416,12 @@ class ViT(nn.Module):
         return (x, maps) if return_attn else x
 
     def pool(self, tokens: torch.Tensor) -> torch.Tensor:
-        """The image representation ``(B, D)``: the class token, or the mean of the patch tokens."""
-        return tokens[:, 0] if self.config.pool == "cls" else tokens.mean(dim=1)
+        """The image representation ``(B, D)``: the class token, or the mean of the patch tokens, then ``fc_norm``."""
+        if self.config.pool == "cls":
+            pooled = tokens[:, 0]  # (B, D)
+        else:
+            pooled = tokens[:, self.num_prefix_tokens:].mean(dim=1)  # (B, D), the class token (if any) left out
+        return self.fc_norm(pooled)  # (B, D); an Identity unless config.fc_norm
 
     def forward(self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False, return_attn: bool = False):
         """Logits ``(B, K)``; with ``return_attn=True`` also a list of ``L`` attention maps ``(B, H, T, T)``."""
@@ -516,10 +582,22 @@ _HF_TOP_KEYS = {
     "classifier.bias": "head.bias",
 }
 _HF_IGNORED = ("pooler.", "embeddings.mask_token")  # ViTModel's pooler and the masked-image-modelling token
+# Hugging Face's hidden_act names of the two GELUs (gelu_new is the tanh formula written out, as in GPT-2).
+_HF_ACTIVATIONS = {"gelu": "gelu", "gelu_python": "gelu", "gelu_pytorch_tanh": "gelu_tanh", "gelu_new": "gelu_tanh"}
+
+
+def _refuse_fc_norm(keys, port: str) -> None:
+    """fc_norm is a LayerNorm *after* pooling: loading it as the final ``norm`` would give wrong logits, silently."""
+    found = [k for k in keys if "fc_norm" in k]
+    if found:
+        raise ValueError(f"state_dict has {found} (timm's fc_norm: the LayerNorm after mean pooling, as in MAE and "
+                         f"DeiT-III); {port} has no such layer and must not load it as the final norm. Use "
+                         f"vit_from_timm, which maps it onto ViTConfig(fc_norm=True)")
 
 
 def _convert_hf_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename a Hugging Face ViT state dict (``ViTForImageClassification`` or ``ViTModel``) to our names."""
+    _refuse_fc_norm(state_dict, "a Hugging Face ViT")
     out, unknown = {}, []
     for key, value in state_dict.items():
         k = key[len("vit."):] if key.startswith("vit.") else key
@@ -546,8 +624,8 @@ def _convert_hf_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, 
 def _config_from_hf(hf_config, num_classes: int) -> ViTConfig:
     get = hf_config.get if isinstance(hf_config, Mapping) else lambda k, d=None: getattr(hf_config, k, d)
     act = get("hidden_act", "gelu")
-    if act != "gelu":
-        raise ValueError(f"hidden_act must be 'gelu' (exact GELU), got {act!r}")
+    if act not in _HF_ACTIVATIONS:
+        raise ValueError(f"hidden_act must be one of {sorted(_HF_ACTIVATIONS)} (exact or tanh GELU), got {act!r}")
 
     def side(name):
         v = get(name)
@@ -561,7 +639,9 @@ def _config_from_hf(hf_config, num_classes: int) -> ViTConfig:
                      in_channels=int(get("num_channels", 3)), num_classes=num_classes, dim=int(get("hidden_size")),
                      depth=int(get("num_hidden_layers")), num_heads=int(get("num_attention_heads")),
                      mlp_dim=int(get("intermediate_size")), qkv_bias=bool(get("qkv_bias", True)),
-                     norm_eps=float(get("layer_norm_eps", 1e-12)))
+                     norm_eps=float(get("layer_norm_eps", 1e-12)), activation=_HF_ACTIVATIONS[act],
+                     dropout=float(get("hidden_dropout_prob", 0.0)),
+                     attn_dropout=float(get("attention_probs_dropout_prob", 0.0)))
 
 
 def _config_from_state_dict(sd: Mapping[str, torch.Tensor], num_heads: int, norm_eps: float) -> ViTConfig:
@@ -643,6 +723,15 @@ def vit_from_hf(source, *, config=None, num_heads: int | None = None, norm_eps: 
         if num_heads is None:
             raise ValueError("a bare state dict needs config=... or num_heads=... (heads cannot be read from weights)")
         cfg = _config_from_state_dict(sd, num_heads, norm_eps)
+    return _load_converted(cfg, sd)
+
+
+def _load_converted(cfg: ViTConfig, sd: Mapping[str, torch.Tensor]) -> ViT:
+    """``ViT(cfg)`` holding the (renamed) weights ``sd``, every name and shape checked; in ``eval()`` mode."""
+    if cfg.fc_norm != ("fc_norm.weight" in sd):
+        raise ValueError(f"the weights {'have' if 'fc_norm.weight' in sd else 'lack'} fc_norm (a LayerNorm after "
+                         f"pooling) but the config has fc_norm={cfg.fc_norm}: a LayerNorm before and one after "
+                         f"mean pooling give different logits; use config.replace(fc_norm={'fc_norm.weight' in sd})")
     with torch.device("meta"):  # no memory and no random init: every weight comes from the checkpoint
         model = ViT(cfg)
     expected = model.state_dict()
@@ -657,3 +746,88 @@ def vit_from_hf(source, *, config=None, num_heads: int | None = None, norm_eps: 
     if cfg.pos_embedding == "sincos":  # a non-persistent buffer: not in the checkpoint, computed here
         model.pos_embed = model._sincos(cfg.grid_size, cfg.grid_size)
     return model.eval()
+
+
+# ----------------------------------------------------------------------------- timm (and MAE, DeiT) weights
+
+# timm's VisionTransformer names -> ours; the fused ``attn.qkv`` is split into q, k, v in `_convert_timm_state_dict`.
+_TIMM_BLOCK_KEYS = {"norm1": "norm1", "norm2": "norm2", "attn.proj": "attn.out_proj", "mlp.fc1": "mlp.fc1",
+                    "mlp.fc2": "mlp.fc2"}
+_TIMM_TOP_KEYS = {"cls_token", "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias", "norm.weight",
+                  "norm.bias", "fc_norm.weight", "fc_norm.bias", "head.weight", "head.bias"}
+
+
+def _convert_timm_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename a timm ``VisionTransformer`` state dict to our names (``fc_norm`` stays ``fc_norm``)."""
+    out, unknown = {}, []
+    for key, value in state_dict.items():
+        if key in _TIMM_TOP_KEYS:
+            out[key] = value
+            continue
+        index, _, rest = key[len("blocks."):].partition(".") if key.startswith("blocks.") else ("", "", "")
+        stem, _, leaf = rest.rpartition(".")
+        if index.isdigit() and stem == "attn.qkv" and leaf in ("weight", "bias"):
+            q, k, v = value.chunk(3, dim=0)  # timm stacks the projections as rows [q; k; v]
+            for name, part in (("q", q), ("k", k), ("v", v)):
+                out[f"blocks.{int(index)}.attn.{name}_proj.{leaf}"] = part
+        elif index.isdigit() and stem in _TIMM_BLOCK_KEYS:
+            out[f"blocks.{int(index)}.{_TIMM_BLOCK_KEYS[stem]}.{leaf}"] = value
+        else:
+            unknown.append(key)
+    if unknown:
+        raise ValueError(f"state_dict has keys that this port of timm's plain ViT does not know (layer scale, "
+                         f"register tokens, q/k norms and relative positions are not supported): {unknown[:8]}"
+                         f"{' ...' if len(unknown) > 8 else ''}")
+    return out
+
+
+def vit_from_timm(state_dict: Mapping[str, torch.Tensor], *, config: ViTConfig | None = None,
+                  num_heads: int | None = None, norm_eps: float = 1e-6) -> ViT:
+    """Build our `ViT` from the state dict of a timm ``VisionTransformer`` (also MAE and DeiT fine-tuned ViTs).
+
+    timm names the final LayerNorm ``norm`` when it normalises every token
+    before pooling and ``fc_norm`` when it normalises the pooled vector
+    (``global_pool='avg'``, as MAE and DeiT-III fine-tune). Both are mapped
+    onto our layout: a checkpoint with ``fc_norm`` gives
+    ``ViTConfig(pool="mean", fc_norm=True)``, and its ``fc_norm`` weights are
+    never loaded as ``norm`` (that would normalise before averaging and give
+    other logits without any error). timm is not needed: pass the state dict
+    (e.g. read with ``safetensors.torch.load_file``); nothing is downloaded.
+
+    Args:
+        state_dict: timm names (``blocks.0.attn.qkv.weight``, ``fc_norm.weight``, ...).
+        config: our `ViTConfig` for the weights; or give ``num_heads`` (the
+            only size not readable from the weights) and ``norm_eps`` (timm's
+            default 1e-6). Inferred: a class token if ``cls_token`` is present;
+            ``pool="mean", fc_norm=True`` if ``fc_norm`` is, ``pool="mean"``
+            if there is no class token, else ``pool="cls"``.
+
+    Returns:
+        a `ViT` in ``eval()`` mode whose logits equal timm's forward.
+    """
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"state_dict must be a mapping of names to tensors, got {type(state_dict).__name__}")
+    sd = _convert_timm_state_dict(state_dict)
+    if config is None:
+        if num_heads is None:
+            raise ValueError("vit_from_timm needs config=... or num_heads=... (heads cannot be read from weights)")
+        try:
+            dim, channels, patch, _ = sd["patch_embed.proj.weight"].shape
+            tokens = sd["pos_embed"].shape[1]
+            mlp_dim = sd["blocks.0.mlp.fc1.weight"].shape[0]
+        except KeyError as e:
+            raise ValueError(f"state_dict lacks {e.args[0]!r}, needed to infer the config; pass config=...") from None
+        has_cls, fc_norm = "cls_token" in sd, "fc_norm.weight" in sd
+        grid = math.isqrt(tokens - has_cls)
+        if grid * grid != tokens - has_cls:
+            raise ValueError(f"pos_embed has {tokens} rows; expected {'a class token plus ' if has_cls else ''}a "
+                             f"square grid (timm's no_embed_class layout is not supported)")
+        config = ViTConfig(image_size=grid * patch, patch_size=patch, in_channels=channels,
+                           num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0, dim=dim,
+                           depth=1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks.")),
+                           num_heads=num_heads, mlp_dim=mlp_dim, qkv_bias="blocks.0.attn.q_proj.bias" in sd,
+                           norm_eps=norm_eps, pool="cls" if has_cls and not fc_norm else "mean", fc_norm=fc_norm,
+                           class_token=has_cls)
+    elif not isinstance(config, ViTConfig):
+        raise TypeError(f"config must be a vitcourse ViTConfig, got {type(config).__name__}")
+    return _load_converted(config, sd)

@@ -67,14 +67,17 @@ def coco_map(predictions: list[dict], targets: list[dict], image_size, num_class
     bad = [a["category_id"] for a in annotations + detections if not 0 <= a["category_id"] < num_classes]
     if bad:
         raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {sorted(set(bad))}")
-    if not detections:  # nothing predicted: every precision is 0
-        return {name: 0.0 for name in _STAT_NAMES}
+    categories = [{"id": c, "name": str(c)} for c in range(num_classes)]
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress; keep notebooks clean
         gt = COCO()
-        gt.dataset = {"images": images, "annotations": annotations,
-                      "categories": [{"id": c, "name": str(c)} for c in range(num_classes)]}
+        gt.dataset = {"images": images, "annotations": annotations, "categories": categories}
         gt.createIndex()
-        dt = gt.loadRes(detections)
+        if detections:
+            dt = gt.loadRes(detections)
+        else:  # loadRes fails on an empty list; an empty result set lets COCOeval give 0, or -1 for empty ranges
+            dt = COCO()
+            dt.dataset = {"images": images, "annotations": [], "categories": categories}
+            dt.createIndex()
         ev = COCOeval(gt, dt, iouType="bbox")
         ev.evaluate()
         ev.accumulate()

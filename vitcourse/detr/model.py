@@ -222,7 +222,7 @@ def post_process(outputs: dict, image_size, *, threshold: float | None = None) -
     scores, labels = prob.max(-1)  # (B, Q), (B, Q)
     pixel = scale_boxes(box_cxcywh_to_xyxy(boxes), image_size)  # (B, Q, 4) xyxy in pixels
     results = []
-    for s, l, b in zip(scores, labels, pixel):
+    for s, lab, b in zip(scores, labels, pixel):
         keep = s > threshold if threshold is not None else torch.ones_like(s, dtype=torch.bool)
-        results.append({"scores": s[keep], "labels": l[keep], "boxes": b[keep]})
+        results.append({"scores": s[keep], "labels": lab[keep], "boxes": b[keep]})
     return results
