@@ -368,6 +368,8 @@ def main(argv=None) -> int:
     p.add_argument("--check", action="store_true", help="fail if exercises/ is out of sync; write nothing")
     p.add_argument("--force", action="store_true",
                    help="overwrite exercise files even if someone edited them (copy your work to my-work/ first)")
+    p.add_argument("--solutions", default=str(ROOT / "solutions"), help=argparse.SUPPRESS)
+    p.add_argument("--exercises", default=str(ROOT / "exercises"), help=argparse.SUPPRESS)
     p = sub.add_parser("work-copy", help="copy exercises/ into my-work/ (files already there are never touched)")
     p.add_argument("--exercises", default=str(ROOT / "exercises"))
     p.add_argument("--to", default=str(WORK_DIR))
@@ -388,7 +390,8 @@ def main(argv=None) -> int:
         return 0
     if args.cmd == "exercises":
         try:
-            changed = generate_exercises(check=args.check, force=args.force)
+            changed = generate_exercises(Path(args.solutions), Path(args.exercises), check=args.check,
+                                         force=args.force)
         except ExerciseEdited as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
