@@ -44,6 +44,10 @@ def _first_bad(bad: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(i) for i in bad.nonzero()[0])
 
 
+def _shown(box: torch.Tensor) -> list[float]:
+    return [round(float(v), 4) for v in box.detach().flatten()]
+
+
 def box_cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
     """``(..., 4)`` centre/size boxes -> ``(..., 4)`` corner boxes: ``x0 = cx - w/2``, ``x1 = cx + w/2``.
 
@@ -56,9 +60,9 @@ def box_cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
         i = _first_bad(negative)
         where = f" at index {i[0] if len(i) == 1 else i}" if i else ""
         raise ValueError(f"boxes holds a cxcywh box with a negative width or height{where}: "
-                         f"{boxes[i].tolist()}; expected (cx, cy, w, h) with w >= 0 and h >= 0. Are these boxes "
-                         f"in another format (xyxy: use them as they are), or raw predictions without the "
-                         f"sigmoid that keeps DETR's boxes in [0, 1]?")
+                         f"{_shown(boxes[i])}; expected (cx, cy, w, h) with w >= 0 and h >= 0. Are these raw "
+                         f"predictions without the sigmoid that keeps DETR's boxes in [0, 1], or boxes in "
+                         f"another format?")
     cx, cy, w, h = boxes.unbind(-1)
     return torch.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], dim=-1)  # (..., 4)
 
@@ -128,7 +132,7 @@ def box_area(boxes: torch.Tensor) -> torch.Tensor:
         i = _first_bad(inverted)
         where = f" at index {i[0] if len(i) == 1 else i}" if i else ""
         raise ValueError(f"box_area takes xyxy boxes (x0, y0, x1, y1) with x1 >= x0 and y1 >= y0, but boxes holds "
-                         f"{boxes[i].tolist()}{where}. If these are cxcywh boxes, convert them first: "
+                         f"{_shown(boxes[i])}{where}. If these are cxcywh boxes, convert them first: "
                          f"box_area(box_cxcywh_to_xyxy(boxes)), or use w * h")
     return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
 
