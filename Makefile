@@ -1,40 +1,73 @@
 # vitcourse: two commands for users (README), a few more for authors.
-#   make lab    set everything up and open the course in JupyterLab
+#   make lab    set everything up, copy the exercises into my-work/ and open the course in JupyterLab
 #   make test   set everything up and run every check (unit tests + every notebook)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# USE_ACTIVE_ENV=1: install into and run from the active conda or virtual environment instead of .venv.
+USE_ACTIVE_ENV ?= 0
+ifeq ($(USE_ACTIVE_ENV),1)
+ACTIVE_ENV := $(or $(CONDA_PREFIX),$(VIRTUAL_ENV))
+ifeq ($(ACTIVE_ENV),)
+$(error USE_ACTIVE_ENV=1 but no conda or virtual environment is active: run `conda activate vitcourse` first, or drop USE_ACTIVE_ENV to use .venv)
+endif
+VENV := $(ACTIVE_ENV)
+PYTHON := $(VENV)/bin/python
+endif
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
+TORCH_BUILD ?= auto
 JOBS ?= 2
 PYTEST_ARGS ?=
 PORT ?= 8888
+LAB_FLAGS ?=
+FORCE ?= 0
 
-.PHONY: help install lab test test-fast execute exercises validate grade slides site benchmarks clean
+.PHONY: help install lab work-copy test test-fast execute exercises validate grade slides site benchmarks clean
 
 help:
-	@echo "make lab        set up .venv and open the course (JupyterLab, start page)"
+	@echo "make lab        set up .venv, copy the exercises into my-work/ (once; never overwritten), open JupyterLab"
 	@echo "make test       set up .venv and run all tests and notebooks (what CI runs)"
 	@echo "make test-fast  unit tests only"
+	@echo "make install    set up .venv only"
 	@echo "make execute NB=notebooks/01_attention.ipynb   re-execute one notebook in place, as CI does"
-	@echo "make exercises  regenerate exercises/ from solutions/"
-	@echo "make grade SUBMISSIONS=folder   grade a folder of submissions into gradebook.csv"
+	@echo "make exercises  regenerate exercises/ from solutions/ (refuses to overwrite edited files; FORCE=1 does)"
+	@echo "make grade SUBMISSIONS=folder [OUT=gradebook.csv]   grade a folder of submissions"
 	@echo "make slides     build one reveal.js deck per lecture into build/slides (offline)"
 	@echo "make site       build the course website into build/site (offline)"
 	@echo "make benchmarks run benchmarks/ (ratios against reference implementations)"
+	@echo ""
+	@echo "variables (make VAR=value target), current value in brackets:"
+	@echo "  PYTHON=$(PYTHON)   the Python >= 3.11 that creates the environment"
+	@echo "  VENV=$(VENV)   the environment folder"
+	@echo "  USE_ACTIVE_ENV=$(USE_ACTIVE_ENV)   1: use the active conda/virtual environment instead of .venv"
+	@echo "  TORCH_BUILD=$(TORCH_BUILD)   PyTorch build: auto (CUDA if an NVIDIA driver is present, else CPU), cpu, cuda"
+	@echo "  JOBS=$(JOBS)   parallel pytest workers (make test) and grading jobs (make grade)"
+	@echo "  PYTEST_ARGS=$(PYTEST_ARGS)   extra pytest options for make test, e.g. -k attention"
+	@echo "  PORT=$(PORT)   JupyterLab's port (make lab)"
+	@echo "  LAB_FLAGS=$(LAB_FLAGS)   extra JupyterLab options (make lab), e.g. --no-browser"
+	@echo "  NB=$(NB)   the notebook for make execute"
+	@echo "  FORCE=$(FORCE)   1: make exercises overwrites exercise files even if edited"
+	@echo "  SUBMISSIONS=$(SUBMISSIONS)   the folder of submissions for make grade"
+	@echo "  OUT=$(OUT)   the gradebook file for make grade (default gradebook.csv)"
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed, found " + sys.version)'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt torch==2.13.0
+	@extra=$$($(PY) tools/torch_index.py --build "$(TORCH_BUILD)" --python $(PY)) || exit $$?; \
+	  echo "$(PY) -m pip install -q -c constraints.txt $$extra torch==2.13.0"; \
+	  $(PY) -m pip install -q -c constraints.txt $$extra torch==2.13.0
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	@touch $@
 
 install: $(INSTALLED)
 
-lab: install
+work-copy: install
+	$(PY) -m vitcourse.notebooks work-copy
+
+lab: work-copy
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS) notebooks/00_start_here.ipynb
 
 # One pytest run: unit tests, notebook checks, and every notebook cell (nbval) of notebooks/ and solutions/.
@@ -52,7 +85,7 @@ execute: install
 	$(PY) -m vitcourse.notebooks execute $(NB)
 
 exercises: install
-	$(PY) -m vitcourse.notebooks exercises
+	$(PY) -m vitcourse.notebooks exercises $(if $(filter 1,$(FORCE)),--force)
 
 validate: install
 	$(PY) -m vitcourse.notebooks validate notebooks solutions

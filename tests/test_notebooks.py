@@ -32,7 +32,8 @@ def test_lectures_are_numbered_and_start_page_exists():
 
 def test_exercises_are_in_sync_with_solutions():
     out_of_sync = generate_exercises(ROOT / "solutions", ROOT / "exercises", check=True)
-    assert out_of_sync == [], "exercises/ is out of sync with solutions/: run `make exercises` and commit"
+    assert out_of_sync == [], ("exercises/ is out of sync with solutions/: run `make exercises` and commit (if you "
+                               "filled in answers there, copy the file into my-work/ first: that is where to work)")
 
 
 def test_exercises_hide_solutions_and_hidden_tests():

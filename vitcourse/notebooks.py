@@ -3,7 +3,8 @@
 Command line (used by the Makefile)::
 
     python -m vitcourse.notebooks execute notebooks/01_attention.ipynb   # make execute NB=...
-    python -m vitcourse.notebooks exercises [--check]                     # make exercises
+    python -m vitcourse.notebooks exercises [--check] [--force]           # make exercises
+    python -m vitcourse.notebooks work-copy                               # make lab: my-work/ for the student
     python -m vitcourse.notebooks validate notebooks solutions           # executed top to bottom?
 
 Exercise format (see ``docs/authoring.md``): ``solutions/NN_topic.ipynb`` is
@@ -12,11 +13,21 @@ becomes ``# YOUR CODE HERE`` + ``raise NotImplementedError()``; lines between
 ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed; outputs
 are cleared. Graded cells carry ``metadata.nbgrader`` (schema_version 3) so the
 same files drop into an nbgrader course.
+
+Students work in ``my-work/`` (git-ignored): ``make lab`` copies every
+exercise there once (:func:`make_work_copy`) and never overwrites a file in
+it. ``make exercises`` refuses to overwrite a file in ``exercises/`` that is
+not what it generated (someone edited it), unless ``--force`` is given.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import re
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,10 +36,12 @@ import nbformat
 
 __all__ = [
     "md", "code", "solution_cell", "test_cell", "new_notebook", "execute", "make_exercise", "generate_exercises",
-    "executed_problems", "SLIDE_TYPES", "ROOT",
+    "executed_problems", "make_work_copy", "ExerciseEdited", "SLIDE_TYPES", "ROOT", "WORK_DIR",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
+WORK_DIR = ROOT / "my-work"  # the student's copies of the exercises (git-ignored; made by `make lab`)
+GENERATED_RECORD = ".generated.json"  # in exercises/ (git-ignored): sha256 of each file generate_exercises wrote
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -214,32 +227,132 @@ def make_exercise(nb, name: str = "notebook"):
     return ex
 
 
+class ExerciseEdited(RuntimeError):
+    """``generate_exercises`` would overwrite or delete exercise files that someone edited."""
+
+    def __init__(self, paths: list[Path]):
+        self.paths = list(paths)
+        names = "\n  ".join(str(p) for p in self.paths)
+        first = self.paths[0]
+        keep = f"my-work/{first.stem}-edited{first.suffix}"
+        super().__init__(
+            f"refusing to overwrite {len(self.paths)} exercise file(s) that differ from what `make exercises` "
+            f"generated (someone edited them, e.g. filled in answers):\n  {names}\n"
+            f"To keep that work, copy each file into my-work/ under a new name first (e.g. `cp {first} {keep}`; "
+            f"my-work/ is where exercises are done and nothing there is ever overwritten). Then, to regenerate "
+            f"exercises/ from solutions/ anyway, run `make exercises FORCE=1` "
+            f"(or `python -m vitcourse.notebooks exercises --force`).")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _read_record(exercises: Path) -> dict:
+    try:
+        record = json.loads((exercises / GENERATED_RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _committed_text(path: Path) -> str | None:
+    """``path``'s content at git HEAD, or None (not in a git checkout, not committed, or git missing)."""
+    try:
+        out = subprocess.run(["git", "-C", str(path.parent), "show", f"HEAD:./{path.name}"], capture_output=True,
+                             timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.decode() if out.returncode == 0 else None
+
+
+def _is_generated(path: Path, new_text: str | None, record: dict) -> bool:
+    """Whether the file on disk is one that the generator made: the new text, the last one written, or git HEAD's."""
+    text = path.read_text()
+    if text == new_text or record.get(path.name) == _sha256(text):
+        return True
+    committed = _committed_text(path)
+    return committed is not None and committed == text
+
+
 def generate_exercises(solutions: Path = ROOT / "solutions", exercises: Path = ROOT / "exercises", *,
-                       check: bool = False) -> list[str]:
+                       check: bool = False, force: bool = False) -> list[str]:
     """Write ``exercises/NN_*.ipynb`` from ``solutions/``; with ``check``, only report what is out of sync.
 
-    Returns the list of out-of-sync (check) or written files.
+    Returns the list of out-of-sync (check) or written files. Without
+    ``force`` it raises :class:`ExerciseEdited`, writing nothing, when a file
+    it would overwrite or delete is not one it generated: not the new text,
+    not the text it last wrote (recorded in ``exercises/.generated.json``) and
+    not the committed (git HEAD) version: someone edited it.
     """
     solutions, exercises = Path(solutions), Path(exercises)
     if not solutions.is_dir():
         raise ValueError(f"solutions folder {str(solutions)!r} does not exist")
     exercises.mkdir(parents=True, exist_ok=True)
-    changed = []
+    record = _read_record(exercises)
+
+    def shown(path: Path) -> str:
+        return str(path.relative_to(exercises.parent)) if path.is_relative_to(exercises.parent) else str(path)
+
+    changed, writes, deletes = [], {}, []
     expected_names = set()
     for src in sorted(solutions.glob("*.ipynb")):
         expected_names.add(src.name)
         text = nbformat.writes(make_exercise(nbformat.read(src, as_version=4), src.name)) + "\n"
         dst = exercises / src.name
         if not dst.exists() or dst.read_text() != text:
-            changed.append(str(dst.relative_to(exercises.parent)) if dst.is_relative_to(exercises.parent) else str(dst))
-            if not check:
-                dst.write_text(text)
+            changed.append(shown(dst))
+            writes[dst] = text
     for stale in sorted(exercises.glob("*.ipynb")):
         if stale.name not in expected_names:
             changed.append(f"{stale} (no solutions/{stale.name})")
-            if not check:
-                stale.unlink()
+            deletes.append(stale)
+    if check:
+        return changed
+    if not force:
+        edited = [dst for dst, text in writes.items() if dst.exists() and not _is_generated(dst, text, record)]
+        edited += [stale for stale in deletes if not _is_generated(stale, None, record)]
+        if edited:
+            raise ExerciseEdited([Path(shown(p)) for p in edited])
+    for dst, text in writes.items():
+        dst.write_text(text)
+        record[dst.name] = _sha256(text)
+    for stale in deletes:
+        stale.unlink()
+        record.pop(stale.name, None)
+    if writes or deletes or not (exercises / GENERATED_RECORD).exists():
+        (exercises / GENERATED_RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return changed
+
+
+def make_work_copy(exercises: Path = ROOT / "exercises", work: Path = WORK_DIR) -> list[str]:
+    """Copy each ``exercises/*.ipynb`` that ``work`` does not have yet into ``work`` (``my-work/``).
+
+    A file already in ``work`` is never touched, so a student's answers
+    survive every command; a new exercise appears the next time this runs.
+    The copy's metadata says it is the student's own (``do_not_edit`` false);
+    ``generated_from`` is kept so the grader knows the exercise. Returns the
+    names copied.
+    """
+    exercises, work = Path(exercises), Path(work)
+    if not exercises.is_dir():
+        raise ValueError(f"exercises folder {str(exercises)!r} does not exist (run `make exercises`)")
+    if work.exists() and not work.is_dir():
+        raise ValueError(f"work folder {str(work)!r} exists but is not a folder; move it away and run again")
+    work.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for src in sorted(exercises.glob("*.ipynb")):
+        dst = work / src.name
+        if dst.exists():
+            continue
+        nb = nbformat.read(src, as_version=4)
+        meta = nb.metadata.setdefault("vitcourse", {})
+        meta.update(do_not_edit=False, work_copy_of=f"exercises/{src.name}")
+        tmp = dst.with_name(f".{dst.name}.tmp")
+        nbformat.write(nb, tmp)
+        os.replace(tmp, dst)  # never a half-written notebook
+        copied.append(src.name)
+    return copied
 
 
 # ----------------------------------------------------------------------------- command line
@@ -253,6 +366,13 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=int, default=900)
     p = sub.add_parser("exercises", help="generate exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="fail if exercises/ is out of sync; write nothing")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite exercise files even if someone edited them (copy your work to my-work/ first)")
+    p.add_argument("--solutions", default=str(ROOT / "solutions"), help=argparse.SUPPRESS)
+    p.add_argument("--exercises", default=str(ROOT / "exercises"), help=argparse.SUPPRESS)
+    p = sub.add_parser("work-copy", help="copy exercises/ into my-work/ (files already there are never touched)")
+    p.add_argument("--exercises", default=str(ROOT / "exercises"))
+    p.add_argument("--to", default=str(WORK_DIR))
     p = sub.add_parser("validate", help="check notebooks were executed top to bottom without errors")
     p.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
@@ -262,10 +382,22 @@ def main(argv=None) -> int:
             seconds = execute(path, timeout=args.timeout)
             print(f"  done in {seconds:.1f} s", flush=True)
         return 0
+    if args.cmd == "work-copy":
+        copied = make_work_copy(Path(args.exercises), Path(args.to))
+        where = os.path.relpath(args.to)
+        print(f"{where}/: your copies of the exercises (do them there; never overwritten)"
+              + (f"; new: {', '.join(copied)}" if copied else ""))
+        return 0
     if args.cmd == "exercises":
-        changed = generate_exercises(check=args.check)
+        try:
+            changed = generate_exercises(Path(args.solutions), Path(args.exercises), check=args.check,
+                                         force=args.force)
+        except ExerciseEdited as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
         if args.check and changed:
-            print("exercises/ is out of sync with solutions/; run `make exercises`:", *changed, sep="\n  ")
+            print("exercises/ is out of sync with solutions/; run `make exercises` (if you edited an exercise, "
+                  "copy it to my-work/ first: that is where exercises are done):", *changed, sep="\n  ")
             return 1
         print(("up to date" if not changed else "wrote:\n  " + "\n  ".join(changed)))
         return 0

@@ -19,8 +19,12 @@ def to_numpy_image(img) -> np.ndarray:
     arr = img.detach().float().cpu().numpy() if isinstance(img, torch.Tensor) else np.asarray(img, dtype=np.float32)
     if arr.ndim == 3 and arr.shape[0] in (1, 3):
         arr = arr[0] if arr.shape[0] == 1 else np.transpose(arr, (1, 2, 0))
+    elif arr.ndim == 3 and arr.shape[-1] not in (3, 4):
+        raise ValueError(f"an image must have 1 or 3 channels, (C, H, W) with C in (1, 3), or (H, W) or (H, W, 3); "
+                         f"got shape {arr.shape}. Show one channel at a time (img[c]) or pick 3 of them "
+                         f"(img[:3])")
     if arr.ndim not in (2, 3):
-        raise ValueError(f"an image must have shape (C, H, W), (H, W) or (H, W, 3), got {arr.shape}")
+        raise ValueError(f"an image must have shape (C, H, W) with C in (1, 3), (H, W) or (H, W, 3), got {arr.shape}")
     return arr
 
 
@@ -46,7 +50,11 @@ def show_images(images, titles: Sequence[str] | None = None, *, ncols: int = 8, 
         ax.axis("off")
     for i, img in enumerate(images):
         ax = axes.flat[i]
-        arr = to_numpy_image(img)
+        try:
+            arr = to_numpy_image(img)
+        except ValueError as err:
+            plt.close(fig)
+            raise ValueError(f"images[{i}]: {err}") from None
         ax.imshow(arr, cmap=cmap if arr.ndim == 2 else None, vmin=vmin, vmax=vmax)
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=9)
@@ -101,8 +109,14 @@ def plot_attention(weights, x_labels: Sequence[str] | None = None, y_labels: Seq
 
 def plot_history(history, *, title: str | None = None):
     """Training loss, test loss and test accuracy of a `vitcourse.train.History`; returns the figure."""
-    if not getattr(history, "step", None):
-        raise ValueError("history has no recorded steps: train first")
+    if not hasattr(history, "step") or not hasattr(history, "train_loss"):
+        raise TypeError(f"history must be the History returned by vitcourse.fit (history = fit(model, ...); "
+                        f"plot_history(history)), got {type(history).__name__}"
+                        + (" (a dict: pass fit's return value itself, not a dict of losses)"
+                           if isinstance(history, dict) else ""))
+    if not history.step:
+        raise ValueError("history has no recorded steps: it is an empty History; pass the one returned by "
+                         "vitcourse.fit after training (fit records one entry every eval_every steps)")
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
     ax1.plot(history.step, history.train_loss, label="train loss")
     if history.test_loss:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from .utils import check_int, check_positive, get_device, seed_everything
+from .utils import DEVICES, check_int, check_positive, get_device, seed_everything
 
 __all__ = ["History", "fit", "evaluate", "cosine_lr", "predict", "progress_enabled"]
 
@@ -132,6 +132,25 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 256) -> torc
     return out
 
 
+def _resolve_device(device) -> torch.device:
+    """``None`` or ``"auto"``: the best available device; else one of `DEVICES` (with an index, e.g. ``"cuda:1"``)."""
+    if device is None or device == "auto":
+        return get_device()
+    if isinstance(device, torch.device):
+        return device
+    choices = ", ".join(repr(d) for d in (*DEVICES, "auto"))
+    if not isinstance(device, str) or device.split(":")[0] not in DEVICES:
+        raise ValueError(f"device must be one of {choices} (or a torch.device), got {device!r}"
+                         + (": for an NVIDIA GPU use 'cuda'" if device == "gpu" else ""))
+    kind = device.split(":")[0]
+    try:
+        get_device(kind)  # raises when that kind of device is not available
+    except ValueError:
+        raise ValueError(f"device={device!r} was asked for, but no {kind} device is available here; "
+                         f"use 'cpu' or 'auto' (the best available device)") from None
+    return torch.device(device)
+
+
 def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64, lr: float = 1e-3,
         weight_decay: float = 0.05, warmup_steps: int = 0, min_lr: float = 0.0, eval_every: int | None = None,
         loss_fn: Callable = F.cross_entropy, augment: Callable | None = None, label_smoothing: float = 0.0,
@@ -148,6 +167,9 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
         max_seconds: stop early after this much wall time (a safety net; the
             history says ``stopped_early``).
         progress: draw a tqdm bar (default: `progress_enabled()`).
+        device: ``"cpu"``, ``"cuda"`` (or ``"cuda:1"``), ``"mps"``, a
+            ``torch.device``, or ``None`` / ``"auto"`` for the best available
+            one (`get_device`); anything else raises a ValueError listing these.
 
     Returns:
         `History` with train loss, test loss and accuracy per evaluation.
@@ -163,8 +185,8 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
         max_seconds = check_positive("max_seconds", max_seconds)
     if not 0 <= label_smoothing < 1:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+    device = _resolve_device(device)
     seed_everything(seed)
-    device = torch.device(device) if device is not None else get_device()
     model.to(device)
     generator = torch.Generator().manual_seed(seed)
     train_loader = _as_loader(train, batch_size, True, generator, "train")

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from .data import DetectionCanvas
-from .utils import check_int, check_positive
+from .utils import check_image_dtype, check_int, check_positive
 
 __all__ = [
     "DoubleConv", "Down", "Up", "UNet", "TransUNet", "pad_to", "SegmentationCanvas", "DenoisingCanvas",
@@ -185,6 +185,7 @@ class UNet(nn.Module):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must have shape (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        check_image_dtype("x", x, self.head.weight.dtype)
         H, W = x.shape[-2:]
         if min(H, W) < self.min_size:
             raise ValueError(f"input size {H}x{W} is too small for depth {self.depth}: each side needs at least "

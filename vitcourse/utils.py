@@ -12,7 +12,9 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "check_int", "check_positive"]
+__all__ = ["seed_everything", "get_device", "check_int", "check_positive", "check_image_dtype", "DEVICES"]
+
+DEVICES = ("cpu", "cuda", "mps")  # the devices the course supports; "auto" (None) picks the best one
 
 
 def check_int(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -35,6 +37,24 @@ def check_positive(name: str, value) -> float:
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
+
+
+def check_image_dtype(name: str, images: torch.Tensor, expected: torch.dtype) -> None:
+    """Raise TypeError unless ``images`` is floating point with the model's weight dtype ``expected``.
+
+    uint8 images (raw pixels 0..255) must be converted with ``.float() / 255``
+    (and normalised as in training); float64 images are not cast silently:
+    convert them with ``.float()`` (or the model with ``.double()``).
+    """
+    if not images.is_floating_point():
+        raise TypeError(f"{name} has dtype {images.dtype}{' (raw pixels 0..255)' if images.dtype == torch.uint8 else ''}"
+                        f", but the model takes floating point images: convert with `{name}.float() / 255` "
+                        f"(then normalise them as the training images were)")
+    if images.dtype != expected:
+        raise TypeError(f"{name} has dtype {images.dtype} but the model's weights are {expected}: convert the "
+                        f"images with `{name}.to({str(expected).replace('torch.', 'torch.')})`"
+                        f"{' (i.e. `.float()`)' if expected == torch.float32 else ''}, or the model with "
+                        f"`model.to({expected})`")
 
 
 def seed_everything(seed: int) -> int:
@@ -60,7 +80,7 @@ def get_device(prefer: str | None = None) -> torch.device:
     """
     prefer = prefer or os.environ.get("VITCOURSE_DEVICE") or None
     if prefer is not None:
-        if prefer not in {"cpu", "cuda", "mps"}:
+        if prefer not in DEVICES:
             raise ValueError(f"prefer must be one of 'cpu', 'cuda', 'mps', got {prefer!r}")
         available = {
             "cpu": True,

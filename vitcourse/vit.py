@@ -54,6 +54,7 @@ from einops import rearrange
 
 from .blocks import PreNormBlock
 from .positional import resize_grid_embedding, sincos_2d
+from .utils import check_image_dtype
 
 __all__ = [
     "ViTConfig", "ViT", "PatchEmbedding", "patchify", "unpatchify", "attention_rollout", "cls_attention_grid",
@@ -121,6 +122,7 @@ class PatchEmbedding(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         _check_images(images)
+        check_image_dtype("images", images, self.proj.weight.dtype)
         B, C, H, W = images.shape
         if C != self.in_channels:
             raise ValueError(f"images have {C} channels, expected {self.in_channels} (shape {tuple(images.shape)})")
@@ -382,6 +384,7 @@ class ViT(nn.Module):
     def embed(self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False) -> torch.Tensor:
         """Steps 1-8 of the lecture: patches, patch embedding, class token, positions -> ``(B, T, D)``."""
         _check_images(images)
+        check_image_dtype("images", images, self.patch_embed.proj.weight.dtype)
         B, C, H, W = images.shape
         P, S = self.config.patch_size, self.config.image_size
         if C != self.config.in_channels:

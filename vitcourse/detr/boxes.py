@@ -15,7 +15,10 @@ axes. All functions are pure: they never change their inputs.
 Differences from the paper's code (``util/box_ops.py``): degenerate boxes
 (right < left, bottom < top, or NaN/inf coordinates) raise a ValueError that
 names the argument and the first bad box instead of a bare ``assert``; boxes
-with zero area are allowed and give an IoU of 0 (never 0/0 = NaN).
+with zero area are allowed and give an IoU of 0 (never 0/0 = NaN). A wrong
+format fails loudly where it can be seen: ``box_cxcywh_to_xyxy`` raises on a
+negative width or height, and ``box_area`` (which takes ``xyxy``) raises on
+x1 < x0 or y1 < y0, the usual sign that ``cxcywh`` boxes were passed.
 """
 from __future__ import annotations
 
@@ -36,9 +39,30 @@ def _check_last_dim(name: str, boxes) -> None:
         raise TypeError(f"{name} must be a floating point tensor, got dtype {boxes.dtype}")
 
 
+def _first_bad(bad: torch.Tensor) -> tuple[int, ...]:
+    """Index (over the leading axes) of the first True in ``bad`` ``(...)``."""
+    return tuple(int(i) for i in bad.nonzero()[0])
+
+
+def _shown(box: torch.Tensor) -> list[float]:
+    return [round(float(v), 4) for v in box.detach().flatten()]
+
+
 def box_cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
-    """``(..., 4)`` centre/size boxes -> ``(..., 4)`` corner boxes: ``x0 = cx - w/2``, ``x1 = cx + w/2``."""
+    """``(..., 4)`` centre/size boxes -> ``(..., 4)`` corner boxes: ``x0 = cx - w/2``, ``x1 = cx + w/2``.
+
+    Raises ValueError on a negative width or height (the corners would come
+    out swapped and every IoU after it would be silently wrong).
+    """
     _check_last_dim("boxes", boxes)
+    negative = (boxes[..., 2:] < 0).any(-1)  # (...,)
+    if bool(negative.any()):
+        i = _first_bad(negative)
+        where = f" at index {i[0] if len(i) == 1 else i}" if i else ""
+        raise ValueError(f"boxes holds a cxcywh box with a negative width or height{where}: "
+                         f"{_shown(boxes[i])}; expected (cx, cy, w, h) with w >= 0 and h >= 0. Are these raw "
+                         f"predictions without the sigmoid that keeps DETR's boxes in [0, 1], or boxes in "
+                         f"another format?")
     cx, cy, w, h = boxes.unbind(-1)
     return torch.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], dim=-1)  # (..., 4)
 
@@ -96,8 +120,20 @@ def check_boxes_xyxy(name: str, boxes: torch.Tensor) -> None:
 
 
 def box_area(boxes: torch.Tensor) -> torch.Tensor:
-    """Areas ``(N,)`` of xyxy boxes ``(N, 4)``: ``(x1 - x0) * (y1 - y0)``."""
+    """Areas ``(...)`` of **xyxy** boxes ``(..., 4)``: ``(x1 - x0) * (y1 - y0)``.
+
+    Raises ValueError when a box has x1 < x0 or y1 < y0, which is what
+    ``cxcywh`` boxes usually look like here; for those, the area is simply
+    ``w * h`` (or call ``box_area(box_cxcywh_to_xyxy(boxes))``).
+    """
     _check_last_dim("boxes", boxes)
+    inverted = (boxes[..., 2:] < boxes[..., :2]).any(-1)  # (...,)
+    if bool(inverted.any()):
+        i = _first_bad(inverted)
+        where = f" at index {i[0] if len(i) == 1 else i}" if i else ""
+        raise ValueError(f"box_area takes xyxy boxes (x0, y0, x1, y1) with x1 >= x0 and y1 >= y0, but boxes holds "
+                         f"{_shown(boxes[i])}{where}. If these are cxcywh boxes, convert them first: "
+                         f"box_area(box_cxcywh_to_xyxy(boxes)), or use w * h")
     return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
 
 

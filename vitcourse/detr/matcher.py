@@ -22,7 +22,8 @@ Conventions (the paper's code): ``outputs = {"pred_logits": (B, Q, C+1),
 "pred_boxes": (B, Q, 4)}``, ``targets = [{"labels": (T,), "boxes": (T, 4)}, ...]``.
 Differences: the cost matrices can be asked for on their own
 (`HungarianMatcher.cost_matrices`, used to draw them in lecture 09), inputs are
-validated with clear errors, and a NaN cost raises instead of crashing scipy.
+validated with clear errors (target boxes outside [0, 1], usually pixels, raise
+and say to divide by the image size), and a NaN cost raises instead of crashing scipy.
 """
 from __future__ import annotations
 
@@ -34,6 +35,27 @@ from scipy.optimize import linear_sum_assignment
 from .boxes import box_cxcywh_to_xyxy, generalized_box_iou
 
 __all__ = ["HungarianMatcher", "check_detection_inputs"]
+
+
+NORMALISED_EPS = 1e-3  # slack for rounding when checking that target boxes lie in [0, 1]
+
+
+def _check_normalised_targets(name: str, boxes: torch.Tensor) -> None:
+    """Target boxes must be normalised ``cxcywh`` in [0, 1]; pixels are the usual mistake."""
+    if not boxes.is_floating_point():
+        raise TypeError(f"{name} must be a floating point tensor of normalised cxcywh boxes, got dtype {boxes.dtype}")
+    if not len(boxes):
+        return
+    if not bool(torch.isfinite(boxes).all()):
+        raise ValueError(f"{name} holds NaN or inf: {boxes.tolist()}")
+    high, low = float(boxes.max()), float(boxes.min())
+    if high > 1 + NORMALISED_EPS:
+        raise ValueError(f"{name} holds values up to {high:g}, but DETR's targets are cxcywh boxes normalised by the "
+                         f"image size, in [0, 1]: these look like pixels. Divide by the image size: "
+                         f"boxes / torch.tensor([W, H, W, H]) (cx and w by the width W, cy and h by the height H)")
+    if low < -NORMALISED_EPS:
+        raise ValueError(f"{name} holds a value {low:g} < 0, but DETR's targets are cxcywh boxes normalised by the "
+                         f"image size, in [0, 1] (a negative width or height, or xyxy corners outside the image?)")
 
 
 def check_detection_inputs(outputs: dict, targets: list) -> tuple[int, int, int]:
@@ -57,6 +79,7 @@ def check_detection_inputs(outputs: dict, targets: list) -> tuple[int, int, int]
         if labels.ndim != 1 or tboxes.ndim != 2 or tboxes.shape != (len(labels), 4):
             raise ValueError(f"targets[{b}]: expected labels (T,) and boxes (T, 4), got labels "
                              f"{tuple(labels.shape)} and boxes {tuple(tboxes.shape)}")
+        _check_normalised_targets(f"targets[{b}]['boxes']", tboxes)
         if labels.dtype not in (torch.int64, torch.int32):
             raise TypeError(f"targets[{b}]['labels'] must be an integer tensor, got dtype {labels.dtype}")
         if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= C1 - 1):

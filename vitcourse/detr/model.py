@@ -36,6 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..blocks import DecoderBlock, PostNormBlock
+from ..utils import check_image_dtype
 from .backbone import BackboneConfig, build_backbone
 from .boxes import box_cxcywh_to_xyxy, scale_boxes
 from .position import sine_position_encoding
@@ -150,6 +151,7 @@ class DETR(nn.Module):
         if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
             got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
             raise ValueError(f"images must be a tensor (B, 3, H, W), got {got}")
+        check_image_dtype("images", images, self.input_proj.weight.dtype)
         B, _, H0, W0 = images.shape
         if padding_mask is None:
             padding_mask = torch.zeros(B, H0, W0, dtype=torch.bool, device=images.device)
