@@ -98,7 +98,7 @@ def _student_id(path: Path, top: Path | None, exercise_stems: set[str]) -> str:
     """
     if top is not None and path.parent != top:
         return unicodedata.normalize("NFC", path.relative_to(top).parts[0])
-    stem = path.stem
+    stem = unicodedata.normalize("NFC", path.stem)
     for ex in sorted(exercise_stems, key=len, reverse=True):
         stem = stem.replace(ex, "")
     stem = re.sub(r"^[\W_]+|[\W_]+$", "", stem)
@@ -366,8 +366,6 @@ class Grader:
                    violations) -> None:
         """Run the checks ``names`` in fresh sandboxes without the ``absent`` modules; fill in the outcomes."""
         case_timeout = {n: float(self.timeout or get_check(n).timeout) for n in names}
-        # The budget is the parent's: the instructor's number of code cells, not the submission's.
-        n_cells = max(1, len(ex.template_code) + len(ex.solution_cells))
         pending = list(names)
         first = True
         while pending:
@@ -381,7 +379,7 @@ class Grader:
                 checks[n] = {"target": c.target, "runner": c.runner, "timeout": case_timeout[n],
                              "cases": [c.public_inputs(inp) for _, inp in cases[n]]}
             job = {"sys_path": [], "cells": cells, "cell_timeout": cell_timeout, "checks": checks}
-            total = cell_timeout * n_cells + sum(case_timeout[n] * len(cases[n]) for n in pending) + 30
+            total = self.budget(ex, pending, cell_timeout)
 
             def stage_limit(stage: str) -> float:
                 if stage.startswith("cell"):
@@ -428,6 +426,15 @@ class Grader:
                 for n in rest:
                     failure[n] = f"{how}: {why} during {stage}"
                 pending = []
+
+    def budget(self, ex: Exercise, names, cell_timeout: float) -> float:
+        """Seconds one sandbox run may take in all, on the parent's clock: the instructor's number of code
+        cells (not the submission's: padding a notebook with cells buys nothing) times the cell limit, plus
+        each case's limit, plus 15 s to start."""
+        n_cells = max(1, len(ex.template_code) + len(ex.solution_cells))
+        per_case = sum(float(self.timeout or get_check(n).timeout) * (len(get_check(n).visible_seeds)
+                                                                      + get_check(n).hidden_cases) for n in names)
+        return cell_timeout * n_cells + per_case + 15.0
 
     def _sandbox_run(self, absent, job, stage_limit, total):
         if self.factory is None:
