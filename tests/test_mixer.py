@@ -238,13 +238,20 @@ def test_check_mixer_block_reports_not_implemented():
         check("08.mixer_block", mixer_block_todo)
 
 
-def test_check_train_mixer_judges_accuracy_on_held_out_digits():
+def test_check_train_mixer_judges_the_weights_on_images_the_student_never_sees():
+    from vitcourse.mixer import MixerConfig, MLPMixer
+    from vitcourse.vit import ViT, ViTConfig
+
     c = get_check("08.train_mixer")
     (_, inputs), = c.cases()
     assert set(inputs) == {"x_train", "y_train", "x_test", "y_test"}
+    assert set(c.public_inputs(inputs)) == {"x_train", "y_train"}  # test images and labels stay trusted
     assert inputs["x_train"].shape[1:] == (1, 16, 16)
+    # the held-out images are the split's test digits, dimmed and noised afresh: not the public pixels
+    from vitcourse.data import load_digits
+    assert not np.allclose(inputs["x_test"], load_digits(upscale=2).x_test.numpy())
 
-    class Constant(nn.Module):  # predicts class 0 for everything: about 10% accuracy
+    class Constant(nn.Module):  # no config: it cannot be rebuilt as a Mixer, whatever it predicts
         def __init__(self):
             super().__init__()
             self.bias = nn.Parameter(torch.tensor([1.0] + [0.0] * 9))
@@ -252,11 +259,19 @@ def test_check_train_mixer_judges_accuracy_on_held_out_digits():
         def forward(self, x):
             return self.bias.expand(len(x), 10)
 
-    got = c.run(lambda x_train, y_train: Constant(), inputs)
+    with pytest.raises(TypeError, match="has no .config"):
+        c.run(lambda x_train, y_train: Constant(), c.public_inputs(inputs))
+    with pytest.raises(TypeError, match="must return the trained torch.nn.Module"):
+        c.run(lambda x_train, y_train: "a model", c.public_inputs(inputs))
+    untrained = MLPMixer(MixerConfig.tiny_digits(depth=1))
+    got = c.run(lambda x_train, y_train: untrained, c.public_inputs(inputs))
+    assert set(got) == {"config", "state"}
     failures = c.judge(got, inputs)
     assert failures and "below the required 0.95" in failures[0]
-    assert c.judge(inputs["y_test"].copy(), inputs) == []  # perfect predictions pass
-    with pytest.raises(TypeError, match="must return the trained torch.nn.Module"):
-        c.run(lambda x_train, y_train: "a model", inputs)
+    vit = ViT(ViTConfig.tiny_digits())
+    failures = c.judge(c.run(lambda x_train, y_train: vit, c.public_inputs(inputs)), inputs)
+    assert failures and "cannot be rebuilt as the required architecture" in failures[0]
+    got["state"] = {k: v[..., :1] for k, v in got["state"].items()}  # weights of another shape
+    assert "do not fit the required architecture" in c.judge(got, inputs)[0]
     hidden = c.cases(hidden=True)[0][1]
     assert not np.array_equal(hidden["y_test"], inputs["y_test"])  # another split

@@ -76,7 +76,11 @@ def validate_output(value, *, _depth: int = 0) -> Any:
         if value.size > _MAX_OUTPUT_ELEMENTS:
             raise TypeError(f"an output array has {value.size} elements, more than {_MAX_OUTPUT_ELEMENTS}")
         return value
-    if t in (bool, int, float):
+    if t in (bool, int, float) or value is None:
+        return value
+    if t is str:
+        if len(value) > 10_000:
+            raise TypeError("an output string is longer than 10,000 characters")
         return value
     if t is dict:
         for k, v in value.items():
