@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 from scipy.optimize import linear_sum_assignment
 
-from .boxes import box_cxcywh_to_xyxy, generalized_box_iou
+from .boxes import _generalized_box_iou, box_cxcywh_to_xyxy, check_boxes_xyxy
 
 __all__ = ["HungarianMatcher", "check_detection_inputs"]
 
@@ -94,20 +94,30 @@ class HungarianMatcher(nn.Module):
     def cost_matrices(self, outputs: dict, targets: list) -> list[torch.Tensor]:
         """The matching cost of every (prediction, object) pair: one ``(Q, T_b)`` matrix per image."""
         check_detection_inputs(outputs, targets)
+        # What every image needs, computed once for the batch (and checked once).
+        prob = outputs["pred_logits"].softmax(-1)  # (B, Q, C+1)
+        out_bbox = outputs["pred_boxes"]  # (B, Q, 4)
+        out_xyxy = box_cxcywh_to_xyxy(out_bbox)  # (B, Q, 4)
+        tgt_bbox = torch.cat([t["boxes"] for t in targets]).to(out_bbox)  # (sum T, 4)
+        tgt_xyxy = box_cxcywh_to_xyxy(tgt_bbox)  # (sum T, 4)
+        check_boxes_xyxy("outputs['pred_boxes'] (as xyxy)", out_xyxy.flatten(0, 1))
+        check_boxes_xyxy("targets' boxes (as xyxy)", tgt_xyxy)
+        sizes = [len(t["boxes"]) for t in targets]
         costs = []
+        start = 0
         for b, t in enumerate(targets):  # one image at a time: (Q, T_b), not (B*Q, sum T) for the whole batch
-            prob = outputs["pred_logits"][b].softmax(-1)  # (Q, C+1)
-            out_bbox = outputs["pred_boxes"][b]  # (Q, 4)
+            end = start + sizes[b]
             tgt_ids = t["labels"].to(prob.device)  # (T_b,)
-            tgt_bbox = t["boxes"].to(out_bbox)  # (T_b, 4)
-            cost_class = -prob[:, tgt_ids]  # -p_i(c_j), (Q, T_b)
-            cost_bbox = torch.cdist(out_bbox, tgt_bbox, p=1)  # ||b_i - b_j||_1, (Q, T_b)
-            cost_giou = -generalized_box_iou(box_cxcywh_to_xyxy(out_bbox), box_cxcywh_to_xyxy(tgt_bbox))  # (Q, T_b)
-            cost = self.cost_bbox * cost_bbox + self.cost_class * cost_class + self.cost_giou * cost_giou
-            if not bool(torch.isfinite(cost).all()):
-                raise ValueError(f"the matching cost of image {b} holds NaN or inf: the predicted logits or boxes "
-                                 f"are not finite (did training diverge?)")
-            costs.append(cost.cpu())
+            cost_class = -prob[b][:, tgt_ids]  # -p_i(c_j), (Q, T_b)
+            cost_bbox = torch.cdist(out_bbox[b], tgt_bbox[start:end], p=1)  # ||b_i - b_j||_1, (Q, T_b)
+            cost_giou = -_generalized_box_iou(out_xyxy[b], tgt_xyxy[start:end])  # -GIoU, (Q, T_b)
+            costs.append(self.cost_bbox * cost_bbox + self.cost_class * cost_class + self.cost_giou * cost_giou)
+            start = end
+        bad = [b for b, c in enumerate(costs) if not bool(torch.isfinite(c).all())]
+        if bad:
+            raise ValueError(f"the matching cost of image {bad[0]} holds NaN or inf: the predicted logits or boxes "
+                             f"are not finite (did training diverge?)")
+        costs = [c.cpu() for c in costs]
         return costs  # B x (Q, T_b)
 
     @torch.no_grad()
