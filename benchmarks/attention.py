@@ -1,104 +1,112 @@
-"""Benchmark: vitcourse.MultiHeadAttention (explicit and fast paths) against torch.nn.MultiheadAttention.
+"""Benchmark: the explicit (teaching) and fast attention paths against PyTorch's kernels.
 
 For B=8, H=12, Dh=64 (D=768, ViT-B) and N in {65, 197, 577} tokens (ViT-B/16 at
-128, 224 and 384 pixels, with the class token), times self-attention forward
-(under `torch.inference_mode`) and forward+backward, all three implementations
-in one run, interleaved round-robin so that a change in machine load hits them
-alike; reports the median of the repeats and the ratio to nn.MultiheadAttention.
+128, 224 and 384 pixels, with the class token), compares in paired, shuffled
+rounds (see benchmarks/_timing.py):
 
-Target: the fast path within 1.1x of nn.MultiheadAttention. Printed, not
-asserted: timings depend on the machine and its load.
+- `scaled_dot_product_attention` (the explicit path, the one learners read)
+  against `F.scaled_dot_product_attention` (the fused kernel), forward;
+  target at N=577: at most 3x;
+- `MultiHeadAttention` (fast path) against `nn.MultiheadAttention`, forward
+  (under `torch.inference_mode`) and forward+backward; target: at most 1.1x.
 
-    python benchmarks/attention.py [--repeats 5] [--tokens 65 197 577] [--threads 2]
+Targets are judged on CPU time at one thread (robust to other programs on the
+machine); wall time at ``--threads`` is printed beside it. Outputs are checked
+equal before anything is timed.
+
+    python benchmarks/attention.py [--quick] [--rounds 15] [--tokens 65 197 577] [--threads 2]
 """
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import sys
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from vitcourse.attention import MultiHeadAttention
+from _timing import common_args, machine, ms, paired, ratio, rounds_for, threads, verdict
+from vitcourse.attention import MultiHeadAttention, scaled_dot_product_attention
 
 B, H, DH = 8, 12, 64
-TARGET = 1.1
+TARGET_EXPLICIT, TARGET_FAST, TARGET_N = 3.0, 1.1, 577
 
 
-def _time(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return time.perf_counter() - t0
-
-
-def bench(n_tokens: int, repeats: int, device: torch.device) -> dict[str, dict[str, float]]:
+def candidates(n_tokens: int, batch: int) -> dict:
     D = H * DH
     torch.manual_seed(0)
-    ref = nn.MultiheadAttention(D, H, batch_first=True).to(device)
-    fast = MultiHeadAttention.from_torch(ref, fast=True).to(device)
-    explicit = MultiHeadAttention.from_torch(ref, fast=False).to(device)
-    x = torch.randn(B, n_tokens, D, device=device)
+    ref = nn.MultiheadAttention(D, H, batch_first=True)
+    fast = MultiHeadAttention.from_torch(ref, fast=True)
+    q, k, v = (torch.randn(batch, H, n_tokens, DH) for _ in range(3))
+    x = torch.randn(batch, n_tokens, D)
     xg = x.clone().requires_grad_(True)
-    models = {"explicit": explicit, "fast": fast, "nn.MultiheadAttention": ref}
 
-    def forward(name):
-        m = models[name]
-        with torch.inference_mode():
-            return m(x, x, x, need_weights=False)[0] if name == "nn.MultiheadAttention" else m(x)
+    def inference(fn):
+        def run():
+            with torch.inference_mode():
+                return fn()
+        return run
 
-    def forward_backward(name):
-        m = models[name]
-        out = m(xg, xg, xg, need_weights=False)[0] if name == "nn.MultiheadAttention" else m(xg)
-        out.sum().backward()
-        m.zero_grad(set_to_none=True)
-        xg.grad = None
+    def forward_backward(m, call):
+        def run():
+            call(m).sum().backward()
+            m.zero_grad(set_to_none=True)
+            xg.grad = None
+        return run
 
     # Same numbers first: a benchmark of wrong code is worthless.
-    torch.testing.assert_close(forward("fast"), forward("nn.MultiheadAttention"), atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(forward("explicit"), forward("nn.MultiheadAttention"), atol=1e-4, rtol=1e-4)
+    with torch.inference_mode():
+        torch.testing.assert_close(scaled_dot_product_attention(q, k, v), F.scaled_dot_product_attention(q, k, v),
+                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(fast(x), ref(x, x, x, need_weights=False)[0], atol=1e-4, rtol=1e-4)
+    return {
+        "explicit": inference(lambda: scaled_dot_product_attention(q, k, v)),
+        "F.sdpa": inference(lambda: F.scaled_dot_product_attention(q, k, v)),
+        "fast fwd": inference(lambda: fast(x)),
+        "nn.MHA fwd": inference(lambda: ref(x, x, x, need_weights=False)[0]),
+        "fast fwd+bwd": forward_backward(fast, lambda m: m(xg)),
+        "nn.MHA fwd+bwd": forward_backward(ref, lambda m: m(xg, xg, xg, need_weights=False)[0]),
+    }
 
-    times = {kind: {name: [] for name in models} for kind in ("forward", "forward+backward")}
-    for name in models:  # warm-up
-        forward(name)
-        forward_backward(name)
-    for _ in range(repeats):
-        for name in models:
-            times["forward"][name].append(_time(lambda: forward(name)))
-            times["forward+backward"][name].append(_time(lambda: forward_backward(name)))
-    return {kind: {name: statistics.median(ts) for name, ts in per.items()} for kind, per in times.items()}
+
+PAIRS = [("explicit", "F.sdpa"), ("fast fwd", "nn.MHA fwd"), ("fast fwd+bwd", "nn.MHA fwd+bwd")]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
+def main(argv=None) -> int:
+    parser = common_args(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--tokens", type=int, nargs="+", default=[65, 197, 577])
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} CPU threads, "
-          f"B={B} H={H} Dh={DH}, median of {args.repeats} repeats")
-    header = f"{'N':>5} {'pass':<17} {'nn.MHA':>10} {'fast':>10} {'explicit':>10} {'fast/nn':>8} {'expl/nn':>8}"
-    print(header)
-    print("-" * len(header))
-    worst = 0.0
-    t_start = time.perf_counter()
-    for n in args.tokens:
-        res = bench(n, args.repeats, device)
-        for kind, t in res.items():
-            ref = t["nn.MultiheadAttention"]
-            r_fast, r_expl = t["fast"] / ref, t["explicit"] / ref
-            worst = max(worst, r_fast)
-            print(f"{n:>5} {kind:<17} {ref * 1e3:>8.1f}ms {t['fast'] * 1e3:>8.1f}ms {t['explicit'] * 1e3:>8.1f}ms "
-                  f"{r_fast:>7.2f}x {r_expl:>7.2f}x")
-    verdict = "MET" if worst <= TARGET else "NOT MET"
-    print(f"\nTarget: fast path within {TARGET}x of nn.MultiheadAttention: {verdict} "
-          f"(worst fast/nn ratio {worst:.2f}x); total {time.perf_counter() - t_start:.0f} s")
+    args = parser.parse_args(argv)
+    batch = 1 if args.quick else B
+    tokens = [65, TARGET_N] if args.quick else args.tokens
+    rounds = rounds_for(args)
+    print(f"{machine()}\nB={batch} H={H} Dh={DH}, {rounds} paired rounds in shuffled order; ratio = median of "
+          f"per-round ratios (quartiles)", flush=True)
+    results = {}
+    for n in tokens:
+        cands = candidates(n, batch)
+        with threads(1):
+            one = paired(cands, rounds, seed=args.seed)
+        many = None
+        if not args.quick and (args.threads or torch.get_num_threads()) != 1:
+            with threads(args.threads):
+                many = paired(cands, rounds, seed=args.seed + 1)
+        for a, b in PAIRS:
+            r_cpu = ratio(one[a].cpu, one[b].cpu)
+            line = (f"N={n:>4} {a:>13} / {b:<15} CPU@1 thread {ms(one[a].cpu):>9} / {ms(one[b].cpu):>9} = {r_cpu}")
+            if many is not None:
+                line += f"; wall@{args.threads or torch.get_num_threads()} threads {ratio(many[a].wall, many[b].wall)}"
+            print(line, flush=True)
+            results[n, a] = r_cpu
+    ok = True
+    n_target = TARGET_N if TARGET_N in tokens else max(tokens)
+    ok &= verdict(f"explicit path forward / F.scaled_dot_product_attention at N={n_target}, CPU time at 1 thread",
+                  results[n_target, "explicit"].median, TARGET_EXPLICIT, detail=str(results[n_target, "explicit"]),
+                  quick=args.quick)
+    worst = max((results[n, a] for n in tokens for a in ("fast fwd", "fast fwd+bwd")), key=lambda r: r.median)
+    ok &= verdict("MultiHeadAttention fast path / nn.MultiheadAttention, worst of forward and forward+backward "
+                  "over N, CPU time at 1 thread", worst.median, TARGET_FAST, detail=str(worst), quick=args.quick)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -121,6 +121,105 @@ def test_fully_masked_row_is_zero_not_nan(seed, dead_row, additive):
     assert torch.isfinite(q.grad).all()
 
 
+def _explicit_before_lean(q, k, v, mask=None, is_causal=False):
+    """The explicit path as it was before it was made lean (issue 16), kept verbatim as a reference."""
+    scale = 1.0 / q.shape[-1] ** 0.5
+    Nq, Nk = q.shape[-2], k.shape[-2]
+    scores = (q @ k.transpose(-2, -1)) * scale
+    if is_causal:
+        causal = torch.ones(Nq, Nk, dtype=torch.bool).tril()
+        scores = scores.masked_fill(~causal, float("-inf"))
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+    dead = torch.isneginf(scores).all(dim=-1, keepdim=True)
+    attn = scores.masked_fill(dead, 0.0).softmax(dim=-1).masked_fill(dead, 0.0)
+    return attn @ v, attn
+
+
+def _mask_case(kind, seed, B=2, H=3, Nq=5, Nk=7):
+    """(mask, is_causal) for one kind of masking; the 'dead' kinds have fully masked rows."""
+    g = torch.Generator().manual_seed(seed)
+    if kind == "none":
+        return None, False
+    if kind == "causal":
+        return None, True
+    if kind == "padding":  # (B, 1, 1, Nk), as MultiHeadAttention builds from a key_padding_mask
+        m = torch.rand(B, 1, 1, Nk, generator=g) < 0.7
+        m[..., 0] = True
+        return m, False
+    if kind in ("dead_bool", "dead_additive", "dead_causal"):
+        m = torch.rand(B, H, Nq, Nk, generator=g) < 0.5
+        m[0, 1, 2] = False  # query 2 of head 1 of image 0 may attend to nothing
+        m[1, :, 4] = False  # query 4 of image 1, every head
+        if kind == "dead_additive":
+            m = torch.zeros(B, H, Nq, Nk).masked_fill(~m, float("-inf"))
+        return m, kind == "dead_causal"
+    if kind == "extra_batch":  # the mask (like v) has a batch dimension that q and k lack (see _qkv_for)
+        m = torch.rand(B, H, Nq, Nk, generator=g) < 0.5
+        m[0, 2, 3] = False
+        return m, False
+    raise AssertionError(kind)
+
+
+def _qkv_for(kind, seed, **kw):
+    q, k, v = _qkv(seed, **kw)
+    return (q[0], k[0], v) if kind == "extra_batch" else (q, k, v)  # q, k (H, N, Dk); v (B, H, Nk, Dv)
+
+
+MASK_KINDS = ["none", "causal", "padding", "dead_bool", "dead_additive", "dead_causal", "extra_batch"]
+
+
+@pytest.mark.parametrize("kind", MASK_KINDS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_explicit_path_equals_fused_kernel_and_its_gradients(kind, seed):
+    """The explicit path is pinned to F.scaled_dot_product_attention: outputs and gradients, dead rows included."""
+    q, k, v = _qkv_for(kind, seed)
+    mask, causal = _mask_case(kind, seed)
+    grads = []
+    for fn in (scaled_dot_product_attention, None):
+        qq, kk, vv = (t.clone().requires_grad_(True) for t in (q, k, v))
+        if fn is None:
+            batch = v.shape[:-2]  # PyTorch's kernel wants q and k with v's batch dimensions
+            qe, ke = qq.expand(*batch, *q.shape[-2:]), kk.expand(*batch, *k.shape[-2:])
+            if causal and mask is not None:  # PyTorch takes one or the other: combine them
+                tril = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()
+                out = F.scaled_dot_product_attention(qe, ke, vv, attn_mask=mask & tril)
+            else:
+                out = F.scaled_dot_product_attention(qe, ke, vv, attn_mask=mask, is_causal=causal)
+        else:
+            out = fn(qq, kk, vv, mask, is_causal=causal)
+        (out * torch.linspace(-1, 1, out.shape[-1])).sum().backward()
+        grads.append((out.detach(), qq.grad, kk.grad, vv.grad))
+    for ours, ref, name in zip(grads[0], grads[1], ("out", "dq", "dk", "dv")):
+        assert torch.isfinite(ours).all(), name
+        torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5, msg=lambda m: f"{kind}, {name}: {m}")
+    if kind.startswith("dead"):
+        out = grads[0][0]
+        assert (out[0, 1, 2] == 0).all() and (out[1, :, 4] == 0).all()
+
+
+@pytest.mark.parametrize("kind", MASK_KINDS)
+@pytest.mark.parametrize("Dk", [4, 16, 64])
+def test_explicit_path_unchanged_by_lean_rewrite(kind, Dk):
+    """Bit for bit the numbers of the former explicit path when the scale 1/sqrt(Dk) is a power of two."""
+    q, k, v = _qkv_for(kind, Dk, Dk=Dk)
+    mask, causal = _mask_case(kind, Dk)
+    want_out, want_attn = _explicit_before_lean(q, k, v, mask, causal)
+    out, attn = scaled_dot_product_attention(q, k, v, mask, is_causal=causal, return_attn=True)
+    torch.testing.assert_close(out, want_out, atol=0, rtol=0)
+    torch.testing.assert_close(attn, want_attn, atol=0, rtol=0)
+
+
+def test_explicit_path_close_to_former_one_for_any_width():
+    """With a scale that is not a power of two, folding it into q changes only the last bits."""
+    q, k, v = _qkv(7, Dk=10)
+    mask, _ = _mask_case("dead_bool", 7)
+    want_out, want_attn = _explicit_before_lean(q, k, v, mask)
+    out, attn = scaled_dot_product_attention(q, k, v, mask, return_attn=True)
+    torch.testing.assert_close(out, want_out, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(attn, want_attn, atol=1e-6, rtol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_low_precision_large_logits_stay_finite(dtype):
     q, k, v = _qkv(0, Dk=64, dtype=dtype)
@@ -325,6 +424,56 @@ def test_error_mask_shape_and_dtype():
         mha(x, attn_mask=torch.zeros(3, 3, dtype=torch.int32))
     with pytest.raises(ValueError, match=r"key_padding_mask must have dtype torch.bool .* got torch.int64"):
         mha(x, key_padding_mask=torch.zeros(2, 3, dtype=torch.long))
+
+
+def test_error_float_zero_one_mask_where_bool_expected():
+    q = torch.randn(2, 3, 4)
+    keep = torch.tensor([[1.0, 1, 0], [1, 0, 0], [1, 1, 1]])  # 1 = may attend, as floats
+    with pytest.raises(ValueError, match=r"mask is a float tensor of 0s and 1s .*ADDED to the scores.*"
+                                         r"True = may attend.*mask\.bool\(\)"):
+        scaled_dot_product_attention(q, q, q, keep)
+    mha = MultiHeadAttention(8, 2)
+    x = torch.randn(2, 3, 8)
+    with pytest.raises(ValueError, match=r"key_padding_mask is a float tensor of 0s and 1s .*"
+                                         r"True = padding.*key_padding_mask\.bool\(\)"):
+        mha(x, key_padding_mask=torch.tensor([[0.0, 0, 1], [0, 0, 0]]))
+    with pytest.raises(ValueError, match=r"attn_mask is a float tensor of 0s and 1s .*True = NOT allowed"):
+        mha(x, attn_mask=1 - keep)
+    with pytest.raises(ValueError, match=r"attn_mask is a float tensor"):
+        mha(x, attn_mask=torch.ones(3, 3))
+
+
+def test_additive_float_masks_are_accepted():
+    """0/-inf masks, all-zero masks and general biases are additive, not mistaken for 0/1 masks."""
+    q, k, v = _qkv(3, Nq=3, Nk=3)
+    keep = torch.tensor([[1, 1, 0], [1, 0, 0], [1, 1, 1]], dtype=torch.bool)
+    additive = torch.zeros(3, 3).masked_fill(~keep, float("-inf"))
+    torch.testing.assert_close(scaled_dot_product_attention(q, k, v, additive),
+                               scaled_dot_product_attention(q, k, v, keep))
+    for m in (torch.zeros(3, 3), torch.tensor([[0.0, 1.0, 2.0]] * 3), additive + keep.float()):
+        torch.testing.assert_close(scaled_dot_product_attention(q, k, v, m),
+                                   F.scaled_dot_product_attention(q, k, v, attn_mask=m), atol=1e-6, rtol=1e-6)
+    mha = MultiHeadAttention(8, 2).eval()
+    x = torch.randn(2, 3, 8)
+    pad = torch.tensor([[False, False, True], [False, False, False]])
+    torch.testing.assert_close(mha(x, key_padding_mask=torch.zeros(2, 3).masked_fill(pad, float("-inf"))),
+                               mha(x, key_padding_mask=pad))
+
+
+def test_from_torch_without_bias_has_no_output_bias():
+    torch.manual_seed(0)
+    ref = nn.MultiheadAttention(8, 2, bias=False, batch_first=True).eval()
+    ours = MultiHeadAttention.from_torch(ref).eval()
+    assert ours.out_proj.bias is None and ours.q_proj.bias is None
+    assert not any(name.endswith("bias") for name, _ in ours.named_parameters())
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in ref.parameters())
+    x = torch.randn(2, 5, 8)
+    torch.testing.assert_close(ours(x), ref(x, x, x, need_weights=False)[0], atol=1e-6, rtol=1e-6)
+    with pytest.raises(ValueError, match="output bias but ours was built with out_bias=False"):
+        load_from_torch_mha(MultiHeadAttention(8, 2, out_bias=False), nn.MultiheadAttention(8, 2, batch_first=True))
+    with_bias = MultiHeadAttention(8, 2)  # loading a bias-free module into one with biases zeroes them
+    load_from_torch_mha(with_bias, ref)
+    assert (with_bias.out_proj.bias == 0).all()
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])

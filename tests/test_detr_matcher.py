@@ -175,3 +175,43 @@ def test_bad_inputs_raise():
         SetCriterion(5)(outputs, targets)
     with pytest.raises(ValueError, match="unknown losses"):
         SetCriterion(3, losses=("labels", "masks"))
+
+
+def _batched_cost_matrices(matcher, outputs, targets):
+    """The former (the paper's) way: every prediction of the batch against every object, then cut per image."""
+    from vitcourse.detr.boxes import box_cxcywh_to_xyxy, generalized_box_iou
+    B, Q = outputs["pred_logits"].shape[:2]
+    prob = outputs["pred_logits"].flatten(0, 1).softmax(-1)
+    out_bbox = outputs["pred_boxes"].flatten(0, 1)
+    tgt_ids = torch.cat([t["labels"] for t in targets])
+    tgt_bbox = torch.cat([t["boxes"] for t in targets])
+    cost = (matcher.cost_bbox * torch.cdist(out_bbox, tgt_bbox, p=1) - matcher.cost_class * prob[:, tgt_ids]
+            - matcher.cost_giou * generalized_box_iou(box_cxcywh_to_xyxy(out_bbox), box_cxcywh_to_xyxy(tgt_bbox)))
+    sizes = [len(t["boxes"]) for t in targets]
+    return [c[b] for b, c in enumerate(cost.view(B, Q, -1).split(sizes, dim=-1))]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_per_image_cost_matrices_equal_the_batched_ones(seed):
+    g = torch.Generator().manual_seed(100 + seed)
+    B = int(torch.randint(1, 17, (1,), generator=g))
+    counts = tuple(int(c) for c in torch.randint(0, 7, (B,), generator=g))
+    outputs, targets = random_case(seed, B=B, Q=10, C=5, counts=counts)
+    matcher = HungarianMatcher(1, 5, 2)
+    ours = matcher.cost_matrices(outputs, targets)
+    want = _batched_cost_matrices(matcher, outputs, targets)
+    assert len(ours) == B
+    for a, b, n in zip(ours, want, counts):
+        assert a.shape == (10, n)
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
+    for (i, j), c in zip(matcher(outputs, targets), want):  # the same assignment as with the batched matrices
+        from scipy.optimize import linear_sum_assignment
+        wi, wj = linear_sum_assignment(c.numpy())
+        assert i.tolist() == wi.tolist() and j.tolist() == wj.tolist()
+
+
+def test_non_finite_cost_names_the_image():
+    outputs, targets = random_case(0)
+    outputs["pred_logits"][2, 1, 0] = float("nan")
+    with pytest.raises(ValueError, match="matching cost of image 2 holds NaN or inf"):
+        HungarianMatcher(1, 5, 2)(outputs, targets)

@@ -25,6 +25,17 @@ Mask conventions (the two PyTorch conventions, kept as PyTorch has them):
   (as `F.scaled_dot_product_attention`); a float mask is added to the scores.
 - `MultiHeadAttention(key_padding_mask=..., attn_mask=...)`: bool True = NOT
   allowed / padding (as `nn.MultiheadAttention`); a float mask is added.
+- A float mask made only of 0s and 1s is rejected with a ValueError: added to
+  the scores it would block nothing, so it is almost surely a boolean mask
+  given as floats (use ``mask.bool()``). A float mask with any other value
+  (0 and -inf, a bias) is taken as additive.
+
+Speed of the explicit path (it is the one to read, but training with
+``record_attention`` or ``fast=False`` runs it too): the scale multiplies q
+(Nq x Dk numbers) rather than the scores (Nq x Nk); masks fill the scores in
+place; fully masked rows are looked for only when a mask is given, in the mask
+rather than in the scores. `benchmarks/attention.py` compares it with the fused
+kernel.
 """
 from __future__ import annotations
 
@@ -46,8 +57,12 @@ __all__ = [
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
-def _check_mask(mask: torch.Tensor, name: str, target: tuple[int, ...], target_desc: str) -> None:
-    """Raise ValueError unless ``mask`` is bool/float and broadcastable to ``target``."""
+def _check_mask(mask: torch.Tensor, name: str, target: tuple[int, ...], target_desc: str,
+                bool_means: str = "may attend") -> None:
+    """Raise unless ``mask`` is bool/float, broadcastable to ``target``, and not a float 0/1 mask.
+
+    ``bool_means`` says what True means for this mask (for the error message).
+    """
     if not isinstance(mask, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(mask).__name__}")
     if mask.dtype != torch.bool and not mask.dtype.is_floating_point:
@@ -59,6 +74,27 @@ def _check_mask(mask: torch.Tensor, name: str, target: tuple[int, ...], target_d
     if shape != tuple(target):
         raise ValueError(f"{name} of shape {tuple(mask.shape)} cannot be broadcast to {target_desc} "
                          f"{tuple(target)}")
+    _check_not_zero_one(mask, name, bool_means)
+
+
+def _check_not_zero_one(mask: torch.Tensor, name: str, bool_means: str) -> None:
+    """Reject a float mask made only of 0s and 1s (at least one 1): almost surely a boolean mask in disguise.
+
+    A float mask is *added* to the scores, so 1 would only nudge a score up by one
+    and block nothing. The rule: a float mask is accepted when it is clearly
+    additive (any value other than 0 and 1, e.g. 0 and -inf, or all zeros); one
+    whose values are all 0 or 1, with some 1, raises. An additive bias that really
+    is made of 0s and 1s must be added to the scores by hand.
+    """
+    if mask.dtype == torch.bool or mask.numel() == 0:
+        return
+    if bool(((mask == 0) | (mask == 1)).all()) and bool((mask == 1).any()):
+        raise ValueError(
+            f"{name} is a float tensor of 0s and 1s (dtype {mask.dtype}), but a float mask is ADDED to the scores "
+            f"(0 = keep, -inf = block), so it would block nothing. Expected a boolean mask (True = {bool_means}) "
+            f"or an additive float mask of 0 and -inf. Fix: pass {name}.bool() if 1 means '{bool_means}', "
+            f"(~{name}.bool()) if 1 means the opposite, or an additive mask "
+            f"torch.zeros_like({name}).masked_fill(<bool blocked>, float('-inf')).")
 
 
 def scaled_dot_product_attention(
@@ -112,20 +148,38 @@ def scaled_dot_product_attention(
 
     # Low-precision inputs: scores and softmax in float32 so large logits stay finite.
     work = torch.float32 if q.dtype in _LOW_PRECISION else q.dtype
-    scores = (q.to(work) @ k.to(work).transpose(-2, -1)) * scale  # (..., Nq, Nk)  q k^T / sqrt(d)
+    q = q.to(work) * scale  # (..., Nq, Dk)  scale folded into q: Nq*Dk products instead of Nq*Nk
+    scores = q @ k.to(work).transpose(-2, -1)  # (..., Nq, Nk)  q k^T / sqrt(d)
+    # `scores` is a fresh tensor that nothing else holds: the masks below fill it in place (no NxN copies).
+    if mask is not None:
+        full = torch.broadcast_shapes(scores.shape, mask.shape)
+        if full != scores.shape:  # the mask has batch dimensions that q and k lack: give scores those dims
+            scores = scores.expand(full).contiguous()  # (..., Nq, Nk)
+    blocked = None  # (..., Nq, Nk) True = may NOT attend; only built when something is masked
     if is_causal:
-        causal = torch.ones(Nq, Nk, dtype=torch.bool, device=q.device).tril()  # (Nq, Nk) True = may attend
-        scores = scores.masked_fill(~causal, float("-inf"))
+        blocked = torch.ones(Nq, Nk, dtype=torch.bool, device=q.device).triu(1)  # (Nq, Nk) keys after the query
+        scores.masked_fill_(blocked, float("-inf"))
     if mask is not None:
         if mask.dtype == torch.bool:
-            scores = scores.masked_fill(~mask, float("-inf"))  # masked keys get -inf: weight exp(-inf) = 0
+            masked = ~mask  # True = may NOT attend
+            scores.masked_fill_(masked, float("-inf"))  # masked keys get -inf: weight exp(-inf) = 0
         else:
-            scores = scores + mask.to(work)  # additive mask
+            scores += mask.to(work)  # additive mask
+            masked = torch.isneginf(mask)  # -inf added = may NOT attend
+        blocked = masked if blocked is None else blocked | masked
     # A row with every key masked is all -inf: softmax would give 0/0 = NaN. Give it zero weights instead.
-    dead = torch.isneginf(scores).all(dim=-1, keepdim=True)  # (..., Nq, 1)
-    scores = scores.masked_fill(dead, 0.0)
+    # Only a mask can do that (a causal row always keeps key 0), and the mask (often (B, 1, 1, Nk)) tells
+    # which rows without reading the Nq x Nk scores.
+    dead = None
+    if mask is not None:
+        dead = blocked.all(dim=-1, keepdim=True)  # (..., Nq or 1, 1) True = query may attend to nothing
+        if bool(dead.any()):
+            scores.masked_fill_(dead, 0.0)  # a finite row, so softmax stays finite (and its gradient too)
+        else:
+            dead = None
     attn = scores.softmax(dim=-1)  # (..., Nq, Nk) rows are non-negative and sum to one
-    attn = attn.masked_fill(dead, 0.0)
+    if dead is not None:
+        attn = attn.masked_fill(dead, 0.0)  # not in place: softmax's backward needs its output
     if dropout_p > 0.0:
         attn = F.dropout(attn, p=dropout_p)
     attn = attn.to(v.dtype)
@@ -155,13 +209,14 @@ class MultiHeadAttention(nn.Module):
         dim: model width D (queries and output).
         num_heads: H; must divide ``dim``.
         qkv_bias: bias in the q/k/v projections.
+        out_bias: bias in the output projection W^O (``nn.MultiheadAttention(bias=False)`` has none).
         kdim, vdim: widths of keys and values (default ``dim``).
         dropout: dropout on the attention weights (training only).
         fast: use `F.scaled_dot_product_attention` when weights are not asked for.
     """
 
-    def __init__(self, dim: int, num_heads: int, *, qkv_bias: bool = True, kdim: int | None = None,
-                 vdim: int | None = None, dropout: float = 0.0, fast: bool = True):
+    def __init__(self, dim: int, num_heads: int, *, qkv_bias: bool = True, out_bias: bool = True,
+                 kdim: int | None = None, vdim: int | None = None, dropout: float = 0.0, fast: bool = True):
         super().__init__()
         for name, value in (("dim", dim), ("num_heads", num_heads), ("kdim", kdim), ("vdim", vdim)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -178,7 +233,7 @@ class MultiHeadAttention(nn.Module):
         self.q_proj = nn.Linear(dim, dim, bias=qkv_bias)
         self.k_proj = nn.Linear(self.kdim, dim, bias=qkv_bias)
         self.v_proj = nn.Linear(self.vdim, dim, bias=qkv_bias)
-        self.out_proj = nn.Linear(dim, dim)
+        self.out_proj = nn.Linear(dim, dim, bias=out_bias)
         # Callbacks set by `record_attention`; a hook, not stored weights.
         self._attn_recorders: list = []
 
@@ -190,7 +245,7 @@ class MultiHeadAttention(nn.Module):
         H = self.num_heads
         masks = []
         if key_padding_mask is not None:
-            _check_mask(key_padding_mask, "key_padding_mask", (B, Nk), "(B, Nk) =")
+            _check_mask(key_padding_mask, "key_padding_mask", (B, Nk), "(B, Nk) =", bool_means="padding (ignored)")
             if tuple(key_padding_mask.shape) != (B, Nk):
                 raise ValueError(f"key_padding_mask must have shape (B, Nk) = {(B, Nk)}, "
                                  f"got {tuple(key_padding_mask.shape)}")
@@ -201,6 +256,7 @@ class MultiHeadAttention(nn.Module):
             if attn_mask.dtype != torch.bool and not attn_mask.dtype.is_floating_point:
                 raise ValueError(f"attn_mask must have dtype torch.bool or a floating dtype (additive), "
                                  f"got {attn_mask.dtype}")
+            _check_not_zero_one(attn_mask, "attn_mask", "NOT allowed")
             shape = tuple(attn_mask.shape)
             if shape == (Nq, Nk):
                 masks.append(attn_mask[None, None])  # (1, 1, Nq, Nk)
@@ -280,8 +336,9 @@ class MultiHeadAttention(nn.Module):
         """A `MultiHeadAttention` with the weights of ``mha`` (an `nn.MultiheadAttention`)."""
         if not isinstance(mha, nn.MultiheadAttention):
             raise TypeError(f"mha must be a torch.nn.MultiheadAttention, got {type(mha).__name__}")
-        ours = cls(mha.embed_dim, mha.num_heads, qkv_bias=mha.in_proj_bias is not None, kdim=mha.kdim,
-                   vdim=mha.vdim, dropout=mha.dropout, fast=fast)
+        ours = cls(mha.embed_dim, mha.num_heads, qkv_bias=mha.in_proj_bias is not None,
+                   out_bias=mha.out_proj.bias is not None, kdim=mha.kdim, vdim=mha.vdim, dropout=mha.dropout,
+                   fast=fast)
         load_from_torch_mha(ours, mha)
         return ours.to(device=mha.out_proj.weight.device, dtype=mha.out_proj.weight.dtype)
 
@@ -291,7 +348,9 @@ def load_from_torch_mha(ours: MultiHeadAttention, mha: nn.MultiheadAttention) ->
     """Copy the weights of ``mha`` (`nn.MultiheadAttention`) into ``ours``; return ``ours``.
 
     PyTorch stores the three input projections stacked in ``in_proj_weight``
-    (3D, D) when kdim == vdim == D, and separately otherwise.
+    (3D, D) when kdim == vdim == D, and separately otherwise. A bias that ``mha``
+    lacks (``bias=False``) is zeroed in ``ours`` when ours has one; `from_torch`
+    builds ours without it.
     """
     if (ours.dim, ours.num_heads, ours.kdim, ours.vdim) != (mha.embed_dim, mha.num_heads, mha.kdim, mha.vdim):
         raise ValueError(f"shapes differ: ours (dim, num_heads, kdim, vdim) = "
@@ -315,8 +374,10 @@ def load_from_torch_mha(ours: MultiHeadAttention, mha: nn.MultiheadAttention) ->
             lin.bias.zero_()
     ours.out_proj.weight.copy_(mha.out_proj.weight)
     if mha.out_proj.bias is not None:
+        if ours.out_proj.bias is None:
+            raise ValueError("nn.MultiheadAttention has an output bias but ours was built with out_bias=False")
         ours.out_proj.bias.copy_(mha.out_proj.bias)
-    else:
+    elif ours.out_proj.bias is not None:
         ours.out_proj.bias.zero_()
     return ours
 

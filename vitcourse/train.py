@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from .utils import DEVICES, check_int, check_positive, get_device, seed_everything
+from .utils import DEVICES, check_int, check_positive, get_device, seed_everything, threads_for
 
-__all__ = ["History", "fit", "evaluate", "cosine_lr", "predict", "progress_enabled"]
+__all__ = ["History", "fit", "evaluate", "cosine_lr", "predict", "progress_enabled", "make_adamw"]
 
 
 def cosine_lr(step: int, total_steps: int, base_lr: float, warmup_steps: int = 0, min_lr: float = 0.0) -> float:
@@ -30,6 +30,21 @@ def cosine_lr(step: int, total_steps: int, base_lr: float, warmup_steps: int = 0
         return base_lr * (step + 1) / warmup_steps
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def make_adamw(param_groups, **kwargs) -> torch.optim.AdamW:
+    """`torch.optim.AdamW`, fused where this PyTorch supports it for these parameters, else the default.
+
+    The fused version updates every parameter in one kernel instead of a loop of
+    small ones (6-10% of a lecture model's training step on a CPU); its numbers
+    agree with the default to float rounding. ``optimizer.defaults["fused"]``
+    says which one was built.
+    """
+    param_groups = list(param_groups)  # may be a generator: it is read twice below
+    try:
+        return torch.optim.AdamW(param_groups, fused=True, **kwargs)
+    except (RuntimeError, ValueError, TypeError):  # an older PyTorch, or a device/dtype without the fused kernel
+        return torch.optim.AdamW(param_groups, **kwargs)
 
 
 def progress_enabled() -> bool:
@@ -155,7 +170,8 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
         weight_decay: float = 0.05, warmup_steps: int = 0, min_lr: float = 0.0, eval_every: int | None = None,
         loss_fn: Callable = F.cross_entropy, augment: Callable | None = None, label_smoothing: float = 0.0,
         grad_clip: float | None = 1.0, seed: int = 0, device: torch.device | str | None = None,
-        max_seconds: float | None = None, progress: bool | None = None, desc: str = "train") -> History:
+        max_seconds: float | None = None, progress: bool | None = None, desc: str = "train",
+        threads: int | str | None = None) -> History:
     """Train a classifier with AdamW and a warm-up + cosine schedule for a fixed number of steps.
 
     Args:
@@ -170,6 +186,9 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
         device: ``"cpu"``, ``"cuda"`` (or ``"cuda:1"``), ``"mps"``, a
             ``torch.device``, or ``None`` / ``"auto"`` for the best available
             one (`get_device`); anything else raises a ValueError listing these.
+        threads: CPU threads while training (default: chosen for the model's size by
+            `vitcourse.utils.configure_threads`, or ``VITCOURSE_THREADS``); the previous
+            count is restored afterwards. ``"torch"`` keeps PyTorch's count.
 
     Returns:
         `History` with train loss, test loss and accuracy per evaluation.
@@ -194,51 +213,52 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
         _as_loader(test, batch_size, False, None, "test")  # validates the type early
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr)
-    history = History()
-    show = progress_enabled() if progress is None else bool(progress)
-    bar = tqdm(total=steps, desc=desc, disable=not show, leave=False, mininterval=0.5)
-    start = time.perf_counter()
-    running, seen = 0.0, 0
-    model.train()
-    batches = _forever(train_loader)
-    for step in range(steps):
-        current_lr = cosine_lr(step, steps, lr, warmup_steps, min_lr)
-        for group in optimizer.param_groups:
-            group["lr"] = current_lr
-        x, y = _to(next(batches), device)
-        if augment is not None:
-            x = augment(x)
-        logits = model(x)
-        if loss_fn is F.cross_entropy:
-            loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
-        else:
-            loss = loss_fn(logits, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        running += loss.item()
-        seen += 1
-        bar.update(1)
-        history.steps_done = step + 1
-        out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
-        if (step + 1) % eval_every == 0 or step + 1 == steps or out_of_time:
-            history.step.append(step + 1)
-            history.train_loss.append(running / seen)
-            history.lr.append(current_lr)
-            running, seen = 0.0, 0
-            if test is not None:
-                test_loss, test_acc = evaluate(model, test, loss_fn=loss_fn, device=device)
-                history.test_loss.append(test_loss)
-                history.test_acc.append(test_acc)
-                bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}", acc=f"{test_acc:.3f}")
-        if out_of_time:
-            history.stopped_early = True
-            break
-    bar.close()
-    history.seconds = time.perf_counter() - start
-    model.eval()
+    optimizer = make_adamw([{"params": decay, "weight_decay": weight_decay},
+                            {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    with threads_for(model if device.type == "cpu" else None, threads=threads):
+        history = History()
+        show = progress_enabled() if progress is None else bool(progress)
+        bar = tqdm(total=steps, desc=desc, disable=not show, leave=False, mininterval=0.5)
+        start = time.perf_counter()
+        running, seen = 0.0, 0
+        model.train()
+        batches = _forever(train_loader)
+        for step in range(steps):
+            current_lr = cosine_lr(step, steps, lr, warmup_steps, min_lr)
+            for group in optimizer.param_groups:
+                group["lr"] = current_lr
+            x, y = _to(next(batches), device)
+            if augment is not None:
+                x = augment(x)
+            logits = model(x)
+            if loss_fn is F.cross_entropy:
+                loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+            else:
+                loss = loss_fn(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
+            running += loss.item()
+            seen += 1
+            bar.update(1)
+            history.steps_done = step + 1
+            out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
+            if (step + 1) % eval_every == 0 or step + 1 == steps or out_of_time:
+                history.step.append(step + 1)
+                history.train_loss.append(running / seen)
+                history.lr.append(current_lr)
+                running, seen = 0.0, 0
+                if test is not None:
+                    test_loss, test_acc = evaluate(model, test, loss_fn=loss_fn, device=device)
+                    history.test_loss.append(test_loss)
+                    history.test_acc.append(test_acc)
+                    bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}", acc=f"{test_acc:.3f}")
+            if out_of_time:
+                history.stopped_early = True
+                break
+        bar.close()
+        history.seconds = time.perf_counter() - start
+        model.eval()
     return history

@@ -1,18 +1,24 @@
-"""Reproducibility and device helpers used by every notebook.
+"""Reproducibility, device and CPU-thread helpers used by every notebook.
 
 `seed_everything` seeds Python, NumPy and PyTorch in one call; `get_device`
 picks CUDA, then Apple's MPS, then the CPU, so the same notebook runs on a
-laptop and on a GPU machine without edits.
+laptop and on a GPU machine without edits. `configure_threads` picks the
+number of CPU threads for a model's size, so training keeps its speed on a
+busy laptop (see "CPU threads on a busy machine" in docs/teaching.md).
 """
 from __future__ import annotations
 
 import os
 import random
+import sys
+from contextlib import contextmanager
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "check_int", "check_positive", "check_image_dtype", "DEVICES"]
+__all__ = ["seed_everything", "get_device", "check_int", "check_positive", "check_image_dtype", "DEVICES",
+           "choose_threads", "configure_threads", "threads_for", "wait_policy_at_start", "SMALL_MODEL_PARAMS"]
 
 DEVICES = ("cpu", "cuda", "mps")  # the devices the course supports; "auto" (None) picks the best one
 
@@ -95,3 +101,109 @@ def get_device(prefer: str | None = None) -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+# ----------------------------------------------------------------------------- CPU threads
+
+# Below this many parameters a model trains on one CPU thread. Measured with
+# benchmarks/threads.py on a 2-core machine: the lecture models (0.1-1.5M
+# parameters) do too little work per operation to keep two threads busy, and
+# when other programs share the cores, PyTorch's OpenMP threads spin-wait for
+# each other (a 2-thread step ran 3-10x slower than a 1-thread step). ViT-Ti
+# (5.7M) and larger keep PyTorch's thread count.
+SMALL_MODEL_PARAMS = 5_000_000
+
+
+class ThreadChoice(NamedTuple):
+    """What `configure_threads` did: threads now, threads before, and why."""
+
+    threads: int
+    previous: int
+    reason: str
+
+
+def choose_threads(num_params: int | None, *, current: int, requested: int | str | None = None,
+                   env: str | None = None) -> tuple[int, str]:
+    """The CPU thread count for a model of ``num_params`` parameters, and the reason (a pure function).
+
+    Order: ``requested`` (an argument), then ``env`` (the ``VITCOURSE_THREADS``
+    variable), then the rule: one thread below `SMALL_MODEL_PARAMS`, else
+    ``current`` (PyTorch's count, which honours ``OMP_NUM_THREADS``). Both
+    ``requested`` and ``env`` may be a positive integer, ``"auto"`` (the rule)
+    or ``"torch"`` (keep ``current``).
+    """
+    current = check_int("current", current, minimum=1)
+    for name, value in (("threads", requested), ("VITCOURSE_THREADS", env)):
+        if value is None or (isinstance(value, str) and value.strip().lower() in {"", "auto"}):
+            continue
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text == "torch":
+                return current, f"{name}='torch': PyTorch's count"
+            if not text.isdigit():
+                raise ValueError(f"{name} must be a positive integer, 'auto' or 'torch', got {value!r}")
+            value = int(text)
+        return check_int(name, value, minimum=1), f"{name}={value}"
+    if num_params is None:
+        return current, "no model given: PyTorch's count"
+    num_params = check_int("num_params", num_params, minimum=0)
+    if num_params < SMALL_MODEL_PARAMS:
+        return 1, f"{num_params:,} parameters < {SMALL_MODEL_PARAMS:,}: one thread"
+    return current, f"{num_params:,} parameters >= {SMALL_MODEL_PARAMS:,}: PyTorch's count"
+
+
+def configure_threads(model=None, *, threads: int | str | None = None) -> ThreadChoice:
+    """Set PyTorch's CPU thread count for ``model`` (see `choose_threads`); return what was done.
+
+        configure_threads(model)             # one thread for a lecture-sized model
+        configure_threads(threads=2)         # force two
+        VITCOURSE_THREADS=2 jupyter lab      # force two for a whole session
+
+    `fit` and `vitcourse.detr.fit_detr` call it for the model they train (and
+    restore the previous count afterwards, see `threads_for`). The OpenMP wait
+    policy cannot be changed from here: see `wait_policy_at_start`.
+    """
+    num_params = None
+    if model is not None:
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")
+        num_params = sum(p.numel() for p in model.parameters())
+    previous = torch.get_num_threads()
+    n, reason = choose_threads(num_params, current=previous, requested=threads,
+                               env=os.environ.get("VITCOURSE_THREADS"))
+    if n != previous:
+        torch.set_num_threads(n)
+    return ThreadChoice(n, previous, reason)
+
+
+@contextmanager
+def threads_for(model=None, *, threads: int | str | None = None) -> Iterator[ThreadChoice]:
+    """`configure_threads` for the duration of a ``with`` block; the previous count comes back after it."""
+    choice = configure_threads(model, threads=threads)
+    try:
+        yield choice
+    finally:
+        if torch.get_num_threads() != choice.previous:
+            torch.set_num_threads(choice.previous)
+
+
+def wait_policy_at_start() -> str | None:
+    """``OMP_WAIT_POLICY`` as this process was started with, or None (OpenMP's default: spin, then sleep).
+
+    The OpenMP runtime reads ``OMP_WAIT_POLICY`` once, when it is loaded, i.e. at
+    ``import torch``: setting it later, e.g. with ``os.environ`` in a notebook,
+    has no effect on this process (measured with torch 2.13: benchmarks/threads.py).
+    So this reads the environment the process started with (``/proc/self/environ``
+    on Linux; elsewhere ``os.environ``, which may have been changed since).
+    Set it before starting Python or Jupyter: ``OMP_WAIT_POLICY=PASSIVE jupyter lab``.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/self/environ", "rb") as f:
+                for entry in f.read().split(b"\0"):
+                    if entry.startswith(b"OMP_WAIT_POLICY="):
+                        return entry.split(b"=", 1)[1].decode(errors="replace")
+            return None
+        except OSError:
+            pass
+    return os.environ.get("OMP_WAIT_POLICY")

@@ -169,6 +169,11 @@ def generalized_box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Ten
     """
     check_boxes_xyxy("boxes1", boxes1)
     check_boxes_xyxy("boxes2", boxes2)
+    return _generalized_box_iou(boxes1, boxes2)
+
+
+def _generalized_box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
+    """`generalized_box_iou` without the checks, for boxes already checked (the matcher, per image)."""
     iou, union = _iou_and_union(boxes1, boxes2)  # (N, M), (N, M)
     top_left = torch.min(boxes1[:, None, :2], boxes2[None, :, :2])  # (N, M, 2)
     bottom_right = torch.max(boxes1[:, None, 2:], boxes2[None, :, 2:])  # (N, M, 2)

@@ -17,8 +17,8 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..data import collate_fn
-from ..train import cosine_lr, progress_enabled
-from ..utils import check_int, check_positive, get_device, seed_everything
+from ..train import cosine_lr, make_adamw, progress_enabled
+from ..utils import check_int, check_positive, get_device, seed_everything, threads_for
 
 __all__ = ["DetectionHistory", "fit_detr"]
 
@@ -55,7 +55,7 @@ class DetectionHistory:
 def fit_detr(model, criterion, train_data, *, steps: int, batch_size: int = 16, lr: float = 1e-4,
              lr_backbone: float | None = None, weight_decay: float = 1e-4, grad_clip: float | None = 0.1,
              warmup_steps: int = 0, min_lr: float = 0.0, log_every: int = 25, seed: int = 0, device=None,
-             progress: bool | None = None) -> DetectionHistory:
+             progress: bool | None = None, threads: int | str | None = None) -> DetectionHistory:
     """Train ``model`` with ``criterion`` on ``train_data`` (``(image, target)`` items) for ``steps`` steps.
 
     Args:
@@ -63,6 +63,8 @@ def fit_detr(model, criterion, train_data, *, steps: int, batch_size: int = 16, 
             backbone (default: the same as ``lr``; the paper uses 1e-4 and 1e-5).
         grad_clip: maximum gradient norm (paper: 0.1); None turns clipping off.
         log_every: steps between entries of the returned history.
+        threads: CPU threads while training (default: chosen for the model's size by
+            `vitcourse.utils.configure_threads`); the previous count is restored afterwards.
     Returns:
         `DetectionHistory`; the model is left in ``eval()`` mode.
     """
@@ -82,49 +84,50 @@ def fit_detr(model, criterion, train_data, *, steps: int, batch_size: int = 16, 
                         generator=torch.Generator().manual_seed(seed))
     backbone = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("backbone.")]
     rest = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.")]
-    optimizer = torch.optim.AdamW([{"params": rest, "lr": lr, "base": lr},
-                                   {"params": backbone, "lr": lr_backbone, "base": lr_backbone}],
-                                  weight_decay=weight_decay)
-    history = DetectionHistory()
-    show = progress_enabled() if progress is None else bool(progress)
-    bar = tqdm(total=steps, desc="DETR", disable=not show, leave=False, mininterval=0.5)
-    running: dict[str, float] = {}
-    seen = 0
-    start = time.perf_counter()
-    model.train()
-    batches = iter(loader)
-    for step in range(steps):
-        try:
-            images, targets = next(batches)
-        except StopIteration:
-            batches = iter(loader)
-            images, targets = next(batches)
-        images = images.to(device)
-        targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
-        factor = cosine_lr(step, steps, 1.0, warmup_steps, min_lr / lr)
-        for group in optimizer.param_groups:
-            group["lr"] = group["base"] * factor
-        losses = criterion(model(images), targets)
-        loss = criterion.total_loss(losses)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        for k in ("total", "loss_ce", "loss_bbox", "loss_giou", "cardinality_error"):
-            v = loss.item() if k == "total" else (losses[k].item() if k in losses else float("nan"))
-            running[k] = running.get(k, 0.0) + v
-        seen += 1
-        bar.update(1)
-        if (step + 1) % log_every == 0 or step + 1 == steps:
-            history.step.append(step + 1)
-            history.loss.append(running.pop("total") / seen)
-            for k, v in running.items():
-                history.parts.setdefault(k, []).append(v / seen)
-            history.lr.append(lr * factor)
-            bar.set_postfix(loss=f"{history.loss[-1]:.3f}")
-            running, seen = {}, 0
-    bar.close()
-    history.seconds = time.perf_counter() - start
-    model.eval()
+    optimizer = make_adamw([{"params": rest, "lr": lr, "base": lr},
+                            {"params": backbone, "lr": lr_backbone, "base": lr_backbone}],
+                           weight_decay=weight_decay)
+    with threads_for(model if device.type == "cpu" else None, threads=threads):
+        history = DetectionHistory()
+        show = progress_enabled() if progress is None else bool(progress)
+        bar = tqdm(total=steps, desc="DETR", disable=not show, leave=False, mininterval=0.5)
+        running: dict[str, float] = {}
+        seen = 0
+        start = time.perf_counter()
+        model.train()
+        batches = iter(loader)
+        for step in range(steps):
+            try:
+                images, targets = next(batches)
+            except StopIteration:
+                batches = iter(loader)
+                images, targets = next(batches)
+            images = images.to(device)
+            targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
+            factor = cosine_lr(step, steps, 1.0, warmup_steps, min_lr / lr)
+            for group in optimizer.param_groups:
+                group["lr"] = group["base"] * factor
+            losses = criterion(model(images), targets)
+            loss = criterion.total_loss(losses)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
+            for k in ("total", "loss_ce", "loss_bbox", "loss_giou", "cardinality_error"):
+                v = loss.item() if k == "total" else (losses[k].item() if k in losses else float("nan"))
+                running[k] = running.get(k, 0.0) + v
+            seen += 1
+            bar.update(1)
+            if (step + 1) % log_every == 0 or step + 1 == steps:
+                history.step.append(step + 1)
+                history.loss.append(running.pop("total") / seen)
+                for k, v in running.items():
+                    history.parts.setdefault(k, []).append(v / seen)
+                history.lr.append(lr * factor)
+                bar.set_postfix(loss=f"{history.loss[-1]:.3f}")
+                running, seen = {}, 0
+        bar.close()
+        history.seconds = time.perf_counter() - start
+        model.eval()
     return history
