@@ -182,12 +182,14 @@ def attention_pool_softmax_over_queries(tokens, queries, w_k, w_v):
     return attn @ v, attn
 
 
+@pytest.mark.usefixtures("torch_oracles")
 def test_check_cross_attention_passes_a_correct_solution():
     check("07.cross_attention", cross_attention)
     check("07.cross_attention", cross_attention, hidden=True)
 
 
 @pytest.mark.parametrize("wrong", [cross_attention_no_mask, cross_attention_inverted_mask])
+@pytest.mark.usefixtures("torch_oracles")
 def test_check_cross_attention_fails_mask_mistakes_with_the_hint(wrong):
     with pytest.raises(CheckFailed, match="Hint: Queries come from `query`"):
         check("07.cross_attention", wrong)

@@ -386,8 +386,8 @@ def accuracy_failures(pred, labels, threshold: float, what: str = "accuracy") ->
     return []
 
 
-def perturb_digits(images: np.ndarray, rng: np.random.Generator, *, contrast: float = 0.8,
-                   noise: float = 0.05) -> np.ndarray:
+def perturb_digits(images: np.ndarray, rng: np.random.Generator, *, contrast: float = 0.9,
+                   noise: float = 0.02) -> np.ndarray:
     """Held-out images made fresh for one grading: each dimmed by a random factor in ``[contrast, 1]`` and
     overlaid with Gaussian noise of standard deviation ``noise``, then clipped to ``[0, 1]``.
 
