@@ -136,3 +136,43 @@ def test_private_inputs_never_reach_the_students_function():
     for name in ("06.train_vit", "08.train_mixer"):
         c = get_check(name)
         assert c.public_inputs({"y_test": 1, "x_test": 2, "x_train": 3}) == {"x_train": 3}
+
+
+def test_the_task_rule_catches_every_spelling_of_a_forbidden_function():
+    """`check` refuses an answer that calls what the task asks the learner to write, however it is renamed."""
+    import importlib
+
+    import torch.nn.functional as F
+
+    sm = torch.softmax
+
+    def helper(s):
+        return F.softmax(s, -1)
+
+    def alias(x, tau=1.0):
+        return sm(x / tau, dim=-1)
+
+    def by_getattr(x, tau=1.0):
+        return getattr(F, "softmax")(x / tau, -1)
+
+    def method(x, tau=1.0):
+        return (x / tau).softmax(-1)
+
+    def by_importlib(x, tau=1.0):
+        return importlib.import_module("torch.nn.functional").softmax(x / tau, -1)
+
+    def through_helper(x, tau=1.0):
+        return helper(x / tau)
+
+    spellings = {f.__name__: f for f in (alias, by_getattr, method, by_importlib, through_helper)}
+    for name, fn in spellings.items():
+        with pytest.raises(CheckFailed, match="asks you to write softmax yourself"):
+            check("01.softmax", fn)
+
+    def written_out(x, tau=1.0):
+        s = x / tau
+        s = s - s.max(-1, keepdim=True).values
+        e = s.exp()
+        return e / e.sum(-1, keepdim=True)
+
+    check("01.softmax", written_out, quiet=True)

@@ -351,8 +351,14 @@ def _function_sources(fn) -> list[tuple[int, str]]:
             continue
         code = getattr(f, "__code__", None)
         glb = getattr(f, "__globals__", {})
-        for n in (code.co_names if code is not None else ()):
-            g = glb.get(n)
+        scope = dict(glb)
+        for var, cell in zip(code.co_freevars if code is not None else (), getattr(f, "__closure__", None) or ()):
+            try:
+                scope[var] = cell.cell_contents
+            except ValueError:
+                pass
+        for n in (code.co_names + code.co_freevars if code is not None else ()):
+            g = scope.get(n)
             if inspect.isfunction(g) and g.__module__ == getattr(fn, "__module__", None):
                 todo.append(g)
     return out
@@ -367,7 +373,14 @@ def rule_violations(c: "Check", fn) -> list[str]:
     sources = _function_sources(fn)
     if not sources:
         return []
-    env = runtime_env(getattr(fn, "__globals__", {}), c.forbidden)
+    names = dict(getattr(fn, "__globals__", {}))
+    code, cells = getattr(fn, "__code__", None), getattr(fn, "__closure__", None) or ()
+    for var, cell in zip(code.co_freevars if code is not None else (), cells):
+        try:
+            names[var] = cell.cell_contents
+        except ValueError:  # an empty cell
+            pass
+    env = runtime_env(names, c.forbidden)
     name = getattr(fn, "__name__", c.target)
     uses = forbidden_uses(sources, {name}, c.forbidden, env=env)
     return [f"it uses {u.how} ({u.name})" for u in uses]
