@@ -1,75 +1,98 @@
-"""Benchmark: how many submissions per minute `vitcourse grade` handles.
+"""Benchmark: `vitcourse grade` end to end, and what kernel isolation costs.
 
-Builds a class of submissions per exercise (00, and 01 when it exists, else
-the first other exercise): half of them the solved exercise, the other half
-adversarial submissions from `vitcourse.grading.attacks` (the quick ones:
-infinite loops and memory hogs are left out, they measure the time limit
-rather than the grader). Grades them with ``--jobs`` runners through one
-sandbox, as ``vitcourse grade FOLDER --jobs 2`` does, and prints submissions
-per minute, with and without the one-off sandbox start-up (importing
-torch once).
+Builds a class of exercise-01 submissions (half the solution, half quick
+adversarial submissions) and grades it with the real command,
+``vitcourse grade FOLDER --jobs 2``, as a separate process, so the time
+counts everything an instructor waits for: interpreter start-up, imports,
+sandbox start-ups and grading.
 
-Target: at least 30 submissions per minute on 2 cores. Printed, not
-asserted: timings depend on the machine and its load.
+Two measurements:
 
-    python benchmarks/grading.py [--n 60] [--jobs 2] [--exercises 00 01]
+1. Throughput: submissions per minute of one kernel-isolated run of ``--n``
+   submissions (target: at least 30 per minute with ``--jobs 2`` on 2 cores).
+2. Cost of isolation: paired rounds (`_timing.paired`, shuffled order) of the
+   same small class graded with the bubblewrap sandbox and with
+   ``--unsafe-no-isolation`` (the same child program as a plain subprocess,
+   no namespaces); the median ratio of the two wall times is printed.
+
+    python benchmarks/grading.py [--n 60] [--jobs 2] [--quick]
 """
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from vitcourse.grading import Grader, discover
-from vitcourse.grading.attacks import generic_attacks, solution_submission, warmup_attacks
-from vitcourse.grading.exercise import exercise_ids
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-TARGET = 30.0
+from _timing import common_args, machine, paired, ratio, rounds_for, verdict  # noqa: E402
+from grading_attacks import generic_attacks, solution_submission  # noqa: E402
+
+from vitcourse.grading.exercise import exercise_ids  # noqa: E402
+
+TARGET_PER_MINUTE = 30.0
+TARGET_ISOLATION_COST = 1.5  # kernel-isolated time / unisolated time
 
 
-def build_class(exercise: str, n: int, folder: Path) -> None:
+def build_class(n: int, folder: Path, exercise: str = "01") -> None:
     sol = exercise_ids()[exercise]
-    attacks = warmup_attacks(sol) if exercise == "00" else generic_attacks(sol)
-    quick = [k for k in sorted(attacks) if k not in ("infinite_loop", "loop_ignoring_alarm", "memory_hog")]
+    attacks = generic_attacks(sol)
     good = solution_submission(sol)
+    names = sorted(attacks)
     for i in range(n):
-        data = good if i % 2 == 0 else attacks[quick[(i // 2) % len(quick)]]
+        data = good if i % 2 == 0 else attacks[names[(i // 2) % len(names)]]
         (folder / f"student{i:03d}_{sol.name}").write_bytes(data)
 
 
+def grade(folder: Path, jobs: int, *, unsafe: bool) -> float:
+    """Wall seconds of one `vitcourse grade` process over ``folder``."""
+    out = folder.parent / f"gb-{folder.name}-{'u' if unsafe else 'k'}.csv"
+    cmd = [sys.executable, "-m", "vitcourse.cli", "grade", str(folder), "--out", str(out), "--jobs", str(jobs),
+           "--timeout", "5", "-q"] + (["--unsafe-no-isolation"] if unsafe else [])
+    env = {**os.environ, "TQDM_DISABLE": "1", "MPLBACKEND": "Agg"}
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"vitcourse grade failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    out.unlink(missing_ok=True)
+    return seconds
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=60, help="submissions per exercise")
+    parser = common_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), rounds=3)
+    parser.add_argument("--n", type=int, default=60, help="submissions in the throughput run (default 60)")
+    parser.add_argument("--pair-n", type=int, default=10, help="submissions per paired isolation round")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per cell and test case")
-    parser.add_argument("--exercises", nargs="*", default=None)
     args = parser.parse_args(argv)
-    ids = exercise_ids()
-    other = "01" if "01" in ids else next((k for k in sorted(ids) if k != "00"), None)
-    exercises = args.exercises or ["00", other]
-    exercises = [e for e in exercises if e in ids]
+    n, pair_n = (4, 2) if args.quick else (args.n, args.pair_n)
+    rounds = 1 if args.quick else max(1, args.rounds)
+    print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        with Grader(timeout=args.timeout) as g:
-            g._get_runner()
-            startup = time.perf_counter() - t0
-            print(f"sandbox start-up (imports torch once): {startup:.1f} s")
-            for ex in exercises:
-                folder = Path(tmp) / ex
-                folder.mkdir()
-                build_class(ex, args.n, folder)
-                subs = discover([folder])
-                t1 = time.perf_counter()
-                rows = g.grade_all(subs, jobs=args.jobs)
-                seconds = time.perf_counter() - t1
-                rate = 60 * len(subs) / seconds
-                rate_cold = 60 * len(subs) / (seconds + startup)
-                passed = sum(r.status == "passed" for r in rows)
-                verdict = "meets" if rate_cold >= TARGET else "below"
-                print(f"exercise {ex}: {len(subs)} submissions ({len(rows)} rows, {passed} passed) in {seconds:.1f} s "
-                      f"with --jobs {args.jobs}: {rate:.0f} per minute; {rate_cold:.0f} per minute counting start-up "
-                      f"({verdict} the target of {TARGET:.0f})")
+        big = Path(tmp) / "class"
+        big.mkdir()
+        build_class(n, big)
+        seconds = grade(big, args.jobs, unsafe=False)
+        rate = 60 * n / seconds
+        print(f"{n} submissions of exercise 01, kernel isolation, --jobs {args.jobs}: {seconds:.1f} s end to end "
+              f"(one process: start-up, imports, sandboxes, grading)")
+        verdict("submissions per minute", rate, TARGET_PER_MINUTE, unit="/min", lower_is_better=False,
+                detail=f"{n} submissions, --jobs {args.jobs}", quick=args.quick)
+        small = Path(tmp) / "pair"
+        small.mkdir()
+        build_class(pair_n, small)
+        times = paired({"kernel": lambda: grade(small, args.jobs, unsafe=False),
+                        "none": lambda: grade(small, args.jobs, unsafe=True)}, rounds, warmup=0)
+        r = ratio(times["kernel"].wall, times["none"].wall)
+        print(f"{rounds} paired rounds of {pair_n} submissions: kernel isolation / no isolation = {r}")
+        verdict("cost of isolation (wall time ratio)", r.median, TARGET_ISOLATION_COST,
+                detail=f"kernel {min(times['kernel'].wall):.1f} s vs none {min(times['none'].wall):.1f} s (best)",
+                quick=args.quick)
     return 0
 
 
