@@ -152,6 +152,8 @@ _RICH = re.compile(r"([_^])(\{[^}]*\}|[^\s{}_^(),·×=+\-/])")
 
 def rich(s: str, size: float) -> str:
     """Escape ``s`` and turn ``_x``, ``_{xy}`` into subscripts and ``^x``, ``^{xy}`` into superscripts."""
+    for sup, digit in (("²", "2"), ("³", "3"), ("⁸", "8")):   # real superscripts: uneven support across fonts
+        s = s.replace(sup, "^{" + digit + "}")
     out, pos, shift = [], 0, 0.0
     small = fmt(size * 0.72, 1)
     for m in _RICH.finditer(s):

@@ -59,9 +59,9 @@ def block_parts() -> str:
 @figure("05_pre_post_norm")
 def pre_post_norm() -> str:
     """Post-norm (norm after the residual add) next to pre-norm (norm inside the branch)."""
-    f = Figure(900, 500, display_width=800)
+    f = Figure(900, 540, display_width=800)
     # post-norm
-    cx, yb = 220, 430
+    cx, yb = 220, 470
     f.text(cx, 24, "post-norm (original Transformer)", size=15, weight="bold")
     f.text(cx, 46, "x ← LN(x + f(x))", size=14, fill=MUTED)
     f.arrow(cx, yb + 22, cx, yb - 2, sw=1.6)
@@ -83,14 +83,14 @@ def pre_post_norm() -> str:
     f.elbow([(cx, ln1["t"] - 8), (cx - 110, ln1["t"] - 8), (cx - 110, yb - 262), (p2["l"] - 1, yb - 262)],
             color="#b3261e", sw=2)
     f.text(cx + 80, ln1["cy"], "LN on the main path", size=12, anchor="start", fill="#b3261e")
-    f.text(cx, yb - 366, "every output normalised", size=12, fill=MUTED)
+    f.text(cx + 10, yb - 340, "every output normalised", size=12, fill=MUTED, anchor="start")
     # pre-norm
     f.text(660, 24, "pre-norm (ViT, GPT-2, most models since)", size=15, weight="bold")
     f.text(660, 46, "x ← x + f(LN(x))", size=14, fill=MUTED)
-    _prenorm(f, 660, 32)
-    f.text(660 + 80, 330, "LN only inside the branch:", size=12, anchor="start", fill="#2f6fb0")
-    f.text(660 + 80, 346, "the stream is a plain sum", size=12, anchor="start", fill="#2f6fb0")
-    f.line(450, 70, 450, 470, stroke="#c9ced4", sw=1)
+    _prenorm(f, 660, 72)
+    f.text(660 + 80, 370, "LN only inside the branch:", size=12, anchor="start", fill="#2f6fb0")
+    f.text(660 + 80, 386, "the stream is a plain sum", size=12, anchor="start", fill="#2f6fb0")
+    f.line(450, 70, 450, 510, stroke="#c9ced4", sw=1)
     return f.svg()
 
 
@@ -153,7 +153,7 @@ def depth_width() -> str:
     for k, (lab, n, col) in enumerate(parts):
         bw = max(3, w * n / total)
         f.rect(x, y0, bw, 40, fill=col, stroke=INK, sw=1, rx=0)
-        f.text(x0, y0 + 70 + k * 26, f"{lab} = {n:,} ({fmt(100 * n / total, 1)} %)", size=13, anchor="start")
+        f.text(x0, y0 + 70 + k * 26, f"{lab} = {n:,} ({fmt(100 * n / total, 2)} %)", size=13, anchor="start")
         f.rect(x0 - 16, y0 + 63 + k * 26, 12, 12, fill=col, stroke=INK, sw=0.8, rx=2)
         x += bw
     f.text(x0, 290, "parameters grow linearly with depth, quadratically with width", size=13, anchor="start",
