@@ -453,3 +453,28 @@ def draw_patch(fig: Figure, x, y, size, pr: int, pc: int, patch: int = 4) -> Non
             fig.add(f'<rect x="{fmt(x + c * cell)}" y="{fmt(y + r * cell)}" width="{fmt(cell + 0.05)}" '
                     f'height="{fmt(cell + 0.05)}" fill="{px[pr * patch + r][pc * patch + c]}"/>')
     fig.rect(x, y, size, size, stroke=INK, sw=1, rx=0)
+
+
+# ----------------------------------------------------------------------------------------------- references
+_REF = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?(figures/[^)\s>]+)>?\s*\)"      # ![alt](figures/x.svg)
+                  r"|<img\b[^>]*\bsrc=[\"'](figures/[^\"']+)[\"']")                  # <img src="figures/x.svg">
+
+
+def figure_references(notebook: Path | str) -> list[str]:
+    """The ``figures/...`` paths that the markdown cells of ``notebook`` show, in order."""
+    import json
+
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    refs = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        refs += [a or b for a, b in _REF.findall(src)]
+    return refs
+
+
+def missing_figures(notebook: Path | str) -> list[str]:
+    """References of ``notebook`` whose file does not exist next to it (relative to the notebook's folder)."""
+    folder = Path(notebook).parent
+    return [ref for ref in figure_references(notebook) if not (folder / ref).is_file()]

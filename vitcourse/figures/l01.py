@@ -132,11 +132,10 @@ def qkv_pipeline() -> str:
     f.text(A["r"] + 52, Q["cy"], "×", size=22)
     V = f.matrix(A["r"] + 74, y - 24, nk, dv, c, fill=PALETTE["value"], name="V", shape="(N_k, d_v)")
     f.text(V["r"] + 22, Q["cy"], "=", size=22)
-    O = f.matrix(V["r"] + 44, y, nq, dv, c, fill=PALETTE["output"], name="output", shape="(N_q, d_v)")
+    f.matrix(V["r"] + 44, y, nq, dv, c, fill=PALETTE["output"], name="output", shape="(N_q, d_v)")
     f.text(500, 240, "Attention(Q, K, V) = softmax(Q K^T / √d_k) V", size=17)
     f.text(500, 272, "one row per query, one column per key; each output row is a weighted sum of the rows of V",
            size=13, fill=MUTED)
-    del O
     return f.svg()
 
 
@@ -158,15 +157,15 @@ def masks() -> str:
             e = [math.exp(v - m) if v != -math.inf else 0.0 for v in row]
             w.append([v / sum(e) for v in e])
         f.text(x0 + 200, 30, name, size=16, weight="bold")
-        M = f.grid(x0 + 20, 70, n, n, c, fill=lambda i, j: "#ffffff" if allowed(i, j) else PALETTE["mask"],
-                   values=lambda i, j: "" if allowed(i, j) else "−∞", size=11)
+        M = f.grid(x0 + 20, 70, n, n, c, fill=lambda i, j, ok=allowed: "#ffffff" if ok(i, j) else PALETTE["mask"],
+                   values=lambda i, j, ok=allowed: "" if ok(i, j) else "−∞", size=11)
         f.text(M["cx"], 56, "key j →", size=12, fill=MUTED)
         f.text(x0 + 6, M["cy"], "query i →", size=12, fill=MUTED, rotate=-90)
         f.text(M["cx"], M["b"] + 16, "scores + mask", size=13, fill=MUTED)
         f.arrow(M["r"] + 10, M["cy"], M["r"] + 80, M["cy"], sw=1.8)
         f.text(M["r"] + 45, M["cy"] - 14, "softmax", size=12, fill=MUTED)
-        W = f.grid(M["r"] + 90, 70, n, n, c, fill=lambda i, j: heat(w[i][j]),
-                   values=lambda i, j: "0" if w[i][j] == 0 else fmt(w[i][j], 1).lstrip("0") or "0", size=10)
+        W = f.grid(M["r"] + 90, 70, n, n, c, fill=lambda i, j, w=w: heat(w[i][j]),
+                   values=lambda i, j, w=w: "0" if w[i][j] == 0 else fmt(w[i][j], 1).lstrip("0") or "0", size=10)
         f.text(W["cx"], W["b"] + 16, "weights (rows sum to 1)", size=13, fill=MUTED)
         if p == 0:
             f.text(M["cx"] + c * 1, M["b"] + 36, "keys 3, 4 are padding", size=12, fill=MUTED)

@@ -128,8 +128,8 @@ def two_relations() -> str:
             j = (i + off) % n
             if abs(j - i) == 1:
                 f.curve(x, y - 16, xs[j], y - 16, lift=22, color=col, sw=1.8, head=7)
-        m = f.grid(660, y - 60, n, n, 14, fill=lambda r, c, off=off: heat(1.0 if c == (r + off) % n else 0.0, col),
-                   sw=0.5)
+        m = f.grid(660, y - 60, n, n, 14, sw=0.5,
+                   fill=lambda r, c, off=off, col=col: heat(1.0 if c == (r + off) % n else 0.0, col))
         f.text(m["cx"], m["b"] + 12, "ideal weights (N, N)", size=11, fill=MUTED)
         f.text(m["r"] + 10, m["cy"], "query ↓ key →", size=11, fill=MUTED, anchor="start", rotate=None)
     f.text(330, 305, "one softmax row cannot put all its weight on both neighbours: two heads can", size=13,

@@ -105,9 +105,9 @@ def residual_stream() -> str:
         f.arrow(30, y, 950, y, sw=3.5 if row == 0 else 2.5, color="#2f6fb0" if row == 0 else INK)
         f.text(34, y + 20, "x_0", size=13, anchor="start")
         f.text(946, y + 20, "x_L", size=13, anchor="end")
-        for l in range(L):
-            x = 130 + l * 170
-            b = f.box(x, y - 62, 84, 34, f"f_{l + 1}", fill=PALETTE["attn"] if l % 2 == 0 else PALETTE["mlp"],
+        for lv in range(L):
+            x = 130 + lv * 170
+            b = f.box(x, y - 62, 84, 34, f"f_{lv + 1}", fill=PALETTE["attn"] if lv % 2 == 0 else PALETTE["mlp"],
                       size=14)
             if row == 0:
                 f.box(x - 40, y - 24, 30, 18, "LN", fill=PALETTE["norm"], size=10, rx=3)
@@ -134,9 +134,9 @@ def depth_width() -> str:
     """Depth L = number of blocks, width D; one block's 12 D^2 + 13 D parameters for ViT-B (D = 768)."""
     f = Figure(960, 360, display_width=860)
     L = 6
-    for l in range(L):
-        y = 290 - l * 40
-        f.box(40, y, 200, 32, f"block {l + 1}" if l < L - 1 else "block L", fill=PALETTE["attn"], size=13)
+    for lv in range(L):
+        y = 290 - lv * 40
+        f.box(40, y, 200, 32, f"block {lv + 1}" if lv < L - 1 else "block L", fill=PALETTE["attn"], size=13)
     f.vbrace(255, 90, 322, "depth L", size=13)
     f.brace(40, 336, 240, "width D (token vectors, Q, K, V)", size=12)
     D = 768

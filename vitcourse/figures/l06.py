@@ -8,8 +8,22 @@ from __future__ import annotations
 
 import math
 
-from . import (INK, MUTED, PALETTE, SERIES, Figure, _hex, draw_patch, draw_photo, figure, fmt, heat, mix,
-               photo_pixels, rng, softmax)
+from . import (
+    INK,
+    MUTED,
+    PALETTE,
+    SERIES,
+    Figure,
+    _hex,
+    draw_patch,
+    draw_photo,
+    figure,
+    heat,
+    mix,
+    photo_pixels,
+    rng,
+    softmax,
+)
 from .l04 import _sincos2d
 from .l05 import _prenorm
 
@@ -294,7 +308,7 @@ def encoder_to_head() -> str:
     f.text(t["cx"], 52, "z_0", size=13, weight="bold")
     f.text(t["cx"], t["b"] + 16, "(N+1, D)", size=12, fill=MUTED)
     x = t["r"] + 14
-    for l, name in enumerate(["block 1", "block 2", "…", "block L"]):
+    for lv, name in enumerate(["block 1", "block 2", "…", "block L"]):
         if name == "…":
             f.text(x + 20, t["cy"], "…", size=20)
             x += 40
@@ -302,7 +316,7 @@ def encoder_to_head() -> str:
         b = f.box(x + 8, 80, 56, 170, "", fill=PALETTE["attn"])
         f.text(b["cx"], b["cy"], name, size=13, rotate=-90)
         f.arrow(x, t["cy"], b["l"] - 1, t["cy"], sw=1.2)
-        t2 = tokens(b["r"] + 14, 0.3 + 0.15 * (l + 1))
+        t2 = tokens(b["r"] + 14, 0.3 + 0.15 * (lv + 1))
         f.arrow(b["r"] + 1, t["cy"], t2["l"] - 1, t["cy"], sw=1.2)
         x = t2["r"] + 4
     f.text((30 + x) / 2, 300, "step 21: L blocks (separate weights); the shape never changes", size=12.5,
@@ -340,7 +354,8 @@ def cls_attention() -> str:
         m = max(w)
         for i in range(N):
             r, c = divmod(i, K)
-            f.rect(x + c * 50, 60 + r * 50, 50, 50, fill="#0b1d33", stroke=None, rx=0, opacity=0.85 * (1 - w[i] / m) ** 0.7)
+            dark = 0.85 * (1 - w[i] / m) ** 0.7
+            f.rect(x + c * 50, 60 + r * 50, 50, 50, fill="#0b1d33", stroke=None, rx=0, opacity=dark)
         f.rect(x, 60, 200, 200, stroke=INK, sw=1.4, rx=0)
         f.text(ph["cx"], 40, name if k < 2 else "rollout over all layers", size=14, weight="bold")
         if k < 2:
@@ -365,9 +380,9 @@ def inductive_bias() -> str:
     f.text(g["cx"], g["b"] + 18, "the same 3×3 kernel everywhere", size=12.5, fill=MUTED)
     f.text(g["cx"], g["b"] + 36, "(translation equivariant)", size=12.5, fill=MUTED)
     fx = g["r"] + 40
-    for l, rf in enumerate([3, 5, 7]):
-        y = 70 + l * 80
-        f.text(fx, y, f"layer {l + 1}: sees {rf}×{rf} pixels", size=13, anchor="start")
+    for lv, rf in enumerate([3, 5, 7]):
+        y = 70 + lv * 80
+        f.text(fx, y, f"layer {lv + 1}: sees {rf}×{rf} pixels", size=13, anchor="start")
         f.grid(fx, y + 14, 1, 9, 12, fill=lambda a, b, rf=rf: SERIES[0] if abs(b - 4) <= rf // 2 else "#ffffff",
                sw=0.4)
     f.text(fx, 300, "receptive field grows slowly", size=12.5, anchor="start", fill=MUTED)

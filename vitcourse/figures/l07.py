@@ -1,9 +1,7 @@
 """Lecture 07 (cross-attention): two sources, key padding mask, encoder-decoder, learned queries pooling patches."""
 from __future__ import annotations
 
-import math
-
-from . import INK, MUTED, PALETTE, SERIES, Figure, draw_photo, figure, fmt, heat, rng, softmax
+from . import MUTED, PALETTE, SERIES, Figure, draw_photo, figure, fmt, heat, rng, softmax
 
 
 @figure("07_cross_attention")

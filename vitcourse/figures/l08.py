@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from . import INK, MUTED, PALETTE, SERIES, Figure, figure, fmt, heat, mix
+from . import INK, MUTED, PALETTE, SERIES, Figure, figure, fmt, mix
 
 
 @figure("08_table")
@@ -50,7 +50,7 @@ def token_channel_mixing() -> str:
         f.text(x0 + d * c / 2 + 40, 28, title, size=14.5, weight="bold")
         hl = 2
 
-        def fill(r, cc, row_mode=row_mode):
+        def fill(r, cc, row_mode=row_mode, hl=hl):
             on = (r == hl) if row_mode else (cc == hl)
             return mix("#ffffff", SERIES[0] if row_mode else SERIES[1], 0.85 if on else 0.15)
 
@@ -141,7 +141,7 @@ def tied_to_n() -> str:
         return y0 + h - h * (math.log10(v) - lo) / (hi - lo)
 
     f.rect(x0, y0, w, h, fill="#ffffff", stroke=MUTED, sw=1, rx=0)
-    for vals, col, lab in [(mix_cost, SERIES[1], "token mixing 2NSD (slope 1)"),
+    for vals, col, _lab in [(mix_cost, SERIES[1], "token mixing 2NSD (slope 1)"),
                            (att_cost, SERIES[0], "attention scores 2N²D (slope 2)")]:
         f.path("M " + " L ".join(f"{fmt(px(n))} {fmt(py(v))}" for n, v in zip(ns, vals)), stroke=col, sw=2.6)
     f.legend(x0 + 10, y0 + 16, [(SERIES[1], "token mixing 2NSD"), (SERIES[0], "attention 2N²D")], size=12, gap=140)
