@@ -1,0 +1,125 @@
+"""Drawn lecture figures (vitcourse.figures): well-formed SVG, committed files equal a fresh build, every
+figure a lecture references exists, every lecture shows enough of them."""
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from vitcourse.figures import Figure, all_figures, build, figure, figure_references, missing_figures
+from vitcourse.figures.__main__ import main as figures_main
+from vitcourse.notebooks import ROOT
+
+FIGDIR = ROOT / "notebooks" / "figures"
+LECTURES = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if 1 <= int(p.name[:2]) <= 10)
+FIGURES = all_figures()
+MIN_PER_LECTURE, MIN_06 = 3, 8
+MAX_BYTES = 200_000
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_figure_is_well_formed_svg_that_fits_a_slide(name):
+    text = FIGURES[name]()
+    root = ET.fromstring(text)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
+    vb = [float(v) for v in root.attrib["viewBox"].split()]
+    width, height = float(root.attrib["width"]), float(root.attrib["height"])
+    assert 500 <= width <= 960, f"{name}: width {width} px does not fit a 1280x720 slide"
+    assert abs(height - width * vb[3] / vb[2]) <= 1, f"{name}: height {height} is not proportional to the viewBox"
+    assert height <= 720, f"{name}: {height} px high"
+    assert "NanumGothic" in root.attrib["font-family"] and "Noto Sans KR" in root.attrib["font-family"]
+    assert FIGURES[name]() == text, f"{name} is not deterministic"
+
+
+def test_committed_figures_equal_a_fresh_build(tmp_path):
+    build(tmp_path)
+    fresh = {p.name: p.read_bytes() for p in tmp_path.glob("*.svg")}
+    committed = {p.name: p.read_bytes() for p in FIGDIR.glob("*.svg")}
+    assert sorted(committed) == sorted(fresh), ("notebooks/figures/ and the figure functions disagree on the set "
+                                                "of figures: run `python -m vitcourse.figures build`, delete stale "
+                                                "files, and commit")
+    stale = [n for n in fresh if fresh[n] != committed[n]]
+    assert stale == [], f"out of date: {stale}; run `python -m vitcourse.figures build` and commit notebooks/figures/"
+
+
+def test_no_figure_file_is_too_large():
+    sizes = {p.name: p.stat().st_size for p in FIGDIR.glob("*.svg")}
+    assert sizes and max(sizes.values()) < MAX_BYTES, {n: s for n, s in sizes.items() if s >= MAX_BYTES}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_every_figure_reference_exists(path):
+    assert missing_figures(path) == [], f"{path.name} shows figures that do not exist"
+
+
+def _counts() -> dict[str, int]:
+    return {p.name: len(figure_references(p)) for p in LECTURES}
+
+
+def lectures_short_of_figures(counts: dict[str, int]) -> dict[str, int]:
+    return {n: c for n, c in counts.items() if c < (MIN_06 if n.startswith("06_") else MIN_PER_LECTURE)}
+
+
+def test_each_lecture_shows_enough_figures():
+    counts = _counts()
+    assert len(counts) == 10, sorted(counts)
+    assert lectures_short_of_figures(counts) == {}, counts
+
+
+def test_every_registered_figure_is_shown_by_its_lecture():
+    shown = {ref for p in LECTURES for ref in figure_references(p)}
+    unused = [n for n in FIGURES if f"figures/{n}.svg" not in shown]
+    assert unused == [], f"figures built but never shown: {unused}"
+    for p in LECTURES:
+        wrong = [r for r in figure_references(p) if not Path(r).name.startswith(p.name[:2] + "_")]
+        assert wrong == [], f"{p.name} shows another lecture's figures: {wrong}"
+
+
+def _fixture_notebook(folder: Path, sources: list[str]) -> Path:
+    nb = {"cells": [{"cell_type": "markdown", "id": f"c{i}", "metadata": {}, "source": s}
+                    for i, s in enumerate(sources)],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = folder / "06_fixture.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_reference_check_fails_on_a_missing_figure(tmp_path):
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "06_here.svg").write_text(Figure(900, 400).svg())
+    path = _fixture_notebook(tmp_path, [
+        "# title", "![a patch grid](figures/06_here.svg)\n\n*caption*",
+        "text ![gone, see [1]](figures/06_missing.svg) and <img src=\"figures/06_img.svg\">"])
+    assert figure_references(path) == ["figures/06_here.svg", "figures/06_missing.svg", "figures/06_img.svg"]
+    assert missing_figures(path) == ["figures/06_missing.svg", "figures/06_img.svg"]
+    # and a lecture with fewer figures than required is reported
+    assert lectures_short_of_figures({path.name: len(figure_references(path))}) == {"06_fixture.ipynb": 3}
+
+
+def test_cli_check_reports_a_stale_figure(tmp_path, capsys):
+    assert figures_main(["build", "--out", str(tmp_path)]) == 0
+    assert figures_main(["check", "--out", str(tmp_path)]) == 0
+    name = sorted(FIGURES)[0]
+    (tmp_path / f"{name}.svg").write_text("<svg/>")
+    assert figures_main(["check", "--out", str(tmp_path)]) == 1
+    assert name in capsys.readouterr().err
+
+
+def test_bad_figure_names_and_sizes_are_clear_errors():
+    with pytest.raises(ValueError, match=r"figure name 'Bad' must look like 'NN_what'"):
+        figure("Bad")
+    with pytest.raises(ValueError, match="display_width=2000"):
+        Figure(900, 400, display_width=2000)
+    with pytest.raises(ValueError, match="unknown figure name"):
+        build(Path("/nonexistent-never-written"), names=["99_nothing"])
+
+
+def test_rich_text_subscripts_escape_and_stay_well_formed():
+    f = Figure(900, 200)
+    f.text(10, 10, "softmax(Q K^T / √d_k) < 1 & x_{class}")
+    f.text(10, 40, "key_padding_mask", raw=True)
+    root = ET.fromstring(f.svg())
+    texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts == ["softmax(Q KT / √dk) < 1 & xclass", "key_padding_mask"]
+    assert re.search(r'<tspan dy="0.32em" font-size="[\d.]+">k</tspan>', f.svg())
