@@ -4,12 +4,13 @@ On disk: one deck and one page per lecture, student downloads without
 solutions, instructor pages with solutions and grading notes, every local link
 resolves, and no built file names a CDN host or loads anything from the web.
 
-In the browser (Debian's chromium, installed with apt-get when missing; web
-requests blocked): reveal.js initialised, the number of slides is what the
-notebook's slide metadata says, speaker notes are in the deck, MathJax
-typeset the formulas without errors, every image loaded, nothing failed to
-load, no script error. A screenshot of each deck's first slide and of the
-index goes to ``build/screenshots/``.
+In the browser (the system Chromium driven by Playwright, `vitcourse.webcheck`;
+skipped with the reason when either is missing; pages served by a local HTTP
+server, every other request blocked): reveal.js initialised, the number of
+slides is what the notebook's slide metadata says, speaker notes are in the
+deck, MathJax typeset the formulas without errors, every image loaded, nothing
+failed to load, no console error, every link serves what it promises. A
+screenshot of every slide goes to ``build/screenshots/``.
 """
 from __future__ import annotations
 
@@ -26,8 +27,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from vitcourse import site
-from vitcourse.browser import Chromium, install_chromium
+from vitcourse import site, webcheck
 from vitcourse import notebooks as nbtools
 from vitcourse.notebooks import ROOT, code, md, new_notebook, solution_cell
 
@@ -131,10 +131,10 @@ def real_site(tmp_path_factory, node_modules):
 
 @pytest.fixture(scope="module")
 def browser():
-    path, why = install_chromium()
-    if path is None:
-        pytest.skip(f"no headless browser: {why}")
-    with Chromium(path, timeout=60) as b:
+    why = webcheck.unavailable()
+    if why:
+        pytest.skip(f"browser tests need the playwright package and a system Chromium: {why}")
+    with webcheck.Browser() as b:
         yield b
 
 
@@ -288,73 +288,45 @@ def test_cli_and_make_targets(tmp_path, demo, node_modules):
 
 # ----------------------------------------------------------------------------- in the browser
 
-def _open(browser, path: Path, deck: bool):
-    stats = site.inspect_built(browser, path, deck=deck, heights=deck)
-    return stats["page"], stats, stats["problems"]
 
-
-def _check_deck(browser, deck: Path, nb_path: Path, shot_name: str | None = None):
-    nb = nbformat.read(nb_path, as_version=4)
-    expected = site.slide_counts(nb)
-    page, stats, problems = _open(browser, deck, deck=True)
-    assert not problems, f"{deck.name}:\n  " + "\n  ".join(problems)
-    rev = stats["reveal"]
-    assert rev and rev["ready"], f"{deck.name}: reveal.js did not initialise"
-    assert (rev["total"], rev["horizontal"]) == (expected["subslides"], expected["slides"]), \
-        f"{deck.name}: reveal.js shows {rev}, the notebook's slide metadata says {expected}"
-    assert stats["notes"] == expected["notes"], f"{deck.name}: {stats['notes']} speaker notes shown, {expected['notes']} in the notebook"
-    n_math = site.formula_cells(nb, deck=True)
-    if n_math:
-        assert stats["mjx"] > 0, f"{deck.name}: {n_math} cells with formulas but no MathJax output"
-    tall = stats.get("tall", [])
-    REPORT.append(f"{nb_path.name}: {rev['total']} slides, {stats['notes']} notes, {stats['mjx']} formulas, "
-                  f"{len(stats['images'])} images; {len(tall)} slide(s) taller than the screen"
-                  + "".join(f"\n    {t['h'] + 1}.{t['v'] + 1} {t['title'][:40]!r}: x{t['height'] / t['room']:.1f}" for t in tall))
-    page.evaluate("Reveal.slide(0, 0, 0)")
-    page.pump(0.8)  # let the transition finish
-    shot = page.screenshot(SHOTS / f"{shot_name or nb_path.stem}.png")
-    assert shot.stat().st_size > 5_000, f"{shot} looks empty"
-    return stats, expected
+def _expected(deck: Path):
+    src = ROOT / "notebooks" / (deck.name[: -len(".slides.html")] + ".ipynb")
+    return site.slide_counts(nbformat.read(src, as_version=4)) if src.is_file() else None
 
 
 def test_demo_deck_in_chromium(browser, demo):
     root, out = demo
-    stats, expected = _check_deck(browser, out / "slides" / "01_demo.slides.html", root / "notebooks" / "01_demo.ipynb",
-                                  shot_name="test_fixture_deck")
-    # known answer: first cell + 2 'slide' cells = 3 slides; plus 1 'subslide' = 4 (skip/notes start nothing)
-    assert (stats["reveal"]["total"], stats["reveal"]["horizontal"], stats["notes"]) == (4, 3, 1)
-    assert stats["mjx"] >= 4 and len(stats["images"]) == 1
-    # the speaker view (key S) opens offline and shows the notes cell
-    deck = stats["page"]
-    deck.evaluate("Reveal.getPlugin('notes').open()")
-    deck.pump(1.0)
-    speaker = browser.attach("Speaker View")
-    assert speaker.wait_for("(document.querySelector('.speaker-controls-notes') || {}).textContent"
-                            ".includes('Speaker notes: 2 minutes')", timeout=20), "the speaker view shows no notes"
-    assert not speaker.errors and not deck.errors, speaker.errors + deck.errors
-    speaker.screenshot(SHOTS / "test_fixture_speaker_view.png")
-    speaker.evaluate("window.close()")
+    with webcheck.serve(out) as base:
+        ctx, blocked = browser.context(base)
+        tab = browser.open(ctx, blocked, base + "slides/01_demo.slides.html", wait=webcheck._READY_DECK)
+        stats = webcheck.check_deck(tab, shots=SHOTS / "test_fixture_deck",
+                                    expected=site.slide_counts(nbformat.read(root / "notebooks" / "01_demo.ipynb",
+                                                                             as_version=4)))
+        assert not stats["problems"], "\n".join(stats["problems"])
+        # known answer: first cell + 2 'slide' cells = 3 slides; plus 1 'subslide' = 4 (skip/notes start nothing)
+        assert (stats["reveal"]["total"], stats["reveal"]["horizontal"], stats["notes"]) == (4, 3, 1)
+        assert stats["mjx"] >= 4 and len(stats["images"]) == 1
+        assert len(stats["slides"]) == 4 and all(Path(s["shot"]).stat().st_size > 5_000 for s in stats["slides"])
+        # the speaker view (key S) opens offline and shows the notes cell
+        with ctx.expect_page() as popup:
+            tab.page.evaluate("Reveal.getPlugin('notes').open()")
+        speaker = webcheck.Tab(popup.value, blocked=blocked)
+        webcheck.watch(speaker)
+        speaker.page.wait_for_function("((document.querySelector('.speaker-controls-notes') || {}).textContent || '')"
+                                       ".includes('Speaker notes: 2 minutes')", timeout=20_000)
+        speaker.page.screenshot(path=str(SHOTS / "test_fixture_speaker_view.png"))
+        assert not speaker.problems and not tab.problems, speaker.problems + tab.problems
+        ctx.close()
 
 
-@pytest.mark.parametrize("nb_path", LECTURES, ids=[p.stem for p in LECTURES])
-def test_lecture_deck_in_chromium(browser, real_site, nb_path):
+def test_real_site_in_chromium(browser, real_site):
+    """Every deck and page of the real site, in one browser session: counts, formulas, images, links, network."""
     t0 = time.perf_counter()
-    _check_deck(browser, real_site / "slides" / f"{nb_path.stem}.slides.html", nb_path)
-    TIMINGS[f"browser deck {nb_path.stem}"] = time.perf_counter() - t0
-
-
-def test_site_pages_in_chromium(browser, real_site, demo):
-    t0 = time.perf_counter()
-    failures = []
-    pages = [real_site / "index.html"] + sorted(real_site.glob("*/*.html"))
-    pages = [p for p in pages if p.parent.name != "slides"] + [demo[1] / "index.html", demo[1] / "docs" / "glossary.html"]
-    for path in pages:
-        page, stats, problems = _open(browser, path, deck=False)
-        failures += [f"{path.relative_to(path.parents[1])}: {p}" for p in problems]
-        if path == demo[1] / "docs" / "glossary.html" and stats["mjx"] == 0:
-            failures.append("glossary: the formula was not typeset")
-        if path == real_site / "index.html":
-            page.screenshot(SHOTS / "site_index.png")
-    TIMINGS[f"browser {len(pages)} site pages"] = time.perf_counter() - t0
-    assert not failures, "\n".join(failures)
-    assert (SHOTS / "site_index.png").stat().st_size > 5_000
+    with webcheck.serve(real_site) as base:
+        report = webcheck.check_folder(real_site, base, browser, shots=SHOTS / "site", expected=_expected,
+                                       log=REPORT.append)
+    TIMINGS["browser: every deck and page"] = time.perf_counter() - t0
+    layout = (" px tall, the slide has ", ": clipped ", ": no heading")
+    problems = [p for p in report.problems if not any(k in p for k in layout)]
+    assert not problems, "\n".join(problems)
+    assert len(report.decks) == len(LECTURES)

@@ -50,7 +50,7 @@ from .notebooks import ROOT, SLIDE_TYPES, make_exercise
 __all__ = [
     "CDN_HOSTS", "Lecture", "build_slides", "build_site", "install_vendor", "copy_vendor", "slide_counts",
     "lecture_info", "notes_report", "find_cdn_references", "find_external_resources", "grading_notes",
-    "rewrite_links", "inspect_built", "check_built",
+    "rewrite_links", "check_built",
 ]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -697,107 +697,27 @@ speaker view), and offers the notebooks and exercises for download. Run the cour
 
 # ----------------------------------------------------------------------------- in a browser
 
-_STATS_JS = """(() => ({
-  reveal: window.Reveal ? {ready: Reveal.isReady(), total: Reveal.getTotalSlides(),
-                           horizontal: Reveal.getHorizontalSlides().length} : null,
-  mjx: document.querySelectorAll('mjx-container').length,
-  merror: [...document.querySelectorAll('mjx-merror')].slice(0, 5).map(e => e.textContent),
-  mathError: window.vitcourseMathError || null,
-  images: [...document.images].map(i => ({ok: i.complete && i.naturalWidth > 0, src: i.src.slice(0, 80)})),
-  notes: document.querySelectorAll('aside.notes').length,
-}))()"""
-
-_HEIGHTS_JS = """(() => {
-  const out = [], idx = Reveal.getIndices();
-  Reveal.configure({transition: 'none'});
-  Reveal.getHorizontalSlides().forEach((hs, h) => {
-    const n = Math.max(hs.querySelectorAll(':scope > section').length, 1);
-    for (let v = 0; v < n; v++) {
-      Reveal.slide(h, v, 999);
-      const s = Reveal.getCurrentSlide(), t = s.querySelector('h1, h2, h3, h4');
-      out.push({h: h, v: v, height: s.scrollHeight, room: s.clientHeight, title: t ? t.textContent.replace('\u00b6', '').trim() : ''});
-    }
-  });
-  Reveal.slide(idx.h, idx.v, 0);
-  return out;
-})()"""
-
-
-def inspect_built(browser, path: Path, *, deck: bool, heights: bool = False, timeout: float = 60) -> dict:
-    """Open a built deck or page in a `vitcourse.browser.Chromium` and report what a viewer would get.
-
-    Returns the page's statistics (``reveal``, ``mjx``, ``merror``, ``images``, ``notes``), ``problems``
-    (script errors, failed loads, web requests, MathJax errors, images that did not load, not ready) and,
-    with ``heights``, the height of every (sub)slide against the room it has (``tall``: more than 1.15x).
-    The page object is in ``page`` (e.g. for a screenshot).
-    """
-    ready = "window.vitcourseMathDone === true" + (" && window.vitcourseRevealReady === true" if deck else "")
-    page = browser.open(Path(path).resolve().as_uri())
-    ok = page.wait_for(ready, timeout=timeout)
-    stats = page.evaluate(_STATS_JS)
-    problems = list(page.errors) + [f"web request: {u}" for u in page.web_requests()]
-    if not ok:
-        problems.append(f"not ready after {timeout:g} s ({ready})")
-    if stats["mathError"]:
-        problems.append(f"MathJax failed: {stats['mathError']}")
-    if stats["merror"]:
-        problems.append(f"MathJax could not typeset: {stats['merror']}")
-    bad = [i["src"] for i in stats["images"] if not i["ok"]]
-    if bad:
-        problems.append(f"{len(bad)} image(s) did not load: {bad[:3]}")
-    if deck and not (stats["reveal"] or {}).get("ready"):
-        problems.append("reveal.js did not initialise")
-    stats["problems"] = problems
-    stats["page"] = page
-    if deck and heights and ok:
-        stats["heights"] = page.evaluate(_HEIGHTS_JS)
-        stats["tall"] = [s for s in stats["heights"] if s["room"] and s["height"] > 1.15 * s["room"]]
-    return stats
-
 
 def check_built(folder: Path, notebooks_dir: Path = ROOT / "notebooks", screenshots: Path | None = None,
-                log=print) -> int:
-    """Open every deck and page under ``folder`` in headless Chromium; print a report; return the problem count.
+                log=print):
+    """Open every deck and page under ``folder`` in headless Chromium (`vitcourse.webcheck`), print a report and
+    return it (``report.problems`` is empty when everything passed).
 
-    Decks are compared with ``notebooks_dir/<stem>.ipynb`` (slide and notes counts) when it exists.
+    Each deck is compared with ``notebooks_dir/<stem>.ipynb`` (slide and notes counts) when it exists; a
+    screenshot of every slide goes to ``screenshots/<stem>/slide-H-V.png`` when ``screenshots`` is given.
     """
-    from .browser import Chromium, install_chromium
+    from . import webcheck
 
-    exe, why = install_chromium()
-    if exe is None:
+    why = webcheck.unavailable()
+    if why:
         raise BuildError(f"no headless browser: {why}")
-    folder = Path(folder)
-    files = sorted(folder.rglob("*.html"))
-    files = [f for f in files if "vendor" not in f.relative_to(folder).parts]
-    n_problems = 0
-    with Chromium(exe, timeout=60) as browser:
-        for f in files:
-            deck = f.name.endswith(".slides.html")
-            st = inspect_built(browser, f, deck=deck, heights=deck)
-            problems = st["problems"]
-            line = f"{str(f.relative_to(folder)):50s}"
-            if deck:
-                src = Path(notebooks_dir) / (f.name[: -len(".slides.html")] + ".ipynb")
-                rev = st["reveal"] or {}
-                line += f" {rev.get('total', '?'):>3} slides {st['notes']:>3} notes"
-                if src.is_file():
-                    want = slide_counts(nbformat.read(src, as_version=4))
-                    if (rev.get("total"), rev.get("horizontal"), st["notes"]) != (want["subslides"], want["slides"],
-                                                                                   want["notes"]):
-                        problems.append(f"deck shows {rev} and {st['notes']} notes; {src.name} says {want}")
-                tall = st.get("tall", [])
-                if tall:
-                    line += f", {len(tall)} taller than the screen: " + ", ".join(
-                        f"{t['h'] + 1}.{t['v'] + 1} {t['title'][:30]!r} x{t['height'] / t['room']:.1f}" for t in tall[:6])
-                if screenshots is not None:
-                    st["page"].evaluate("Reveal.slide(0, 0, 0)")
-                    st["page"].pump(0.8)
-                    st["page"].screenshot(Path(screenshots) / f"{f.name[: -len('.slides.html')]}.png")
-            line += f" {st['mjx']:>4} formulas {len(st['images']):>3} images"
-            log(line + ("" if not problems else "\n    PROBLEM " + "\n    PROBLEM ".join(problems)))
-            n_problems += len(problems)
-    log(f"{len(files)} files, {n_problems} problem(s)")
-    return n_problems
+
+    def expected(deck: Path):
+        src = Path(notebooks_dir) / (deck.name[: -len(".slides.html")] + ".ipynb")
+        return slide_counts(nbformat.read(src, as_version=4)) if src.is_file() else None
+
+    with webcheck.serve(folder) as base, webcheck.Browser() as browser:
+        return webcheck.check_folder(Path(folder), base, browser, shots=screenshots, expected=expected, log=log)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -817,7 +737,8 @@ def main(argv=None) -> int:
     p.add_argument("folder")
     p = sub.add_parser("check", help="open every deck and page of a built folder in headless Chromium and report")
     p.add_argument("folder")
-    p.add_argument("--screenshots", default=None, help="folder for a screenshot of each deck's first slide")
+    p.add_argument("--screenshots", default=None,
+                   help="folder for a screenshot of every slide (default: FOLDER-shots next to FOLDER)")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "slides":
@@ -841,8 +762,13 @@ def main(argv=None) -> int:
             print("\n".join(hits) if hits else "no CDN references, no external resources")
             return 1 if hits else 0
         elif args.cmd == "check":
-            shots = Path(args.screenshots) if args.screenshots else None
-            return 1 if check_built(Path(args.folder), screenshots=shots) else 0
+            folder = Path(args.folder)
+            shots = Path(args.screenshots) if args.screenshots else folder.parent / f"{folder.name}-shots"
+            if shots.exists():
+                shutil.rmtree(shots)
+            report = check_built(folder, screenshots=shots)
+            print(f"screenshots: {shots}")
+            return 1 if report.problems else 0
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
