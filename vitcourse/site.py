@@ -45,6 +45,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import decks
 from .notebooks import ROOT, SLIDE_TYPES, make_exercise
 
 __all__ = [
@@ -317,15 +318,22 @@ def _check_offline(out: Path) -> None:
 
 def _exporter(kind: str):
     from nbconvert import HTMLExporter, SlidesExporter
+    from traitlets.config import Config
 
+    config = Config()  # cell tags that hide a cell, its code or its outputs (as in RISE and Jupyter Book)
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = {decks.HIDE_CELL}
+    config.TagRemovePreprocessor.remove_input_tags = {decks.HIDE_INPUT}
+    config.TagRemovePreprocessor.remove_all_outputs_tags = {decks.HIDE_OUTPUT}
     if kind == "slides":
-        exp = SlidesExporter(template_name="vitcourse_reveal", extra_template_basedirs=[str(TEMPLATES)],
+        exp = SlidesExporter(config=config, template_name="vitcourse_reveal", extra_template_basedirs=[str(TEMPLATES)],
                              extra_template_paths=[str(TEMPLATES)])
+        exp.exclude_input_prompt = exp.exclude_output_prompt = True  # prompts take a tenth of a slide's width
     else:
-        exp = HTMLExporter(template_name="vitcourse_lab", extra_template_basedirs=[str(TEMPLATES)],
+        exp = HTMLExporter(config=config, template_name="vitcourse_lab", extra_template_basedirs=[str(TEMPLATES)],
                            extra_template_paths=[str(TEMPLATES)])
+        exp.exclude_input_prompt = False
     exp.embed_images = True           # markdown images become data URIs: pages are self-contained
-    exp.exclude_input_prompt = False
     # Defaults point to CDNs; the templates do not use them, and these keep any leftover reference local.
     exp.mathjax_url = "about:blank"
     exp.require_js_url = "about:blank"
@@ -348,7 +356,7 @@ def _render(kind: str, nb, src: Path, *, vendor: str, assets: str = "", nav=(), 
     resources = {
         "metadata": {"name": src.stem, "path": str(src.parent.resolve())},
         "vitcourse": {"vendor": vendor, "assets": assets, "nav": list(nav), "banner": banner,
-                      "mark_graded": mark_graded},
+                      "mark_graded": mark_graded, "min_scale": decks.MIN_SCALE},
     }
     body, _ = exp.from_notebook_node(nb, resources=resources)
     return body
@@ -404,9 +412,11 @@ def _notebooks(folder: Path) -> list[Path]:
 
 def build_slides(out: Path = ROOT / "build" / "slides", notebooks: list[Path] | None = None, *,
                  vendor: str = "vendor", node_modules: Path | None = None, copy_assets: bool = True,
-                 check: bool = True) -> list[Path]:
+                 check: bool = True, notes: bool = True) -> list[Path]:
     """One reveal.js deck per lecture: ``out/NN_x.slides.html`` with reveal.js/MathJax in ``out/<vendor>``.
 
+    Each deck shows `vitcourse.decks.deck_notebook` of its notebook: laid out on 1280x720 slides, hidden
+    cells left out, every slide with a heading; ``notes=False`` leaves the speaker notes out.
     ``vendor`` is the relative URL of the vendor folder as seen from ``out``. Returns the decks.
     """
     out = Path(out)
@@ -414,15 +424,15 @@ def build_slides(out: Path = ROOT / "build" / "slides", notebooks: list[Path] | 
     out.mkdir(parents=True, exist_ok=True)
     if copy_assets:
         copy_vendor(node_modules or install_vendor(), out / vendor)
-    decks = []
+    built = []
     for src in notebooks:
-        nb = nbformat.read(src, as_version=4)
+        nb = decks.deck_notebook(nbformat.read(src, as_version=4), notes=notes)
         dst = out / f"{src.stem}.slides.html"
         dst.write_text(_render("slides", nb, src, vendor=vendor))
-        decks.append(dst)
+        built.append(dst)
     if check:
         _check_offline(out)
-    return decks
+    return built
 
 
 def _md_to_html(text: str) -> str:
@@ -743,9 +753,9 @@ def main(argv=None) -> int:
     try:
         if args.cmd == "slides":
             t0 = time.perf_counter()
-            decks = build_slides(Path(args.out), [Path(n) for n in args.notebooks] or None)
-            print(f"{len(decks)} decks in {args.out} ({time.perf_counter() - t0:.1f} s)")
-            for d in decks:
+            built = build_slides(Path(args.out), [Path(n) for n in args.notebooks] or None)
+            print(f"{len(built)} decks in {args.out} ({time.perf_counter() - t0:.1f} s)")
+            for d in built:
                 print(f"  {d}")
         elif args.cmd == "site":
             build_site(Path(args.out), instructor=not args.no_instructor)

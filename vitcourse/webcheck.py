@@ -82,13 +82,20 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):  # a browser closing a connection early is not an error
+        pass
+
+
 @contextlib.contextmanager
 def serve(folder: Path):
     """Serve ``folder`` on ``http://127.0.0.1:<free port>/`` in a background thread; yields the base URL."""
     folder = Path(folder).resolve()
     if not folder.is_dir():
         raise FileNotFoundError(f"serve(folder={str(folder)!r}): not a folder; build it first (make slides / make site)")
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
+    httpd = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -220,7 +227,9 @@ _MEASURE_JS = """([h, v]) => {
                 scroll: e.scrollWidth, client: e.clientWidth,
                 text: (e.textContent || '').trim().split('\\n')[0].slice(0, 60)}));
   const head = [...s.querySelectorAll('h1, h2, h3, h4')].find(visible);
-  return {h: h, v: v, height: s.scrollHeight, room: s.clientHeight, width: s.scrollWidth, roomWidth: s.clientWidth,
+  const top = s.getBoundingClientRect().top, kids = [...s.children].filter(visible);
+  const used = kids.length ? (Math.max(...kids.map(c => c.getBoundingClientRect().bottom)) - top) / (Reveal.getScale() || 1) : 0;
+  return {h: h, v: v, height: s.scrollHeight, used: Math.round(used), room: s.clientHeight, width: s.scrollWidth, roomWidth: s.clientWidth,
           scale: s.dataset.vitcourseScale ? parseFloat(s.dataset.vitcourseScale) : 1,
           title: head ? head.textContent.replace('\\u00b6', '').trim() : '', clipped: boxes};
 }"""
