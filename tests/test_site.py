@@ -17,8 +17,10 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 import re
 import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -65,7 +67,7 @@ def _demo_course(root: Path) -> Path:
     fig = code("plt.plot([0, 1, 2], [1, 0, 1])", "subslide")
     fig.execution_count = 2
     fig.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png(), "text/plain": "<Figure>"})]
-    run = code("x = 1\nprint(x)", "fragment")
+    run = code("# NBVAL_CHECK_OUTPUT\nx = 1  # " + "a long comment that must wrap, not be clipped; " * 6 + "\nprint(x)", "fragment")
     run.execution_count = 1
     run.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
     cells = [
@@ -330,3 +332,52 @@ def test_real_site_in_chromium(browser, real_site):
     assert (report.tall, report.clipped) == (0, 0)
     assert len(report.decks) == len(LECTURES)
     assert all(s["height"] <= s["room"] + 1 and s["title"] for d in report.decks.values() for s in d["slides"])
+
+
+def _bad_fixture(folder: Path, node_modules: Path) -> Path:
+    """A deck and a page with one of each fault the check must catch."""
+    site.copy_vendor(node_modules, folder / "vendor")
+    tall = "".join(f"<p>line {i}</p>" for i in range(60))
+    (folder / "bad.slides.html").write_text(f"""<!DOCTYPE html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="vendor/reveal.js/dist/reveal.css">
+<style>.reveal .slides section {{ height: 720px; overflow: hidden; }}
+pre {{ white-space: pre; overflow: hidden; width: 600px; }}</style></head>
+<body><div class="reveal"><div class="slides">
+<section><section><h2>Fine</h2><p>short</p></section><section><h2>Tall</h2>{tall}</section></section>
+<section><section><h2>Long line</h2><pre><code>{"x = 1; " * 80}</code></pre></section></section>
+<section><section><p>no heading here</p></section></section>
+</div></div>
+<script src="vendor/reveal.js/dist/reveal.js"></script>
+<script>window.vitcourseMathDone = true;
+Reveal.initialize({{width: 1280, height: 720, center: false}}).then(() => {{ window.vitcourseRevealReady = true; }});
+console.error("boom");</script></body></html>""")
+    (folder / "page.html").write_text("""<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>
+<nav class="vc-nav"><a href="page.html">Download notebook</a> <a href="bad.slides.html">Download notebook</a>
+<a href="missing.html">Next</a> <a href="#nowhere">Contents</a></nav>
+<img src="https://example.org/logo.png" alt="web image">
+<script>window.vitcourseMathDone = true;</script></body></html>""")
+    return folder
+
+
+def test_check_fails_on_a_bad_deck_and_page(browser, tmp_path, node_modules):
+    """The deck check can fail: a tall slide, a clipped long line, a slide without a heading, a console error,
+    a web request, and nav links that are broken or serve the wrong thing are each reported."""
+    folder = _bad_fixture(tmp_path / "bad", node_modules)
+    with webcheck.serve(folder) as base:
+        report = webcheck.check_folder(folder, base, browser, shots=tmp_path / "shots", log=lambda *a: None)
+    text = "\n".join(report.problems)
+    assert report.tall == 1 and "slide 1.2 'Tall'" in text, text
+    assert report.clipped == 1 and "slide 2.1 'Long line': clipped pre" in text, text
+    assert "slide 3.1 '': no heading" in text, text
+    assert "bad.slides.html: console error: boom" in text, text
+    assert "page.html: network request outside the local server: https://example.org/logo.png" in text, text
+    assert "link 'Download notebook' -> page.html: points to the page itself" in text, text
+    assert "link 'Download notebook' -> bad.slides.html: promises a notebook, serves slides" in text, text
+    assert "link 'Next' -> missing.html: HTTP 404" in text, text
+    assert "link 'Contents' -> #nowhere: no element with id 'nowhere'" in text, text
+    assert len(list((tmp_path / "shots" / "bad").glob("slide-*.png"))) == 4
+    # the command line fails too (a separate process: Playwright's sync API allows one session per thread)
+    cli = subprocess.run([sys.executable, "-m", "vitcourse.site", "check", str(folder), "--screenshots",
+                          str(tmp_path / "cli-shots")], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert cli.returncode == 1 and "1 slide(s) taller than 1280x720, 1 clipped" in cli.stdout, cli.stdout + cli.stderr

@@ -724,7 +724,7 @@ def check_built(folder: Path, notebooks_dir: Path = ROOT / "notebooks", screensh
 
     def expected(deck: Path):
         src = Path(notebooks_dir) / (deck.name[: -len(".slides.html")] + ".ipynb")
-        return slide_counts(nbformat.read(src, as_version=4)) if src.is_file() else None
+        return slide_counts(decks.deck_notebook(nbformat.read(src, as_version=4))) if src.is_file() else None
 
     with webcheck.serve(folder) as base, webcheck.Browser() as browser:
         return webcheck.check_folder(Path(folder), base, browser, shots=screenshots, expected=expected, log=log)
