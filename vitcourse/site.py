@@ -3,7 +3,7 @@
 Command line (used by the Makefile)::
 
     python -m vitcourse.site slides [--out build/slides]        # make slides: one reveal.js deck per lecture
-    python -m vitcourse.site site [--out build/site] [--no-instructor]   # make site: the course website
+    python -m vitcourse.site site [--out build/site] [--instructor]   # make site / make site-instructor
     python -m vitcourse.site notes                              # speaker-notes report per lecture
     python -m vitcourse.site scan FOLDER                        # CDN references / external resources
     python -m vitcourse.site check FOLDER                       # open everything in headless Chromium, report
@@ -31,6 +31,7 @@ Site layout (``build/site``)::
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import html
 import json
@@ -213,10 +214,12 @@ def notes_report(notebooks: list[Path]) -> list[dict]:
 # ----------------------------------------------------------------------------- vendor (npm)
 
 
-def install_vendor(npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: bool = True) -> Path:
+def install_vendor(npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: bool = True,
+                   install: bool = True) -> Path:
     """``npm ci`` the pinned browser packages into ``npm_dir`` (skipped when the lock file is unchanged).
 
-    Returns the ``node_modules`` folder. Raises `BuildError` when npm is missing or fails.
+    Returns the ``node_modules`` folder. Raises `BuildError` when npm is missing or fails, or, with
+    ``install=False`` (tests), when the packages are not installed yet (``make vendor`` installs them).
     """
     npm_dir = Path(npm_dir)
     lock = Path(package_dir) / "package-lock.json"
@@ -229,6 +232,9 @@ def install_vendor(npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: 
     if stamp.is_file() and stamp.read_text() == digest and all(
             (modules / pkg / files[0]).exists() for pkg, files in VENDOR_FILES.items()):
         return modules
+    if not install:
+        raise BuildError(f"reveal.js and MathJax are not installed in {modules} at the versions of package-lock.json: "
+                         "run `make vendor` (npm ci) first")
     npm = shutil.which("npm")
     if npm is None:
         raise BuildError("npm is needed to install reveal.js and MathJax (Node.js >= 18); install Node.js and retry")
@@ -362,7 +368,7 @@ def _render(kind: str, nb, src: Path, *, vendor: str, assets: str = "", nav=(), 
     return body
 
 
-_HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])([^"'#][^"']*)\2""", re.I)
+_HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])([^"'#][^"']*)\2[^>]*>""", re.I)
 
 
 def _site_target(repo_path: str) -> str | None:
@@ -393,15 +399,16 @@ def rewrite_links(text: str, src_dir: str, page_dir: str) -> str:
     """
     def fix(m):
         ref = html.unescape(m.group(3))
-        if re.match(r"^[a-z][a-z0-9+.-]*:|^/", ref, re.I):
-            return m.group(0)
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^/", ref, re.I) or "data-vc-nav" in m.group(0):
+            return m.group(0)  # the site's own navigation already points where it should
         path, sep, frag = ref.partition("#")
         repo = os.path.normpath(os.path.join(src_dir, path)).replace(os.sep, "/")
         target = _site_target(repo)
         if target is None:
             return m.group(0)
         new = os.path.relpath(target, page_dir).replace(os.sep, "/") + (sep + frag if sep else "")
-        return f"{m.group(1)}{m.group(2)}{html.escape(new)}{m.group(2)}"
+        rest = m.group(0)[len(m.group(1)) + len(m.group(3)) + 2:]
+        return f"{m.group(1)}{m.group(2)}{html.escape(new)}{m.group(2)}{rest}"
 
     return _HREF.sub(fix, text)
 
@@ -523,7 +530,7 @@ body.vc-page { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "
 
 def _page(title: str, body: str, *, assets: str, vendor: str, nav=()) -> str:
     """A plain site page (index, docs) with local MathJax."""
-    links = " &middot; ".join(f'<a href="{html.escape(h)}">{html.escape(lbl)}</a>' for lbl, h in nav)
+    links = " &middot; ".join(f'<a href="{html.escape(h)}" data-vc-nav>{html.escape(lbl)}</a>' for lbl, h in nav)
     math = f"""<script>
 window.MathJax = {{loader: {{load: ['input/tex', 'output/chtml']}},
   tex: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']], processEscapes: true}},
@@ -580,7 +587,7 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
 
     # slides
     for deck in build_slides(out / "slides", [lec.path for lec in lectures], vendor="../vendor", copy_assets=False,
-                             check=False):
+                             check=False, notes=instructor):
         deck.write_text(rewrite_links(deck.read_text(), "notebooks", "slides"))
     log(f"  {len(lectures)} decks")
 
@@ -589,11 +596,17 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
     (out / "notebooks").mkdir()
     for lec in lectures:
         nb = nbformat.read(lec.path, as_version=4)
-        shutil.copy2(lec.path, out / "notebooks" / lec.path.name)
+        if instructor:
+            shutil.copy2(lec.path, out / "notebooks" / lec.path.name)
+        else:  # students download the lecture without the speaker notes
+            nb_public = copy.deepcopy(nb)
+            nb_public.cells = [c for c in nb.cells if c.get("metadata", {}).get("slideshow", {}).get("slide_type") != "notes"]
+            (out / "notebooks" / lec.path.name).write_text(nbformat.writes(nb_public) + "\n")
         nav = home + [("Slides", f"../slides/{lec.stem}.slides.html"),
                       ("Download notebook", f"../notebooks/{lec.path.name}")]
         nav += [(f"Exercise {ex.stem}", f"../exercises/{ex.stem}.html") for ex in lec.exercises]
-        page = _render("page", nb, lec.path, vendor="../vendor", assets="../assets", nav=nav)
+        page = _render("page", decks.shown_notebook(nb, notes=instructor), lec.path, vendor="../vendor",
+                       assets="../assets", nav=nav)
         (out / "lectures" / f"{lec.stem}.html").write_text(rewrite_links(page, "notebooks", "lectures"))
     log(f"  {len(lectures)} lecture pages")
 
@@ -642,8 +655,7 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
             f"<td>{len(graded[s.stem]['tasks'])}</td><td><a href=\"{s.name}\">solution notebook</a> &middot; "
             f"<a href=\"../exercises/{s.name}\">student notebook</a></td></tr>" for s in solutions)
         body = (f"<h1>Instructor material</h1><p>Exercises with solutions, executed outputs, hidden tests and grading "
-                f"notes. Not for students: build a student site with <code>python -m vitcourse.site site "
-                f"--no-instructor</code>.</p><table class=\"vc-table\"><thead><tr><th>exercise</th><th>points</th>"
+                f"notes. Not for students: <code>make site</code> builds the student site.</p><table class=\"vc-table\"><thead><tr><th>exercise</th><th>points</th>"
                 f"<th>graded cells</th><th>downloads</th></tr></thead><tbody>{rows}</tbody></table>")
         (out / "instructor" / "index.html").write_text(
             _page("Instructor material", body, assets="../assets", vendor="../vendor",
@@ -739,9 +751,11 @@ def main(argv=None) -> int:
     p = sub.add_parser("slides", help="one reveal.js deck per lecture notebook")
     p.add_argument("--out", default=str(ROOT / "build" / "slides"))
     p.add_argument("notebooks", nargs="*", help="default: notebooks/*.ipynb")
-    p = sub.add_parser("site", help="the static course website")
-    p.add_argument("--out", default=str(ROOT / "build" / "site"))
-    p.add_argument("--no-instructor", action="store_true", help="leave out solutions and grading notes")
+    p = sub.add_parser("site", help="the static course website (for students unless --instructor)")
+    p.add_argument("--out", default=None, help="default: build/site, or build/site-instructor with --instructor")
+    p.add_argument("--instructor", action="store_true",
+                   help="add solutions, hidden tests, grading notes and speaker notes (never hand this site out)")
+    sub.add_parser("vendor", help="npm ci reveal.js and MathJax (package-lock.json) into build/npm")
     sub.add_parser("notes", help="speaker notes and slide types per lecture notebook")
     p = sub.add_parser("scan", help="list CDN references and external resources in a built folder")
     p.add_argument("folder")
@@ -758,7 +772,10 @@ def main(argv=None) -> int:
             for d in built:
                 print(f"  {d}")
         elif args.cmd == "site":
-            build_site(Path(args.out), instructor=not args.no_instructor)
+            out = args.out or str(ROOT / "build" / ("site-instructor" if args.instructor else "site"))
+            build_site(Path(out), instructor=args.instructor)
+        elif args.cmd == "vendor":
+            print(f"reveal.js and MathJax in {install_vendor(quiet=False)}")
         elif args.cmd == "notes":
             rows = notes_report(_notebooks(ROOT / "notebooks"))
             for r in rows:
