@@ -24,7 +24,8 @@ PORT ?= 8888
 LAB_FLAGS ?=
 FORCE ?= 0
 
-.PHONY: help install lab work-copy test test-fast execute exercises validate grade slides site benchmarks clean
+.PHONY: help install lab work-copy test test-fast execute exercises validate grade vendor slides check-slides site \
+	site-instructor benchmarks clean
 
 help:
 	@echo "make lab        set up .venv, copy the exercises into my-work/ (once; never overwritten), open JupyterLab"
@@ -35,7 +36,9 @@ help:
 	@echo "make exercises  regenerate exercises/ from solutions/ (refuses to overwrite edited files; FORCE=1 does)"
 	@echo "make grade SUBMISSIONS=folder [OUT=gradebook.csv]   grade a folder of submissions"
 	@echo "make slides     build one reveal.js deck per lecture into build/slides (offline)"
-	@echo "make site       build the course website into build/site (offline)"
+	@echo "make check-slides  build the decks, check every slide in Chromium, screenshots in build/slides-shots"
+	@echo "make site       build the student website into build/site (offline; no solutions, no speaker notes)"
+	@echo "make site-instructor  the instructor website (solutions, hidden tests, grading and speaker notes)"
 	@echo "make benchmarks run benchmarks/ (ratios against reference implementations)"
 	@echo ""
 	@echo "variables (make VAR=value target), current value in brackets:"
@@ -72,6 +75,7 @@ lab: work-copy
 
 # One pytest run: unit tests, notebook checks, and every notebook cell (nbval) of notebooks/ and solutions/.
 test: install
+	-$(PY) -m vitcourse.site vendor   # reveal.js and MathJax for the site tests (they skip without them)
 	TQDM_DISABLE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg \
@@ -96,11 +100,22 @@ grade: install
 
 # Instructor decks (reveal.js, one per lecture) and the course website; offline: reveal.js and MathJax come
 # from npm (package-lock.json, installed into build/npm) and are copied next to the HTML.
-slides: install
+vendor: install
+	$(PY) -m vitcourse.site vendor
+
+slides: install vendor
 	$(PY) -m vitcourse.site slides --out build/slides
 
-site: install
+# fails on a slide taller than 1280x720, clipped code, a wrong link, a web request or a console error;
+# a screenshot of every slide goes to build/slides-shots/
+check-slides: slides
+	$(PY) -m vitcourse.site check build/slides
+
+site: install vendor
 	$(PY) -m vitcourse.site site --out build/site
+
+site-instructor: install vendor
+	$(PY) -m vitcourse.site site --instructor --out build/site-instructor
 
 benchmarks: install
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -4,20 +4,23 @@ On disk: one deck and one page per lecture, student downloads without
 solutions, instructor pages with solutions and grading notes, every local link
 resolves, and no built file names a CDN host or loads anything from the web.
 
-In the browser (Debian's chromium, installed with apt-get when missing; web
-requests blocked): reveal.js initialised, the number of slides is what the
-notebook's slide metadata says, speaker notes are in the deck, MathJax
-typeset the formulas without errors, every image loaded, nothing failed to
-load, no script error. A screenshot of each deck's first slide and of the
-index goes to ``build/screenshots/``.
+In the browser (the system Chromium driven by Playwright, `vitcourse.webcheck`;
+skipped with the reason when either is missing; pages served by a local HTTP
+server, every other request blocked): reveal.js initialised, the number of
+slides is what the notebook's slide metadata says, speaker notes are in the
+deck, MathJax typeset the formulas without errors, every image loaded, nothing
+failed to load, no console error, every link serves what it promises. A
+screenshot of every slide goes to ``build/screenshots/``.
 """
 from __future__ import annotations
 
 import base64
 import html
 import io
+import os
 import re
 import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -26,8 +29,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from vitcourse import site
-from vitcourse.browser import Chromium, install_chromium
+from vitcourse import decks, site, webcheck
 from vitcourse import notebooks as nbtools
 from vitcourse.notebooks import ROOT, code, md, new_notebook, solution_cell
 
@@ -65,7 +67,7 @@ def _demo_course(root: Path) -> Path:
     fig = code("plt.plot([0, 1, 2], [1, 0, 1])", "subslide")
     fig.execution_count = 2
     fig.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png(), "text/plain": "<Figure>"})]
-    run = code("x = 1\nprint(x)", "fragment")
+    run = code("# NBVAL_CHECK_OUTPUT\nx = 1  # " + "a long comment that must wrap, not be clipped; " * 6 + "\nprint(x)", "fragment")
     run.execution_count = 1
     run.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
     cells = [
@@ -104,9 +106,9 @@ def _timings():
 def node_modules():
     t0 = time.perf_counter()
     try:
-        path = site.install_vendor()
-    except site.BuildError as e:  # npm missing or the registry unreachable on a first build
-        pytest.fail(str(e))
+        path = site.install_vendor(install=False)  # tests never run npm: `make vendor` (make test does) installs
+    except site.BuildError as e:
+        pytest.skip(str(e))
     TIMINGS["npm ci (or cached)"] = time.perf_counter() - t0
     return path
 
@@ -124,17 +126,17 @@ def demo(tmp_path_factory, node_modules):
 def real_site(tmp_path_factory, node_modules):
     out = tmp_path_factory.mktemp("site") / "site"
     t0 = time.perf_counter()
-    site.build_site(out, node_modules=node_modules, log=lambda *a: None)
-    TIMINGS["build_site (repo)"] = time.perf_counter() - t0
+    site.build_site(out, node_modules=node_modules, instructor=False, log=lambda *a: None)  # what `make site` builds
+    TIMINGS["build_site (repo, student)"] = time.perf_counter() - t0
     return out
 
 
 @pytest.fixture(scope="module")
 def browser():
-    path, why = install_chromium()
-    if path is None:
-        pytest.skip(f"no headless browser: {why}")
-    with Chromium(path, timeout=60) as b:
+    why = webcheck.unavailable()
+    if why:
+        pytest.skip(f"browser tests need the playwright package and a system Chromium: {why}")
+    with webcheck.Browser() as b:
         yield b
 
 
@@ -194,11 +196,11 @@ def test_site_layout_and_links(real_site):
         for rel in (f"lectures/{nb.stem}.html", f"slides/{nb.stem}.slides.html", f"notebooks/{nb.name}"):
             assert (out / rel).is_file(), rel
     for sol in SOLUTIONS:
-        for rel in (f"exercises/{sol.name}", f"exercises/{sol.stem}.html", f"instructor/{sol.stem}.html",
-                    f"instructor/{sol.name}"):
+        for rel in (f"exercises/{sol.name}", f"exercises/{sol.stem}.html"):
             assert (out / rel).is_file(), rel
+    assert not (out / "instructor").exists(), "the student site must not carry instructor pages"
     for doc in DOCS:
-        assert (out / "docs" / f"{doc.stem}.html").is_file(), doc.name
+        assert (out / "docs" / f"{doc.stem}.html").is_file() == (doc.stem not in site.INSTRUCTOR_DOCS), doc.name
     index = (out / "index.html").read_text()
     for nb in LECTURES:
         info = site.lecture_info(nb)
@@ -288,73 +290,161 @@ def test_cli_and_make_targets(tmp_path, demo, node_modules):
 
 # ----------------------------------------------------------------------------- in the browser
 
-def _open(browser, path: Path, deck: bool):
-    stats = site.inspect_built(browser, path, deck=deck, heights=deck)
-    return stats["page"], stats, stats["problems"]
+
+def _expected(deck: Path, notes: bool = False):
+    src = ROOT / "notebooks" / (deck.name[: -len(".slides.html")] + ".ipynb")
+    return site.slide_counts(decks.deck_notebook(nbformat.read(src, as_version=4), notes=notes)) if src.is_file() else None
 
 
-def _check_deck(browser, deck: Path, nb_path: Path, shot_name: str | None = None):
-    nb = nbformat.read(nb_path, as_version=4)
-    expected = site.slide_counts(nb)
-    page, stats, problems = _open(browser, deck, deck=True)
-    assert not problems, f"{deck.name}:\n  " + "\n  ".join(problems)
-    rev = stats["reveal"]
-    assert rev and rev["ready"], f"{deck.name}: reveal.js did not initialise"
-    assert (rev["total"], rev["horizontal"]) == (expected["subslides"], expected["slides"]), \
-        f"{deck.name}: reveal.js shows {rev}, the notebook's slide metadata says {expected}"
-    assert stats["notes"] == expected["notes"], f"{deck.name}: {stats['notes']} speaker notes shown, {expected['notes']} in the notebook"
-    n_math = site.formula_cells(nb, deck=True)
-    if n_math:
-        assert stats["mjx"] > 0, f"{deck.name}: {n_math} cells with formulas but no MathJax output"
-    tall = stats.get("tall", [])
-    REPORT.append(f"{nb_path.name}: {rev['total']} slides, {stats['notes']} notes, {stats['mjx']} formulas, "
-                  f"{len(stats['images'])} images; {len(tall)} slide(s) taller than the screen"
-                  + "".join(f"\n    {t['h'] + 1}.{t['v'] + 1} {t['title'][:40]!r}: x{t['height'] / t['room']:.1f}" for t in tall))
-    page.evaluate("Reveal.slide(0, 0, 0)")
-    page.pump(0.8)  # let the transition finish
-    shot = page.screenshot(SHOTS / f"{shot_name or nb_path.stem}.png")
-    assert shot.stat().st_size > 5_000, f"{shot} looks empty"
-    return stats, expected
+def _secrets() -> dict[str, list[str]]:
+    """Text the student site must not contain: solution code, hidden tests (solutions/), speaker notes (notebooks/)."""
+    found = {"solution": [], "hidden test": [], "speaker note": []}
+    for sol in SOLUTIONS:
+        for cell in nbformat.read(sol, as_version=4).cells:
+            for kind, begin, end in (("solution", "### BEGIN SOLUTION", "### END SOLUTION"),
+                                     ("hidden test", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
+                for block in re.findall(re.escape(begin) + r"(.*?)" + re.escape(end), cell.source, re.S):
+                    found[kind] += [ln.strip() for ln in block.splitlines() if len(ln.strip()) >= 16]
+    public = ""  # lines students see anyway (lectures, generated exercises) are not secrets
+    for nb in LECTURES:
+        for cell in nbformat.read(nb, as_version=4).cells:
+            if cell.metadata.get("slideshow", {}).get("slide_type") == "notes":
+                found["speaker note"].append(" ".join(cell.source.split())[:60])
+            else:
+                public += cell.source + "\n"
+    for sol in SOLUTIONS:
+        public += "\n".join(c.source for c in nbtools.make_exercise(nbformat.read(sol, as_version=4), sol.name).cells)
+    return {k: sorted({s for s in v if s not in public}) for k, v in found.items()}
+
+
+def _readable_text(path: Path) -> str:
+    """A file's text as a reader or a program would see it: tags stripped and entities decoded for HTML,
+    every string of a JSON file (a notebook, a search index), the raw text otherwise."""
+    raw = path.read_text(errors="replace")
+    if path.suffix in (".html", ".htm"):
+        return raw + "\n" + " ".join(html.unescape(re.sub(r"<[^>]+>", "", raw)).split())
+    if path.suffix in (".json", ".ipynb"):
+        def strings(x):
+            if isinstance(x, str):
+                yield x
+            elif isinstance(x, dict):
+                for v in x.values():
+                    yield from strings(v)
+            elif isinstance(x, list):
+                for v in x:
+                    yield from strings(v)
+        import json
+        return raw + "\n" + "".join(strings(json.loads(raw)))
+    return raw
+
+
+def test_student_site_has_no_solution_hidden_test_or_speaker_note(real_site):
+    secrets = _secrets()
+    assert all(secrets.values()), {k: len(v) for k, v in secrets.items()}  # the scan looks for something
+    leaks = []
+    for f in sorted(real_site.rglob("*")):
+        if not f.is_file() or "vendor" in f.relative_to(real_site).parts:
+            continue
+        text = _readable_text(f)
+        flat = " ".join(text.split())
+        leaks += [f"{f.relative_to(real_site)}: {kind}: {snippet!r}" for kind, snippets in secrets.items()
+                  for snippet in snippets if snippet in text or snippet in flat]
+        for marker in ('class="notes"', "BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Grading notes"):
+            if marker in text:
+                leaks.append(f"{f.relative_to(real_site)}: {marker!r}")
+    assert not leaks, "\n".join(leaks[:30])
+
+
+def test_instructor_site_links_in_chromium(browser, demo):
+    """The instructor site's nav links (solution notebook, student version, slides) reach their targets."""
+    _, out = demo
+    with webcheck.serve(out) as base:
+        report = webcheck.check_folder(out, base, browser, log=lambda *a: None)
+    assert not report.problems, "\n".join(report.problems)
 
 
 def test_demo_deck_in_chromium(browser, demo):
     root, out = demo
-    stats, expected = _check_deck(browser, out / "slides" / "01_demo.slides.html", root / "notebooks" / "01_demo.ipynb",
-                                  shot_name="test_fixture_deck")
-    # known answer: first cell + 2 'slide' cells = 3 slides; plus 1 'subslide' = 4 (skip/notes start nothing)
-    assert (stats["reveal"]["total"], stats["reveal"]["horizontal"], stats["notes"]) == (4, 3, 1)
-    assert stats["mjx"] >= 4 and len(stats["images"]) == 1
-    # the speaker view (key S) opens offline and shows the notes cell
-    deck = stats["page"]
-    deck.evaluate("Reveal.getPlugin('notes').open()")
-    deck.pump(1.0)
-    speaker = browser.attach("Speaker View")
-    assert speaker.wait_for("(document.querySelector('.speaker-controls-notes') || {}).textContent"
-                            ".includes('Speaker notes: 2 minutes')", timeout=20), "the speaker view shows no notes"
-    assert not speaker.errors and not deck.errors, speaker.errors + deck.errors
-    speaker.screenshot(SHOTS / "test_fixture_speaker_view.png")
-    speaker.evaluate("window.close()")
+    with webcheck.serve(out) as base:
+        ctx, blocked = browser.context(base)
+        tab = browser.open(ctx, blocked, base + "slides/01_demo.slides.html", wait=webcheck._READY_DECK)
+        stats = webcheck.check_deck(tab, shots=SHOTS / "test_fixture_deck",
+                                    expected=site.slide_counts(decks.deck_notebook(nbformat.read(
+                                        root / "notebooks" / "01_demo.ipynb", as_version=4))))
+        assert not stats["problems"], "\n".join(stats["problems"])
+        # known answer: first cell + 2 'slide' cells = 3 slides; plus 1 'subslide' = 4 (skip/notes start nothing)
+        assert (stats["reveal"]["total"], stats["reveal"]["horizontal"], stats["notes"]) == (4, 3, 1)
+        assert stats["mjx"] >= 4 and len(stats["images"]) == 1
+        assert len(stats["slides"]) == 4 and all(Path(s["shot"]).stat().st_size > 5_000 for s in stats["slides"])
+        # the speaker view (key S) opens offline and shows the notes cell
+        with ctx.expect_page() as popup:
+            tab.page.evaluate("Reveal.getPlugin('notes').open()")
+        speaker = webcheck.Tab(popup.value, blocked=blocked)
+        webcheck.watch(speaker)
+        speaker.page.wait_for_function("((document.querySelector('.speaker-controls-notes') || {}).textContent || '')"
+                                       ".includes('Speaker notes: 2 minutes')", timeout=20_000)
+        speaker.page.screenshot(path=str(SHOTS / "test_fixture_speaker_view.png"))
+        assert not speaker.problems and not tab.problems, speaker.problems + tab.problems
+        ctx.close()
 
 
-@pytest.mark.parametrize("nb_path", LECTURES, ids=[p.stem for p in LECTURES])
-def test_lecture_deck_in_chromium(browser, real_site, nb_path):
+def test_real_site_in_chromium(browser, real_site):
+    """Every deck and page of the real site, in one browser session: counts, formulas, images, links, network."""
     t0 = time.perf_counter()
-    _check_deck(browser, real_site / "slides" / f"{nb_path.stem}.slides.html", nb_path)
-    TIMINGS[f"browser deck {nb_path.stem}"] = time.perf_counter() - t0
+    with webcheck.serve(real_site) as base:
+        report = webcheck.check_folder(real_site, base, browser, shots=SHOTS / "site", expected=_expected,
+                                       log=REPORT.append)
+    TIMINGS["browser: every deck and page"] = time.perf_counter() - t0
+    assert not report.problems, "\n".join(report.problems)
+    assert (report.tall, report.clipped) == (0, 0)
+    assert len(report.decks) == len(LECTURES)
+    assert all(s["height"] <= s["room"] + 1 and s["title"] for d in report.decks.values() for s in d["slides"])
 
 
-def test_site_pages_in_chromium(browser, real_site, demo):
-    t0 = time.perf_counter()
-    failures = []
-    pages = [real_site / "index.html"] + sorted(real_site.glob("*/*.html"))
-    pages = [p for p in pages if p.parent.name != "slides"] + [demo[1] / "index.html", demo[1] / "docs" / "glossary.html"]
-    for path in pages:
-        page, stats, problems = _open(browser, path, deck=False)
-        failures += [f"{path.relative_to(path.parents[1])}: {p}" for p in problems]
-        if path == demo[1] / "docs" / "glossary.html" and stats["mjx"] == 0:
-            failures.append("glossary: the formula was not typeset")
-        if path == real_site / "index.html":
-            page.screenshot(SHOTS / "site_index.png")
-    TIMINGS[f"browser {len(pages)} site pages"] = time.perf_counter() - t0
-    assert not failures, "\n".join(failures)
-    assert (SHOTS / "site_index.png").stat().st_size > 5_000
+def _bad_fixture(folder: Path, node_modules: Path) -> Path:
+    """A deck and a page with one of each fault the check must catch."""
+    site.copy_vendor(node_modules, folder / "vendor")
+    tall = "".join(f"<p>line {i}</p>" for i in range(60))
+    (folder / "bad.slides.html").write_text(f"""<!DOCTYPE html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="vendor/reveal.js/dist/reveal.css">
+<style>.reveal .slides section {{ height: 720px; overflow: hidden; }}
+pre {{ white-space: pre; overflow: hidden; width: 600px; }}</style></head>
+<body><div class="reveal"><div class="slides">
+<section><section><h2>Fine</h2><p>short</p></section><section><h2>Tall</h2>{tall}</section></section>
+<section><section><h2>Long line</h2><pre><code>{"x = 1; " * 80}</code></pre></section></section>
+<section><section><p>no heading here</p></section></section>
+</div></div>
+<script src="vendor/reveal.js/dist/reveal.js"></script>
+<script>window.vitcourseMathDone = true;
+Reveal.initialize({{width: 1280, height: 720, center: false}}).then(() => {{ window.vitcourseRevealReady = true; }});
+console.error("boom");</script></body></html>""")
+    (folder / "page.html").write_text("""<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>
+<nav class="vc-nav"><a href="page.html">Download notebook</a> <a href="bad.slides.html">Download notebook</a>
+<a href="missing.html">Next</a> <a href="#nowhere">Contents</a></nav>
+<img src="https://example.org/logo.png" alt="web image">
+<script>window.vitcourseMathDone = true;</script></body></html>""")
+    return folder
+
+
+def test_check_fails_on_a_bad_deck_and_page(browser, tmp_path, node_modules):
+    """The deck check can fail: a tall slide, a clipped long line, a slide without a heading, a console error,
+    a web request, and nav links that are broken or serve the wrong thing are each reported."""
+    folder = _bad_fixture(tmp_path / "bad", node_modules)
+    with webcheck.serve(folder) as base:
+        report = webcheck.check_folder(folder, base, browser, shots=tmp_path / "shots", log=lambda *a: None)
+    text = "\n".join(report.problems)
+    assert report.tall == 1 and "slide 1.2 'Tall'" in text, text
+    assert report.clipped == 1 and "slide 2.1 'Long line': clipped pre" in text, text
+    assert "slide 3.1 '': no heading" in text, text
+    assert "bad.slides.html: console error: boom" in text, text
+    assert "page.html: network request outside the local server: https://example.org/logo.png" in text, text
+    assert "link 'Download notebook' -> page.html: points to the page itself" in text, text
+    assert "link 'Download notebook' -> bad.slides.html: promises a notebook, serves slides" in text, text
+    assert "link 'Next' -> missing.html: HTTP 404" in text, text
+    assert "link 'Contents' -> #nowhere: no element with id 'nowhere'" in text, text
+    assert len(list((tmp_path / "shots" / "bad").glob("slide-*.png"))) == 4
+    # the command line fails too (a separate process: Playwright's sync API allows one session per thread)
+    cli = subprocess.run([sys.executable, "-m", "vitcourse.site", "check", str(folder), "--screenshots",
+                          str(tmp_path / "cli-shots")], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert cli.returncode == 1 and "1 slide(s) taller than 1280x720, 1 clipped" in cli.stdout, cli.stdout + cli.stderr

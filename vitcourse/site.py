@@ -3,7 +3,7 @@
 Command line (used by the Makefile)::
 
     python -m vitcourse.site slides [--out build/slides]        # make slides: one reveal.js deck per lecture
-    python -m vitcourse.site site [--out build/site] [--no-instructor]   # make site: the course website
+    python -m vitcourse.site site [--out build/site] [--instructor]   # make site / make site-instructor
     python -m vitcourse.site notes                              # speaker-notes report per lecture
     python -m vitcourse.site scan FOLDER                        # CDN references / external resources
     python -m vitcourse.site check FOLDER                       # open everything in headless Chromium, report
@@ -31,6 +31,7 @@ Site layout (``build/site``)::
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import html
 import os
@@ -44,12 +45,13 @@ from pathlib import Path
 
 import nbformat
 
+from . import decks
 from .notebooks import ROOT, SLIDE_TYPES, make_exercise
 
 __all__ = [
     "CDN_HOSTS", "Lecture", "build_slides", "build_site", "install_vendor", "copy_vendor", "slide_counts",
     "lecture_info", "notes_report", "find_cdn_references", "find_external_resources", "grading_notes",
-    "rewrite_links", "inspect_built", "check_built",
+    "rewrite_links", "check_built",
 ]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -211,10 +213,12 @@ def notes_report(notebooks: list[Path]) -> list[dict]:
 # ----------------------------------------------------------------------------- vendor (npm)
 
 
-def install_vendor(npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: bool = True) -> Path:
+def install_vendor(npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: bool = True,
+                   install: bool = True) -> Path:
     """``npm ci`` the pinned browser packages into ``npm_dir`` (skipped when the lock file is unchanged).
 
-    Returns the ``node_modules`` folder. Raises `BuildError` when npm is missing or fails.
+    Returns the ``node_modules`` folder. Raises `BuildError` when npm is missing or fails, or, with
+    ``install=False`` (tests), when the packages are not installed yet (``make vendor`` installs them).
     """
     npm_dir = Path(npm_dir)
     lock = Path(package_dir) / "package-lock.json"
@@ -227,6 +231,9 @@ def install_vendor(npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: 
     if stamp.is_file() and stamp.read_text() == digest and all(
             (modules / pkg / files[0]).exists() for pkg, files in VENDOR_FILES.items()):
         return modules
+    if not install:
+        raise BuildError(f"reveal.js and MathJax are not installed in {modules} at the versions of package-lock.json: "
+                         "run `make vendor` (npm ci) first")
     npm = shutil.which("npm")
     if npm is None:
         raise BuildError("npm is needed to install reveal.js and MathJax (Node.js >= 18); install Node.js and retry")
@@ -317,15 +324,22 @@ def _check_offline(out: Path) -> None:
 
 def _exporter(kind: str):
     from nbconvert import HTMLExporter, SlidesExporter
+    from traitlets.config import Config
 
+    config = Config()  # cell tags that hide a cell, its code or its outputs (as in RISE and Jupyter Book)
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = {decks.HIDE_CELL}
+    config.TagRemovePreprocessor.remove_input_tags = {decks.HIDE_INPUT}
+    config.TagRemovePreprocessor.remove_all_outputs_tags = {decks.HIDE_OUTPUT}
     if kind == "slides":
-        exp = SlidesExporter(template_name="vitcourse_reveal", extra_template_basedirs=[str(TEMPLATES)],
+        exp = SlidesExporter(config=config, template_name="vitcourse_reveal", extra_template_basedirs=[str(TEMPLATES)],
                              extra_template_paths=[str(TEMPLATES)])
+        exp.exclude_input_prompt = exp.exclude_output_prompt = True  # prompts take a tenth of a slide's width
     else:
-        exp = HTMLExporter(template_name="vitcourse_lab", extra_template_basedirs=[str(TEMPLATES)],
+        exp = HTMLExporter(config=config, template_name="vitcourse_lab", extra_template_basedirs=[str(TEMPLATES)],
                            extra_template_paths=[str(TEMPLATES)])
+        exp.exclude_input_prompt = False
     exp.embed_images = True           # markdown images become data URIs: pages are self-contained
-    exp.exclude_input_prompt = False
     # Defaults point to CDNs; the templates do not use them, and these keep any leftover reference local.
     exp.mathjax_url = "about:blank"
     exp.require_js_url = "about:blank"
@@ -348,13 +362,13 @@ def _render(kind: str, nb, src: Path, *, vendor: str, assets: str = "", nav=(), 
     resources = {
         "metadata": {"name": src.stem, "path": str(src.parent.resolve())},
         "vitcourse": {"vendor": vendor, "assets": assets, "nav": list(nav), "banner": banner,
-                      "mark_graded": mark_graded},
+                      "mark_graded": mark_graded, "min_scale": decks.MIN_SCALE},
     }
     body, _ = exp.from_notebook_node(nb, resources=resources)
     return body
 
 
-_HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])([^"'#][^"']*)\2""", re.I)
+_HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])([^"'#][^"']*)\2[^>]*>""", re.I)
 
 
 def _site_target(repo_path: str) -> str | None:
@@ -385,15 +399,16 @@ def rewrite_links(text: str, src_dir: str, page_dir: str) -> str:
     """
     def fix(m):
         ref = html.unescape(m.group(3))
-        if re.match(r"^[a-z][a-z0-9+.-]*:|^/", ref, re.I):
-            return m.group(0)
+        if re.match(r"^[a-z][a-z0-9+.-]*:|^/", ref, re.I) or "data-vc-nav" in m.group(0):
+            return m.group(0)  # the site's own navigation already points where it should
         path, sep, frag = ref.partition("#")
         repo = os.path.normpath(os.path.join(src_dir, path)).replace(os.sep, "/")
         target = _site_target(repo)
         if target is None:
             return m.group(0)
         new = os.path.relpath(target, page_dir).replace(os.sep, "/") + (sep + frag if sep else "")
-        return f"{m.group(1)}{m.group(2)}{html.escape(new)}{m.group(2)}"
+        rest = m.group(0)[len(m.group(1)) + len(m.group(3)) + 2:]
+        return f"{m.group(1)}{m.group(2)}{html.escape(new)}{m.group(2)}{rest}"
 
     return _HREF.sub(fix, text)
 
@@ -404,9 +419,11 @@ def _notebooks(folder: Path) -> list[Path]:
 
 def build_slides(out: Path = ROOT / "build" / "slides", notebooks: list[Path] | None = None, *,
                  vendor: str = "vendor", node_modules: Path | None = None, copy_assets: bool = True,
-                 check: bool = True) -> list[Path]:
+                 check: bool = True, notes: bool = True) -> list[Path]:
     """One reveal.js deck per lecture: ``out/NN_x.slides.html`` with reveal.js/MathJax in ``out/<vendor>``.
 
+    Each deck shows `vitcourse.decks.deck_notebook` of its notebook: laid out on 1280x720 slides, hidden
+    cells left out, every slide with a heading; ``notes=False`` leaves the speaker notes out.
     ``vendor`` is the relative URL of the vendor folder as seen from ``out``. Returns the decks.
     """
     out = Path(out)
@@ -414,15 +431,15 @@ def build_slides(out: Path = ROOT / "build" / "slides", notebooks: list[Path] | 
     out.mkdir(parents=True, exist_ok=True)
     if copy_assets:
         copy_vendor(node_modules or install_vendor(), out / vendor)
-    decks = []
+    built = []
     for src in notebooks:
-        nb = nbformat.read(src, as_version=4)
+        nb = decks.deck_notebook(nbformat.read(src, as_version=4), notes=notes)
         dst = out / f"{src.stem}.slides.html"
         dst.write_text(_render("slides", nb, src, vendor=vendor))
-        decks.append(dst)
+        built.append(dst)
     if check:
         _check_offline(out)
-    return decks
+    return built
 
 
 def _md_to_html(text: str) -> str:
@@ -514,7 +531,7 @@ body.vc-page { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "
 
 def _page(title: str, body: str, *, assets: str, vendor: str, nav=()) -> str:
     """A plain site page (index, docs) with local MathJax."""
-    links = " &middot; ".join(f'<a href="{html.escape(h)}">{html.escape(lbl)}</a>' for lbl, h in nav)
+    links = " &middot; ".join(f'<a href="{html.escape(h)}" data-vc-nav>{html.escape(lbl)}</a>' for lbl, h in nav)
     math = f"""<script>
 window.MathJax = {{loader: {{load: ['input/tex', 'output/chtml']}},
   tex: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']],
@@ -573,7 +590,7 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
 
     # slides
     for deck in build_slides(out / "slides", [lec.path for lec in lectures], vendor="../vendor", copy_assets=False,
-                             check=False):
+                             check=False, notes=instructor):
         deck.write_text(rewrite_links(deck.read_text(), "notebooks", "slides"))
     log(f"  {len(lectures)} decks")
 
@@ -582,11 +599,17 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
     (out / "notebooks").mkdir()
     for lec in lectures:
         nb = nbformat.read(lec.path, as_version=4)
-        shutil.copy2(lec.path, out / "notebooks" / lec.path.name)
+        if instructor:
+            shutil.copy2(lec.path, out / "notebooks" / lec.path.name)
+        else:  # students download the lecture without the speaker notes
+            nb_public = copy.deepcopy(nb)
+            nb_public.cells = [c for c in nb.cells if c.get("metadata", {}).get("slideshow", {}).get("slide_type") != "notes"]
+            (out / "notebooks" / lec.path.name).write_text(nbformat.writes(nb_public) + "\n")
         nav = home + [("Slides", f"../slides/{lec.stem}.slides.html"),
                       ("Download notebook", f"../notebooks/{lec.path.name}")]
         nav += [(f"Exercise {ex.stem}", f"../exercises/{ex.stem}.html") for ex in lec.exercises]
-        page = _render("page", nb, lec.path, vendor="../vendor", assets="../assets", nav=nav)
+        page = _render("page", decks.shown_notebook(nb, notes=instructor), lec.path, vendor="../vendor",
+                       assets="../assets", nav=nav)
         (out / "lectures" / f"{lec.stem}.html").write_text(rewrite_links(page, "notebooks", "lectures"))
     log(f"  {len(lectures)} lecture pages")
 
@@ -636,8 +659,7 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
             f"<td>{len(graded[s.stem]['tasks'])}</td><td><a href=\"{s.name}\">solution notebook</a> &middot; "
             f"<a href=\"../exercises/{s.name}\">student notebook</a></td></tr>" for s in solutions)
         body = (f"<h1>Instructor material</h1><p>Exercises with solutions, executed outputs, hidden tests and grading "
-                f"notes. Not for students: build a student site with <code>python -m vitcourse.site site "
-                f"--no-instructor</code>.</p><table class=\"vc-table\"><thead><tr><th>exercise</th><th>points</th>"
+                f"notes. Not for students: <code>make site</code> builds the student site.</p><table class=\"vc-table\"><thead><tr><th>exercise</th><th>points</th>"
                 f"<th>graded cells</th><th>downloads</th></tr></thead><tbody>{rows}</tbody></table>")
         (out / "instructor" / "index.html").write_text(
             _page("Instructor material", body, assets="../assets", vendor="../vendor",
@@ -701,109 +723,27 @@ speaker view), and offers the notebooks and exercises for download. Run the cour
 
 # ----------------------------------------------------------------------------- in a browser
 
-_STATS_JS = """(() => ({
-  reveal: window.Reveal ? {ready: Reveal.isReady(), total: Reveal.getTotalSlides(),
-                           horizontal: Reveal.getHorizontalSlides().length} : null,
-  mjx: document.querySelectorAll('mjx-container').length,
-  merror: [...document.querySelectorAll('mjx-merror')].slice(0, 5).map(e => e.textContent),
-  mathError: window.vitcourseMathError || null,
-  images: [...document.images].map(i => ({ok: i.complete && i.naturalWidth > 0, src: i.src.slice(0, 80)})),
-  notes: document.querySelectorAll('aside.notes').length,
-}))()"""
-
-_HEIGHTS_JS = """(() => {
-  const out = [], idx = Reveal.getIndices();
-  Reveal.configure({transition: 'none'});
-  Reveal.getHorizontalSlides().forEach((hs, h) => {
-    const n = Math.max(hs.querySelectorAll(':scope > section').length, 1);
-    for (let v = 0; v < n; v++) {
-      Reveal.slide(h, v, 999);
-      const s = Reveal.getCurrentSlide(), t = s.querySelector('h1, h2, h3, h4');
-      out.push({h: h, v: v, height: s.scrollHeight, room: s.clientHeight,
-                title: t ? t.textContent.replace('\u00b6', '').trim() : ''});
-    }
-  });
-  Reveal.slide(idx.h, idx.v, 0);
-  return out;
-})()"""
-
-
-def inspect_built(browser, path: Path, *, deck: bool, heights: bool = False, timeout: float = 60) -> dict:
-    """Open a built deck or page in a `vitcourse.browser.Chromium` and report what a viewer would get.
-
-    Returns the page's statistics (``reveal``, ``mjx``, ``merror``, ``images``, ``notes``), ``problems``
-    (script errors, failed loads, web requests, MathJax errors, images that did not load, not ready) and,
-    with ``heights``, the height of every (sub)slide against the room it has (``tall``: more than 1.15x).
-    The page object is in ``page`` (e.g. for a screenshot).
-    """
-    ready = "window.vitcourseMathDone === true" + (" && window.vitcourseRevealReady === true" if deck else "")
-    page = browser.open(Path(path).resolve().as_uri())
-    ok = page.wait_for(ready, timeout=timeout)
-    stats = page.evaluate(_STATS_JS)
-    problems = list(page.errors) + [f"web request: {u}" for u in page.web_requests()]
-    if not ok:
-        problems.append(f"not ready after {timeout:g} s ({ready})")
-    if stats["mathError"]:
-        problems.append(f"MathJax failed: {stats['mathError']}")
-    if stats["merror"]:
-        problems.append(f"MathJax could not typeset: {stats['merror']}")
-    bad = [i["src"] for i in stats["images"] if not i["ok"]]
-    if bad:
-        problems.append(f"{len(bad)} image(s) did not load: {bad[:3]}")
-    if deck and not (stats["reveal"] or {}).get("ready"):
-        problems.append("reveal.js did not initialise")
-    stats["problems"] = problems
-    stats["page"] = page
-    if deck and heights and ok:
-        stats["heights"] = page.evaluate(_HEIGHTS_JS)
-        stats["tall"] = [s for s in stats["heights"] if s["room"] and s["height"] > 1.15 * s["room"]]
-    return stats
-
 
 def check_built(folder: Path, notebooks_dir: Path = ROOT / "notebooks", screenshots: Path | None = None,
-                log=print) -> int:
-    """Open every deck and page under ``folder`` in headless Chromium; print a report; return the problem count.
+                log=print):
+    """Open every deck and page under ``folder`` in headless Chromium (`vitcourse.webcheck`), print a report and
+    return it (``report.problems`` is empty when everything passed).
 
-    Decks are compared with ``notebooks_dir/<stem>.ipynb`` (slide and notes counts) when it exists.
+    Each deck is compared with ``notebooks_dir/<stem>.ipynb`` (slide and notes counts) when it exists; a
+    screenshot of every slide goes to ``screenshots/<stem>/slide-H-V.png`` when ``screenshots`` is given.
     """
-    from .browser import Chromium, install_chromium
+    from . import webcheck
 
-    exe, why = install_chromium()
-    if exe is None:
+    why = webcheck.unavailable()
+    if why:
         raise BuildError(f"no headless browser: {why}")
-    folder = Path(folder)
-    files = sorted(folder.rglob("*.html"))
-    files = [f for f in files if "vendor" not in f.relative_to(folder).parts]
-    n_problems = 0
-    with Chromium(exe, timeout=60) as browser:
-        for f in files:
-            deck = f.name.endswith(".slides.html")
-            st = inspect_built(browser, f, deck=deck, heights=deck)
-            problems = st["problems"]
-            line = f"{str(f.relative_to(folder)):50s}"
-            if deck:
-                src = Path(notebooks_dir) / (f.name[: -len(".slides.html")] + ".ipynb")
-                rev = st["reveal"] or {}
-                line += f" {rev.get('total', '?'):>3} slides {st['notes']:>3} notes"
-                if src.is_file():
-                    want = slide_counts(nbformat.read(src, as_version=4))
-                    if (rev.get("total"), rev.get("horizontal"), st["notes"]) != (want["subslides"], want["slides"],
-                                                                                   want["notes"]):
-                        problems.append(f"deck shows {rev} and {st['notes']} notes; {src.name} says {want}")
-                tall = st.get("tall", [])
-                if tall:
-                    line += f", {len(tall)} taller than the screen: " + ", ".join(
-                        f"{t['h'] + 1}.{t['v'] + 1} {t['title'][:30]!r} x{t['height'] / t['room']:.1f}"
-                        for t in tall[:6])
-                if screenshots is not None:
-                    st["page"].evaluate("Reveal.slide(0, 0, 0)")
-                    st["page"].pump(0.8)
-                    st["page"].screenshot(Path(screenshots) / f"{f.name[: -len('.slides.html')]}.png")
-            line += f" {st['mjx']:>4} formulas {len(st['images']):>3} images"
-            log(line + ("" if not problems else "\n    PROBLEM " + "\n    PROBLEM ".join(problems)))
-            n_problems += len(problems)
-    log(f"{len(files)} files, {n_problems} problem(s)")
-    return n_problems
+
+    def expected(deck: Path):
+        src = Path(notebooks_dir) / (deck.name[: -len(".slides.html")] + ".ipynb")
+        return slide_counts(decks.deck_notebook(nbformat.read(src, as_version=4))) if src.is_file() else None
+
+    with webcheck.serve(folder) as base, webcheck.Browser() as browser:
+        return webcheck.check_folder(Path(folder), base, browser, shots=screenshots, expected=expected, log=log)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -815,25 +755,31 @@ def main(argv=None) -> int:
     p = sub.add_parser("slides", help="one reveal.js deck per lecture notebook")
     p.add_argument("--out", default=str(ROOT / "build" / "slides"))
     p.add_argument("notebooks", nargs="*", help="default: notebooks/*.ipynb")
-    p = sub.add_parser("site", help="the static course website")
-    p.add_argument("--out", default=str(ROOT / "build" / "site"))
-    p.add_argument("--no-instructor", action="store_true", help="leave out solutions and grading notes")
+    p = sub.add_parser("site", help="the static course website (for students unless --instructor)")
+    p.add_argument("--out", default=None, help="default: build/site, or build/site-instructor with --instructor")
+    p.add_argument("--instructor", action="store_true",
+                   help="add solutions, hidden tests, grading notes and speaker notes (never hand this site out)")
+    sub.add_parser("vendor", help="npm ci reveal.js and MathJax (package-lock.json) into build/npm")
     sub.add_parser("notes", help="speaker notes and slide types per lecture notebook")
     p = sub.add_parser("scan", help="list CDN references and external resources in a built folder")
     p.add_argument("folder")
     p = sub.add_parser("check", help="open every deck and page of a built folder in headless Chromium and report")
     p.add_argument("folder")
-    p.add_argument("--screenshots", default=None, help="folder for a screenshot of each deck's first slide")
+    p.add_argument("--screenshots", default=None,
+                   help="folder for a screenshot of every slide (default: FOLDER-shots next to FOLDER)")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "slides":
             t0 = time.perf_counter()
-            decks = build_slides(Path(args.out), [Path(n) for n in args.notebooks] or None)
-            print(f"{len(decks)} decks in {args.out} ({time.perf_counter() - t0:.1f} s)")
-            for d in decks:
+            built = build_slides(Path(args.out), [Path(n) for n in args.notebooks] or None)
+            print(f"{len(built)} decks in {args.out} ({time.perf_counter() - t0:.1f} s)")
+            for d in built:
                 print(f"  {d}")
         elif args.cmd == "site":
-            build_site(Path(args.out), instructor=not args.no_instructor)
+            out = args.out or str(ROOT / "build" / ("site-instructor" if args.instructor else "site"))
+            build_site(Path(out), instructor=args.instructor)
+        elif args.cmd == "vendor":
+            print(f"reveal.js and MathJax in {install_vendor(quiet=False)}")
         elif args.cmd == "notes":
             rows = notes_report(_notebooks(ROOT / "notebooks"))
             for r in rows:
@@ -847,8 +793,13 @@ def main(argv=None) -> int:
             print("\n".join(hits) if hits else "no CDN references, no external resources")
             return 1 if hits else 0
         elif args.cmd == "check":
-            shots = Path(args.screenshots) if args.screenshots else None
-            return 1 if check_built(Path(args.folder), screenshots=shots) else 0
+            folder = Path(args.folder)
+            shots = Path(args.screenshots) if args.screenshots else folder.parent / f"{folder.name}-shots"
+            if shots.exists():
+                shutil.rmtree(shots)
+            report = check_built(folder, screenshots=shots)
+            print(f"screenshots: {shots}")
+            return 1 if report.problems else 0
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
