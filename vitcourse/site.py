@@ -49,7 +49,7 @@ from . import decks
 from .notebooks import ROOT, SLIDE_TYPES, make_exercise
 
 __all__ = [
-    "CDN_HOSTS", "Lecture", "build_slides", "build_site", "install_vendor", "copy_vendor", "slide_counts",
+    "CDN_HOSTS", "Lecture", "copy_figures", "build_slides", "build_site", "install_vendor", "copy_vendor", "slide_counts",
     "lecture_info", "notes_report", "find_cdn_references", "find_external_resources", "grading_notes",
     "rewrite_links", "check_built",
 ]
@@ -417,6 +417,18 @@ def _notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).glob("*.ipynb") if not p.name.startswith("."))
 
 
+def copy_figures(notebooks, dest: Path) -> Path | None:
+    """Copy the drawn figures the notebooks show (``figures/`` beside them, see `vitcourse.figures`) to
+    ``dest/figures``, so the relative ``figures/NN_name.svg`` references work in built pages too."""
+    folders = {Path(p).resolve().parent / "figures" for p in notebooks}
+    copied = None
+    for folder in sorted(folders):
+        if folder.is_dir():
+            copied = Path(dest) / "figures"
+            shutil.copytree(folder, copied, dirs_exist_ok=True)
+    return copied
+
+
 def build_slides(out: Path = ROOT / "build" / "slides", notebooks: list[Path] | None = None, *,
                  vendor: str = "vendor", node_modules: Path | None = None, copy_assets: bool = True,
                  check: bool = True, notes: bool = True) -> list[Path]:
@@ -437,6 +449,7 @@ def build_slides(out: Path = ROOT / "build" / "slides", notebooks: list[Path] | 
         dst = out / f"{src.stem}.slides.html"
         dst.write_text(_render("slides", nb, src, vendor=vendor))
         built.append(dst)
+    copy_figures(notebooks, out)
     if check:
         _check_offline(out)
     return built
@@ -611,6 +624,8 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
         page = _render("page", decks.shown_notebook(nb, notes=instructor), lec.path, vendor="../vendor",
                        assets="../assets", nav=nav)
         (out / "lectures" / f"{lec.stem}.html").write_text(rewrite_links(page, "notebooks", "lectures"))
+    copy_figures([lec.path for lec in lectures], out / "lectures")
+    copy_figures([lec.path for lec in lectures], out / "notebooks")
     log(f"  {len(lectures)} lecture pages")
 
     # exercises: student version (generated from solutions/) and instructor version
