@@ -75,6 +75,7 @@ lab: work-copy
 
 # One pytest run: unit tests, notebook checks, and every notebook cell (nbval) of notebooks/ and solutions/.
 test: install
+	$(BIN)/ruff check vitcourse   # lint (configured in pyproject.toml)
 	-$(PY) -m vitcourse.site vendor   # reveal.js and MathJax for the site tests (they skip without them)
 	TQDM_DISABLE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
@@ -82,7 +83,8 @@ test: install
 	  -p no:cacheprovider $(PYTEST_ARGS) tests notebooks solutions
 
 test-fast: install
-	TQDM_DISABLE=1 MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) -p no:cacheprovider tests
+	TQDM_DISABLE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) -m "not slow" -p no:cacheprovider \
+	  $(PYTEST_ARGS) tests
 
 execute: install
 	@test -n "$(NB)" || (echo "usage: make execute NB=path/to/notebook.ipynb" && exit 2)

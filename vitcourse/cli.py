@@ -16,8 +16,16 @@ __all__ = ["main"]
 def _grade(args) -> int:
     import signal
 
-    from .grading import (Grader, IsolationUnavailable, discover, merge_rows, read_gradebook, write_csv,
-                          write_feedback, write_json)
+    from .grading import (
+        Grader,
+        IsolationUnavailable,
+        discover,
+        merge_rows,
+        read_gradebook,
+        write_csv,
+        write_feedback,
+        write_json,
+    )
     from .notebooks import ROOT
 
     solutions = Path(args.solutions) if args.solutions else ROOT / "solutions"
@@ -32,7 +40,6 @@ def _grade(args) -> int:
     if not subs:
         print("vitcourse grade: no submissions (*.ipynb) found", file=sys.stderr)
         return 1
-    protect = [p for p in (args.out, args.json, args.feedback) if p] + list(args.paths)
     start = time.perf_counter()
     done = [0]
 

@@ -49,7 +49,8 @@ from . import decks
 from .notebooks import ROOT, SLIDE_TYPES, make_exercise
 
 __all__ = [
-    "CDN_HOSTS", "Lecture", "copy_figures", "build_slides", "build_site", "install_vendor", "copy_vendor", "slide_counts",
+    "CDN_HOSTS", "Lecture", "copy_figures", "build_slides", "build_site", "install_vendor", "copy_vendor",
+    "slide_counts",
     "lecture_info", "notes_report", "find_cdn_references", "find_external_resources", "grading_notes",
     "rewrite_links", "check_built",
 ]
@@ -616,7 +617,8 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
             shutil.copy2(lec.path, out / "notebooks" / lec.path.name)
         else:  # students download the lecture without the speaker notes
             nb_public = copy.deepcopy(nb)
-            nb_public.cells = [c for c in nb.cells if c.get("metadata", {}).get("slideshow", {}).get("slide_type") != "notes"]
+            nb_public.cells = [c for c in nb.cells
+                               if c.get("metadata", {}).get("slideshow", {}).get("slide_type") != "notes"]
             (out / "notebooks" / lec.path.name).write_text(nbformat.writes(nb_public) + "\n")
         nav = home + [("Slides", f"../slides/{lec.stem}.slides.html"),
                       ("Download notebook", f"../notebooks/{lec.path.name}")]

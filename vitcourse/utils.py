@@ -53,7 +53,8 @@ def check_image_dtype(name: str, images: torch.Tensor, expected: torch.dtype) ->
     convert them with ``.float()`` (or the model with ``.double()``).
     """
     if not images.is_floating_point():
-        raise TypeError(f"{name} has dtype {images.dtype}{' (raw pixels 0..255)' if images.dtype == torch.uint8 else ''}"
+        raw = " (raw pixels 0..255)" if images.dtype == torch.uint8 else ""
+        raise TypeError(f"{name} has dtype {images.dtype}{raw}"
                         f", but the model takes floating point images: convert with `{name}.float() / 255` "
                         f"(then normalise them as the training images were)")
     if images.dtype != expected:

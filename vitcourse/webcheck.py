@@ -30,7 +30,6 @@ import functools
 import http.server
 import json
 import os
-import re
 import shutil
 import threading
 from dataclasses import dataclass, field

@@ -316,7 +316,7 @@ def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: b
         raise CheckFailed(f"✘ {name}: the task asks you to write {c.target} yourself, but {broken[0]}. The grader "
                           f"withholds the points of such an answer; use the operations the task allows.")
     cases = c.cases(hidden, seeds)
-    for i, (seed, inputs) in enumerate(cases):
+    for i, (_seed, inputs) in enumerate(cases):
         try:
             got = c.run(fn, {k: (v.copy() if isinstance(v, np.ndarray) else v)
                              for k, v in c.public_inputs(inputs).items()})

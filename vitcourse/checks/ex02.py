@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Check, compare_arrays, register, to_plain, to_torch
+from . import Check, compare_arrays, register
 
 
 def _softmax_np(s):

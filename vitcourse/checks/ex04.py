@@ -105,7 +105,8 @@ class Grid2D(Check):
     def make_inputs(self, rng, hidden):
         if not hidden:
             return {"grid_h": 2, "grid_w": 3, "dim": 8, "temperature": 10000.0}
-        return {"grid_h": int(rng.integers(1, 8)), "grid_w": int(rng.integers(1, 8)), "dim": 4 * int(rng.integers(1, 9)),
+        return {"grid_h": int(rng.integers(1, 8)), "grid_w": int(rng.integers(1, 8)),
+                "dim": 4 * int(rng.integers(1, 9)),
                 "temperature": float(rng.choice([100.0, 10000.0]))}
 
     def reference(self, inputs):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf
 
-from . import Check, register, to_plain, to_torch
+from . import Check, register
 from .ex03 import mha_forward_np
 
 #: Keys of ``params`` and their shapes (D model width, F hidden width of the MLP).
@@ -68,7 +68,8 @@ class LayerNorm(Check):
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
-        shape = (2, 3, 8) if not hidden else (int(rng.integers(1, 4)), int(rng.integers(1, 7)), int(rng.integers(2, 33)))
+        shape = (2, 3, 8) if not hidden else (int(rng.integers(1, 4)), int(rng.integers(1, 7)),
+                                              int(rng.integers(2, 33)))
         D = shape[-1]
         return {"x": rng.normal(float(rng.uniform(-3, 3)), float(rng.uniform(0.5, 4)), size=shape).astype(np.float32),
                 "weight": rng.normal(1, 0.3, size=D).astype(np.float32),

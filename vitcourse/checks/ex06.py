@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Check, DigitsTrainingCheck, compare_arrays, register, to_plain, to_torch
+from . import Check, DigitsTrainingCheck, compare_arrays, register
 
 #: weights of one block: name -> shape as a function of (D, F) (F = MLP width)
 _BLOCK_SHAPES = {

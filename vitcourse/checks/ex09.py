@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Check, register, to_plain
+from . import Check, register
 
 __all__ = []
 

@@ -13,5 +13,5 @@ from .sandbox import IsolationUnavailable
 from .gradebook import merge_rows, read_gradebook, write_csv, write_feedback, write_json
 
 __all__ = ["Exercise", "Task", "extract_student_code", "load_exercise", "Flag", "find_flags", "GRADER_VERSION",
-           "STATUSES", "Grader", "Row", "Submission", "discover", "grade", "read_notebook", "IsolationUnavailable", "merge_rows", "read_gradebook",
-           "write_csv", "write_feedback", "write_json"]
+           "STATUSES", "Grader", "Row", "Submission", "discover", "grade", "read_notebook", "IsolationUnavailable",
+           "merge_rows", "read_gradebook", "write_csv", "write_feedback", "write_json"]
