@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ["attention.py", "vit.py", "detr.py", "threads.py"]
+BENCHMARKS = ["attention.py", "vit.py", "detr.py", "threads.py", "grading.py"]
 
 
 @pytest.mark.parametrize("script", BENCHMARKS)
