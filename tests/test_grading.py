@@ -312,3 +312,21 @@ def test_class_of_60_with_two_jobs(tmp_path):
     assert all(totals[f"s{i:02d}"] == (3 if i % 2 == 0 else 0) for i in range(60)), totals
 
 
+
+
+def test_without_bubblewrap_the_grader_refuses_unless_told_it_is_unsafe(monkeypatch, tmp_path):
+    from vitcourse.cli import main
+    from vitcourse.grading import IsolationUnavailable
+    from vitcourse.grading import sandbox
+
+    monkeypatch.setattr(sandbox, "_bwrap_path", lambda: None)
+    with pytest.raises(IsolationUnavailable, match="bubblewrap is not installed.*--unsafe-no-isolation"):
+        sandbox.probe_isolation()
+    sub = tmp_path / "alice_00_warmup.ipynb"
+    sub.write_bytes(solution_submission(WARMUP))
+    assert main(["grade", str(sub), "--out", str(tmp_path / "gb.csv"), "-q"]) == 3
+    assert not (tmp_path / "gb.csv").exists()
+    assert main(["grade", str(sub), "--out", str(tmp_path / "gb.csv"), "-q", "--unsafe-no-isolation"]) == 0
+    rows = list(csv.DictReader((tmp_path / "gb.csv").read_text().splitlines()))
+    assert sum(float(r["points"]) for r in rows) == 3
+    assert all(r["isolation"].startswith("none (--unsafe-no-isolation") for r in rows), rows
