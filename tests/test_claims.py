@@ -61,7 +61,8 @@ def test_words_that_are_not_durations_pass(prose):
 
 
 def test_percentages_need_an_output_a_citation_or_a_check():
-    assert percentages("reaches ≥ 98% (±10% shifts), 80 percent") == [("98%", 98.0), ("10%", 10.0), ("80 percent", 80.0)]
+    found = percentages("reaches ≥ 98% (±10% shifts), 80 percent")
+    assert found == [("98%", 98.0), ("10%", 10.0), ("80 percent", 80.0)]
     unbacked = _notebook("The model reaches ≥ 98% test accuracy.", "test accuracy 0.9844")
     assert len(claim_problems(unbacked)) == 1 and "'98%'" in claim_problems(unbacked)[0]
     assert claim_problems(_notebook("It reaches ≥ 98%.", "first evaluation at >= 98%: step 825")) == []

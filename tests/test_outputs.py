@@ -50,6 +50,14 @@ def output_problems(nb, *, max_pixels: int = MAX_PIXELS) -> list[str]:
     return problems
 
 
+def missing_figures(nb) -> list[str]:
+    """Cells that call ``plt.show()`` but store no image (executed with a non-inline backend, e.g. MPLBACKEND=Agg)."""
+    return [f"cell {i}: calls plt.show() but stores no image: re-execute without MPLBACKEND set (the kernel must "
+            "use the inline backend)" for i, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and "plt.show()" in cell.source
+            and not any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))]
+
+
 def _png(width, height):
     header = PNG_SIGNATURE + struct.pack(">I", 13) + b"IHDR" + struct.pack(">II", width, height) + b"\x08\x06\0\0\0"
     return base64.b64encode(header + b"\0" * 16).decode()
@@ -67,6 +75,18 @@ def _notebook(outputs):
 ], ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_committed_outputs_have_every_glyph_and_no_giant_image(path):
     assert output_problems(nbformat.read(path, as_version=4)) == [], path.relative_to(ROOT)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_shown_figure_is_stored(path):
+    assert missing_figures(nbformat.read(path, as_version=4)) == [], path.relative_to(ROOT)
+
+
+def test_a_figure_lost_to_a_non_inline_backend_fails():
+    shown = code("plt.plot([1, 2])\nplt.show()")
+    assert len(missing_figures(new_notebook([shown]))) == 1
+    shown.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _png(400, 300), "text/plain": "<F>"})]
+    assert missing_figures(new_notebook([shown])) == []
 
 
 def test_a_missing_glyph_warning_fails():
