@@ -2,16 +2,63 @@
 
 None of them changes matplotlib's global ``rcParams``. Used from lecture 01
 (`plot_attention`) onwards.
+
+Korean labels: importing this module registers NanumGothic, shipped by the
+``koreanize-matplotlib`` package (a dependency), with matplotlib's font manager
+and **appends** it to ``rcParams["font.family"]`` (`use_korean_font`), which
+becomes ``["sans-serif", "NanumGothic"]``. The first entry (DejaVu Sans by
+default) still draws every glyph it has, so Latin text looks as before;
+matplotlib falls back along that list, glyph by glyph, to NanumGothic only for
+what the first font lacks (Hangul). ``koreanize_matplotlib`` itself is never imported:
+its import would make NanumGothic the font of every label.
 """
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import font_manager
 
-__all__ = ["show_images", "plot_attention", "plot_history", "to_numpy_image"]
+__all__ = ["show_images", "plot_attention", "plot_history", "to_numpy_image", "use_korean_font", "korean_font_path"]
+
+KOREAN_FONT_PACKAGE = "koreanize_matplotlib"   # pip: koreanize-matplotlib (ships NanumGothic, SIL OFL)
+KOREAN_FONT_FILE = "NanumGothic.ttf"
+MAX_FIGURE_INCHES = (12.0, 10.0)                # plot_attention's largest (width, height): ~1200 x 1000 px
+
+
+def korean_font_path() -> Path | None:
+    """Path of NanumGothic.ttf inside the installed ``koreanize-matplotlib`` (found without importing it)."""
+    spec = importlib.util.find_spec(KOREAN_FONT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / KOREAN_FONT_FILE
+    return path if path.is_file() else None
+
+
+def use_korean_font() -> str | None:
+    """Register the Korean font and append it to ``font.family`` as a fallback; return its name.
+
+    Called once when `vitcourse.plot` is imported; call it again after ``plt.rcdefaults()`` or a style
+    that resets the font list. Returns ``None`` (and changes nothing) when ``koreanize-matplotlib`` is not
+    installed: Korean text then shows as empty boxes with a "Glyph ... missing" warning; install it with
+    ``pip install koreanize-matplotlib``.
+    """
+    path = korean_font_path()
+    if path is None:
+        return None
+    font_manager.fontManager.addfont(str(path))
+    name = font_manager.FontProperties(fname=str(path)).get_name()
+    families = list(plt.rcParams["font.family"])     # matplotlib falls back along this list, glyph by glyph
+    if name not in families:
+        plt.rcParams["font.family"] = families + [name]
+    return name
+
+
+use_korean_font()
 
 
 def to_numpy_image(img) -> np.ndarray:
@@ -82,7 +129,9 @@ def plot_attention(weights, x_labels: Sequence[str] | None = None, y_labels: Seq
     if y_labels is not None and len(y_labels) != w.shape[0]:
         raise ValueError(f"y_labels has {len(y_labels)} labels for {w.shape[0]} queries (rows)")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(0.55 * w.shape[1] + 2, 0.5 * w.shape[0] + 1.2))
+        # about half an inch per row and column, capped: a 197 x 197 map stays a screen-sized image
+        fig, ax = plt.subplots(figsize=(min(0.55 * w.shape[1] + 2, MAX_FIGURE_INCHES[0]),
+                                        min(0.5 * w.shape[0] + 1.2, MAX_FIGURE_INCHES[1])))
     else:
         fig = ax.figure
     im = ax.imshow(w, cmap=cmap, vmin=0, vmax=max(1e-12, float(np.nanmax(w))) if np.all(w >= 0) else None)
