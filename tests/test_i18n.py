@@ -1,0 +1,106 @@
+"""The Korean edition (vitcourse.i18n): translations that cannot silently fall behind the English source."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vitcourse import i18n
+from vitcourse.notebooks import ROOT
+
+#: The notebooks whose Korean edition is complete; every one must stay complete and current.
+#: (Add a notebook here when its translation is done: `python -m vitcourse.i18n check` lists what is missing.)
+KOREAN_EDITION = sorted(p.relative_to(ROOT).as_posix() for p in i18n.english_sources()
+                        if i18n.translation_path(p).is_file())
+
+
+def _notebook(cells):
+    return {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def _md(cid, text):
+    return {"cell_type": "markdown", "id": cid, "metadata": {}, "source": text}
+
+
+def _code(cid, text):
+    return {"cell_type": "code", "id": cid, "metadata": {}, "source": text, "outputs": [], "execution_count": 1}
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A tiny course: one English notebook with two markdown cells and one code cell, fully translated."""
+    (tmp_path / "notebooks").mkdir()
+    en = tmp_path / "notebooks" / "01_x.ipynb"
+    en.write_text(json.dumps(_notebook([_md("a", "# Attention\n![qkv](figures/01_qkv.svg)"),
+                                        _code("b", "x = 1"), _md("c", "The weights sum to one.")])))
+    i18n.template(en, tmp_path)
+    tr = i18n.translation_path(en, tmp_path)
+    doc = json.loads(tr.read_text())
+    doc["cells"]["a"]["ko"] = "# 어텐션 (attention)\n![큐·키·값](figures/01_qkv.svg)"
+    doc["cells"]["c"]["ko"] = "가중치를 모두 더하면 언제나 정확히 1이 됩니다."
+    tr.write_text(json.dumps(doc, ensure_ascii=False))
+    return tmp_path, en
+
+
+def test_a_complete_translation_builds_a_korean_notebook_with_the_same_code(course):
+    root, en = course
+    assert i18n.problems(en, root) == [f"notebooks/ko/01_x.ipynb does not exist: run `make ko`"]
+    ko = i18n.build(en, root)
+    assert ko == root / "notebooks" / "ko" / "01_x.ipynb"
+    cells = json.loads(ko.read_text())["cells"]
+    assert [c["source"] for c in cells if c["cell_type"] == "code"] == ["x = 1"]
+    assert "](../figures/01_qkv.svg)" in cells[0]["source"]  # one folder down
+    assert i18n.problems(en, root) == []
+    assert i18n.hangul_share(ko) > 0.7
+
+
+def test_a_changed_english_cell_makes_its_translation_stale(course):
+    root, en = course
+    i18n.build(en, root)
+    nb = json.loads(en.read_text())
+    nb["cells"][2]["source"] = "The weights sum to one, and none is negative."
+    en.write_text(json.dumps(nb))
+    found = i18n.problems(en, root)
+    assert len(found) == 1 and "cell c changed after it was translated" in found[0], found
+    with pytest.raises(ValueError, match="lack a current Korean translation"):
+        i18n.build(en, root)
+
+
+def test_a_missing_translation_and_changed_korean_code_are_problems(course):
+    root, en = course
+    i18n.build(en, root)
+    nb = json.loads(en.read_text())
+    nb["cells"].append(_md("d", "A new paragraph."))
+    en.write_text(json.dumps(nb))
+    ko = i18n.korean_path(en)
+    kb = json.loads(ko.read_text())
+    kb["cells"][1]["source"] = "x = 2"
+    ko.write_text(json.dumps(kb))
+    found = " | ".join(i18n.problems(en, root))
+    assert "cell d has no Korean translation" in found and "its code differs" in found
+
+
+def test_hangul_share_counts_prose_not_code():
+    assert i18n.hangul_share  # noqa: B018 - the function exists
+    prose = _notebook([_md("a", "어텐션은 `softmax(q @ k.T)` 입니다 $QK^T$")])
+    path = Path(__import__("tempfile").mkdtemp()) / "n.ipynb"
+    path.write_text(json.dumps(prose))
+    assert i18n.hangul_share(path) == 1.0
+
+
+@pytest.mark.parametrize("source", KOREAN_EDITION)
+def test_the_korean_edition_is_complete_current_and_korean(source):
+    en = ROOT / source
+    assert i18n.problems(en) == []
+    share = i18n.hangul_share(i18n.korean_path(en))
+    assert share >= 0.7, f"{i18n.korean_path(en)}: Hangul is {share:.0%} of the prose's letters (>= 70% needed)"
+
+
+def test_korean_exercises_are_made_from_korean_solutions():
+    ko = ROOT / "solutions" / "ko"
+    if not ko.is_dir():
+        pytest.skip("no Korean solutions yet")
+    from vitcourse.notebooks import generate_exercises
+
+    assert generate_exercises(ko, ROOT / "exercises" / "ko", check=True) == []

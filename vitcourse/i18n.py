@@ -1,0 +1,206 @@
+"""The Korean edition, from one source: English notebooks plus translations that know what they translate.
+
+The English notebook is the source. A translation file
+``i18n/ko/<folder>/<stem>.json`` holds, for every markdown cell of the
+English notebook (by cell ``id``), the SHA-256 of the English text it
+translates (``en_sha``) and the Korean text (``ko``)::
+
+    {"source": "notebooks/01_attention.ipynb", "language": "ko",
+     "cells": {"3f2a...": {"en_sha": "9b1c...", "ko": "## 어텐션 (attention) ..."}}}
+
+`build` makes the Korean notebook (``<folder>/ko/<stem>.ipynb``): code cells,
+their outputs and metadata copied from the executed English notebook (the
+code is the same, so are its outputs; `make test` re-executes both), markdown
+cells from the translations, relative figure links pointed one folder up.
+``exercises/ko/`` is then made from ``solutions/ko/`` the way ``exercises/``
+is made from ``solutions/`` (`vitcourse.notebooks.generate_exercises`). `problems`
+lists every English cell whose translation is missing or stale (the English
+text changed after it was translated) and every Korean notebook whose code
+differs from the English; `tests/test_i18n.py` fails on any of them.
+
+    python -m vitcourse.i18n template notebooks/01_attention.ipynb   # add missing cells to the file
+    python -m vitcourse.i18n build [notebooks/01_attention.ipynb ...]  # write the Korean notebooks
+    python -m vitcourse.i18n check                                     # list problems, exit 1 if any
+    make ko                                                            # build all, then exercises/ko/
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+__all__ = ["ROOT", "LANG", "FOLDERS", "en_sha", "translation_path", "korean_path", "load", "template", "build",
+           "problems", "hangul_share", "english_sources"]
+
+ROOT = Path(__file__).resolve().parent.parent
+LANG = "ko"
+FOLDERS = ("notebooks", "solutions")  # exercises/ko/ is made from solutions/ko/ like exercises/ from solutions/
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_LATIN = re.compile(r"[A-Za-z]")
+_CODE = re.compile(r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|<[^>]+>", re.S)
+
+
+def en_sha(text: str) -> str:
+    """What a translation records of the English text it translates."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _read(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def translation_path(english: Path, root: Path = ROOT) -> Path:
+    english = Path(english).resolve()
+    rel = english.relative_to(root)
+    return root / "i18n" / LANG / rel.parent / f"{english.stem}.json"
+
+
+def korean_path(english: Path) -> Path:
+    english = Path(english)
+    return english.parent / LANG / english.name
+
+
+def english_sources(root: Path = ROOT) -> list[Path]:
+    """The English notebooks that have (or should have) a Korean edition."""
+    out = []
+    for folder in FOLDERS:
+        out += sorted((root / folder).glob("[0-9][0-9]_*.ipynb"))
+    return out
+
+
+def load(english: Path, root: Path = ROOT) -> dict:
+    path = translation_path(english, root)
+    if not path.is_file():
+        return {"source": str(Path(english).resolve().relative_to(root)), "language": LANG, "cells": {}}
+    doc = _read(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("cells"), dict):
+        raise ValueError(f"{path}: expected a JSON object with a 'cells' object")
+    return doc
+
+
+def template(english: Path, root: Path = ROOT) -> Path:
+    """Write the translation file with an entry (empty ``ko``) for every markdown cell not yet there."""
+    nb = _read(english)
+    doc = load(english, root)
+    for cell in nb["cells"]:
+        if cell.get("cell_type") == "markdown":
+            entry = doc["cells"].setdefault(cell["id"], {"en_sha": en_sha(_source(cell)), "ko": ""})
+            entry.setdefault("en", _source(cell))
+    path = translation_path(english, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def _korean_markdown(text: str) -> str:
+    # the Korean notebook sits one folder down: figures/x.svg -> ../figures/x.svg
+    return re.sub(r"\]\((?!https?:|/|\.\./|#)(figures/)", r"](../\1", text)
+
+
+def problems(english: Path, root: Path = ROOT) -> list[str]:
+    """What keeps the Korean edition of ``english`` from being complete and current."""
+    nb = _read(english)
+    doc = load(english, root)
+    name = Path(english).resolve().relative_to(root)
+    out = []
+    ids = set()
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "markdown":
+            continue
+        ids.add(cell["id"])
+        entry = doc["cells"].get(cell["id"])
+        if not entry or not str(entry.get("ko", "")).strip():
+            out.append(f"{name}: markdown cell {cell['id']} has no Korean translation")
+        elif entry.get("en_sha") != en_sha(_source(cell)):
+            out.append(f"{name}: markdown cell {cell['id']} changed after it was translated (stale translation): "
+                       f"update its 'ko' text and set en_sha to {en_sha(_source(cell))}")
+    for extra in sorted(set(doc["cells"]) - ids):
+        out.append(f"{name}: the translation of cell {extra} belongs to no markdown cell of the English notebook")
+    ko = korean_path(english)
+    if ko.is_file():
+        kb = _read(ko)
+        en_code = [_source(c) for c in nb["cells"] if c.get("cell_type") == "code"]
+        ko_code = [_source(c) for c in kb["cells"] if c.get("cell_type") == "code"]
+        if en_code != ko_code:
+            out.append(f"{ko.relative_to(root)}: its code differs from {name}: run `make ko`")
+    else:
+        out.append(f"{ko.relative_to(root)} does not exist: run `make ko`")
+    return out
+
+
+def build(english: Path, root: Path = ROOT, *, strict: bool = True) -> Path:
+    """Write the Korean notebook of ``english``; with ``strict``, refuse when a translation is missing or stale."""
+    nb = _read(english)
+    doc = load(english, root)
+    missing = []
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "markdown":
+            continue
+        entry = doc["cells"].get(cell["id"])
+        if not entry or not str(entry.get("ko", "")).strip() or entry.get("en_sha") != en_sha(_source(cell)):
+            missing.append(cell["id"])
+            continue
+        cell["source"] = _korean_markdown(entry["ko"])
+    if missing and strict:
+        raise ValueError(f"{english}: {len(missing)} markdown cell(s) lack a current Korean translation "
+                         f"({', '.join(missing[:5])}...): translate them in {translation_path(english, root)}")
+    nb.setdefault("metadata", {})["language"] = LANG
+    nb["metadata"].setdefault("vitcourse", {})["translated_from"] = str(Path(english).resolve().relative_to(root))
+    out = korean_path(english)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return out
+
+
+def hangul_share(notebook: Path) -> float:
+    """Share of Hangul among the letters of a notebook's prose (code, math and links left out)."""
+    nb = _read(notebook)
+    text = "\n".join(_CODE.sub(" ", _source(c)) for c in nb["cells"] if c.get("cell_type") == "markdown")
+    hangul, latin = len(_HANGUL.findall(text)), len(_LATIN.findall(text))
+    return hangul / max(1, hangul + latin)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vitcourse.i18n", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name in ("template", "build", "check"):
+        p = sub.add_parser(name)
+        p.add_argument("notebooks", nargs="*", type=Path, help="English notebooks (default: all)")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or english_sources()
+    if args.cmd == "template":
+        for p in paths:
+            print(template(p))
+        return 0
+    if args.cmd == "build":
+        failed = 0
+        for p in paths:
+            try:
+                print(build(p))
+            except ValueError as e:
+                print(f"error: {e}", file=sys.stderr)
+                failed += 1
+        ko_solutions = ROOT / "solutions" / LANG
+        if not args.notebooks and ko_solutions.is_dir():
+            from .notebooks import generate_exercises
+
+            for written in generate_exercises(ko_solutions, ROOT / "exercises" / LANG):
+                print(written)
+        return 1 if failed else 0
+    found = [msg for p in paths for msg in problems(p)]
+    for msg in found:
+        print(msg)
+    print(f"{len(found)} problem(s) in {len(paths)} notebook(s)")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
