@@ -24,7 +24,7 @@ PORT ?= 8888
 LAB_FLAGS ?=
 FORCE ?= 0
 
-.PHONY: help install lab work-copy test test-fast execute exercises validate grade vendor slides check-slides site \
+.PHONY: help install lab work-copy ko test test-fast execute exercises validate grade vendor slides check-slides site \
 	site-instructor benchmarks clean
 
 help:
@@ -33,6 +33,7 @@ help:
 	@echo "make test-fast  unit tests only"
 	@echo "make install    set up .venv only"
 	@echo "make execute NB=notebooks/01_attention.ipynb   re-execute one notebook in place, as CI does"
+	@echo "make ko         rebuild the Korean edition (notebooks/ko, solutions/ko, exercises/ko) from i18n/ko"
 	@echo "make exercises  regenerate exercises/ from solutions/ (refuses to overwrite edited files; FORCE=1 does)"
 	@echo "make grade SUBMISSIONS=folder [OUT=gradebook.csv]   grade a folder of submissions"
 	@echo "make slides     build one reveal.js deck per lecture into build/slides (offline)"
@@ -85,6 +86,11 @@ test: install
 test-fast: install
 	TQDM_DISABLE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) -m "not slow" -p no:cacheprovider \
 	  $(PYTEST_ARGS) tests
+
+# The Korean edition: notebooks/ko, solutions/ko (from i18n/ko translations of the English cells) and exercises/ko.
+ko: install
+	$(PY) -m vitcourse.i18n build
+	$(PY) -m vitcourse.i18n check
 
 execute: install
 	@test -n "$(NB)" || (echo "usage: make execute NB=path/to/notebook.ipynb" && exit 2)

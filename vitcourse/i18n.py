@@ -6,7 +6,8 @@ English notebook (by cell ``id``), the SHA-256 of the English text it
 translates (``en_sha``) and the Korean text (``ko``)::
 
     {"source": "notebooks/01_attention.ipynb", "language": "ko",
-     "cells": {"3f2a...": {"en_sha": "9b1c...", "ko": "## 어텐션 (attention) ..."}}}
+     "cells": {"3f2a...": {"en_sha": "9b1c...", "ko": "## 어텐션 (attention) ..."}},
+     "extra": [{"after": "3f2a...", "ko": "Korean-only teaching, e.g. 어절 vs token"}]}
 
 `build` makes the Korean notebook (``<folder>/ko/<stem>.ipynb``): code cells,
 their outputs and metadata copied from the executed English notebook (the
@@ -122,6 +123,10 @@ def problems(english: Path, root: Path = ROOT) -> list[str]:
         elif entry.get("en_sha") != en_sha(_source(cell)):
             out.append(f"{name}: markdown cell {cell['id']} changed after it was translated (stale translation): "
                        f"update its 'ko' text and set en_sha to {en_sha(_source(cell))}")
+    for i, e in enumerate(doc.get("extra", [])):
+        if e.get("after") not in ids | {c.get("id") for c in nb["cells"]} or not str(e.get("ko", "")).strip():
+            out.append(f"{name}: Korean-only cell {i} follows {e.get('after')!r}, which is not a cell of the English "
+                       f"notebook, or is empty")
     for extra in sorted(set(doc["cells"]) - ids):
         out.append(f"{name}: the translation of cell {extra} belongs to no markdown cell of the English notebook")
     ko = korean_path(english)
@@ -149,6 +154,16 @@ def build(english: Path, root: Path = ROOT, *, strict: bool = True) -> Path:
             missing.append(cell["id"])
             continue
         cell["source"] = _korean_markdown(entry["ko"])
+    # Korean-only teaching (markdown), placed after the English cell it follows
+    extra = doc.get("extra", [])
+    for i, e in reversed(list(enumerate(extra))):
+        at = next((k for k, c in enumerate(nb["cells"]) if c.get("id") == e.get("after")), None)
+        if at is None:
+            missing.append(f"extra {i} (after {e.get('after')!r}: no such cell)")
+            continue
+        nb["cells"].insert(at + 1, {"cell_type": "markdown", "id": f"ko-extra-{i}",
+                                    "metadata": {"slideshow": {"slide_type": e.get("slide_type", "subslide")}},
+                                    "source": _korean_markdown(e["ko"])})
     if missing and strict:
         raise ValueError(f"{english}: {len(missing)} markdown cell(s) lack a current Korean translation "
                          f"({', '.join(missing[:5])}...): translate them in {translation_path(english, root)}")
