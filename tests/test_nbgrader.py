@@ -156,9 +156,13 @@ def test_nbgrader_gradebook_holds_the_trusted_scores_and_the_cheats_get_nothing(
                 max_points[meta["grade_id"]] = float(meta["points"])
     full = sum(max_points.values())
 
-    # Why: plain `nbgrader autograde` runs the tests in the student's kernel, and both cheats pass there.
-    nbgrader(course, "autograde", "ps1", "--student=cheat_check", "--student=cheat_judge", "--Execute.timeout=300")
-    untrusted = _gradebook(course)
+    # Why: plain `nbgrader autograde` runs the tests in the student's kernel, and both cheats pass there
+    # (in a copy of the course, so that the trusted run below starts from a fresh gradebook).
+    copy = tmp_path / "copy"
+    shutil.copytree(course, copy)
+    (copy / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.root = {str(copy)!r}\n")
+    nbgrader(copy, "autograde", "ps1", "--student=cheat_*", "--Execute.timeout=300")
+    untrusted = _gradebook(copy)
     for cheat in ("cheat_check", "cheat_judge"):
         assert sum(score for score, _ in untrusted[cheat].values()) == full, (cheat, untrusted[cheat])
 
