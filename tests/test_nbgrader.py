@@ -251,3 +251,46 @@ def test_the_solution_of_exercise_08_scores_full_marks_under_nbgraders_own_autog
     for cell in graded.cells:
         if cell.metadata.get("nbgrader", {}).get("grade"):  # stderr-free, and no displayed value
             assert [o.get("name") for o in cell.outputs] == ["stdout"] * len(cell.outputs), cell.outputs
+
+
+def test_trusted_grades_flags_need_a_human_a_missing_verdict_scores_zero_and_real_edits_are_reported(tmp_path):
+    """`TrustedGrades` on its own (no sandbox needed): verdicts handed to nbgrader's autograde directly."""
+    from vitcourse.grading.nbgrader import RESULTS_VERSION, run_autograde
+
+    course = make_course(tmp_path, "ps1", ["00_warmup"])
+    nbgrader(course, "generate_assignment", "ps1")
+    answers = _answers("00_warmup")
+    hand_in(course, "ps1", "flagged", "00_warmup", lambda g, s: answers[g])
+    hand_in(course, "ps1", "unknown", "00_warmup", lambda g, s: answers[g])
+    hand_in(course, "ps1", "editor", "00_warmup", lambda g, s: answers[g])
+    edited = course / "submitted" / "editor" / "ps1" / "00_warmup.ipynb"
+    nb = nbformat.read(edited, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_relu":
+            cell.source = "print('✔ passed')"
+    nbformat.write(nb, edited)
+
+    def verdict(points, status, reason, pending=0.0, flags=""):
+        return {"points": points, "max_points": 1.0 if points <= 1 else 2.0, "status": status, "reason": reason,
+                "pending_points": pending, "flags": flags}
+
+    tasks = {"test_relu": verdict(0.0, "flagged", "passed, but 1 point(s) are withheld pending review: uses "
+                                  "torch.relu", 1.0, "uses torch.relu"),
+             "test_row_normalize": verdict(2.0, "passed", "passed 3 visible and 5 hidden cases")}
+    cells = {"relu": ["test_relu"], "row_normalize": ["test_row_normalize"]}
+    results = {"version": RESULTS_VERSION, "students": {
+        s: {"00_warmup": {"sha256": "", "tasks": tasks, "solution_cells": cells}} for s in ("flagged", "editor")}}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    done = run_autograde(course, "ps1", tmp_path / "results.json")
+    assert done.returncode == 0, done.stdout
+    log = done.stdout
+    # the edited test cell is reported (and restored from source/), the untouched ones are not
+    assert log.count("WARNING") == 1 and "Attribute 'checksum' for cell test_relu has changed" in log, log
+    assert "no vitcourse verdict for unknown/ps1/00_warmup" in log
+    book = _gradebook(course)
+    assert book["flagged"] == {"test_relu": (0.0, True), "test_row_normalize": (2.0, False)}
+    assert book["editor"] == book["flagged"]
+    assert book["unknown"] == {"test_relu": (0.0, True), "test_row_normalize": (0.0, True)}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        comment = gb.find_comment("relu", "00_warmup", "ps1", "flagged").comment
+    assert comment.startswith("⚑ test_relu: 0/1 flagged: passed, but 1 point(s) are withheld"), comment
