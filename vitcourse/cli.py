@@ -69,6 +69,10 @@ def _grade(args) -> int:
     except IsolationUnavailable as e:
         print(f"vitcourse grade: {e}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:  # while nbgrader was writing the gradebook (an interrupt while grading is handled)
+        print("interrupted while nbgrader wrote the gradebook: some students may have new scores, others not; "
+              "run the command again", file=sys.stderr)
+        return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - start
@@ -99,6 +103,8 @@ def _grade(args) -> int:
 
 def _grade_nbgrader(args) -> int:
     """``vitcourse grade --nbgrader COURSE --assignment NAME``: the work is in `vitcourse.grading.nbgrader`."""
+    import signal
+
     try:
         from .grading import nbgrader as nbg
     except ImportError as e:
@@ -117,6 +123,10 @@ def _grade_nbgrader(args) -> int:
             print(f"[{done[0]}] {sub.student} {rows[0].exercise if rows else '?'}: {pts:g}/{mx:g}", file=sys.stderr,
                   flush=True)
 
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)  # as in _grade: sandboxes stopped, nothing half-written
     try:
         run = nbg.grade_course(args.nbgrader, args.assignment,
                                solutions=Path(args.solutions) if args.solutions else ROOT / "solutions",
@@ -128,6 +138,12 @@ def _grade_nbgrader(args) -> int:
     except IsolationUnavailable as e:
         print(f"vitcourse grade: {e}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:  # while nbgrader was writing the gradebook (an interrupt while grading is handled)
+        print("interrupted while nbgrader wrote the gradebook: some students may have new scores, others not; "
+              "run the command again", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if args.out:
         write_csv(merge_rows(read_gradebook(args.out), run.rows), args.out)
     if args.json:
