@@ -1,4 +1,7 @@
 """The check framework: plain-data validation, comparisons, in-notebook feedback."""
+import os
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -21,10 +24,63 @@ class _Double(Check):
         return inputs["x"] * 2
 
 
-def test_check_passes_correct_function(capsys):
-    report = check("99.double", lambda x: x * 2)
-    assert report.cases == 3 and "✔ 99.double" in capsys.readouterr().out
-    assert check("99.double", lambda x: 2 * x, hidden=True).cases == _Double.hidden_cases
+def test_check_passes_correct_function_and_returns_nothing_to_display(capsys):
+    # None: a test cell shows no value (nbgrader warns on, and may score, a displayed value)
+    assert check("99.double", lambda x: x * 2) is None
+    assert "✔ 99.double: double passed 3 visible cases" in capsys.readouterr().out
+    assert check("99.double", lambda x: 2 * x, hidden=True) is None
+    assert f"passed {_Double.hidden_cases} hidden cases (fresh random" in capsys.readouterr().out
+
+
+def test_student_side_hidden_cases_are_fresh_on_every_call_and_a_failure_can_be_rerun():
+    seen = []
+
+    def record(x):
+        seen.append(x.numpy().tobytes())
+        return x * 2
+
+    check("99.double", record, hidden=True, quiet=True)
+    first = list(seen)
+    seen.clear()
+    check("99.double", record, hidden=True, quiet=True)
+    fixed = {i["x"].tobytes() for _, i in get_check("99.double").cases(hidden=True)}
+    assert len(first) == len(seen) == _Double.hidden_cases
+    assert not set(first) & set(seen), "two calls ran the same hidden case"
+    assert not (set(first) | set(seen)) & fixed, "the package's fixed seeds were used"
+
+    def wrong_on_big(x):
+        return x * 2 if x.numel() < 20 else x * 3
+
+    for _ in range(20):  # sizes are random: some call meets a case with 20+ elements
+        try:
+            check("99.double", wrong_on_big, hidden=True, quiet=True)
+        except CheckFailed as e:
+            msg = str(e)
+            break
+    else:
+        pytest.fail("wrong_on_big never failed")
+    seed = int(msg.split(", seed ")[1].split(":")[0])
+    assert f"seeds=[{seed}]" in msg
+    with pytest.raises(CheckFailed, match=f"seed {seed}"):  # the named seed runs the failing case again
+        check("99.double", wrong_on_big, hidden=True, seeds=[seed])
+
+
+def test_progress_bars_are_off_while_a_check_runs_the_learners_code(monkeypatch, capsys):
+    from vitcourse.train import progress_enabled
+
+    monkeypatch.setenv("TQDM_DISABLE", "0")
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # as inside a notebook kernel
+    assert progress_enabled()
+    during = []
+
+    def double(x):
+        during.append(progress_enabled())
+        return x * 2
+
+    check("99.double", double)
+    assert during == [False] * 3
+    assert progress_enabled() and os.environ["TQDM_DISABLE"] == "0"  # restored afterwards
+    assert capsys.readouterr().err == ""
 
 
 def test_check_reports_wrong_values_with_largest_difference_and_hint():

@@ -7,8 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vitcourse.notebooks import (ROOT, code, executed_problems, generate_exercises, make_exercise, md, new_notebook,
-                                 solution_cell)
+from vitcourse.notebooks import (ROOT, code, executed_problems, generate_exercises, make_exercise, md,
+                                 nbgrader_checksum, new_notebook, solution_cell)
 from vitcourse.notebooks import test_cell as graded_cell  # aliased: pytest must not collect it
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -61,7 +61,13 @@ def test_make_exercise_blanks_solutions_keeps_indent_and_strips_hidden_tests():
     assert ex.cells[2].source == "assert double(2) == 4"
     meta = ex.cells[2].metadata["nbgrader"]
     assert meta == {"grade": True, "solution": False, "locked": True, "grade_id": "test_double", "points": 2,
-                    "schema_version": 3}
+                    "schema_version": 3, "cell_type": "code", "checksum": nbgrader_checksum(ex.cells[2])}
+    # what nbgrader's generate_assignment adds, so `nbgrader validate` notices an edited test cell
+    assert (ex.cells[2].metadata["editable"], ex.cells[2].metadata["deletable"]) == (False, False)
+    assert ex.cells[1].metadata["deletable"] is False and "editable" not in ex.cells[1].metadata
+    edited = make_exercise(_solution_notebook(), "99_tiny.ipynb").cells[2]
+    edited.source = "pass"
+    assert nbgrader_checksum(edited) != meta["checksum"]
     assert ex.cells[0].metadata["slideshow"]["slide_type"] == "slide"
 
 

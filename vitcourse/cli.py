@@ -69,6 +69,10 @@ def _grade(args) -> int:
     except IsolationUnavailable as e:
         print(f"vitcourse grade: {e}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:  # while nbgrader was writing the gradebook (an interrupt while grading is handled)
+        print("interrupted while nbgrader wrote the gradebook: some students may have new scores, others not; "
+              "run the command again", file=sys.stderr)
+        return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - start
@@ -97,11 +101,79 @@ def _grade(args) -> int:
     return 0
 
 
+def _grade_nbgrader(args) -> int:
+    """``vitcourse grade --nbgrader COURSE --assignment NAME``: the work is in `vitcourse.grading.nbgrader`."""
+    import signal
+
+    try:
+        from .grading import nbgrader as nbg
+    except ImportError as e:
+        print(f"vitcourse grade --nbgrader needs nbgrader ({e}); install it with `pip install nbgrader==0.9.6`",
+              file=sys.stderr)
+        return 2
+    from .grading import IsolationUnavailable, merge_rows, read_gradebook, write_csv, write_feedback, write_json
+    from .notebooks import ROOT
+
+    done = [0]
+
+    def progress(sub, rows):
+        done[0] += 1
+        if not args.quiet:
+            pts, mx = sum(float(r.points) for r in rows), sum(float(r.max_points) for r in rows)
+            print(f"[{done[0]}] {sub.student} {rows[0].exercise if rows else '?'}: {pts:g}/{mx:g}", file=sys.stderr,
+                  flush=True)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)  # as in _grade: sandboxes stopped, nothing half-written
+    try:
+        run = nbg.grade_course(args.nbgrader, args.assignment,
+                               solutions=Path(args.solutions) if args.solutions else ROOT / "solutions",
+                               jobs=args.jobs, progress=progress, timeout=args.timeout, memory_mb=args.memory_mb,
+                               seed=args.seed, allow_unsafe=args.unsafe_no_isolation)
+    except ValueError as e:
+        print(f"vitcourse grade: {e}", file=sys.stderr)
+        return 2
+    except IsolationUnavailable as e:
+        print(f"vitcourse grade: {e}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:  # while nbgrader was writing the gradebook (an interrupt while grading is handled)
+        print("interrupted while nbgrader wrote the gradebook: some students may have new scores, others not; "
+              "run the command again", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if args.out:
+        write_csv(merge_rows(read_gradebook(args.out), run.rows), args.out)
+    if args.json:
+        write_json(merge_rows(read_gradebook(args.json), run.rows), args.json, isolation=run.isolation)
+    if args.feedback:
+        write_feedback(run.rows, args.feedback)
+    for problem in run.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if run.interrupted:
+        print("interrupted: nothing was written to nbgrader's gradebook; run the command again", file=sys.stderr)
+        return 130
+    if run.log and (run.returncode != 0 or not args.quiet):
+        print(run.log.rstrip(), file=sys.stderr)
+    if run.returncode != 0:
+        print(f"vitcourse grade: nbgrader autograde failed (exit code {run.returncode}); see its log above. The "
+              f"gradebook database may hold scores for some students only: fix the cause and run again",
+              file=sys.stderr)
+        return 1
+    students = {r.student for r in run.rows}
+    print(f"wrote the scores of {len(students)} student(s) for {args.assignment} into nbgrader's gradebook "
+          f"(isolation: {run.isolation}); `nbgrader export` and `nbgrader generate_feedback "
+          f"{args.assignment}` now use them", file=sys.stderr)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="vitcourse", description="vitcourse course tools")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("grade", help="grade exercise submissions into a gradebook (see docs/grading.md)")
-    p.add_argument("paths", nargs="+", help="submission notebooks or folders of them")
+    p.add_argument("paths", nargs="*", help="submission notebooks or folders of them")
     p.add_argument("--exercise", help="only this exercise (two digits, e.g. 01); also used for files whose "
                                       "name does not say")
     p.add_argument("--out", help="CSV gradebook to write (rows of re-graded submissions are replaced)")
@@ -118,12 +190,28 @@ def main(argv=None) -> int:
                    help="grade even where the kernel sandbox (bubblewrap, Linux) is unavailable: student code then "
                         "runs as you, unconfined; every gradebook row says so")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-submission progress lines")
+    p.add_argument("--nbgrader", metavar="COURSE_DIR",
+                   help="grade COURSE_DIR/submitted/<student>/<assignment>/ of an nbgrader course and write the "
+                        "scores into its gradebook database (needs --assignment; see docs/grading.md)")
+    p.add_argument("--assignment", help="the nbgrader assignment to grade with --nbgrader (e.g. ps1)")
     args = parser.parse_args(argv)
     if args.cmd == "grade":
         if args.jobs < 1:
             parser.error(f"--jobs must be >= 1, got {args.jobs}")
         if args.timeout is not None and args.timeout <= 0:
             parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
+        if args.nbgrader is not None:
+            if not args.assignment:
+                parser.error("--nbgrader needs --assignment NAME (the nbgrader assignment, e.g. ps1)")
+            if args.paths or args.exercise:
+                parser.error(f"--nbgrader grades COURSE_DIR/submitted/ itself: give no submission paths and no "
+                             f"--exercise (got {' '.join(args.paths) or '--exercise ' + str(args.exercise)})")
+            return _grade_nbgrader(args)
+        if args.assignment:
+            parser.error("--assignment goes with --nbgrader COURSE_DIR")
+        if not args.paths:
+            parser.error("give the submission notebooks or folders to grade (or --nbgrader COURSE_DIR "
+                         "--assignment NAME)")
         return _grade(args)
     parser.error(f"unknown command {args.cmd!r}")
     return 2

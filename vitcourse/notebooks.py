@@ -12,7 +12,10 @@ the source. Code between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
 becomes ``# YOUR CODE HERE`` + ``raise NotImplementedError()``; lines between
 ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed; outputs
 are cleared. Graded cells carry ``metadata.nbgrader`` (schema_version 3) so the
-same files drop into an nbgrader course.
+same files drop into an nbgrader course, and each exercise carries what
+``nbgrader generate_assignment`` would add to its release copy (``checksum``,
+``cell_type``, ``editable``, ``deletable``), so ``nbgrader validate`` reports an
+edited test cell in a notebook taken from ``exercises/``.
 
 Students work in ``my-work/`` (git-ignored): ``make lab`` copies every
 exercise there once (:func:`make_work_copy`) and never overwrites a file in
@@ -34,7 +37,7 @@ import nbformat
 
 __all__ = [
     "md", "code", "solution_cell", "test_cell", "new_notebook", "execute", "make_exercise", "generate_exercises",
-    "executed_problems", "make_work_copy", "ExerciseEdited", "SLIDE_TYPES", "ROOT", "WORK_DIR",
+    "executed_problems", "make_work_copy", "nbgrader_checksum", "ExerciseEdited", "SLIDE_TYPES", "ROOT", "WORK_DIR",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,6 +202,46 @@ def _strip_hidden(source: str, where: str) -> str:
     return "\n".join(out).rstrip()
 
 
+def nbgrader_checksum(cell) -> str:
+    """nbgrader's checksum of a graded, solution or locked cell, as ``nbgrader.utils.compute_checksum``
+    (0.9.6) computes it: MD5 of the source, the cell type, ``str()`` of is-grade, is-solution and
+    is-locked, the ``grade_id`` and, for a graded cell, ``str(float(points))``.
+
+    A copy of nbgrader's algorithm, so that making exercises (and loading one in the grader) does not
+    import nbgrader; ``tests/test_nbgrader.py`` checks it against nbgrader's own function on every cell.
+    """
+    meta = cell.metadata.get("nbgrader", {})
+    grade, solution = bool(meta.get("grade", False)), bool(meta.get("solution", False))
+    locked = False if solution else True if grade else bool(meta.get("locked", False))
+    m = hashlib.md5()
+    for part in (cell.source, cell.cell_type, str(meta.get("grade", False)), str(meta.get("solution", False)),
+                 str(locked), meta["grade_id"]):
+        m.update(part.encode("utf-8"))
+    if grade:
+        m.update(str(float(meta["points"])).encode("utf-8"))
+    return m.hexdigest()
+
+
+def _release_metadata(cell) -> None:
+    """The metadata ``nbgrader generate_assignment`` gives a released cell (its ``LockCells`` and
+    ``ComputeChecksums`` steps): solution cells cannot be deleted; test cells and other locked cells can be
+    neither deleted nor edited; each of them records its ``checksum`` and ``cell_type``, so that
+    ``nbgrader validate`` reports an edited test cell."""
+    meta = cell.metadata.get("nbgrader")
+    if not meta:
+        return
+    grade, solution = meta.get("grade", False), meta.get("solution", False)
+    locked = not solution and (grade or meta.get("locked", False))
+    if solution:
+        cell.metadata["deletable"] = False
+    elif locked:
+        cell.metadata["deletable"] = False
+        cell.metadata["editable"] = False
+    if grade or solution or locked:
+        meta["checksum"] = nbgrader_checksum(cell)
+        meta["cell_type"] = cell.cell_type
+
+
 def make_exercise(nb, name: str = "notebook"):
     """The student version of an instructor's solution notebook (a new notebook object)."""
     ex = nbformat.reads(nbformat.writes(nb), as_version=4)  # a deep copy
@@ -221,6 +264,7 @@ def make_exercise(nb, name: str = "notebook"):
             cell.outputs = []
             cell.execution_count = None
         cell.metadata.pop("execution", None)
+        _release_metadata(cell)
     ex.metadata["vitcourse"] = {"generated_from": f"solutions/{name}", "do_not_edit": True}
     return ex
 

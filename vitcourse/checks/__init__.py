@@ -19,10 +19,12 @@ the grader. See ``docs/authoring.md`` for how to write one.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
+import os
 import re
-from dataclasses import dataclass
+import secrets
 from typing import Any, Callable
 
 import numpy as np
@@ -30,12 +32,13 @@ import numpy as np
 from ..harness import to_plain, to_torch
 
 __all__ = [
-    "Check", "CheckFailed", "CheckReport", "register", "get_check", "all_checks", "check", "validate_output",
+    "Check", "CheckFailed", "register", "get_check", "all_checks", "check", "validate_output",
     "compare_arrays", "to_plain", "to_torch", "HIDDEN_SEED_BASE", "accuracy_failures", "DigitsTrainingCheck",
     "perturb_digits",
 ]
 
-#: Hidden cases in a notebook use seeds from here on; the grader draws fresh random seeds instead.
+#: `Check.cases` (hidden=True, no seeds) uses seeds from here on, for reproducible tests; `check` in a notebook
+#: and the grader draw fresh random seeds instead.
 HIDDEN_SEED_BASE = 1000
 _REGISTRY: dict[str, "Check"] = {}
 _NAME = re.compile(r"^(\d\d)\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -44,17 +47,6 @@ _MAX_OUTPUT_ELEMENTS = 5_000_000
 
 class CheckFailed(AssertionError):
     """A check did not pass; the message says what was expected and gives a hint."""
-
-
-@dataclass
-class CheckReport:
-    name: str
-    cases: int
-    hidden: bool
-
-    def __repr__(self) -> str:
-        kind = "hidden" if self.hidden else "visible"
-        return f"CheckReport({self.name!r}: {self.cases} {kind} cases passed)"
 
 
 # ----------------------------------------------------------------------------- plain data
@@ -299,12 +291,33 @@ def _describe_exception(target: str, e: BaseException) -> str:
     return f"{target} raised {type(e).__name__}: {e}"
 
 
-def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: bool = False) -> CheckReport:
+@contextlib.contextmanager
+def _no_progress_bars():
+    """Progress bars off while a check runs the learner's code: a test cell must write nothing to stderr
+    (nbgrader scores a test cell with any stderr output 0). `vitcourse.train.progress_enabled` and tqdm
+    itself honour ``TQDM_DISABLE``; the previous value is restored afterwards."""
+    previous = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = previous
+
+
+def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: bool = False) -> None:
     """Run check ``name`` on ``fn`` here, in this process, for instant feedback.
 
     Prints a pass line, or raises `CheckFailed` saying which case failed, what
     was expected (shape, property, largest difference) and a hint. Visible
-    cases by default; ``hidden=True`` runs other shapes and seeds.
+    cases by default; ``hidden=True`` runs cases like the grader's hidden ones
+    (other shapes and values) from seeds drawn afresh on every call, so they
+    are never the grader's own (it draws its seeds when it grades); a failure
+    names its seed, and ``check(name, fn, hidden=True, seeds=[seed])`` runs
+    that case again. Returns None, so a test cell displays no value; progress
+    bars are off while it runs, so it writes nothing to stderr.
     """
     c = get_check(name)
     if not callable(fn):
@@ -315,21 +328,34 @@ def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: b
     if broken:
         raise CheckFailed(f"✘ {name}: the task asks you to write {c.target} yourself, but {broken[0]}. The grader "
                           f"withholds the points of such an answer; use the operations the task allows.")
+    fresh = hidden and seeds is None
+    if fresh:
+        seeds = [secrets.randbits(31) for _ in range(c.hidden_cases)]
     cases = c.cases(hidden, seeds)
-    for i, (_seed, inputs) in enumerate(cases):
-        try:
-            got = c.run(fn, {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                             for k, v in c.public_inputs(inputs).items()})
-        except Exception as e:  # the learner's code failed: report it, do not crash the checker
-            raise CheckFailed(f"✘ {name} ({kind} case {i + 1} of {len(cases)}): {_describe_exception(c.target, e)}"
-                              f"\nHint: {c.hint}") from None
-        failures = c.judge(got, inputs)
-        if failures:
-            shown = "\n  - ".join(failures[:5])
-            raise CheckFailed(f"✘ {name} ({kind} case {i + 1} of {len(cases)}) failed:\n  - {shown}\nHint: {c.hint}")
+
+    def where(i: int, seed: int) -> str:
+        again = (f", seed {seed}: check({name!r}, {c.target}, hidden=True, seeds=[{seed}]) runs it again"
+                 if hidden else "")
+        return f"{kind} case {i + 1} of {len(cases)}{again}"
+
+    with _no_progress_bars():
+        for i, (seed, inputs) in enumerate(cases):
+            try:
+                got = c.run(fn, {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                 for k, v in c.public_inputs(inputs).items()})
+            except Exception as e:  # the learner's code failed: report it, do not crash the checker
+                raise CheckFailed(f"✘ {name} ({where(i, seed)}): {_describe_exception(c.target, e)}"
+                                  f"\nHint: {c.hint}") from None
+            failures = c.judge(got, inputs)
+            if failures:
+                shown = "\n  - ".join(failures[:5])
+                raise CheckFailed(f"✘ {name} ({where(i, seed)}) failed:\n  - {shown}\nHint: {c.hint}")
     if not quiet:
-        print(f"✔ {name}: {c.target} passed {len(cases)} {kind} case{'s' if len(cases) != 1 else ''}")
-    return CheckReport(name, len(cases), hidden)
+        what = f"{len(cases)} {kind} case{'s' if len(cases) != 1 else ''}"
+        if fresh:
+            what += " (fresh random ones, like the grader's hidden cases)"
+        print(f"✔ {name}: {c.target} passed {what}")
+    return None
 
 
 def _function_sources(fn) -> list[tuple[int, str]]:
