@@ -114,3 +114,21 @@ def test_compiled_training_matches_eager_on_cpu():
         torch.testing.assert_close(a, b, atol=1e-4, rtol=0)
     with pytest.raises(TypeError, match="compile must be True or False"):
         _small_fit(compile="yes")
+
+
+def test_cifar_script_smoke_run_and_resume(tmp_path):
+    """scripts/train_vit_torchrun.py --smoke: the real script's wiring on random data (the CIFAR run is not in CI)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_vit_torchrun", HERE.parent / "scripts" / "train_vit_torchrun.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    first = script.main(["--smoke", "--out", str(tmp_path)])
+    assert first["steps"] == 6 and (tmp_path / "checkpoint.safetensors").is_file()
+    again = script.main(["--smoke", "--out", str(tmp_path)])  # resumes from the finished checkpoint
+    assert again == first
+    assert all(r["source"].startswith("https://") for r in script.PUBLISHED_RESULTS)
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8)
+    torch.manual_seed(0)
+    y = script.crop_and_flip(x, pad=2)
+    assert y.shape == x.shape and not torch.equal(y, x)
