@@ -99,6 +99,10 @@ def random_checkpoint(kind: str, folder: str | os.PathLike, *, seed: int = 0) ->
                                          encoder_attention_heads=4, decoder_attention_heads=4, num_queries=20,
                                          num_labels=10)
         model = transformers.DetrForObjectDetection(config)
+        with torch.no_grad():  # Hugging Face's init (std 0.02) makes every query alike: spread them out
+            model.model.query_position_embeddings.weight.normal_()
+            model.class_labels_classifier.weight.normal_(0, 0.3)
+            model.bbox_predictor.layers[-1].weight.normal_(0, 0.3)
     else:
         raise ValueError(f"kind must be 'vit' or 'detr', got {kind!r}")
     model.eval().save_pretrained(folder)
