@@ -1,4 +1,4 @@
-"""The ``vitcourse`` command: ``vitcourse grade SUBMISSION_OR_FOLDER... [options]``.
+"""The ``vitcourse`` command: ``vitcourse grade SUBMISSION_OR_FOLDER... [options]``, ``vitcourse gradebook merge``.
 
 A small dispatcher; each subcommand's work lives in its module
 (`vitcourse.grading` for ``grade``).
@@ -40,6 +40,19 @@ def _grade(args) -> int:
     if not subs:
         print("vitcourse grade: no submissions (*.ipynb) found", file=sys.stderr)
         return 1
+    if args.shard is not None:
+        from .grading.shard import select_shard
+
+        found = len(subs)
+        subs = select_shard(subs, *args.shard)
+        if not args.quiet:
+            print(f"shard {args.shard[0]}/{args.shard[1]}: {len(subs)} of {found} submission(s)", file=sys.stderr)
+        if not subs:  # a legitimate empty shard: still write its (empty) gradebook, so the merge finds every file
+            if args.out:
+                write_csv(merge_rows(read_gradebook(args.out), []), args.out)
+            if args.json:
+                write_json(merge_rows(read_gradebook(args.json), []), args.json)
+            return 0
     start = time.perf_counter()
     done = [0]
 
@@ -169,6 +182,35 @@ def _grade_nbgrader(args) -> int:
     return 0
 
 
+def _shard_arg(text: str) -> tuple[int, int]:
+    from .grading.shard import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _gradebook_merge(args) -> int:
+    from .grading import write_csv, write_json
+    from .grading.shard import GradebookConflict, grader_versions, is_json, merge_gradebooks
+
+    try:
+        rows = merge_gradebooks(args.gradebooks)
+    except (GradebookConflict, FileNotFoundError, ValueError) as e:
+        print(f"vitcourse gradebook merge: {e}", file=sys.stderr)
+        return 1
+    versions = grader_versions(rows)
+    if len(versions) > 1:
+        print(f"warning: the gradebooks were made by {len(versions)} grader versions ({', '.join(sorted(versions))});"
+              f" re-grade with one version for a fair class gradebook", file=sys.stderr)
+    (write_json if is_json(args.out) else write_csv)(rows, args.out)
+    students = len({r["student"] for r in rows})
+    print(f"merged {len(args.gradebooks)} gradebook(s): {len(rows)} row(s), {students} student(s) -> {args.out}",
+          file=sys.stderr)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="vitcourse", description="vitcourse course tools")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -194,7 +236,18 @@ def main(argv=None) -> int:
                    help="grade COURSE_DIR/submitted/<student>/<assignment>/ of an nbgrader course and write the "
                         "scores into its gradebook database (needs --assignment; see docs/grading.md)")
     p.add_argument("--assignment", help="the nbgrader assignment to grade with --nbgrader (e.g. ps1)")
+    p.add_argument("--shard", type=_shard_arg, metavar="i/N",
+                   help="grade only shard i (0 to N-1) of N: a stable split by student and exercise, for grading "
+                        "on several machines; join the shards with 'vitcourse gradebook merge'")
+    g = sub.add_parser("gradebook", help="work on gradebooks (see docs/grading.md)")
+    gsub = g.add_subparsers(dest="gradebook_cmd", required=True)
+    m = gsub.add_parser("merge", help="join shard gradebooks (CSV or JSON) into one; a row two shards give "
+                                      "differently is an error")
+    m.add_argument("gradebooks", nargs="+", help="the shard gradebooks")
+    m.add_argument("--out", required=True, help="the merged gradebook (.json for JSON, else CSV)")
     args = parser.parse_args(argv)
+    if args.cmd == "gradebook":
+        return _gradebook_merge(args)
     if args.cmd == "grade":
         if args.jobs < 1:
             parser.error(f"--jobs must be >= 1, got {args.jobs}")
@@ -203,6 +256,8 @@ def main(argv=None) -> int:
         if args.nbgrader is not None:
             if not args.assignment:
                 parser.error("--nbgrader needs --assignment NAME (the nbgrader assignment, e.g. ps1)")
+            if args.shard is not None:
+                parser.error("--shard splits plain submission folders; --nbgrader grades the whole course at once")
             if args.paths or args.exercise:
                 parser.error(f"--nbgrader grades COURSE_DIR/submitted/ itself: give no submission paths and no "
                              f"--exercise (got {' '.join(args.paths) or '--exercise ' + str(args.exercise)})")
