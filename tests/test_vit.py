@@ -572,8 +572,10 @@ def _ref_vit_forward(images, params, num_heads, eps=1e-6, heads_override=None):
     return F.linear(x[:, 0], params["head.weight"], params["head.bias"])
 
 
-def _ref_patchify(images, patch_size):
-    return patchify(images, patch_size)
+def _ref_patchify(images, patch_size):  # written as a student would: no vitcourse code (the task rule)
+    from einops import rearrange
+
+    return rearrange(images, "b c (h p) (w q) -> b (h w) (p q c)", p=patch_size, q=patch_size)
 
 
 def _bad_patchify(images, patch_size):  # channel first inside a patch: the most common mistake
@@ -623,9 +625,17 @@ def test_ex06_hidden_cases_vary_shapes_and_training_check_judges_accuracy():
         visible = {c.make_inputs(np.random.default_rng(s), False)["images"].shape for s in range(3)}
         hidden = {c.make_inputs(np.random.default_rng(s), True)["images"].shape for s in range(6)}
         assert len(visible) == 1 and len(hidden - visible) >= 3, name
+    # the training task is judged on the returned model's weights, rebuilt as a ViT, on held-out digits
+    from vitcourse.mixer import MixerConfig, MLPMixer
+
     train = get_check("06.train_vit")
-    labels = np.arange(100) % 10
-    assert train.compare(labels.copy(), labels, {}) == []
-    wrong = labels.copy()
-    wrong[:10] = (wrong[:10] + 1) % 10  # 90% right
-    assert "below the required 0.95" in train.compare(wrong, labels, {})[0]
+    (_, inputs), = train.cases()
+    assert set(train.public_inputs(inputs)) == {"x_train", "y_train"}
+    untrained = ViT(ViTConfig.tiny_digits())
+    failures = train.judge(train.run(lambda x_train, y_train: untrained, train.public_inputs(inputs)), inputs)
+    assert failures and "below the required 0.95" in failures[0]
+    mixer = MLPMixer(MixerConfig.tiny_digits(depth=1))
+    failures = train.judge(train.run(lambda x_train, y_train: mixer, train.public_inputs(inputs)), inputs)
+    assert failures and "cannot be rebuilt as the required architecture" in failures[0]
+    assert train.compare(np.arange(10), np.arange(10), {}) == [
+        "train_vit must return the trained model (its config and weights are judged)"]
