@@ -42,6 +42,16 @@ def rounds_for(args) -> int:
     return 3 if args.quick else max(1, args.rounds)
 
 
+def gpu() -> str | None:
+    """The CUDA device the GPU sections run on, or None (they then print `no_gpu_line`)."""
+    return "cuda" if torch.cuda.is_available() else None
+
+
+def no_gpu_line(what: str) -> str:
+    return (f"GPU: none here (torch.cuda.is_available() is False): {what} not timed on a GPU; run this benchmark on a "
+            f"machine with a CUDA GPU and a CUDA build of PyTorch to see GPU times beside the CPU ones")
+
+
 def machine() -> str:
     """One line naming the machine, PyTorch and the thread count."""
     import os

@@ -11,7 +11,9 @@ rounds (see benchmarks/_timing.py):
   (under `torch.inference_mode`) and forward+backward; target: at most 1.1x.
 
 Targets are judged on CPU time at one thread (robust to other programs on the
-machine); wall time at ``--threads`` is printed beside it. Outputs are checked
+machine); wall time at ``--threads`` is printed beside it. Where a CUDA GPU is
+present, the same pairs are timed on it too (wall time, synchronised) and
+printed as GPU ratios; where none is, the benchmark says so. Outputs are checked
 equal before anything is timed.
 
     python benchmarks/attention.py [--quick] [--rounds 15] [--tokens 65 197 577] [--threads 2]
@@ -25,20 +27,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from _timing import common_args, machine, ms, paired, ratio, rounds_for, threads, verdict
+from _timing import common_args, gpu, machine, ms, no_gpu_line, paired, ratio, rounds_for, threads, verdict
 from vitcourse.attention import MultiHeadAttention, scaled_dot_product_attention
 
 B, H, DH = 8, 12, 64
 TARGET_EXPLICIT, TARGET_FAST, TARGET_N = 3.0, 1.1, 577
 
 
-def candidates(n_tokens: int, batch: int) -> dict:
+def candidates(n_tokens: int, batch: int, device: str = "cpu") -> dict:
     D = H * DH
     torch.manual_seed(0)
     ref = nn.MultiheadAttention(D, H, batch_first=True)
-    fast = MultiHeadAttention.from_torch(ref, fast=True)
-    q, k, v = (torch.randn(batch, H, n_tokens, DH) for _ in range(3))
-    x = torch.randn(batch, n_tokens, D)
+    fast = MultiHeadAttention.from_torch(ref, fast=True).to(device)
+    ref = ref.to(device)
+    q, k, v = (torch.randn(batch, H, n_tokens, DH, device=device) for _ in range(3))
+    x = torch.randn(batch, n_tokens, D, device=device)
     xg = x.clone().requires_grad_(True)
 
     def inference(fn):
@@ -97,6 +100,16 @@ def main(argv=None) -> int:
                 line += f"; wall@{args.threads or torch.get_num_threads()} threads {ratio(many[a].wall, many[b].wall)}"
             print(line, flush=True)
             results[n, a] = r_cpu
+    device = gpu()
+    if device is None:
+        print(no_gpu_line("attention"), flush=True)
+    else:
+        print(f"GPU: {torch.cuda.get_device_name(0)}, wall time (synchronised), same pairs", flush=True)
+        for n in tokens:
+            on_gpu = paired(candidates(n, batch, device), rounds, seed=args.seed + 2)
+            for a, b in PAIRS:
+                print(f"N={n:>4} {a:>13} / {b:<15} GPU wall {ms(on_gpu[a].wall):>9} / {ms(on_gpu[b].wall):>9} = "
+                      f"{ratio(on_gpu[a].wall, on_gpu[b].wall)}", flush=True)
     ok = True
     n_target = TARGET_N if TARGET_N in tokens else max(tokens)
     ok &= verdict(f"explicit path forward / F.scaled_dot_product_attention at N={n_target}, CPU time at 1 thread",

@@ -2,7 +2,8 @@
 
 1. ViT-B/16 forward, our `ViT` against Hugging Face's `ViTModel` with the same (random) weights,
    224 px, float32, ``torch.no_grad``; paired rounds; target: ours / HF at most 1.05 (parity: the
-   quartiles of the paired ratios span about +-5% on a quiet machine).
+   quartiles of the paired ratios span about +-5% on a quiet machine). Where a CUDA GPU is present
+   the same pair is timed on it as well (wall time, synchronised); where none is, the output says so.
 2. The lecture model's training step (``ViTConfig.tiny_digits()``, batch 64): on the threads
    `fit` chooses (`vitcourse.utils.configure_threads`: one thread for this size) against PyTorch's
    default count, wall time; target at most 1.1 (one thread may cost up to 10% on an idle machine
@@ -23,7 +24,7 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from _timing import common_args, machine, ms, paired, ratio, rounds_for, threads, verdict
+from _timing import common_args, gpu, machine, ms, no_gpu_line, paired, ratio, rounds_for, threads, verdict
 
 # The lecture's training recipe (notebooks/06_vision_transformer.ipynb, section 2).
 RECIPE = dict(steps=1500, batch_size=64, lr=2e-3, warmup_steps=150, weight_decay=0.05, label_smoothing=0.1)
@@ -64,6 +65,18 @@ def bench_forward(args, rounds: int) -> bool:
             many = paired(cands, rounds, seed=args.seed + 1)
         print(f"  wall@{torch.get_num_threads() if args.threads is None else args.threads} threads: ours/HF "
               f"{ratio(many['ours'].wall, many['hf'].wall)}", flush=True)
+    device = gpu()
+    if device is None:
+        print("  " + no_gpu_line("the ViT forward"), flush=True)
+    else:
+        ours_g, hf_g, x_g = ours.to(device), hf.to(device), x.to(device)
+        with torch.no_grad():
+            torch.testing.assert_close(ours_g.forward_features(x_g), hf_g(x_g).last_hidden_state, rtol=1e-3,
+                                       atol=1e-3)
+        on_gpu = paired({"ours": nograd(lambda: ours_g(x_g)), "hf": nograd(lambda: hf_g(x_g))}, rounds,
+                        seed=args.seed + 3)
+        print(f"  GPU wall ({torch.cuda.get_device_name(0)}): ours {ms(on_gpu['ours'].wall)}, HF "
+              f"{ms(on_gpu['hf'].wall)}, ours/HF {ratio(on_gpu['ours'].wall, on_gpu['hf'].wall)}", flush=True)
     return verdict("ViT forward, ours / Hugging Face ViTModel, CPU time at 1 thread", r.median, TARGET_FORWARD,
                    detail=str(r), quick=args.quick)
 

@@ -9,6 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ["attention.py", "vit.py", "detr.py", "threads.py", "grading.py"]
+GPU_AWARE = {"attention.py", "vit.py"}  # the ones with a plain PyTorch / Hugging Face reference to compare on a GPU
 
 
 @pytest.mark.parametrize("script", BENCHMARKS)
@@ -21,6 +22,11 @@ def test_benchmark_quick_mode_prints_a_verdict_per_target(script):
     verdicts = re.findall(r"^TARGET .+ (MET|MISSED)\b.*\[--quick", proc.stdout, flags=re.M)
     assert verdicts, proc.stdout[-3000:]
     assert "paired rounds" in proc.stdout or "rounds of" in proc.stdout  # says how it measured
+    if script in GPU_AWARE:  # GPU times beside the CPU ones, or a line saying there is no GPU to time
+        import torch
+
+        line = "GPU wall" if torch.cuda.is_available() else "GPU: none here"
+        assert line in proc.stdout, proc.stdout[-3000:]
 
 
 def test_ratio_statistics_are_paired():
