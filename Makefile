@@ -24,11 +24,12 @@ PORT ?= 8888
 LAB_FLAGS ?=
 FORCE ?= 0
 
-.PHONY: help install lab work-copy ko test test-fast execute exercises validate grade vendor slides check-slides site \
+.PHONY: help install lab lab-ko work-copy ko test test-fast execute exercises validate grade vendor slides check-slides site \
 	site-instructor benchmarks clean
 
 help:
 	@echo "make lab        set up .venv, copy the exercises into my-work/ (once; never overwritten), open JupyterLab"
+	@echo "make lab-ko     the same in Korean: exercises/ko into my-work/ko/, JupyterLab on notebooks/ko/00_start_here"
 	@echo "make test       set up .venv and run all tests and notebooks (what CI runs)"
 	@echo "make test-fast  unit tests only"
 	@echo "make install    set up .venv only"
@@ -73,6 +74,10 @@ work-copy: install
 
 lab: work-copy
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS) notebooks/00_start_here.ipynb
+
+lab-ko: install
+	$(PY) -m vitcourse.notebooks work-copy --exercises exercises/ko --to my-work/ko
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS) notebooks/ko/00_start_here.ipynb
 
 # One pytest run: unit tests, notebook checks, and every notebook cell (nbval) of notebooks/ and solutions/.
 test: install

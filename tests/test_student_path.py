@@ -118,3 +118,11 @@ def test_make_lab_makes_the_work_copy_and_docs_point_there():
     assert "my-work/" in (ROOT / "README.md").read_text()
     start = nbformat.read(ROOT / "notebooks" / "00_start_here.ipynb", as_version=4)
     assert any("my-work/" in c.source for c in start.cells if c.cell_type == "markdown")
+
+
+def test_make_lab_ko_copies_the_korean_exercises_and_opens_the_korean_lectures():
+    makefile = (ROOT / "Makefile").read_text()
+    lab = makefile[makefile.index("\nlab-ko:"):].split("\n\n")[0]
+    assert "--exercises exercises/ko --to my-work/ko" in lab and "notebooks/ko/00_start_here.ipynb" in lab
+    assert (ROOT / "notebooks" / "ko" / "00_start_here.ipynb").exists()
+    assert "make lab-ko" in (ROOT / "README.ko.md").read_text() and "README.ko.md" in (ROOT / "README.md").read_text()
