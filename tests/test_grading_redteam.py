@@ -164,6 +164,31 @@ def test_a_symlink_planted_in_the_working_folder_is_never_followed(grader, tmp_p
     assert victim.read_text() == "intact" and rows["test_relu"].points == 0
 
 
+def test_a_hand_in_that_is_a_link_a_device_or_a_pipe_is_refused_unread(grader, tmp_path):
+    """A link in a shared hand-in folder to the instructor's solutions would earn full marks if followed."""
+    from vitcourse.grading.grader import SubmissionRefused, read_submission
+
+    links = {"01_attention": ROOT / "solutions" / "01_attention.ipynb", "00_warmup": Path("/dev/zero")}
+    for exercise, target in links.items():
+        folder = tmp_path / exercise / "mallory"
+        folder.mkdir(parents=True)
+        (folder / f"{exercise}.ipynb").symlink_to(target)
+        [sub] = discover([tmp_path / exercise])
+        rows = grader.grade(sub)
+        assert rows and all(r.points == 0 and r.status == "error" for r in rows), rows
+        assert "symbolic link" in rows[0].reason
+    fifo = tmp_path / "00_warmup.ipynb"
+    os.mkfifo(fifo)  # no writer: a grader that opened it blocking would wait forever
+    with pytest.raises(SubmissionRefused, match="not a regular file"):
+        read_submission(fifo)
+    big = tmp_path / "big.ipynb"
+    big.write_bytes(b"x" * 101)
+    with pytest.raises(SubmissionRefused, match="larger than 100 bytes"):
+        read_submission(big, limit=100)
+    big.write_bytes(b"x" * 100)
+    assert read_submission(big, limit=100) == b"x" * 100
+
+
 # ----------------------------------------------------------------------------- 4. amplification
 
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
+import stat
 import threading
 import unicodedata
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -105,6 +107,39 @@ def _student_id(path: Path, top: Path | None, exercise_stems: set[str]) -> str:
     if stem and not re.fullmatch(r"\d\d", stem):
         return unicodedata.normalize("NFC", stem)
     return unicodedata.normalize("NFC", path.parent.name or path.stem)
+
+
+class SubmissionRefused(Exception):
+    """A submission file the grader will not read (a link, a device, a pipe, too large)."""
+
+
+def read_submission(path: Path, limit: int = MAX_SUBMISSION_BYTES) -> bytes:
+    """The bytes of a submission that is a regular file of at most ``limit`` bytes, itself and not a link.
+
+    A symbolic link is refused, never followed: one planted in a shared hand-in folder could point at the
+    instructor's solutions (full marks for nothing), at another student's work, or at /dev/zero or a pipe
+    (a grader that reads forever). The size is enforced while reading, not only from ``stat``.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    if path.is_symlink():
+        raise SubmissionRefused("the submission is a symbolic link, which the grader does not follow: hand in "
+                                "the notebook file itself")
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        if path.is_symlink():  # replaced by a link between the check and the open
+            raise SubmissionRefused("the submission is a symbolic link, which the grader does not follow: hand "
+                                    "in the notebook file itself") from None
+        raise e
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise SubmissionRefused("the submission is not a regular file (a device, a pipe or a folder): hand in "
+                                    "the notebook file itself")
+        raw = f.read(limit + 1)
+    if len(raw) > limit:
+        raise SubmissionRefused(f"the submission is larger than {limit} bytes")
+    return raw
 
 
 def read_notebook(raw: bytes) -> dict:
@@ -269,11 +304,11 @@ class Grader:
     def grade(self, sub: Submission) -> list[Row]:
         """Rows for one submission; never raises for anything the submission contains."""
         try:
-            raw = sub.path.read_bytes() if sub.path.stat().st_size <= MAX_SUBMISSION_BYTES else None
+            raw = read_submission(sub.path)
+        except SubmissionRefused as e:
+            return self._rows(sub, None, "error", str(e), "")
         except OSError as e:
             return self._rows(sub, None, "error", f"cannot read the submission: {e.strerror}", "")
-        if raw is None:
-            return self._rows(sub, None, "error", f"the submission is larger than {MAX_SUBMISSION_BYTES} bytes", "")
         digest = hashlib.sha256(raw).hexdigest()
         ex = None
         try:
