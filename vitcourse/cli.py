@@ -82,9 +82,8 @@ def _grade(args) -> int:
     except IsolationUnavailable as e:
         print(f"vitcourse grade: {e}", file=sys.stderr)
         return 3
-    except KeyboardInterrupt:  # while nbgrader was writing the gradebook (an interrupt while grading is handled)
-        print("interrupted while nbgrader wrote the gradebook: some students may have new scores, others not; "
-              "run the command again", file=sys.stderr)
+    except KeyboardInterrupt:  # before grading began (setting up the sandbox); one while grading is handled
+        print("interrupted before grading began: nothing was written; run the command again", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
