@@ -1,0 +1,57 @@
+"""The package's front door: `import vitcourse` is cheap, and every re-exported name resolves lazily."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import vitcourse
+
+HEAVY = ("torch", "matplotlib", "nbformat", "scipy", "numpy")
+
+
+def heavy_modules_after(code: str) -> list[str]:
+    """The heavy top-level modules a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_the_probe_sees_a_heavy_import():  # the check below can fail
+    assert "matplotlib" in heavy_modules_after("import matplotlib.pyplot")
+
+
+CHEAP_IMPORTS = ["import vitcourse", "import vitcourse.cli", "import vitcourse.cli; vitcourse.__all__"]
+
+
+@pytest.mark.parametrize("code", CHEAP_IMPORTS)
+def test_importing_the_package_or_its_command_loads_no_heavy_library(code):
+    assert heavy_modules_after(code) == []
+
+
+def test_vitcourse_help_runs_without_torch_or_matplotlib():
+    probe = ("import sys, contextlib, io\nfrom vitcourse.cli import main\n"
+             "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()): main(['--help'])\n"
+             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'matplotlib'})))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []
+
+
+@pytest.mark.parametrize("name", [n for n in vitcourse.__all__ if n != "__version__"])
+def test_every_exported_name_resolves_to_the_module_that_defines_it(name):
+    obj = getattr(vitcourse, name)
+    assert obj.__module__ == "vitcourse" + vitcourse._EXPORTS[name], (name, obj.__module__)
+
+
+def test_the_first_name_taken_registers_the_korean_font():
+    probe = ("from vitcourse import seed_everything\nimport matplotlib.pyplot as plt\n"
+             "print(plt.rcParams['font.family'][-1])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "NanumGothic"
+
+
+def test_an_unknown_name_is_an_attribute_error_naming_it():
+    with pytest.raises(AttributeError, match="no attribute 'ViTT'"):
+        vitcourse.ViTT  # noqa: B018
+    assert "ViT" in dir(vitcourse)
