@@ -15,7 +15,14 @@ Two measurements:
    ``--unsafe-no-isolation`` (the same child program as a plain subprocess,
    no namespaces); the median ratio of the two wall times is printed.
 
-    python benchmarks/grading.py [--n 60] [--jobs 2] [--quick]
+3. With ``--against REV``: speed-up over another revision of the course
+   (e.g. the commit before a change): paired rounds of the same ``--pair-n``
+   submissions graded by this checkout and by REV's code (a temporary
+   ``git worktree`` of REV, run with its own ``vitcourse`` on PYTHONPATH);
+   target: REV's time / this checkout's time >= 2 (issue 16: 10 submissions
+   of exercise 01 end to end).
+
+    python benchmarks/grading.py [--n 60] [--jobs 2] [--quick] [--against REV]
 """
 from __future__ import annotations
 
@@ -30,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from _timing import common_args, machine, paired, ratio, rounds_for, verdict  # noqa: E402
+from _timing import common_args, machine, paired, ratio, verdict  # noqa: E402
 from grading_attacks import generic_attacks, solution_submission  # noqa: E402
 
 from vitcourse.grading.exercise import exercise_ids  # noqa: E402
@@ -49,14 +56,18 @@ def build_class(n: int, folder: Path, exercise: str = "01") -> None:
         (folder / f"student{i:03d}_{sol.name}").write_bytes(data)
 
 
-def grade(folder: Path, jobs: int, *, unsafe: bool) -> float:
-    """Wall seconds of one `vitcourse grade` process over ``folder``."""
-    out = folder.parent / f"gb-{folder.name}-{'u' if unsafe else 'k'}.csv"
+REPO = Path(__file__).resolve().parents[1]
+TARGET_SPEEDUP = 2.0  # over the revision given with --against
+
+
+def grade(folder: Path, jobs: int, *, unsafe: bool, code: Path = REPO) -> float:
+    """Wall seconds of one `vitcourse grade` process over ``folder``, with the course code at ``code``."""
+    out = folder.parent / f"gb-{folder.name}-{'u' if unsafe else 'k'}-{code.name}.csv"
     cmd = [sys.executable, "-m", "vitcourse.cli", "grade", str(folder), "--out", str(out), "--jobs", str(jobs),
            "--timeout", "5", "-q"] + (["--unsafe-no-isolation"] if unsafe else [])
-    env = {**os.environ, "TQDM_DISABLE": "1", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "TQDM_DISABLE": "1", "MPLBACKEND": "Agg", "PYTHONPATH": str(code)}
     t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=code)
     seconds = time.perf_counter() - t
     if proc.returncode != 0:
         raise SystemExit(f"vitcourse grade failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -69,7 +80,11 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=60, help="submissions in the throughput run (default 60)")
     parser.add_argument("--pair-n", type=int, default=10, help="submissions per paired isolation round")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--against", metavar="REV", help="also time the grader of git revision REV (paired rounds)")
     args = parser.parse_args(argv)
+    if args.against:
+        return against(args.against, args.pair_n if not args.quick else 2, args.jobs,
+                       1 if args.quick else max(1, args.rounds), quick=args.quick)
     n, pair_n = (4, 2) if args.quick else (args.n, args.pair_n)
     rounds = 1 if args.quick else max(1, args.rounds)
     print(f"machine: {machine()}")
@@ -93,6 +108,31 @@ def main(argv=None) -> int:
         verdict("cost of isolation (wall time ratio)", r.median, TARGET_ISOLATION_COST,
                 detail=f"kernel {min(times['kernel'].wall):.1f} s vs none {min(times['none'].wall):.1f} s (best)",
                 quick=args.quick)
+    return 0
+
+
+def against(rev: str, n: int, jobs: int, rounds: int, *, quick: bool) -> int:
+    """Paired rounds: ``n`` submissions graded by ``rev``'s code and by this checkout's; prints the speed-up."""
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "rev"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(old), rev], check=True)
+        try:
+            head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+            folder = Path(tmp) / "class"
+            folder.mkdir()
+            build_class(n, folder)
+            times = paired({rev: lambda: grade(folder, jobs, unsafe=False, code=old),
+                            "this checkout": lambda: grade(folder, jobs, unsafe=False)}, rounds, warmup=1)
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False)
+    r = ratio(times[rev].wall, times["this checkout"].wall)
+    print(f"{rounds} paired rounds of {n} submissions of exercise 01, --jobs {jobs}: time at {rev} / time at "
+          f"{head} (+ working tree) = {r}")
+    verdict(f"grading speed-up over {rev}", r.median, TARGET_SPEEDUP, unit="x", lower_is_better=False,
+            detail=f"{rev} {min(times[rev].wall):.1f} s vs {min(times['this checkout'].wall):.1f} s (best of "
+                   f"{rounds})", quick=quick)
     return 0
 
 

@@ -55,3 +55,26 @@ def test_an_unknown_name_is_an_attribute_error_naming_it():
     with pytest.raises(AttributeError, match="no attribute 'ViTT'"):
         vitcourse.ViTT  # noqa: B018
     assert "ViT" in dir(vitcourse)
+
+
+def test_the_grader_reads_every_exercise_without_nbformat_or_jsonschema():
+    """nbformat's import pulls in jsonschema (over a second per process); the grader reads notebooks as JSON."""
+    probe = ("from vitcourse.grading.exercise import exercise_ids, load_exercise\n"
+             "[load_exercise(p) for p in exercise_ids().values()]\nimport vitcourse.cli\n"
+             "import sys\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules} & {'nbformat', 'jsonschema'})))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []
+    # the same probe sees nbformat as soon as something writes a notebook
+    assert "nbformat" in heavy_modules_after("import vitcourse.notebooks as n; n.new_notebook([])")
+
+
+def test_parse_notebook_joins_sources_and_refuses_what_is_not_a_v4_notebook():
+    from vitcourse.notebooks import parse_notebook
+
+    nb = parse_notebook('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, '
+                        '"cells": [{"cell_type": "code", "source": ["a = 1\\n", "b = 2"], "metadata": {}}]}')
+    assert nb.cells[0].source == "a = 1\nb = 2" and nb.cells[0].metadata == {}
+    with pytest.raises(ValueError, match="not a version-4 Jupyter notebook.*nbformat 3.*save it again"):
+        parse_notebook('{"nbformat": 3, "worksheets": []}')
+    with pytest.raises(ValueError, match="nbformat None"):
+        parse_notebook("[1, 2]")

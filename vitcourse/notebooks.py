@@ -25,6 +25,7 @@ not what it generated (someone edited it), unless ``--force`` is given.
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -32,8 +33,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import nbformat
 
 __all__ = [
     "md", "code", "solution_cell", "test_cell", "new_notebook", "execute", "make_exercise", "generate_exercises",
@@ -49,6 +48,43 @@ BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
+def _nbformat():
+    """nbformat, imported on first use: it pulls in jsonschema (about a second), which the grader does not need."""
+    import nbformat
+
+    return nbformat
+
+
+class NotebookDict(dict):
+    """A notebook (or a cell, or metadata) as a dict whose keys read as attributes, like nbformat's NotebookNode."""
+
+    def __getattr__(self, key):
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key, value):
+        self[key] = value
+
+
+def parse_notebook(text: str) -> NotebookDict:
+    """A v4 notebook from its JSON text, cell sources joined into strings; no nbformat (so no jsonschema) import.
+
+    For the grader, which reads many notebooks and validates what it needs itself; everything that writes a
+    notebook uses nbformat.
+    """
+    nb = json.loads(text, object_hook=NotebookDict)
+    version = nb.get("nbformat") if isinstance(nb, dict) else None
+    if version != 4 or not isinstance(nb.get("cells"), list):
+        raise ValueError(f"not a version-4 Jupyter notebook with a list of cells (nbformat {version!r}); "
+                         "open it in JupyterLab and save it again")
+    for cell in nb.cells:
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+    return nb
+
+
 # ----------------------------------------------------------------------------- building cells
 
 
@@ -60,14 +96,14 @@ def _slide(slide: str) -> dict:
 
 def md(source: str, slide: str = "-", **meta):
     """A markdown cell with ``slideshow.slide_type`` set (``"-"`` continues the current slide)."""
-    cell = nbformat.v4.new_markdown_cell(source.strip("\n"))
+    cell = _nbformat().v4.new_markdown_cell(source.strip("\n"))
     cell.metadata.update(_slide(slide), **meta)
     return cell
 
 
 def code(source: str, slide: str = "-", **meta):
     """A code cell with ``slideshow.slide_type`` set."""
-    cell = nbformat.v4.new_code_cell(source.strip("\n"))
+    cell = _nbformat().v4.new_code_cell(source.strip("\n"))
     cell.metadata.update(_slide(slide), **meta)
     return cell
 
@@ -94,7 +130,7 @@ def test_cell(source: str, grade_id: str, points: int, slide: str = "-"):
 
 def new_notebook(cells, title: str | None = None):
     """A notebook with the course's kernel spec and metadata."""
-    nb = nbformat.v4.new_notebook(cells=list(cells))
+    nb = _nbformat().v4.new_notebook(cells=list(cells))
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
     if title:
@@ -116,7 +152,7 @@ def execute(path: str | os.PathLike, *, timeout: int = 900, kernel_name: str = "
     path = Path(path)
     if not path.is_file() or path.suffix != ".ipynb":
         raise ValueError(f"path must be an existing .ipynb file, got {str(path)!r}")
-    nb = nbformat.read(path, as_version=4)
+    nb = _nbformat().read(path, as_version=4)
     env_backup = os.environ.get("TQDM_DISABLE")
     os.environ["TQDM_DISABLE"] = "1"  # committed outputs carry no progress bars
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
@@ -131,7 +167,7 @@ def execute(path: str | os.PathLike, *, timeout: int = 900, kernel_name: str = "
             os.environ["TQDM_DISABLE"] = env_backup
         for cell in nb.cells:
             cell.metadata.pop("execution", None)
-        nbformat.write(nb, path)
+        _nbformat().write(nb, path)
     return time.perf_counter() - start
 
 
@@ -244,7 +280,7 @@ def _release_metadata(cell) -> None:
 
 def make_exercise(nb, name: str = "notebook"):
     """The student version of an instructor's solution notebook (a new notebook object)."""
-    ex = nbformat.reads(nbformat.writes(nb), as_version=4)  # a deep copy
+    ex = copy.deepcopy(nb)
     graded = 0
     for i, cell in enumerate(ex.cells):
         where = f"{name}, cell {i}"
@@ -340,7 +376,7 @@ def generate_exercises(solutions: Path = ROOT / "solutions", exercises: Path = R
     expected_names = set()
     for src in sorted(solutions.glob("*.ipynb")):
         expected_names.add(src.name)
-        text = nbformat.writes(make_exercise(nbformat.read(src, as_version=4), src.name)) + "\n"
+        text = _nbformat().writes(make_exercise(_nbformat().read(src, as_version=4), src.name)) + "\n"
         dst = exercises / src.name
         if not dst.exists() or dst.read_text() != text:
             changed.append(shown(dst))
@@ -387,11 +423,11 @@ def make_work_copy(exercises: Path = ROOT / "exercises", work: Path = WORK_DIR) 
         dst = work / src.name
         if dst.exists():
             continue
-        nb = nbformat.read(src, as_version=4)
+        nb = _nbformat().read(src, as_version=4)
         meta = nb.metadata.setdefault("vitcourse", {})
         meta.update(do_not_edit=False, work_copy_of=f"exercises/{src.name}")
         tmp = dst.with_name(f".{dst.name}.tmp")
-        nbformat.write(nb, tmp)
+        _nbformat().write(nb, tmp)
         os.replace(tmp, dst)  # never a half-written notebook
         copied.append(src.name)
     return copied
@@ -449,7 +485,7 @@ def main(argv=None) -> int:
         p = Path(p)
         files += sorted(p.glob("*.ipynb")) if p.is_dir() else [p]
     for f in files:
-        problems = executed_problems(nbformat.read(f, as_version=4))
+        problems = executed_problems(_nbformat().read(f, as_version=4))
         for prob in problems:
             print(f"{f}: {prob}")
         bad += bool(problems)

@@ -17,9 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from ..notebooks import ROOT, make_exercise
+from ..notebooks import ROOT, make_exercise, parse_notebook
 
 __all__ = ["Task", "Exercise", "StudentCode", "load_exercise", "find_exercise", "extract_student_code",
            "defined_names", "strip_magics", "exercise_ids"]
@@ -145,7 +143,7 @@ def load_exercise(path: str | Path) -> Exercise:
     if not m:
         raise ValueError(f"an instructor notebook must be named NN_topic.ipynb, got {path.name!r}")
     raw = path.read_bytes()
-    nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    nb = parse_notebook(raw.decode("utf-8"))
     handed_out = make_exercise(nb, path.name)
     tasks, solution_cells, test_ids, test_sources, problems = [], {}, set(), set(), []
     template_code, template_solution = [], {}
