@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ["attention.py", "vit.py", "detr.py", "threads.py", "grading.py"]
+BENCHMARKS = ["attention.py", "vit.py", "detr.py", "threads.py", "grading.py", "notebooks_load.py"]
 GPU_AWARE = {"attention.py", "vit.py"}  # the ones with a plain PyTorch / Hugging Face reference to compare on a GPU
 
 
