@@ -1,0 +1,119 @@
+"""The package's layers (docs/architecture.md): the teaching library never reaches into the course tooling.
+
+The import graph is read from the source with `ast` (imports inside functions included), so a lazy import
+cannot hide a dependency. Every module must belong to a layer: a new module forces a decision here and in
+docs/architecture.md.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "vitcourse"
+
+# layer -> module name prefixes (relative to vitcourse); a module belongs to the first layer with a matching prefix
+LAYERS = {
+    "teaching": ["utils", "data", "plot", "attention", "positional", "blocks", "vit", "mixer", "unet", "detr",
+                 "train", "checkpoint", "distributed", "profiling", "pretrained", "explore"],
+    "checks": ["checks", "harness", "messages"],
+    "tooling": ["notebooks", "i18n", "glossary", "claims", "decks", "site", "webcheck", "figures",
+                "grading", "cli"],
+}
+ALLOWED = {  # layer -> the layers it may import (itself included)
+    "teaching": {"teaching"},
+    "checks": {"teaching", "checks"},
+    "tooling": {"teaching", "checks", "tooling"},
+}
+PACKAGE_ROOT = "__init__"  # vitcourse/__init__.py: lazy re-exports of the teaching layer only
+
+
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    rel = path.relative_to(package).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts) or PACKAGE_ROOT
+
+
+def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """module -> the vitcourse modules it imports (names relative to the package), anywhere in its source."""
+    graph = {}
+    for path in sorted(package.rglob("*.py")):
+        name = module_name(path, package)
+        is_pkg = path.name == "__init__.py"
+        here = [] if name == PACKAGE_ROOT else name.split(".")
+        base = here if is_pkg else here[:-1]
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parent = base[:len(base) - (node.level - 1)] if node.level > 1 else base
+                    target = parent + (node.module.split(".") if node.module else [])
+                elif node.module and node.module.split(".")[0] == "vitcourse":
+                    target = node.module.split(".")[1:]
+                else:
+                    continue
+                if node.module is None:  # from . import x, y: each name may be a submodule
+                    deps.update(".".join(target + [a.name]) for a in node.names)
+                deps.add(".".join(target) or PACKAGE_ROOT)
+            elif isinstance(node, ast.Import):
+                deps.update(".".join(a.name.split(".")[1:]) or PACKAGE_ROOT for a in node.names
+                            if a.name.split(".")[0] == "vitcourse")
+            elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None))
+                  == "import_module" and node.args and isinstance(node.args[0], ast.Constant)):
+                target = str(node.args[0].value)
+                deps.add(".".join(base + [target.lstrip(".")]) if target.startswith(".") else target)
+        graph[name] = {d for d in deps if d and d != name}
+    return graph
+
+
+def layer_of(module: str, layers=LAYERS) -> str | None:
+    for layer, prefixes in layers.items():
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return layer
+    return None
+
+
+def violations(graph: dict[str, set[str]], layers=LAYERS, allowed=ALLOWED) -> list[str]:
+    problems = []
+    known = set(graph)
+    for module, deps in sorted(graph.items()):
+        if module == PACKAGE_ROOT:
+            bad = sorted(d for d in deps if layer_of(d, layers) not in (None, "teaching"))
+            problems += [f"vitcourse/__init__ re-exports from {d}, which is not in the teaching layer" for d in bad]
+            continue
+        layer = layer_of(module, layers)
+        if layer is None:
+            problems.append(f"vitcourse.{module} belongs to no layer: add it to LAYERS here and to "
+                            f"docs/architecture.md")
+            continue
+        for dep in sorted(deps):
+            if dep == PACKAGE_ROOT or (dep not in known and not any(k.startswith(dep + ".") for k in known)):
+                continue  # `from . import x` of a name, not a module; the package's own __init__
+            dep_layer = layer_of(dep, layers)
+            if dep_layer is not None and dep_layer not in allowed[layer]:
+                problems.append(f"vitcourse.{module} ({layer}) imports vitcourse.{dep} ({dep_layer}); the {layer} "
+                                f"layer may import only {sorted(allowed[layer])}")
+    return problems
+
+
+def test_the_real_package_keeps_its_layers():
+    assert violations(import_graph()) == []
+
+
+def test_the_graph_sees_relative_absolute_and_lazy_imports():
+    graph = import_graph()
+    assert "attention" in graph["blocks"]              # from .attention import ...
+    assert "checks" in graph["grading.exercise"]       # a lazy import inside a function
+    assert "plot" in graph[PACKAGE_ROOT]               # importlib.import_module(".plot", __name__)
+
+
+@pytest.mark.parametrize("graph, expected", [
+    ({"attention": {"grading.grader"}, "grading.grader": set()},
+     "vitcourse.attention (teaching) imports vitcourse.grading.grader (tooling)"),
+    ({"checks.ex01": {"site"}, "site": set()}, "vitcourse.checks.ex01 (checks) imports vitcourse.site (tooling)"),
+    ({"newthing": set()}, "vitcourse.newthing belongs to no layer"),
+    ({PACKAGE_ROOT: {"grading"}, "grading": set()}, "re-exports from grading"),
+])
+def test_a_layer_violation_is_reported(graph, expected):
+    assert any(expected in p for p in violations(graph)), violations(graph)
