@@ -584,12 +584,13 @@ def draw_patch(fig: Figure, x, y, size, pr: int, pc: int, patch: int = 4) -> Non
 
 
 # ----------------------------------------------------------------------------------------------- references
-_REF = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?(figures/[^)\s>]+)>?\s*\)"      # ![alt](figures/x.svg)
-                  r"|<img\b[^>]*\bsrc=[\"'](figures/[^\"']+)[\"']")                  # <img src="figures/x.svg">
+# ![alt](figures/x.svg), <img src="figures/x.svg">; a Korean notebook (notebooks/ko/) shows ../figures/ko/x.svg
+_REF = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?((?:\.\./)?figures/[^)\s>]+)>?\s*\)"
+                  r"|<img\b[^>]*\bsrc=[\"']((?:\.\./)?figures/[^\"']+)[\"']")
 
 
 def figure_references(notebook: Path | str) -> list[str]:
-    """The ``figures/...`` paths that the markdown cells of ``notebook`` show, in order."""
+    """The ``figures/...`` (or ``../figures/...``) paths that the markdown cells of ``notebook`` show, in order."""
     import json
 
     nb = json.loads(Path(notebook).read_text(encoding="utf-8"))

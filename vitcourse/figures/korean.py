@@ -77,10 +77,61 @@ def glyph(ch: str, weight: str = "regular") -> tuple[str, str, int]:
 
     font, glyphs, cmap, _ = _font(weight)
     name = cmap.get(ord(ch)) or cmap.get(ord("?"))
-    pen = SVGPathPen(glyphs)
+    pen = SVGPathPen(glyphs, ntos=lambda v: str(round(v)))  # font units: 1/1000 em, whole numbers suffice
     glyphs[name].draw(pen)
-    return f"k{weight[0]}{ord(ch):x}", pen.getCommands(), glyphs[name].width
+    return f"k{weight[0]}{ord(ch):x}", relative(pen.getCommands()), glyphs[name].width
+
+
+_TOKEN = re.compile(r"[MLQHVZ]|-?\d+")
+
+
+def relative(d: str) -> str:
+    """Absolute path data (``M L Q H V Z``, whole numbers) as relative commands: the same outline, fewer bytes."""
+    out, x, y, sx, sy, cmd = [], 0, 0, 0, 0, None
+    tokens = _TOKEN.findall(d)
+    i = 0
+    while i < len(tokens):
+        if tokens[i].isalpha():
+            cmd = tokens[i]
+            i += 1
+            if cmd == "Z":
+                out.append("z")
+                x, y = sx, sy
+                continue
+        n = {"M": 2, "L": 2, "Q": 4, "H": 1, "V": 1}[cmd]
+        v = [int(t) for t in tokens[i:i + n]]
+        i += n
+        if cmd == "H":
+            out.append(f"h{v[0] - x}")
+            x = v[0]
+        elif cmd == "V":
+            out.append(f"v{v[0] - y}")
+            y = v[0]
+        elif cmd == "Q":
+            out.append(f"q{v[0] - x} {v[1] - y} {v[2] - x} {v[3] - y}")
+            x, y = v[2], v[3]
+        else:
+            out.append(f"{cmd.lower()}{v[0] - x} {v[1] - y}")
+            x, y = v
+            if cmd == "M":
+                sx, sy = x, y
+    return "".join(out).replace(" -", "-")
 
 
 def units_per_em(weight: str = "regular") -> int:
     return _font(weight)[3]
+
+
+def leftover_labels(svg: str, catalogue: dict[str, str]) -> list[str]:
+    """English labels left in a Korean figure: SVG text equal to a catalogue key translated to something else."""
+    import xml.etree.ElementTree as ET
+
+    from . import rich
+
+    def plain(s: str) -> str:
+        return "".join(ET.fromstring(f"<t>{rich(s, 10)}</t>").itertext())
+
+    english = {plain(k): k for k, v in catalogue.items() if v != k}
+    root = ET.fromstring(svg)
+    shown = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    return sorted({english[s] for s in shown if s in english})
