@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from vitcourse.figures import Figure, all_figures, build, figure, figure_references, missing_figures
+from vitcourse.figures import Figure, all_figures, build, figure, figure_references, language, missing_figures, render
+from vitcourse.figures import labels as figure_labels
 from vitcourse.figures.__main__ import main as figures_main
+from vitcourse.figures.korean import leftover_labels, load_catalogue, needs_entry
 from vitcourse.notebooks import ROOT
 
 FIGDIR = ROOT / "notebooks" / "figures"
@@ -123,3 +125,75 @@ def test_rich_text_subscripts_escape_and_stay_well_formed():
     texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert texts == ["softmax(Q KT / √dk) < 1 & xclass", "key_padding_mask"]
     assert re.search(r'<tspan dy="0.32em" font-size="[\d.]+">k</tspan>', f.svg())
+
+
+# ----------------------------------------------------------------------------------- Korean figures
+KO_FIGDIR = FIGDIR / "ko"
+
+
+def test_every_label_of_every_figure_has_a_korean_entry():
+    catalogue = load_catalogue()
+    todo = sorted(label for label in figure_labels() if needs_entry(label) and label not in catalogue)
+    assert todo == [], (f"{len(todo)} figure label(s) lack a Korean entry in vitcourse/figures/labels_ko.json: "
+                        f"{todo[:10]}; `python -m vitcourse.figures labels` lists them")
+    unused = sorted(set(catalogue) - set(figure_labels()))
+    assert unused == [], f"labels_ko.json entries no figure draws (remove them): {unused[:10]}"
+
+
+def test_a_figure_with_a_label_missing_from_the_catalogue_fails():
+    name = "01_soft_lookup"
+    catalogue = {k: v for k, v in load_catalogue().items() if k != "query q"}
+    with pytest.raises(ValueError, match=r"figure 01_soft_lookup: 1 label\(s\) have no entry .*'query q'"):
+        render(name, "ko", catalogue)
+    assert "쿼리 q" in render(name, "ko", load_catalogue())
+
+
+def test_committed_korean_figures_equal_a_fresh_build(tmp_path):
+    build(tmp_path, lang="ko")
+    fresh = {p.name: p.read_bytes() for p in tmp_path.glob("*.svg")}
+    committed = {p.name: p.read_bytes() for p in KO_FIGDIR.glob("*.svg")}
+    assert sorted(committed) == sorted(fresh) == sorted(f"{n}.svg" for n in FIGURES), \
+        "notebooks/figures/ko/ lacks figures or has stale ones: run `python -m vitcourse.figures build --lang ko`"
+    stale = [n for n in fresh if fresh[n] != committed[n]]
+    assert stale == [], f"out of date: {stale}; run `python -m vitcourse.figures build --lang ko` and commit"
+
+
+@pytest.mark.parametrize("path", sorted(KO_FIGDIR.glob("*.svg")), ids=lambda p: p.name)
+def test_korean_figure_is_well_formed_korean_and_has_no_leftover_english_label(path):
+    text = path.read_text(encoding="utf-8")
+    root = ET.fromstring(text)
+    assert path.stat().st_size < MAX_BYTES, f"{path.name}: {path.stat().st_size} bytes"
+    assert leftover_labels(text, load_catalogue()) == []
+    defined = set(re.findall(r'<path id="(k[rb][0-9a-f]+)"', text))
+    used = set(re.findall(r'xlink:href="#(k[rb][0-9a-f]+)"', text))
+    assert used <= defined, f"{path.name}: glyphs used but not defined: {used - defined}"
+    assert root.find(".//{http://www.w3.org/2000/svg}g[@aria-label]") is not None, f"{path.name}: no Korean label"
+
+
+def test_a_leftover_english_label_in_a_korean_figure_fails():
+    f = Figure(900, 200)
+    f.text(10, 10, "query q")          # drawn as English text: what a missing translation leaves
+    f.text(10, 40, "keys k_j")         # rich text: subscript markup
+    f.text(10, 70, "softmax")          # kept in English on purpose (catalogue entry equal to itself)
+    catalogue = {"query q": "쿼리 q", "keys k_j": "키 k_j", "softmax": "softmax"}
+    assert leftover_labels(f.svg(), catalogue) == ["keys k_j", "query q"]
+
+
+def test_korean_labels_are_drawn_as_outlines_placed_like_text():
+    f = Figure(900, 200)
+    with language("ko", {"query q": "쿼리 q"}):
+        f.text(100, 50, "query q", anchor="start", weight="bold")
+        f.text(100, 90, "(B, N, D)")       # notation: no entry needed, stays text
+    svg = f.svg()
+    ET.fromstring(svg)
+    assert '<g aria-label="쿼리 q" role="img"><g transform="translate(100 55.25) scale(' in svg
+    assert svg.count('<path id="kb') == 3 and "<text " in svg and "(B, N, D)</text>" in svg
+    assert "쿼" not in svg.replace('aria-label="쿼리 q"', "")   # no Hangul left as text
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks" / "ko").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name)
+def test_korean_lectures_show_the_korean_figures(path):
+    refs = figure_references(path)
+    drawn = [r for r in refs if Path(r).stem in FIGURES]
+    assert all(r.startswith("../figures/ko/") for r in drawn), [r for r in drawn if "/ko/" not in r]
+    assert missing_figures(path) == [], f"{path.name} shows figures that do not exist"

@@ -8,7 +8,9 @@ import pytest
 
 from vitcourse.notebooks import ROOT, code, new_notebook
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
+# the English notebooks and the Korean edition (notebooks/ko, solutions/ko: outputs copied from English, `make ko`)
+NOTEBOOKS = [p for folder in ("notebooks", "solutions", "notebooks/ko", "solutions/ko")
+             for p in sorted((ROOT / folder).glob("*.ipynb"))]
 MAX_PIXELS = 4000  # longest side of a committed PNG output
 GLYPH_MISSING = re.compile(r"Glyph \d+ .*? missing from font")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -72,12 +74,12 @@ def _notebook(outputs):
 @pytest.mark.parametrize("path", [
     pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="06 must be re-executed to shrink its attention map"))
     if str(p.relative_to(ROOT)) in NEEDS_REEXECUTION else p for p in NOTEBOOKS
-], ids=lambda p: f"{p.parent.name}/{p.name}")
+], ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_committed_outputs_have_every_glyph_and_no_giant_image(path):
     assert output_problems(nbformat.read(path, as_version=4)) == [], path.relative_to(ROOT)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_every_shown_figure_is_stored(path):
     assert missing_figures(nbformat.read(path, as_version=4)) == [], path.relative_to(ROOT)
 

@@ -101,9 +101,21 @@ def template(english: Path, root: Path = ROOT) -> Path:
     return path
 
 
+_FIGURE_LINK = re.compile(r"(\]\(\s*<?|\bsrc=[\"'])figures/(\d\d_[a-z0-9_]+)\.svg")
+
+
 def _korean_markdown(text: str) -> str:
-    # the Korean notebook sits one folder down: figures/x.svg -> ../figures/x.svg
-    return re.sub(r"\]\((?!https?:|/|\.\./|#)(figures/)", r"](../\1", text)
+    """The Korean notebook sits one folder down (``notebooks/ko/``): ``figures/x.png`` -> ``../figures/x.png``,
+    and a drawn lecture figure ``figures/NN_name.svg`` -> ``../figures/ko/NN_name.svg``, its Korean edition
+    (``python -m vitcourse.figures build --lang ko``; `vitcourse.figures.korean`)."""
+    from .figures import all_figures
+
+    drawn = all_figures()
+    text = _FIGURE_LINK.sub(lambda m: f"{m.group(1)}figures/ko/{m.group(2)}.svg" if m.group(2) in drawn
+                            else m.group(0), text)
+    text = re.sub(r"\bsrc=([\"'])(?!https?:|/|\.\./|#)(figures/)", r"src=\1../\2", text)
+    return re.sub(r"\]\(\s*<?(?!https?:|/|\.\./|#)(figures/)", lambda m: m.group(0)[:-len("figures/")] + "../figures/",
+                  text)
 
 
 def problems(english: Path, root: Path = ROOT) -> list[str]:

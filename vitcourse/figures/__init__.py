@@ -20,6 +20,7 @@ Drawing conventions:
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 import random
@@ -27,7 +28,8 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-__all__ = ["Figure", "figure", "all_figures", "build", "PALETTE", "heat", "fmt", "rich", "softmax", "LECTURES"]
+__all__ = ["Figure", "figure", "all_figures", "build", "render", "labels", "language", "LANGUAGES", "PALETTE", "heat",
+           "fmt", "rich", "softmax", "LECTURES"]
 
 FONT_STACK = ("'Noto Sans', 'Noto Sans KR', 'Noto Sans CJK KR', NanumGothic, 'Nanum Gothic', "
               "'Apple SD Gothic Neo', 'Malgun Gothic', 'DejaVu Sans', Arial, sans-serif")
@@ -47,6 +49,32 @@ LECTURES = [f"{i:02d}" for i in range(1, 11)]
 _NAME = re.compile(r"^(\d\d)_[a-z0-9_]+$")
 
 FIGURES: dict[str, Callable[[], str]] = {}
+# The language figures are drawn in: "en" (the labels as written in l01.py ... l10.py) or "ko" (each label
+# looked up in figures/labels_ko.json, Hangul drawn as outlines: see vitcourse/figures/korean.py).
+LANGUAGES = ("en", "ko")
+_LANG = {"lang": "en", "labels": {}, "missing": set(), "seen": None}
+
+
+@contextlib.contextmanager
+def language(lang: str, labels: dict[str, str] | None = None, *, seen: set | None = None):
+    """Draw figures in ``lang`` inside the block; ``labels`` overrides the Korean catalogue (tests).
+
+    Labels that need an entry and have none are collected in ``missing_labels()``; with ``seen``, every
+    label drawn is added to it.
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang={lang!r}: expected one of {LANGUAGES}")
+    if lang == "ko" and labels is None:
+        from .korean import load_catalogue
+
+        labels = load_catalogue()
+    old = dict(_LANG)
+    _LANG.update(lang=lang, labels=labels or {}, missing=set(), seen=seen)
+    try:
+        yield _LANG["missing"]
+    finally:
+        _LANG.clear()
+        _LANG.update(old)
 
 
 def figure(name: str):
@@ -72,8 +100,34 @@ def all_figures() -> dict[str, Callable[[], str]]:
     return dict(sorted(FIGURES.items()))
 
 
-def build(out: Path | str, *, names: Iterable[str] | None = None) -> list[Path]:
-    """Write every figure (or those in ``names``) to ``out/NAME.svg``; return the written paths."""
+def render(name: str, lang: str = "en", labels: dict[str, str] | None = None) -> str:
+    """The SVG text of figure ``name`` in ``lang``; a label without a Korean entry is a ValueError."""
+    fn = all_figures()[name]
+    if lang == "en":
+        return fn()
+    with language(lang, labels) as missing:
+        text = fn()
+    if missing:
+        raise ValueError(f"figure {name}: {len(missing)} label(s) have no entry in vitcourse/figures/labels_ko.json: "
+                         f"{sorted(missing)[:5]}; add them (`python -m vitcourse.figures labels` lists every label)")
+    return text
+
+
+def labels(names: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """``{label: [figure names]}`` for every label drawn (in English) by the figures in ``names`` (default all)."""
+    out: dict[str, list[str]] = {}
+    figs = all_figures()
+    for name in names or figs:
+        seen: set = set()
+        with language("ko", {}, seen=seen):
+            figs[name]()
+        for label in seen:
+            out.setdefault(label, []).append(name)
+    return dict(sorted(out.items()))
+
+
+def build(out: Path | str, *, names: Iterable[str] | None = None, lang: str = "en") -> list[Path]:
+    """Write every figure (or those in ``names``) in ``lang`` to ``out/NAME.svg``; return the written paths."""
     figs = all_figures()
     if names is not None:
         names = list(names)
@@ -84,9 +138,9 @@ def build(out: Path | str, *, names: Iterable[str] | None = None) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, fn in figs.items():
+    for name in figs:
         path = out / f"{name}.svg"
-        path.write_text(fn(), encoding="utf-8", newline="\n")
+        path.write_text(render(name, lang), encoding="utf-8", newline="\n")
         paths.append(path)
     return paths
 
@@ -172,6 +226,39 @@ def rich(s: str, size: float) -> str:
     return "".join(out)
 
 
+def _rich_runs(s: str) -> list[tuple[str, float, float]]:
+    """``s`` as (text, size scale, baseline shift in ems of the base size) runs, the layout `rich` asks for."""
+    for sup, digit in (("²", "2"), ("³", "3"), ("⁸", "8")):
+        s = s.replace(sup, "^{" + digit + "}")
+    runs, pos = [], 0
+    for m in _RICH.finditer(s):
+        if m.start() > pos:
+            runs.append((s[pos:m.start()], 1.0, 0.0))
+        body = m.group(2)[1:-1] if m.group(2).startswith("{") else m.group(2)
+        runs.append((body, 0.72, 0.32 * 0.72 if m.group(1) == "_" else -0.45 * 0.72))
+        pos = m.end()
+    if pos < len(s):
+        runs.append((s[pos:], 1.0, 0.0))
+    return runs
+
+
+def _hangul(s: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e" for ch in s)
+
+
+def _translate(s: str) -> str:
+    """``s`` in the current language: its catalogue entry, else ``s`` (recorded as missing if it is words)."""
+    from .korean import needs_entry
+
+    if _LANG["seen"] is not None:
+        _LANG["seen"].add(s)
+    if s in _LANG["labels"]:
+        return _LANG["labels"][s]
+    if needs_entry(s):
+        _LANG["missing"].add(s)
+    return s
+
+
 # ----------------------------------------------------------------------------------------------- canvas
 class Figure:
     """A drawing in user units ``width x height``; :meth:`svg` returns the document.
@@ -188,6 +275,7 @@ class Figure:
         self.background = background
         self.parts: list[str] = []
         self.defs: list[str] = []
+        self._glyphs: set[str] = set()
 
     # -- raw
     def add(self, element: str) -> None:
@@ -220,6 +308,12 @@ class Figure:
     def text(self, x, y, s: str, *, size=15, anchor="middle", weight=None, italic=False, fill=None,
              mono=False, rotate=None, raw=False) -> None:
         """Text centred vertically on ``y``; ``raw=True`` keeps underscores (no subscripts)."""
+        if _LANG["lang"] != "en":
+            s = _translate(s)
+            if _hangul(s):
+                self._outline_text(x, y, s, size=size, anchor=anchor, weight=weight, italic=italic, fill=fill,
+                                   rotate=rotate, raw=raw)
+                return
         attrs = (f'x="{fmt(x)}" y="{fmt(y)}" dy="0.35em" font-size="{fmt(size)}" text-anchor="{anchor}" '
                  'xml:space="preserve"')
         if weight:
@@ -233,6 +327,40 @@ class Figure:
         if rotate is not None:
             attrs += f' transform="rotate({fmt(rotate)} {fmt(x)} {fmt(y)})"'
         self.add(f"<text {attrs}>{esc(s) if raw else rich(s, size)}</text>")
+
+    def _outline_text(self, x, y, s, *, size, anchor, weight, italic, fill, rotate, raw) -> None:
+        """``s`` drawn as NanumGothic glyph outlines placed like `text` would place it (see korean.py)."""
+        from .korean import glyph, units_per_em
+
+        w = "bold" if weight in ("bold", "600", "700", 600, 700) else "regular"
+        runs = [(s, 1.0, 0.0)] if raw else _rich_runs(s)
+        k = size / units_per_em(w)
+        placed, pen = [], 0.0              # pen: advance in font units at the base size
+        for text, scale, shift in runs:
+            uses = []
+            for ch in text:
+                gid, d, adv = glyph(ch, w)
+                if not ch.isspace():
+                    if gid not in self._glyphs:
+                        self._glyphs.add(gid)
+                        self.defs.append(f'<path id="{gid}" d="{d}"/>')
+                    uses.append((gid, pen / scale))
+                pen += adv * scale
+            placed.append((scale, shift, uses))
+        x0 = x - (pen * k / 2 if anchor == "middle" else pen * k if anchor == "end" else 0)
+        base = y + 0.35 * size
+        attrs = f' fill="{fill}"' if fill else ""
+        transform = f' transform="rotate({fmt(rotate)} {fmt(x)} {fmt(y)})"' if rotate is not None else ""
+        body = []
+        for scale, shift, uses in placed:
+            if not uses:
+                continue
+            ks = k * scale
+            skew = " skewX(-12)" if italic else ""
+            body.append(f'<g transform="translate({fmt(x0, 2)} {fmt(base + shift * size, 2)}){skew} '
+                        f'scale({fmt(ks, 5)} {fmt(-ks, 5)})">'
+                        + "".join(f'<use xlink:href="#{gid}" x="{fmt(ux, 1)}"/>' for gid, ux in uses) + "</g>")
+        self.add(f'<g aria-label="{esc(s)}" role="img"{attrs}{transform}>' + "".join(body) + "</g>")
 
     def lines(self, x, y, rows: Sequence[str], *, size=14, gap=1.3, **kw) -> None:
         """Several text lines centred vertically on ``y``."""
@@ -456,12 +584,13 @@ def draw_patch(fig: Figure, x, y, size, pr: int, pc: int, patch: int = 4) -> Non
 
 
 # ----------------------------------------------------------------------------------------------- references
-_REF = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?(figures/[^)\s>]+)>?\s*\)"      # ![alt](figures/x.svg)
-                  r"|<img\b[^>]*\bsrc=[\"'](figures/[^\"']+)[\"']")                  # <img src="figures/x.svg">
+# ![alt](figures/x.svg), <img src="figures/x.svg">; a Korean notebook (notebooks/ko/) shows ../figures/ko/x.svg
+_REF = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?((?:\.\./)?figures/[^)\s>]+)>?\s*\)"
+                  r"|<img\b[^>]*\bsrc=[\"']((?:\.\./)?figures/[^\"']+)[\"']")
 
 
 def figure_references(notebook: Path | str) -> list[str]:
-    """The ``figures/...`` paths that the markdown cells of ``notebook`` show, in order."""
+    """The ``figures/...`` (or ``../figures/...``) paths that the markdown cells of ``notebook`` show, in order."""
     import json
 
     nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
