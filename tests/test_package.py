@@ -1,8 +1,10 @@
 """The package's front door: `import vitcourse` is cheap, and every re-exported name resolves lazily."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +80,60 @@ def test_parse_notebook_joins_sources_and_refuses_what_is_not_a_v4_notebook():
         parse_notebook('{"nbformat": 3, "worksheets": []}')
     with pytest.raises(ValueError, match="nbformat None"):
         parse_notebook("[1, 2]")
+
+
+def missing_from_wheel(names_in_wheel: set[str], package: Path) -> list[str]:
+    """Files of the package source (non-Python ones included) that a wheel with ``names_in_wheel`` lacks."""
+    want = {p.relative_to(package.parent).as_posix() for p in package.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix not in {".pyc", ".orig", ".rej"}}
+    return sorted(want - names_in_wheel)
+
+
+def test_missing_from_wheel_names_a_data_file_the_wheel_lacks(tmp_path):
+    pkg = tmp_path / "vitcourse"
+    (pkg / "figures").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "figures" / "labels_ko.json").write_text("{}")
+    assert missing_from_wheel({"vitcourse/__init__.py"}, pkg) == ["vitcourse/figures/labels_ko.json"]
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_every_package_file_and_works_outside_a_checkout(tmp_path):
+    """`pip wheel .` (no download: the installed setuptools builds it) holds every file of vitcourse/ and nothing
+    else; unpacked away from the checkout it imports, and `vitcourse grade` says it needs --solutions."""
+    import zipfile
+
+    import shutil
+
+    root = Path(vitcourse.__file__).resolve().parents[1]
+    src = tmp_path / "src"  # a copy: setuptools builds in the source tree (build/, *.egg-info)
+    shutil.copytree(root / "vitcourse", src / "vitcourse", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(root / name, src / name)
+    wheel_dir = tmp_path / "wheel"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                    str(wheel_dir), str(src)], check=True, capture_output=True, text=True)
+    (wheel,) = wheel_dir.glob("vitcourse-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        z.extractall(tmp_path / "site")
+    assert missing_from_wheel(names, root / "vitcourse") == []
+    assert not [n for n in names if not n.startswith(("vitcourse/", "vitcourse-"))]  # no tests, no fixtures
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "PYTHONPATH": str(tmp_path / "site")}
+    probe = ("import vitcourse, vitcourse.figures.korean as k; print(vitcourse.__file__); vitcourse.ViT; "
+             "print(len(k.load_catalogue()) > 0)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [str(tmp_path / "site" / "vitcourse" / "__init__.py"), "True"]
+    (tmp_path / "x.ipynb").write_text("{}")
+    out = subprocess.run([sys.executable, "-m", "vitcourse.cli", "grade", "x.ipynb"], capture_output=True,
+                         text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 2 and "installed from a wheel" in out.stderr and "--solutions PATH" in out.stderr, \
+        out.stderr[-2000:]
+
+
+def test_grade_with_a_solutions_path_that_is_not_a_folder_says_which_and_what_to_give(tmp_path):
+    (tmp_path / "x.ipynb").write_text("{}")
+    out = subprocess.run([sys.executable, "-m", "vitcourse.cli", "grade", "x.ipynb", "--solutions", "nowhere"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2 and "--solutions 'nowhere' is not a folder" in out.stderr, out.stderr[-2000:]

@@ -13,6 +13,27 @@ from pathlib import Path
 __all__ = ["main"]
 
 
+def _solutions(args) -> Path | None:
+    """The instructor notebooks folder: ``--solutions``, else the course checkout's ``solutions/``; None (after
+    saying why) when it does not exist."""
+    from .notebooks import ROOT
+
+    if args.solutions:
+        folder = Path(args.solutions)
+        if not folder.is_dir():
+            print(f"vitcourse grade: --solutions {args.solutions!r} is not a folder; give the folder that holds the "
+                  f"instructor notebooks (NN_topic.ipynb), e.g. solutions/ of a course checkout", file=sys.stderr)
+            return None
+        return folder
+    folder = ROOT / "solutions"
+    if not folder.is_dir():
+        print(f"vitcourse grade: no solutions/ folder next to the installed package ({folder} does not exist): "
+              f"this vitcourse was installed from a wheel, not run from a course checkout. Pass the instructor "
+              f"notebooks with --solutions PATH (the solutions/ folder of a clone of the course)", file=sys.stderr)
+        return None
+    return folder
+
+
 def _grade(args) -> int:
     import signal
 
@@ -26,9 +47,10 @@ def _grade(args) -> int:
         write_feedback,
         write_json,
     )
-    from .notebooks import ROOT
 
-    solutions = Path(args.solutions) if args.solutions else ROOT / "solutions"
+    solutions = _solutions(args)
+    if solutions is None:
+        return 2
     if args.exercise is not None and not (len(args.exercise) == 2 and args.exercise.isdigit()):
         print(f"--exercise must be two digits like 01, got {args.exercise!r}", file=sys.stderr)
         return 2
@@ -124,8 +146,10 @@ def _grade_nbgrader(args) -> int:
               file=sys.stderr)
         return 2
     from .grading import IsolationUnavailable, merge_rows, read_gradebook, write_csv, write_feedback, write_json
-    from .notebooks import ROOT
 
+    solutions = _solutions(args)
+    if solutions is None:
+        return 2
     done = [0]
 
     def progress(sub, rows):
@@ -141,7 +165,7 @@ def _grade_nbgrader(args) -> int:
     previous = signal.signal(signal.SIGTERM, on_term)  # as in _grade: sandboxes stopped, nothing half-written
     try:
         run = nbg.grade_course(args.nbgrader, args.assignment,
-                               solutions=Path(args.solutions) if args.solutions else ROOT / "solutions",
+                               solutions=solutions,
                                jobs=args.jobs, progress=progress, timeout=args.timeout, memory_mb=args.memory_mb,
                                seed=args.seed, allow_unsafe=args.unsafe_no_isolation)
     except ValueError as e:
