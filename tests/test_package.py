@@ -101,9 +101,8 @@ def test_missing_from_wheel_names_a_data_file_the_wheel_lacks(tmp_path):
 def test_the_wheel_ships_every_package_file_and_works_outside_a_checkout(tmp_path):
     """`pip wheel .` (no download: the installed setuptools builds it) holds every file of vitcourse/ and nothing
     else; unpacked away from the checkout it imports, and `vitcourse grade` says it needs --solutions."""
-    import zipfile
-
     import shutil
+    import zipfile
 
     root = Path(vitcourse.__file__).resolve().parents[1]
     src = tmp_path / "src"  # a copy: setuptools builds in the source tree (build/, *.egg-info)
@@ -137,3 +136,16 @@ def test_grade_with_a_solutions_path_that_is_not_a_folder_says_which_and_what_to
     out = subprocess.run([sys.executable, "-m", "vitcourse.cli", "grade", "x.ipynb", "--solutions", "nowhere"],
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 2 and "--solutions 'nowhere' is not a folder" in out.stderr, out.stderr[-2000:]
+
+
+def test_the_grader_sandbox_exports_the_same_names_as_the_package():
+    """The sandbox writes its own lazy __init__ from the package's table; a table it cannot read would leave a
+    student's `from vitcourse import fit` failing only under grading."""
+    from vitcourse.grading.sandbox import _lazy_init
+
+    source = (Path(vitcourse.__file__)).read_text(encoding="utf-8")
+    namespace: dict = {}
+    exec(_lazy_init(source, {"vit"}), namespace)  # noqa: S102 - our own generated source
+    assert set(namespace["_NAMES"]) == set(vitcourse.__all__) - {"__version__"}
+    assert namespace["_NAMES"]["fit"] == "train"
+    assert _lazy_init("__version__ = '1'\n", set()).count("_NAMES = {}") == 1  # the check above can fail

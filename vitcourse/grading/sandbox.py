@@ -201,6 +201,10 @@ def _lazy_init(source: str, absent: set[str]) -> str:
         elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__version__"
                                                   for t in node.targets):
             version = ast.literal_eval(node.value)
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_MODULES"
+                                                  for t in node.targets):  # the package's lazy re-export table
+            for module, exported in ast.literal_eval(node.value):
+                names.update(dict.fromkeys(exported.split(), module.lstrip(".")))
     return f'''"""The course package as the grader's sandbox holds it: modules are imported on first use."""
 import importlib
 
