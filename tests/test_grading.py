@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
-
 from grading_attacks import generic_attacks, solution_submission, student_version, warmup_attacks
-from vitcourse.grading import Grader, STATUSES, discover, find_flags, load_exercise, merge_rows
+from sandbox_available import needs_sandbox
+
+from vitcourse.grading import STATUSES, Grader, discover, find_flags, load_exercise, merge_rows
 from vitcourse.grading.child import Decoder, WireError, encode
 from vitcourse.grading.grader import Submission
 from vitcourse.notebooks import ROOT
-
-from sandbox_available import needs_sandbox
 
 pytestmark = needs_sandbox
 
@@ -316,8 +314,7 @@ def test_class_of_60_with_two_jobs(tmp_path):
 
 def test_without_bubblewrap_the_grader_refuses_unless_told_it_is_unsafe(monkeypatch, tmp_path):
     from vitcourse.cli import main
-    from vitcourse.grading import IsolationUnavailable
-    from vitcourse.grading import sandbox
+    from vitcourse.grading import IsolationUnavailable, sandbox
 
     monkeypatch.setattr(sandbox, "_bwrap_path", lambda: None)
     with pytest.raises(IsolationUnavailable, match="bubblewrap is not installed.*--unsafe-no-isolation"):
@@ -330,3 +327,30 @@ def test_without_bubblewrap_the_grader_refuses_unless_told_it_is_unsafe(monkeypa
     rows = list(csv.DictReader((tmp_path / "gb.csv").read_text().splitlines()))
     assert sum(float(r["points"]) for r in rows) == 3
     assert all(r["isolation"].startswith("none (--unsafe-no-isolation") for r in rows), rows
+
+
+def test_the_sandbox_factory_hands_out_a_spare_started_in_the_background_and_kills_spares_on_close():
+    """Start-up (an interpreter + torch) overlaps the previous submission; every sandbox still gets one job."""
+    import time
+
+    from vitcourse.grading.sandbox import Isolation, Limits, SandboxFactory
+
+    factory = SandboxFactory(Isolation(kernel=False, detail="none (test)"), Limits())
+    try:
+        first = factory.start(("vit",))
+        (spare,) = factory._spares[("vit",)]
+        assert spare is not first and spare.proc.poll() is None  # started at once, beside the first
+        first.kill()
+        time.sleep(0.2)
+        second = factory.start(["vit"])  # the same kind, however it is spelled
+        assert second is spare and second.started < time.monotonic() - 0.2
+        assert factory._spares[("vit",)][0] not in (first, second)  # a new spare for the next call
+        other = factory.start(())
+        assert other not in (first, second) and set(factory._spares) == {("vit",), ()}
+        second.kill()
+        other.kill()
+    finally:
+        spares = [sb for group in factory._spares.values() for sb in group]
+        factory.close()
+    assert spares and all(sb.proc.poll() is not None for sb in spares)
+    assert factory._spares == {}

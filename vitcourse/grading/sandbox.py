@@ -433,8 +433,16 @@ class SandboxFactory:
         self._pkgs: dict[tuple, str] = {}
         self._lock = threading.Lock()
         self._binds = _bound_dirs()
+        self._spares: dict[tuple, list[Sandbox]] = {}  # started, importing or ready, never given a job
+        self._closed = False
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            spares = [sb for group in self._spares.values() for sb in group]
+            self._spares.clear()
+        for sb in spares:
+            sb.kill()
         shutil.rmtree(self.pub, ignore_errors=True)
 
     def package(self, absent=()) -> str:
@@ -447,6 +455,35 @@ class SandboxFactory:
             return self._pkgs[key]
 
     def start(self, absent=()) -> Sandbox:
+        """A fresh sandbox without the ``absent`` modules, and a spare started for the next call.
+
+        Starting a sandbox costs an interpreter and the import of torch (seconds); a grading run asks for the
+        same kinds again and again, so the factory keeps one spare per kind starting in the background while
+        the current one grades. A spare is a new process that has run nothing but its imports; every
+        sandbox takes exactly one job, so handing out a spare shares nothing between submissions.
+        """
+        key = tuple(sorted(set(absent)))
+        with self._lock:
+            group = self._spares.get(key, [])
+            sb = group.pop(0) if group else None
+        if sb is not None and sb.proc.poll() is not None:  # it died while waiting (killed, out of memory)
+            sb.kill()
+            sb = None
+        if sb is None:
+            sb = self._spawn(key)
+        with self._lock:
+            refill = not self._closed and not self._spares.get(key)
+        if refill:
+            spare = self._spawn(key)  # outside the lock: package() takes it
+            with self._lock:
+                keep = not self._closed and not self._spares.get(key)
+                if keep:
+                    self._spares.setdefault(key, []).append(spare)
+            if not keep:  # closed meanwhile, or another thread refilled first
+                spare.kill()
+        return sb
+
+    def _spawn(self, absent=()) -> Sandbox:
         pkg = self.package(absent)
         python = os.path.realpath(sys.executable)
         if self.isolation.kernel:
