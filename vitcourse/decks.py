@@ -14,7 +14,7 @@
   too tall even for an empty slide shows its code on one subslide and its outputs on the next; a
   markdown cell too tall is split between paragraphs or list items;
 - every (sub)slide starts with a heading: one that does not gets the last heading shown, continued
-  (``"## 3. Softmax (cont.)"``).
+  (``"## 3. Softmax (cont.)"``; ``(계속)`` in a Korean notebook, metadata ``language: ko``).
 
 Heights are estimated from the source (lines, wrapped at the slide width; image sizes from the PNG
 header) with the sizes of the deck style sheet (``templates/vitcourse_reveal``). The estimate is
@@ -60,6 +60,7 @@ _CELL_GAP = 10                   # margin below each cell
 _BLOCK_GAP = 0.35 * _FONT        # margin between paragraphs
 _CODE_PAD = 12                   # padding of a code box
 _CONT = " (cont.)"
+_CONT_KO = " (계속)"       # Korean decks (notebook metadata language "ko")
 
 _MARKER = re.compile(r"^[ \t]*#[ \t]*NBVAL_[A-Z_]+[^\n]*(\n|$)", re.M)
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -406,6 +407,7 @@ def deck_notebook(nb, *, notes: bool = True, budget: float = BUDGET):
     import nbformat
 
     nb = shown_notebook(nb, notes=notes)
+    cont = _CONT_KO if nb.metadata.get("language") == "ko" else _CONT
     cells = [c for c in nb.cells if _slide_type(c) != "skip"]
     out: list = []
     heading = ""          # last heading shown, carried to slides without one
@@ -419,7 +421,7 @@ def deck_notebook(nb, *, notes: bool = True, budget: float = BUDGET):
         if _starts_with_heading(cell) or not heading:
             _set_type(cell, slide_type)
             return
-        title = heading if heading.endswith(_CONT) else heading + _CONT
+        title = heading if heading.endswith((_CONT, _CONT_KO)) else heading + cont
         head = nbformat.v4.new_markdown_cell(f"## {title}", metadata={"slideshow": {"slide_type": slide_type}})
         out.append(head)
         used = estimate_height(head)
