@@ -33,6 +33,7 @@ Site layout (``build/site``)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import hashlib
 import html
@@ -767,10 +768,12 @@ def check_built(folder: Path, notebooks_dir: Path = ROOT / "notebooks", screensh
         return webcheck.check_folder(Path(folder), base, browser, shots=screenshots, expected=expected, log=log)
 
 
-def build_pdfs(folder: Path = ROOT / "build" / "slides", out: Path = ROOT / "build" / "pdf", log=print) -> list[str]:
+def build_pdfs(folder: Path = ROOT / "build" / "slides", out: Path = ROOT / "build" / "pdf", *, browser=None,
+               log=print) -> list[str]:
     """One PDF per deck built under ``folder`` (``make slides``) into ``out`` (``ko/`` decks into ``out/ko``),
     printed by headless Chromium from reveal.js's print view; returns the problems (a slide that would be cut or
-    spill onto a second page, a page count other than the slide count), [] when every PDF is right."""
+    spill onto a second page, a page count other than the slide count), [] when every PDF is right.
+    ``browser``: an open `vitcourse.webcheck.Browser` to use (default: a new one)."""
     from . import webcheck
 
     why = webcheck.unavailable()
@@ -779,8 +782,8 @@ def build_pdfs(folder: Path = ROOT / "build" / "slides", out: Path = ROOT / "bui
     if not any(Path(folder).rglob("*.slides.html")):
         raise BuildError(f"no decks (*.slides.html) in {folder}: run `make slides` first")
     t0 = time.perf_counter()
-    with webcheck.serve(folder) as base, webcheck.Browser() as browser:
-        results = webcheck.print_folder(Path(folder), base, browser, Path(out), log=log)
+    with webcheck.serve(folder) as base, (contextlib.nullcontext(browser) if browser else webcheck.Browser()) as b:
+        results = webcheck.print_folder(Path(folder), base, b, Path(out), log=log)
     problems = [f"{deck}: {p}" for deck, r in results.items() for p in r["problems"]]
     log(f"{len(results)} PDFs in {out} ({time.perf_counter() - t0:.1f} s), {len(problems)} problem(s)")
     return problems

@@ -26,6 +26,7 @@ slide metadata are problems. A screenshot of every slide goes to
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import http.server
 import json
@@ -137,13 +138,28 @@ class Browser:
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
+        self._browser = self._launch()
+        return self
+
+    def _launch(self):
         args = ["--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                 "--disable-component-update", "--hide-scrollbars"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.append("--no-sandbox")  # Chromium refuses its sandbox as root (CI containers)
-        self._browser = self._pw.chromium.launch(executable_path=self.executable, headless=True, args=args,
-                                                 **({"env": {**os.environ, **self.env}} if self.env else {}))
-        return self
+        return self._pw.chromium.launch(executable_path=self.executable, headless=True, args=args,
+                                        **({"env": {**os.environ, **self.env}} if self.env else {}))
+
+    @contextlib.contextmanager
+    def sibling(self, *, env: dict):
+        """A second Chromium of this (open) browser's Playwright session, with ``env`` added to its environment
+        (e.g. ``FONTCONFIG_FILE``); Playwright's sync API allows one session per thread."""
+        other = copy.copy(self)
+        other.env = {**(self.env or {}), **env}
+        other._browser = other._launch()
+        try:
+            yield other
+        finally:
+            other._browser.close()
 
     def __exit__(self, *exc) -> None:
         self._browser.close()
