@@ -172,7 +172,12 @@ def test_make_slides_builds_korean_decks_that_pass_the_check(tmp_path, monkeypat
         for deck in report.decks:
             tab = browser.open(ctx, blocked, base + deck, wait=webcheck._READY_DECK)
             assert tab.page.evaluate("[Reveal.hasPlugin('zoom'), Reveal.hasPlugin('search')]") == [True, True]
-            assert tab.page.evaluate("typeof Reveal.getPlugin('search').search") == "function"
+            # search (Ctrl+Shift+F): typing a word of the second slide and Enter goes there
+            tab.page.evaluate("Reveal.getPlugin('search').open()")
+            tab.page.fill(".searchinput", "점수" if deck.startswith("ko/") else "Scores")
+            tab.page.press(".searchinput", "End")  # the plugin searches again only after a keyup other than Enter
+            tab.page.press(".searchinput", "Enter")
+            tab.page.wait_for_function("Reveal.getIndices().h === 1", timeout=10_000)
             glyphs = tab.page.evaluate(webcheck._TOFU_JS)
             assert glyphs["missing"] == [] and glyphs["checked"] >= (20 if deck.startswith("ko/") else 0), glyphs
             assert not tab.problems, tab.problems
