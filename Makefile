@@ -73,12 +73,15 @@ install: $(INSTALLED)
 work-copy: install
 	$(PY) -m vitcourse.notebooks work-copy
 
+# --LabApp.default_url: the URL JupyterLab prints (and / redirects to) opens the start page, not the Launcher
 lab: work-copy
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_FLAGS) notebooks/00_start_here.ipynb
 
 lab-ko: install
 	$(PY) -m vitcourse.notebooks work-copy --exercises exercises/ko --to my-work/ko
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS) notebooks/ko/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --LabApp.default_url=/lab/tree/notebooks/ko/00_start_here.ipynb $(LAB_FLAGS) notebooks/ko/00_start_here.ipynb
 
 # One pytest run: unit tests, notebook checks, and every notebook cell (nbval) of notebooks/ and solutions/.
 test: install
