@@ -5,7 +5,9 @@
 - cells tagged ``remove_cell`` are dropped; ``remove_input`` / ``remove_output`` hide a cell's code / outputs
   (nbconvert's ``TagRemovePreprocessor`` tags, the same ones RISE and Jupyter Book honour);
 - ``# NBVAL_...`` marker lines are stripped from the code shown;
-- ``notes`` cells are dropped when ``notes=False`` (the student site carries no speaker notes).
+- ``notes`` cells are dropped when ``notes=False`` (the student site carries no speaker notes);
+- ``<kbd>Alt</kbd>`` becomes ```Alt```: nbconvert's ``embed_images`` passes each inline HTML tag through an HTML
+  parser on its own, which renders ``<kbd>Alt</kbd>`` as an empty key box followed by "Alt".
 
 `deck_notebook` then lays the cells out on 1280x720 slides (`SLIDE_SIZE`):
 
@@ -62,6 +64,7 @@ _CODE_PAD = 12                   # padding of a code box
 _CONT = " (cont.)"
 _CONT_KO = " (계속)"       # Korean decks (notebook metadata language "ko")
 
+_KBD = re.compile(r"<kbd>([^<>`]*)</kbd>", re.I)
 _MARKER = re.compile(r"^[ \t]*#[ \t]*NBVAL_[A-Z_]+[^\n]*(\n|$)", re.M)
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
@@ -91,7 +94,8 @@ def strip_markers(source: str) -> str:
 
 def shown_notebook(nb, *, notes: bool = True):
     """A copy of ``nb`` as readers see it: ``remove_cell`` cells dropped, NBVAL markers stripped from code,
-    ``notes`` cells dropped unless ``notes``. (``remove_input``/``remove_output`` are applied by nbconvert.)"""
+    ``notes`` cells dropped unless ``notes``, ``<kbd>`` keys as code. (``remove_input``/``remove_output`` are
+    applied by nbconvert.)"""
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.cells:
@@ -99,6 +103,8 @@ def shown_notebook(nb, *, notes: bool = True):
             continue
         if cell.cell_type == "code":
             cell.source = strip_markers(cell.source)
+        elif cell.cell_type == "markdown":
+            cell.source = _KBD.sub(r"`\1`", cell.source)
         cells.append(cell)
     nb.cells = cells
     return nb
