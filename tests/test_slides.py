@@ -18,6 +18,10 @@ from vitcourse.notebooks import ROOT, SLIDE_TYPES, code, md, new_notebook
 from vitcourse.site import formula_cells, has_formula, notes_report, slide_counts
 
 LECTURES = sorted((ROOT / "notebooks").glob("*.ipynb"))
+KO_LECTURES = sorted((ROOT / "notebooks" / "ko").glob("*.ipynb"))
+#: reveal.js themes bundled with jupyterlab-rise that load no web font; RISE's default, 'simple', @imports Google
+#: Fonts (News Cycle, Lato), a request to the web on every slideshow, and offline a font that never comes.
+RISE_OFFLINE_THEMES = ("white", "black", "serif")
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
@@ -45,6 +49,28 @@ def test_deck_opens_with_a_slide_and_has_notes(path):
     if counts["notes"] == 0:
         warnings.warn(f"{path.name} has no speaker notes ('notes' cells: timing, a question, a common mistake)",
                       UserWarning, stacklevel=1)
+
+
+def _rise_theme_problem(nb) -> str | None:
+    theme = nb.metadata.get("rise", {}).get("theme")
+    if theme not in RISE_OFFLINE_THEMES:
+        return (f"metadata.rise.theme is {theme!r}: RISE would use a theme that loads Google Fonts; set "
+                f"\"rise\": {{\"theme\": \"white\"}} in the notebook metadata (one of {RISE_OFFLINE_THEMES})")
+    return None
+
+
+@pytest.mark.parametrize("path", LECTURES + KO_LECTURES,
+                         ids=[p.stem for p in LECTURES] + [f"ko-{p.stem}" for p in KO_LECTURES])
+def test_rise_theme_loads_no_web_font(path):
+    problem = _rise_theme_problem(nbformat.read(path, as_version=4))
+    assert problem is None, f"{path.relative_to(ROOT)}: {problem}"
+
+
+def test_rise_theme_check_can_fail():
+    assert "loads Google Fonts" in _rise_theme_problem(new_notebook([md("# x", "slide")]))
+    nb = new_notebook([md("# x", "slide")])
+    nb.metadata["rise"] = {"theme": "simple"}
+    assert _rise_theme_problem(nb) is not None
 
 
 def _nb(types):
@@ -86,8 +112,6 @@ def test_notes_report_flags_missing_and_invalid_types(tmp_path):
 # `make slides` (English and Korean decks), `make pdf`, the reveal.js plugins and the console and font checks,
 # on tiny courses built into temporary folders and on one real deck. Skipped with the reason when reveal.js and
 # MathJax are not installed (`make vendor`) or there is no Playwright + system Chromium; nothing is installed.
-
-KO_LECTURES = sorted((ROOT / "notebooks" / "ko").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
