@@ -554,7 +554,6 @@ def _page(title: str, body: str, *, assets: str, vendor: str, nav=()) -> str:
 window.MathJax = {{loader: {{load: ['input/tex', 'output/chtml']}},
   tex: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']],
          processEscapes: true}},
-  options: {{enableMenu: false}},
   startup: {{pageReady: function () {{
     return MathJax.startup.defaultPageReady().then(function () {{ window.vitcourseMathDone = true; }}); }}}}}};
 </script>
