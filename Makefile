@@ -25,7 +25,7 @@ LAB_FLAGS ?=
 FORCE ?= 0
 
 .PHONY: help install lab lab-ko work-copy ko test test-fast execute exercises validate grade vendor slides check-slides site \
-	site-instructor benchmarks clean
+	site-instructor pdf benchmarks clean
 
 help:
 	@echo "make lab        set up .venv, copy the exercises into my-work/ (once; never overwritten), open JupyterLab"
@@ -37,8 +37,9 @@ help:
 	@echo "make ko         rebuild the Korean edition (notebooks/ko, solutions/ko, exercises/ko) from i18n/ko"
 	@echo "make exercises  regenerate exercises/ from solutions/ (refuses to overwrite edited files; FORCE=1 does)"
 	@echo "make grade SUBMISSIONS=folder [OUT=gradebook.csv]   grade a folder of submissions"
-	@echo "make slides     build one reveal.js deck per lecture into build/slides (offline)"
+	@echo "make slides     build one reveal.js deck per lecture into build/slides, Korean ones into build/slides/ko"
 	@echo "make check-slides  build the decks, check every slide in Chromium, screenshots in build/slides-shots"
+	@echo "make pdf        one PDF per deck (print view, one slide per page) into build/pdf (needs Chromium)"
 	@echo "make site       build the student website into build/site (offline; no solutions, no speaker notes)"
 	@echo "make site-instructor  the instructor website (solutions, hidden tests, grading and speaker notes)"
 	@echo "make benchmarks run benchmarks/ (ratios against reference implementations)"
@@ -72,12 +73,15 @@ install: $(INSTALLED)
 work-copy: install
 	$(PY) -m vitcourse.notebooks work-copy
 
+# --LabApp.default_url: the URL JupyterLab prints (and / redirects to) opens the start page, not the Launcher
 lab: work-copy
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_FLAGS) notebooks/00_start_here.ipynb
 
 lab-ko: install
 	$(PY) -m vitcourse.notebooks work-copy --exercises exercises/ko --to my-work/ko
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS) notebooks/ko/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --LabApp.default_url=/lab/tree/notebooks/ko/00_start_here.ipynb $(LAB_FLAGS) notebooks/ko/00_start_here.ipynb
 
 # One pytest run: unit tests, notebook checks, and every notebook cell (nbval) of notebooks/ and solutions/.
 test: install
@@ -119,10 +123,16 @@ vendor: install
 slides: install vendor
 	$(PY) -m vitcourse.site slides --out build/slides
 
-# fails on a slide taller than 1280x720, clipped code, a wrong link, a web request or a console error;
-# a screenshot of every slide goes to build/slides-shots/
+# fails on a slide taller than 1280x720, clipped code, a wrong link, a web request, a console error or warning,
+# Korean text drawn as missing-glyph boxes; English and Korean decks; a screenshot of every slide goes to
+# build/slides-shots/ (Korean: build/slides-shots/ko/)
 check-slides: slides
 	$(PY) -m vitcourse.site check build/slides
+
+# one PDF per deck from reveal.js's print view (headless Chromium): fails on a slide that would be cut or spill
+# onto a second page, and on a page count other than the slide count
+pdf: slides
+	$(PY) -m vitcourse.site pdf build/slides --out build/pdf
 
 site: install vendor
 	$(PY) -m vitcourse.site site --out build/site

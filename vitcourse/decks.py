@@ -5,7 +5,9 @@
 - cells tagged ``remove_cell`` are dropped; ``remove_input`` / ``remove_output`` hide a cell's code / outputs
   (nbconvert's ``TagRemovePreprocessor`` tags, the same ones RISE and Jupyter Book honour);
 - ``# NBVAL_...`` marker lines are stripped from the code shown;
-- ``notes`` cells are dropped when ``notes=False`` (the student site carries no speaker notes).
+- ``notes`` cells are dropped when ``notes=False`` (the student site carries no speaker notes);
+- ``<kbd>Alt</kbd>`` becomes ```Alt```: nbconvert's ``embed_images`` passes each inline HTML tag through an HTML
+  parser on its own, which renders ``<kbd>Alt</kbd>`` as an empty key box followed by "Alt".
 
 `deck_notebook` then lays the cells out on 1280x720 slides (`SLIDE_SIZE`):
 
@@ -14,7 +16,7 @@
   too tall even for an empty slide shows its code on one subslide and its outputs on the next; a
   markdown cell too tall is split between paragraphs or list items;
 - every (sub)slide starts with a heading: one that does not gets the last heading shown, continued
-  (``"## 3. Softmax (cont.)"``).
+  (``"## 3. Softmax (cont.)"``; ``(계속)`` in a Korean notebook, metadata ``language: ko``).
 
 Heights are estimated from the source (lines, wrapped at the slide width; image sizes from the PNG
 header) with the sizes of the deck style sheet (``templates/vitcourse_reveal``). The estimate is
@@ -60,7 +62,9 @@ _CELL_GAP = 10                   # margin below each cell
 _BLOCK_GAP = 0.35 * _FONT        # margin between paragraphs
 _CODE_PAD = 12                   # padding of a code box
 _CONT = " (cont.)"
+_CONT_KO = " (계속)"       # Korean decks (notebook metadata language "ko")
 
+_KBD = re.compile(r"<kbd>([^<>`]*)</kbd>", re.I)
 _MARKER = re.compile(r"^[ \t]*#[ \t]*NBVAL_[A-Z_]+[^\n]*(\n|$)", re.M)
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
@@ -90,7 +94,8 @@ def strip_markers(source: str) -> str:
 
 def shown_notebook(nb, *, notes: bool = True):
     """A copy of ``nb`` as readers see it: ``remove_cell`` cells dropped, NBVAL markers stripped from code,
-    ``notes`` cells dropped unless ``notes``. (``remove_input``/``remove_output`` are applied by nbconvert.)"""
+    ``notes`` cells dropped unless ``notes``, ``<kbd>`` keys as code. (``remove_input``/``remove_output`` are
+    applied by nbconvert.)"""
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.cells:
@@ -98,6 +103,8 @@ def shown_notebook(nb, *, notes: bool = True):
             continue
         if cell.cell_type == "code":
             cell.source = strip_markers(cell.source)
+        elif cell.cell_type == "markdown":
+            cell.source = _KBD.sub(r"`\1`", cell.source)
         cells.append(cell)
     nb.cells = cells
     return nb
@@ -406,6 +413,7 @@ def deck_notebook(nb, *, notes: bool = True, budget: float = BUDGET):
     import nbformat
 
     nb = shown_notebook(nb, notes=notes)
+    cont = _CONT_KO if nb.metadata.get("language") == "ko" else _CONT
     cells = [c for c in nb.cells if _slide_type(c) != "skip"]
     out: list = []
     heading = ""          # last heading shown, carried to slides without one
@@ -419,7 +427,7 @@ def deck_notebook(nb, *, notes: bool = True, budget: float = BUDGET):
         if _starts_with_heading(cell) or not heading:
             _set_type(cell, slide_type)
             return
-        title = heading if heading.endswith(_CONT) else heading + _CONT
+        title = heading if heading.endswith((_CONT, _CONT_KO)) else heading + cont
         head = nbformat.v4.new_markdown_cell(f"## {title}", metadata={"slideshow": {"slide_type": slide_type}})
         out.append(head)
         used = estimate_height(head)

@@ -3,6 +3,8 @@
 Command line (used by the Makefile)::
 
     python -m vitcourse.site slides [--out build/slides]        # make slides: one reveal.js deck per lecture
+                                                                #   (notebooks/ko -> build/slides/ko)
+    python -m vitcourse.site pdf [build/slides] [--out build/pdf]   # make pdf: one PDF per deck
     python -m vitcourse.site site [--out build/site] [--instructor]   # make site / make site-instructor
     python -m vitcourse.site notes                              # speaker-notes report per lecture
     python -m vitcourse.site scan FOLDER                        # CDN references / external resources
@@ -31,6 +33,7 @@ Site layout (``build/site``)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import hashlib
 import html
@@ -71,7 +74,7 @@ CDN_HOSTS = (
 #: Files copied from node_modules (relative paths; a trailing "/" copies a folder).
 VENDOR_FILES = {
     "reveal.js": ["LICENSE", "dist/reveal.js", "dist/reveal.css", "dist/reset.css", "dist/theme/white.css",
-                  "dist/plugin/notes.js"],
+                  "dist/plugin/notes.js", "dist/plugin/zoom.js", "dist/plugin/search.js"],
     "mathjax": ["LICENSE", "es5/startup.js", "es5/core.js", "es5/input/tex.js", "es5/input/tex/",
                 "es5/output/chtml.js", "es5/output/chtml/"],
 }
@@ -360,6 +363,7 @@ def _render(kind: str, nb, src: Path, *, vendor: str, assets: str = "", nav=(), 
     exp = _exporter(kind)
     if kind == "slides":
         exp.reveal_url_prefix = f"{vendor}/reveal.js"
+        exp.language_code = nb.metadata.get("language", "en")  # <html lang="ko">: Korean fonts and line breaking
     resources = {
         "metadata": {"name": src.stem, "path": str(src.parent.resolve())},
         "vitcourse": {"vendor": vendor, "assets": assets, "nav": list(nav), "banner": banner,
@@ -550,7 +554,6 @@ def _page(title: str, body: str, *, assets: str, vendor: str, nav=()) -> str:
 window.MathJax = {{loader: {{load: ['input/tex', 'output/chtml']}},
   tex: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']],
          processEscapes: true}},
-  options: {{enableMenu: false}},
   startup: {{pageReady: function () {{
     return MathJax.startup.defaultPageReady().then(function () {{ window.vitcourseMathDone = true; }}); }}}}}};
 </script>
@@ -755,12 +758,34 @@ def check_built(folder: Path, notebooks_dir: Path = ROOT / "notebooks", screensh
     if why:
         raise BuildError(f"no headless browser: {why}")
 
-    def expected(deck: Path):
-        src = Path(notebooks_dir) / (deck.name[: -len(".slides.html")] + ".ipynb")
+    def expected(deck: Path):  # ko/01_x.slides.html is compared with notebooks_dir/ko/01_x.ipynb
+        rel = deck.relative_to(folder).as_posix()
+        src = Path(notebooks_dir) / (rel[: -len(".slides.html")] + ".ipynb")
         return slide_counts(decks.deck_notebook(nbformat.read(src, as_version=4))) if src.is_file() else None
 
     with webcheck.serve(folder) as base, webcheck.Browser() as browser:
         return webcheck.check_folder(Path(folder), base, browser, shots=screenshots, expected=expected, log=log)
+
+
+def build_pdfs(folder: Path = ROOT / "build" / "slides", out: Path = ROOT / "build" / "pdf", *, browser=None,
+               log=print) -> list[str]:
+    """One PDF per deck built under ``folder`` (``make slides``) into ``out`` (``ko/`` decks into ``out/ko``),
+    printed by headless Chromium from reveal.js's print view; returns the problems (a slide that would be cut or
+    spill onto a second page, a page count other than the slide count), [] when every PDF is right.
+    ``browser``: an open `vitcourse.webcheck.Browser` to use (default: a new one)."""
+    from . import webcheck
+
+    why = webcheck.unavailable()
+    if why:
+        raise BuildError(f"no headless browser: {why}")
+    if not any(Path(folder).rglob("*.slides.html")):
+        raise BuildError(f"no decks (*.slides.html) in {folder}: run `make slides` first")
+    t0 = time.perf_counter()
+    with webcheck.serve(folder) as base, (contextlib.nullcontext(browser) if browser else webcheck.Browser()) as b:
+        results = webcheck.print_folder(Path(folder), base, b, Path(out), log=log)
+    problems = [f"{deck}: {p}" for deck, r in results.items() for p in r["problems"]]
+    log(f"{len(results)} PDFs in {out} ({time.perf_counter() - t0:.1f} s), {len(problems)} problem(s)")
+    return problems
 
 
 # ----------------------------------------------------------------------------- command line
@@ -771,7 +796,10 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("slides", help="one reveal.js deck per lecture notebook")
     p.add_argument("--out", default=str(ROOT / "build" / "slides"))
-    p.add_argument("notebooks", nargs="*", help="default: notebooks/*.ipynb")
+    p.add_argument("notebooks", nargs="*", help="default: notebooks/*.ipynb, and notebooks/ko/*.ipynb into OUT/ko")
+    p = sub.add_parser("pdf", help="one PDF per built deck (reveal.js print view, one slide per page)")
+    p.add_argument("folder", nargs="?", default=str(ROOT / "build" / "slides"), help="built decks (make slides)")
+    p.add_argument("--out", default=str(ROOT / "build" / "pdf"))
     p = sub.add_parser("site", help="the static course website (for students unless --instructor)")
     p.add_argument("--out", default=None, help="default: build/site, or build/site-instructor with --instructor")
     p.add_argument("--instructor", action="store_true",
@@ -789,9 +817,14 @@ def main(argv=None) -> int:
         if args.cmd == "slides":
             t0 = time.perf_counter()
             built = build_slides(Path(args.out), [Path(n) for n in args.notebooks] or None)
+            korean = ROOT / "notebooks" / "ko"
+            if not args.notebooks and korean.is_dir():  # the Korean edition's decks share the vendor folder
+                built += build_slides(Path(args.out) / "ko", _notebooks(korean), vendor="../vendor", copy_assets=False)
             print(f"{len(built)} decks in {args.out} ({time.perf_counter() - t0:.1f} s)")
             for d in built:
                 print(f"  {d}")
+        elif args.cmd == "pdf":
+            return 1 if build_pdfs(Path(args.folder), Path(args.out)) else 0
         elif args.cmd == "site":
             out = args.out or str(ROOT / "build" / ("site-instructor" if args.instructor else "site"))
             build_site(Path(out), instructor=args.instructor)

@@ -26,10 +26,12 @@ slide metadata are problems. A screenshot of every slide goes to
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -37,7 +39,7 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 __all__ = ["find_chromium", "unavailable", "serve", "Browser", "Tab", "Report", "check_deck", "check_page",
-           "check_folder"]
+           "check_folder", "missing_glyphs", "print_deck", "print_folder", "pdf_page_count"]
 
 #: The slide size the decks are built for (Reveal.initialize width/height).
 SLIDE_SIZE = (1280, 720)
@@ -122,24 +124,42 @@ class Tab:
 class Browser:
     """Headless system Chromium through Playwright's sync API; every request off ``allowed`` origins is blocked."""
 
-    def __init__(self, *, executable: str | None = None, viewport: dict = VIEWPORT, timeout_s: float = 60):
+    def __init__(self, *, executable: str | None = None, viewport: dict = VIEWPORT, timeout_s: float = 60,
+                 env: dict | None = None):
         why = unavailable() if executable is None else None
         if why:
             raise RuntimeError(f"no headless browser: {why}")
         self.executable = executable or find_chromium()
         self.viewport = dict(viewport)
         self.timeout_ms = timeout_s * 1000
+        self.env = env  # environment of the browser process (None: this one), e.g. FONTCONFIG_FILE
 
     def __enter__(self) -> "Browser":
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
+        self._browser = self._launch()
+        return self
+
+    def _launch(self):
         args = ["--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                 "--disable-component-update", "--hide-scrollbars"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.append("--no-sandbox")  # Chromium refuses its sandbox as root (CI containers)
-        self._browser = self._pw.chromium.launch(executable_path=self.executable, headless=True, args=args)
-        return self
+        return self._pw.chromium.launch(executable_path=self.executable, headless=True, args=args,
+                                        **({"env": {**os.environ, **self.env}} if self.env else {}))
+
+    @contextlib.contextmanager
+    def sibling(self, *, env: dict):
+        """A second Chromium of this (open) browser's Playwright session, with ``env`` added to its environment
+        (e.g. ``FONTCONFIG_FILE``); Playwright's sync API allows one session per thread."""
+        other = copy.copy(self)
+        other.env = {**(self.env or {}), **env}
+        other._browser = other._launch()
+        try:
+            yield other
+        finally:
+            other._browser.close()
 
     def __exit__(self, *exc) -> None:
         self._browser.close()
@@ -178,10 +198,19 @@ class Browser:
         return tab
 
 
+#: Console message types that are problems: errors, and warnings (MathJax reports a bad configuration, such as
+#: an option it does not know, only as a warning: ``Invalid option "enableMenu" (no default value).``).
+CONSOLE_PROBLEMS = ("error", "warning")
+#: Console texts that are not problems of the page (Chromium's own notices in headless mode); empty so far.
+CONSOLE_IGNORED: tuple[str, ...] = ()
+
+
 def watch(tab: Tab) -> None:
-    """Record console errors, page exceptions, failed requests and HTTP errors of ``tab.page`` in ``tab.errors``."""
+    """Record console errors and warnings (`CONSOLE_PROBLEMS`), page exceptions, failed requests and HTTP errors
+    of ``tab.page`` in ``tab.errors``."""
     page = tab.page
-    page.on("console", lambda m: tab.errors.append(f"console error: {m.text}") if m.type == "error" else None)
+    page.on("console", lambda m: tab.errors.append(f"console {m.type}: {m.text}")
+            if m.type in CONSOLE_PROBLEMS and not any(k in m.text for k in CONSOLE_IGNORED) else None)
     page.on("pageerror", lambda e: tab.errors.append(f"uncaught exception: {e}"))
     page.on("requestfailed", lambda r: None if r.url in tab.blocked else
             tab.errors.append(f"failed to load {r.url}: {r.failure}"))
@@ -234,6 +263,48 @@ _MEASURE_JS = """([h, v]) => {
 }"""
 
 
+# Korean text drawn as missing-glyph boxes ("tofu"): every Hangul character the page shows (speaker notes left
+# out) is drawn on a canvas in the font of its element and compared with a code point no font has (U+0378,
+# unassigned): the same pixels, or no pixels at all, mean no font on this machine has the character.
+_TOFU_JS = """() => {
+  const hangul = /[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]/g;
+  const fonts = new Map();
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const chars = n.nodeValue.match(hangul), el = n.parentElement;
+    if (!chars || !el || el.closest('aside.notes, script, style, mjx-container')) continue;
+    const cs = getComputedStyle(el), font = `${cs.fontStyle} ${cs.fontWeight} 32px ${cs.fontFamily}`;
+    if (!fonts.has(font)) fonts.set(font, new Set());
+    chars.forEach(c => fonts.get(font).add(c));
+  }
+  const cv = document.createElement('canvas'); cv.width = 48; cv.height = 48;
+  const g = cv.getContext('2d', {willReadFrequently: true});
+  const draw = (font, c) => {
+    g.clearRect(0, 0, 48, 48); g.font = font; g.textBaseline = 'top'; g.fillStyle = '#000'; g.fillText(c, 4, 4);
+    const d = g.getImageData(0, 0, 48, 48).data;
+    let h = 0, ink = 0;
+    for (let i = 3; i < d.length; i += 4) { h = (h * 31 + d[i]) | 0; ink += d[i]; }
+    return ink ? String(h) : 'blank';
+  };
+  const out = {checked: 0, missing: []};
+  fonts.forEach((chars, font) => {
+    const none = draw(font, '\u0378');
+    const bad = [...chars].filter(c => { const d = draw(font, c); return d === none || d === 'blank'; });
+    out.checked += chars.size;
+    if (bad.length) out.missing.push({font: font, chars: bad.slice(0, 20).join(''), count: bad.length});
+  });
+  return out;
+}"""
+
+
+def missing_glyphs(page) -> list[str]:
+    """Problems for Korean characters that the page in ``page`` (a Playwright page) draws as missing-glyph boxes."""
+    res = page.evaluate(_TOFU_JS)
+    return [f"{m['count']} Korean character(s) drawn as missing-glyph boxes (no font has them) in font "
+            f"{m['font']!r}: {m['chars']!r}; install a Korean font (Debian/Ubuntu: apt-get install fonts-nanum)"
+            for m in res["missing"]]
+
+
 def check_deck(tab: Tab, *, shots: Path | None = None, expected: dict | None = None) -> dict:
     """Measure every (sub)slide of the deck open in ``tab``; returns stats with ``slides`` (one dict per slide)
     and ``problems`` (tall slides, clipped code, slides without a heading, wrong slide counts, page problems).
@@ -242,7 +313,7 @@ def check_deck(tab: Tab, *, shots: Path | None = None, expected: dict | None = N
     """
     page = tab.page
     stats = page.evaluate(_STATS_JS)
-    problems = _content_problems(stats)
+    problems = _content_problems(stats) + missing_glyphs(page)
     rev = stats["reveal"] or {}
     if not rev.get("ready"):
         problems.append("reveal.js did not initialise")
@@ -292,6 +363,90 @@ def _content_problems(stats: dict) -> list[str]:
     if bad:
         problems.append(f"{len(bad)} image(s) did not load: {bad[:3]}")
     return problems
+
+
+# ----------------------------------------------------------------------------- PDF (print view)
+
+_READY_PRINT = "window.vitcoursePrintReady === true"
+
+# Every page of the print view: its slide, how many paper pages it takes, whether its content is cut.
+_PRINT_JS = """() => {
+  const cfg = Reveal.getConfig(), pageH = Math.floor(cfg.height * (1 + cfg.margin)) + cfg.pdfPageHeightOffset;
+  return [...document.querySelectorAll('.reveal .pdf-page')].map((p, i) => {
+    const s = p.querySelector('section'), head = s && s.querySelector('h1, h2, h3, h4');
+    const clipped = s ? [...s.querySelectorAll('pre, .highlight, .jp-OutputArea-output, table')]
+      .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1).length : 0;
+    return {page: i + 1, pages: Math.round(p.offsetHeight / pageH), height: s ? s.scrollHeight : 0,
+            room: s ? s.clientHeight : 0, clipped: clipped,
+            title: head ? head.textContent.replace('\u00b6', '').trim() : ''};
+  });
+}"""
+
+
+def pdf_page_count(pdf: bytes) -> int:
+    """Pages of a PDF as Chromium writes it: its ``/Type /Page`` objects (a tiny parser, no PDF library).
+
+    Raises ValueError for a PDF that keeps its objects in compressed object streams (not Chromium's)."""
+    n = len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
+    if n == 0 and b"/ObjStm" in pdf:
+        raise ValueError("the PDF keeps its objects in compressed object streams; pdf_page_count cannot read it")
+    return n
+
+
+def print_deck(browser: "Browser", ctx, blocked: list, url: str, dest: Path, *, timeout_s: float = 120) -> dict:
+    """Print the deck at ``url`` (reveal.js print view, ``?print-pdf``) to the PDF ``dest``: one 1280x720 slide
+    (plus reveal.js's margin) per page, every fragment shown, no speaker notes.
+
+    Returns ``slides`` (the deck's slide count), ``pages`` (of the PDF) and ``problems``: a slide whose content
+    is taller than the slide (it would be cut, or spill onto a second page), code or output wider than its box,
+    a page count that is not the slide count, and whatever went wrong loading the page. Nothing is written
+    when the deck did not reach its print layout."""
+    tab = browser.open(ctx, blocked, url + ("&" if "?" in url else "?") + "print-pdf", wait=_READY_PRINT,
+                       timeout_s=timeout_s)
+    page = tab.page
+    problems = []
+    try:
+        if not page.evaluate("window.vitcoursePrintReady === true"):
+            return {"slides": 0, "pages": 0, "problems": tab.problems + ["the print view never became ready"]}
+        total = page.evaluate("Reveal.getTotalSlides()")
+        layout = page.evaluate(_PRINT_JS)
+        for p in layout:
+            where = f"slide {p['page']} {p['title'][:40]!r}"
+            if p["height"] > p["room"] + 1:
+                problems.append(f"{where}: content is {p['height']} px tall, the page has {p['room']} px: it would "
+                                f"be cut" + (f" and spill onto {p['pages']} pages" if p["pages"] > 1 else ""))
+            if p["clipped"]:
+                problems.append(f"{where}: {p['clipped']} code/output block(s) wider than their box (cut)")
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
+        pdf = page.pdf(path=str(dest), prefer_css_page_size=True, print_background=True)
+        pages = pdf_page_count(pdf)
+        if pages != total:
+            problems.append(f"the PDF has {pages} pages for {total} slides (one page per slide expected)")
+        return {"slides": total, "pages": pages, "problems": problems + tab.problems}
+    finally:
+        page.close()
+
+
+def print_folder(folder: Path, base: str, browser: "Browser", out: Path, *, log=print) -> dict:
+    """One PDF per deck (``*.slides.html``, ``vendor/`` left out) under ``folder``, served at ``base``:
+    ``out/<same relative path>.pdf`` (``ko/01_x.slides.html`` -> ``out/ko/01_x.pdf``).
+    Returns {deck path: `print_deck` result}."""
+    folder, out = Path(folder), Path(out)
+    found = [f for f in sorted(folder.rglob("*.slides.html")) if "vendor" not in f.relative_to(folder).parts]
+    ctx, blocked = browser.context(base)
+    results = {}
+    try:
+        for f in found:
+            rel = f.relative_to(folder).as_posix()
+            dest = out / (rel[: -len(".slides.html")] + ".pdf")
+            del blocked[:]
+            r = print_deck(browser, ctx, blocked, urljoin(base, rel), dest)
+            results[rel] = dict(r, pdf=str(dest))
+            log(f"{rel:48s} {r['slides']:>3} slides {r['pages']:>3} pages  {dest}"
+                + ("" if not r["problems"] else "\n    PROBLEM " + "\n    PROBLEM ".join(r["problems"])))
+    finally:
+        ctx.close()
+    return results
 
 
 # ----------------------------------------------------------------------------- pages and links
@@ -370,7 +525,8 @@ def check_links(tab: Tab, base: str, cache: dict) -> list[str]:
 def check_page(tab: Tab, base: str, cache: dict) -> dict:
     """Content and links of the site page open in ``tab``; ``problems`` lists what is wrong."""
     stats = tab.page.evaluate(_STATS_JS)
-    stats["problems"] = _content_problems(stats) + check_links(tab, base, cache) + tab.problems
+    stats["problems"] = (_content_problems(stats) + missing_glyphs(tab.page) + check_links(tab, base, cache)
+                         + tab.problems)
     return stats
 
 
@@ -381,7 +537,7 @@ def check_page(tab: Tab, base: str, cache: dict) -> dict:
 class Report:
     lines: list = field(default_factory=list)
     problems: list = field(default_factory=list)
-    decks: dict = field(default_factory=dict)   # deck file name -> check_deck stats (without the page)
+    decks: dict = field(default_factory=dict)   # deck path (relative to the folder) -> check_deck stats
 
     @property
     def tall(self) -> int:
@@ -409,12 +565,12 @@ def check_folder(folder: Path, base: str, browser: Browser, *, shots: Path | Non
             del blocked[:]
             tab = browser.open(ctx, blocked, url, wait=_READY_DECK if deck else _READY_PAGE)
             if deck:
-                stem = f.name[: -len(".slides.html")]
+                stem = rel[: -len(".slides.html")]  # ko/01_attention: Korean decks keep their own screenshots
                 st = check_deck(tab, shots=Path(shots) / stem if shots is not None else None,
                                 expected=expected(f) if expected else None)
                 line = (f"{rel:48s} {len(st['slides']):>3} slides {st['notes']:>3} notes {st['mjx']:>4} formulas "
                         f"{len(st['images']):>3} images")
-                report.decks[f.name] = st
+                report.decks[rel] = st
             else:
                 st = check_page(tab, base, cache) if links else {"problems": tab.problems}
                 line = f"{rel:48s} page"
