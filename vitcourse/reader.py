@@ -43,7 +43,8 @@ class PageNav:
     """Where one page's chrome points; every href is relative to the page.
 
     ``root``: the page's language edition root (``../`` for ``lectures/x.html``); ``assets``: the shared
-    ``assets/`` folder; ``prev``/``next``: (label, href) or None; ``download``: (label, href) or None;
+    ``assets/`` folder; ``index``: the edition's start page (None on the start page itself);
+    ``prev``/``next``: (label, href) or None; ``download``: (label, href) or None;
     ``other_lang``: href of the same page in the other language, or None for a one-language site.
     """
 
@@ -161,7 +162,7 @@ def _a(label: str, href: str, cls: str = "", **attrs) -> str:
 
 def _top_bar(nav: PageNav) -> str:
     L = LABELS[nav.lang]
-    links = [_a(L["index"], nav.index, "vc-home")]
+    links = [_a(L["index"], nav.index, "vc-home")] if nav.index else []
     if nav.prev:
         links.append(_a("← " + L["prev"], nav.prev[1], "vc-prev", title=nav.prev[0], rel="prev"))
     if nav.next:

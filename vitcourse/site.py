@@ -671,7 +671,8 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
             other = next_ed.prefix + rest if next_ed.prefix + rest in next_ed.pages else next_ed.prefix + "index.html"
         nav = reader.PageNav(
             lang=ed.lang, root=_href(page, ed.prefix + "index.html")[:-len("index.html")],
-            assets=_href(page, "assets/x").rsplit("/", 1)[0], index=_href(page, ed.prefix + "index.html"),
+            assets=_href(page, "assets/x").rsplit("/", 1)[0],
+            index=_href(page, ed.prefix + "index.html") if page != ed.prefix + "index.html" else None,
             prev=(prev[0], _href(page, prev[1])) if prev else None,
             next=(next[0], _href(page, next[1])) if next else None,
             slides=_href(page, slides) if slides else None,
