@@ -15,7 +15,9 @@ screenshot of every slide goes to ``build/screenshots/``.
 from __future__ import annotations
 
 import base64
+import copy
 import html
+import json
 import io
 import os
 import re
@@ -29,12 +31,14 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from vitcourse import decks, site, webcheck
+from vitcourse import decks, reader, site, webcheck
 from vitcourse import notebooks as nbtools
 from vitcourse.notebooks import ROOT, code, md, new_notebook, solution_cell
 
 LECTURES = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+LECTURES_KO = sorted((ROOT / "notebooks" / "ko").glob("*.ipynb"))
+SOLUTIONS_KO = sorted((ROOT / "solutions" / "ko").glob("*.ipynb"))
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 SHOTS = ROOT / "build" / "screenshots"
 TIMINGS: dict[str, float] = {}
@@ -86,6 +90,13 @@ def _demo_course(root: Path) -> Path:
            nbtools.test_cell('from vitcourse.checks import check\ncheck("00.relu", relu)\n### BEGIN HIDDEN TESTS\n'
                      'check("00.relu", relu, hidden=True)\n### END HIDDEN TESTS', "test_relu", 3)]
     nbformat.write(new_notebook(sol), root / "solutions" / "01_demo.ipynb")
+    ko_cells = [copy.deepcopy(c) for c in cells]
+    ko_cells[0].source = ko_cells[0].source.replace("# 01 Demo attention", "# 01 데모 어텐션 (attention)")
+    ko_cells[2].source = ko_cells[2].source.replace("## Scores", "## 점수 (scores)")
+    for d in ("notebooks/ko", "solutions/ko"):
+        (root / d).mkdir(parents=True)
+    nbformat.write(new_notebook(ko_cells), root / "notebooks" / "ko" / "01_demo.ipynb")
+    nbformat.write(new_notebook(sol), root / "solutions" / "ko" / "01_demo.ipynb")
     (root / "docs" / "glossary.md").write_text("# Glossary\n\n| English | 한국어 |\n|---|---|\n| attention | 어텐션 |\n\n"
                                               "softmax: $e^{x_i} / \\sum_j e^{x_j}$\n")
     (root / "docs" / "teaching.md").write_text("# Teaching\n\nLecture 01, 50 minutes.\n")
@@ -292,27 +303,29 @@ def test_cli_and_make_targets(tmp_path, demo, node_modules):
 
 
 def _expected(deck: Path, notes: bool = False):
-    src = ROOT / "notebooks" / (deck.name[: -len(".slides.html")] + ".ipynb")
+    folder = ROOT / "notebooks" / ("ko" if deck.parent.name == "ko" else "")  # slides/ko/x: notebooks/ko/x
+    src = folder / (deck.name[: -len(".slides.html")] + ".ipynb")
     return site.slide_counts(decks.deck_notebook(nbformat.read(src, as_version=4), notes=notes)) if src.is_file() else None
 
 
 def _secrets() -> dict[str, list[str]]:
-    """Text the student site must not contain: solution code, hidden tests (solutions/), speaker notes (notebooks/)."""
+    """Text the student site must not contain: solution code, hidden tests (solutions/, solutions/ko/), speaker
+    notes (notebooks/, notebooks/ko/)."""
     found = {"solution": [], "hidden test": [], "speaker note": []}
-    for sol in SOLUTIONS:
+    for sol in SOLUTIONS + SOLUTIONS_KO:
         for cell in nbformat.read(sol, as_version=4).cells:
             for kind, begin, end in (("solution", "### BEGIN SOLUTION", "### END SOLUTION"),
                                      ("hidden test", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
                 for block in re.findall(re.escape(begin) + r"(.*?)" + re.escape(end), cell.source, re.S):
                     found[kind] += [ln.strip() for ln in block.splitlines() if len(ln.strip()) >= 16]
     public = ""  # lines students see anyway (lectures, generated exercises) are not secrets
-    for nb in LECTURES:
+    for nb in LECTURES + LECTURES_KO:
         for cell in nbformat.read(nb, as_version=4).cells:
             if cell.metadata.get("slideshow", {}).get("slide_type") == "notes":
                 found["speaker note"].append(" ".join(cell.source.split())[:60])
             else:
                 public += cell.source + "\n"
-    for sol in SOLUTIONS:
+    for sol in SOLUTIONS + SOLUTIONS_KO:
         public += "\n".join(c.source for c in nbtools.make_exercise(nbformat.read(sol, as_version=4), sol.name).cells)
     return {k: sorted({s for s in v if s not in public}) for k, v in found.items()}
 
@@ -321,6 +334,9 @@ def _readable_text(path: Path) -> str:
     """A file's text as a reader or a program would see it: tags stripped and entities decoded for HTML,
     every string of a JSON file (a notebook, a search index), the raw text otherwise."""
     raw = path.read_text(errors="replace")
+    if path.name == "search-index.js":
+        entries = reader.read_search_index(path)["entries"]
+        return raw + "\n" + "\n".join(e["t"] + " " + e["x"] for e in entries)
     if path.suffix in (".html", ".htm"):
         return raw + "\n" + " ".join(html.unescape(re.sub(r"<[^>]+>", "", raw)).split())
     if path.suffix in (".json", ".ipynb"):
@@ -338,21 +354,44 @@ def _readable_text(path: Path) -> str:
     return raw
 
 
-def test_student_site_has_no_solution_hidden_test_or_speaker_note(real_site):
-    secrets = _secrets()
-    assert all(secrets.values()), {k: len(v) for k, v in secrets.items()}  # the scan looks for something
+def _leaks(folder: Path, secrets: dict) -> list[str]:
+    """Every file under ``folder`` (vendor/ left out) that holds a secret or a solution/notes marker."""
     leaks = []
-    for f in sorted(real_site.rglob("*")):
-        if not f.is_file() or "vendor" in f.relative_to(real_site).parts:
+    for f in sorted(folder.rglob("*")):
+        if not f.is_file() or "vendor" in f.relative_to(folder).parts:
             continue
         text = _readable_text(f)
         flat = " ".join(text.split())
-        leaks += [f"{f.relative_to(real_site)}: {kind}: {snippet!r}" for kind, snippets in secrets.items()
+        leaks += [f"{f.relative_to(folder)}: {kind}: {snippet!r}" for kind, snippets in secrets.items()
                   for snippet in snippets if snippet in text or snippet in flat]
         for marker in ('class="notes"', "BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Grading notes"):
             if marker in text:
-                leaks.append(f"{f.relative_to(real_site)}: {marker!r}")
+                leaks.append(f"{f.relative_to(folder)}: {marker!r}")
+    return leaks
+
+
+def test_student_site_has_no_solution_hidden_test_or_speaker_note(real_site):
+    """Both languages: every file of the student site, the Korean edition (ko/, slides/ko/) and the search
+    indexes included."""
+    secrets = _secrets()
+    assert all(secrets.values()), {k: len(v) for k, v in secrets.items()}  # the scan looks for something
+    assert any(re.search("[가-힣]", s) for s in secrets["speaker note"]), "no Korean speaker note to look for"
+    assert (real_site / "ko" / "search-index.js").is_file() and (real_site / "ko" / "exercises").is_dir()
+    leaks = _leaks(real_site, secrets)
     assert not leaks, "\n".join(leaks[:30])
+
+
+def test_secret_scan_finds_a_korean_speaker_note_in_a_search_index(tmp_path):
+    """The scan can fail: a Korean speaker note planted in a search index and a solution line in a page."""
+    secrets = _secrets()
+    note = next(s for s in secrets["speaker note"] if re.search("[가-힣]", s))
+    (tmp_path / "ko").mkdir()
+    reader.write_search_index(tmp_path / "ko", [{"u": "lectures/x.html", "t": "x", "p": "x", "x": "앞 " + note}], "ko")
+    line = next(x for x in secrets["solution"] if not re.search(r"[<>&]", x))
+    (tmp_path / "page.html").write_text(f"<p>{html.escape(line)}</p>")
+    leaks = _leaks(tmp_path, secrets)
+    assert any(x.startswith("ko/search-index.js: speaker note") for x in leaks), leaks
+    assert any(x.startswith("page.html: solution") for x in leaks), leaks
 
 
 def test_instructor_site_links_in_chromium(browser, demo):
@@ -448,3 +487,248 @@ def test_check_fails_on_a_bad_deck_and_page(browser, tmp_path, node_modules):
                           str(tmp_path / "cli-shots")], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert cli.returncode == 1 and "1 slide(s) taller than 1280x720, 1 clipped" in cli.stdout, cli.stdout + cli.stderr
+
+
+# ----------------------------------------------------------------------------- reader features (both languages)
+
+
+_NAV_A = re.compile(r"<a\b([^>]*\bdata-vc-nav\b[^>]*)>(.*?)</a>", re.S)
+
+
+def _nav_links(page: str) -> list[tuple[str, str, str]]:
+    """(class, href, label) of every chrome link (top bar, pager) of a built page."""
+    out = []
+    for attrs, label in _NAV_A.findall(page):
+        href = re.search(r'href="([^"]*)"', attrs)
+        cls = re.search(r'class="([^"]*)"', attrs)
+        out.append((cls.group(1) if cls else "", html.unescape(href.group(1)), " ".join(re.sub("<[^>]+>", " ", label).split())))
+    return out
+
+
+def _sidebar_links(page: str) -> list[tuple[str, str]]:
+    """(fragment, label) of every link of the contents sidebar."""
+    m = re.search(r'<details class="vc-sidebar".*?</details>', page, re.S)
+    return [(html.unescape(h), html.unescape(t)) for h, t in re.findall(r'<a href="#([^"]+)">(.*?)</a>', m.group(0))] if m else []
+
+
+def _cell_sources(nb) -> list[str]:
+    return [c.source for c in nb.cells]
+
+
+def _editions(out: Path):
+    """(prefix, lectures, solutions, slides folder) of each language of the real site."""
+    return [("", LECTURES, SOLUTIONS, out / "slides"), ("ko/", LECTURES_KO, SOLUTIONS_KO, out / "slides" / "ko")]
+
+
+def test_every_nav_link_reaches_its_intended_target(real_site):
+    """On every lecture and exercise page of both languages: the download serves the notebook of that page
+    (its cells are the lecture's, speaker notes left out; the exercise's as `make exercises` writes them),
+    previous/next reach the neighbouring lectures, the language switch reaches the same page in the other
+    language, the slides link the page's deck, and every sidebar link a heading of the page with that text."""
+    out = real_site
+    assert LECTURES_KO, "no Korean lectures in notebooks/ko"
+    problems, missing_decks, checked = [], [], 0
+
+    def target(page: Path, href: str) -> Path:
+        return (page.parent / unquote(urlsplit(href).path)).resolve()
+
+    for prefix, lectures, solutions, slides in _editions(out):
+        other = "ko/" if prefix == "" else ""
+        titles = [site.lecture_info(p).title for p in lectures]
+        for i, nb_path in enumerate(lectures):
+            page = out / prefix / "lectures" / f"{nb_path.stem}.html"
+            text = page.read_text()
+            links = _nav_links(text)
+            kinds = {k: [(h, lbl) for c, h, lbl in links if k in c.split()] for k in
+                     ("vc-download", "vc-prev", "vc-next", "vc-lang", "vc-slides")}
+            (dl, _), = kinds["vc-download"]
+            served = nbformat.read(target(page, dl), as_version=4)
+            want = [c for c in nbformat.read(nb_path, as_version=4).cells
+                    if c.metadata.get("slideshow", {}).get("slide_type") != "notes"]
+            if target(page, dl).suffix != ".ipynb" or _cell_sources(served) != [c.source for c in want]:
+                problems.append(f"{page.relative_to(out)}: download {dl} does not serve {nb_path.name}")
+            for kind, j in (("vc-prev", i - 1), ("vc-next", i + 1)):
+                expect = (out / prefix / "lectures" / f"{lectures[j].stem}.html").resolve() \
+                    if 0 <= j < len(lectures) else None
+                got = {target(page, h) for h, _ in kinds[kind]}
+                if got != ({expect} if expect else set()):
+                    problems.append(f"{page.relative_to(out)}: {kind} reaches {got}, expected {expect}")
+                elif expect and html.escape(titles[j]) not in expect.read_text():
+                    problems.append(f"{page.relative_to(out)}: {kind} page lacks the title {titles[j]!r}")
+            (lang, _), = kinds["vc-lang"]
+            if target(page, lang) != (out / other / "lectures" / page.name).resolve():
+                problems.append(f"{page.relative_to(out)}: language switch reaches {lang}")
+            (deck, _), = kinds["vc-slides"]
+            if target(page, deck) != (slides / f"{nb_path.stem}.slides.html").resolve():
+                problems.append(f"{page.relative_to(out)}: slides link {deck}")
+            elif not target(page, deck).is_file():
+                missing_decks.append(str(target(page, deck).relative_to(out)))
+            heads = {hid: t for _, hid, t in reader.headings(text)}
+            side = _sidebar_links(text)
+            if len(side) < 3:
+                problems.append(f"{page.relative_to(out)}: only {len(side)} sidebar links")
+            problems += [f"{page.relative_to(out)}: sidebar #{frag} ({label!r}) has no heading with that text"
+                         for frag, label in side if heads.get(frag) != label]
+            checked += 1
+        for sol in solutions:
+            page = out / prefix / "exercises" / f"{sol.stem}.html"
+            links = _nav_links(page.read_text())
+            (dl,) = [h for c, h, _ in links if "vc-download" in c]
+            expect = nbtools.make_exercise(nbformat.read(sol, as_version=4), sol.name)
+            if _cell_sources(nbformat.read(target(page, dl), as_version=4)) != _cell_sources(expect):
+                problems.append(f"{page.relative_to(out)}: download {dl} is not the student version of {sol.name}")
+            (lang,) = [h for c, h, _ in links if "vc-lang" in c]
+            if target(page, lang) != (out / other / "exercises" / page.name).resolve():
+                problems.append(f"{page.relative_to(out)}: language switch reaches {lang}")
+            checked += 1
+        index = out / prefix / "index.html"
+        (lang,) = [h for c, h, _ in _nav_links(index.read_text()) if "vc-lang" in c]
+        if target(index, lang) != (out / other / "index.html").resolve():
+            problems.append(f"{index.relative_to(out)}: language switch reaches {lang}")
+    assert checked == len(LECTURES) + len(LECTURES_KO) + len(SOLUTIONS) + len(SOLUTIONS_KO)
+    assert not problems, "\n".join(problems[:30])
+    if missing_decks:
+        pytest.skip(f"every other link reached its target; {len(missing_decks)} deck(s) the pages link are not built "
+                    f"(the Korean decks come from vitcourse.decks): {missing_decks[:3]}")
+
+
+def test_nav_link_check_catches_a_wrong_download(tmp_path):
+    """The link parsing above can fail: a page whose download points at the page itself."""
+    page = '<a href="01.html" class="vc-download" data-vc-nav download>Download notebook (.ipynb)</a>'
+    ((cls, href, label),) = _nav_links(page)
+    assert (cls, href) == ("vc-download", "01.html") and not href.endswith(".ipynb")
+
+
+def test_instructor_page_downloads_the_solution(demo):
+    root, out = demo
+    for prefix in ("", "ko/"):
+        page = out / prefix / "instructor" / "01_demo.html"
+        (dl,) = [h for c, h, _ in _nav_links(page.read_text()) if "vc-download" in c]
+        served = nbformat.read(page.parent / dl, as_version=4)
+        assert dl == "01_demo.ipynb"
+        assert _cell_sources(served) == _cell_sources(nbformat.read(root / "solutions" / prefix / "01_demo.ipynb",
+                                                                     as_version=4))
+        assert "### BEGIN SOLUTION" in nbformat.writes(served)
+    assert (out / "ko" / "lectures" / "01_demo.html").is_file() and (out / "slides" / "ko" / "01_demo.slides.html").is_file()
+    assert 'lang="ko"' in (out / "ko" / "lectures" / "01_demo.html").read_text()
+
+
+def _search(page, query: str) -> list[str]:
+    """Type ``query`` into the page's search box like a reader; the hrefs of the results shown."""
+    box = page.locator("#vc-search-box")
+    box.fill("")
+    box.type(query, delay=20)
+    page.wait_for_function("() => !document.getElementById('vc-search-results').hidden", timeout=20_000)
+    return page.eval_on_selector_all("#vc-search-results a", "as => as.map(a => a.href)")
+
+
+def _assert_search_finds(page, query: str, path_end: str) -> None:
+    hrefs = _search(page, query)
+    assert any(urlsplit(h).path.endswith(path_end) for h in hrefs), \
+        f"search {query!r}: no result in {path_end}: {hrefs}"
+
+
+def test_search_finds_hungarian_offline_and_links_work_in_chromium(browser, real_site):
+    """In a real browser, everything else blocked: search finds "Hungarian" (and 헝가리안 in Korean) with a
+    result linking to lecture 09; clicking through a sidebar link, next, the language switch and the download
+    lands where each promises; the light/dark choice follows the system and is remembered; no console error
+    and no request leaves the local server."""
+    with webcheck.serve(real_site) as base:
+        ctx, blocked = browser.context(base)
+        ctx.set_default_timeout(60_000)
+        tab = browser.open(ctx, blocked, base + "lectures/01_attention.html", wait=webcheck._READY_PAGE)
+        page = tab.page
+        _assert_search_finds(page, "Hungarian", "/lectures/09_detr.html")
+        page.click("#vc-search-results a[href*='09_detr.html']")
+        page.wait_for_url("**/lectures/09_detr.html*")
+        assert "DETR" in page.locator("h1").first.text_content()
+        frag, label = _sidebar_links(page.content())[3]
+        page.click(f".vc-sidebar a[href='#{frag}']")
+        assert page.evaluate("location.hash") == f"#{frag}"
+        top = page.evaluate("id => document.getElementById(id).getBoundingClientRect().top", frag)
+        assert 0 <= top < 200, f"sidebar link {label!r} scrolled its heading to y={top}"
+        page.click(".vc-top a.vc-next")
+        page.wait_for_url("**/lectures/10_unet.html")
+        page.click(".vc-top a.vc-lang")
+        page.wait_for_url("**/ko/lectures/10_unet.html")
+        assert page.evaluate("document.documentElement.lang") == "ko"
+        with page.expect_download() as dl:
+            page.click(".vc-top a.vc-download")
+        served = nbformat.read(dl.value.path(), as_version=4)
+        want = [c.source for c in nbformat.read(ROOT / "notebooks" / "ko" / "10_unet.ipynb", as_version=4).cells
+                if c.metadata.get("slideshow", {}).get("slide_type") != "notes"]
+        assert dl.value.suggested_filename == "10_unet.ipynb" and _cell_sources(served) == want
+        page.wait_for_function(webcheck._READY_PAGE)
+        _assert_search_finds(page, "헝가리안", "/ko/lectures/09_detr.html")
+        # light/dark: the system's choice first, then the reader's, remembered across pages
+        page.emulate_media(color_scheme="dark")
+        page.reload()
+        assert page.evaluate("document.documentElement.dataset.vcTheme") == "dark"
+        page.click("#vc-theme")
+        assert page.evaluate("document.documentElement.dataset.vcTheme") == "light"
+        page.goto(base + "index.html")
+        assert page.evaluate("document.documentElement.dataset.vcTheme") == "light"
+        page.wait_for_function(webcheck._READY_PAGE)
+        assert not tab.problems and not blocked, tab.problems + blocked
+        ctx.close()
+
+
+def test_search_fails_on_a_site_whose_index_lacks_the_word(browser, real_site):
+    """The search test can fail: the same site served with a search index whose sections naming
+    "Hungarian" were dropped finds no result in lecture 09."""
+    index = reader.read_search_index(real_site / "search-index.js")
+    kept = [e for e in index["entries"] if "hungarian" not in (e["t"] + e["x"] + e["p"]).lower()]
+    assert len(kept) < len(index["entries"])
+    body = "window.vcSearchIndex = " + json.dumps({**index, "entries": kept}) + ";"
+    with webcheck.serve(real_site) as base:
+        ctx, blocked = browser.context(base)
+        ctx.route("**/search-index.js", lambda r: r.fulfill(status=200, content_type="text/javascript", body=body))
+        tab = browser.open(ctx, blocked, base + "lectures/01_attention.html", wait=webcheck._READY_PAGE)
+        with pytest.raises(AssertionError, match="no result in /lectures/09_detr.html"):
+            _assert_search_finds(tab.page, "Hungarian", "/lectures/09_detr.html")
+        ctx.close()
+
+
+_OVERFLOW_JS = """() => {
+  const d = document.documentElement, w = d.clientWidth;
+  const wide = [...document.body.querySelectorAll('*')]
+    .filter(e => e.getBoundingClientRect().right > w + 1 && getComputedStyle(e).position !== 'fixed')
+    .filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= w + 1)
+    .slice(0, 3).map(e => e.tagName.toLowerCase() + '.' + String(e.className).split(' ')[0]);
+  return {scroll: d.scrollWidth, client: w, wide: wide};
+}"""
+
+
+def _horizontal_scroll(browser, base: str, pages: list[str]) -> list[str]:
+    """Pages that scroll sideways on a 390x844 phone (scrollWidth > clientWidth), with the widest elements."""
+    ctx, blocked = browser.context(base, viewport={"width": 390, "height": 844})
+    bad = []
+    try:
+        for rel in pages:
+            tab = browser.open(ctx, blocked, base + rel, wait=webcheck._READY_PAGE)
+            m = tab.page.evaluate(_OVERFLOW_JS)
+            if m["scroll"] > m["client"]:
+                bad.append(f"{rel}: {m['scroll']} px wide in {m['client']} px ({m['wide']})")
+            bad += [f"{rel}: {p}" for p in tab.problems]
+            tab.page.close()
+    finally:
+        ctx.close()
+    return bad
+
+
+def test_phone_layout_has_no_horizontal_scroll(browser, real_site):
+    pages = ["index.html", "ko/index.html", "docs/glossary.html", "exercises/09_detr.html",
+             "ko/exercises/01_attention.html"]
+    pages += [f"{prefix}lectures/{nb.stem}.html" for prefix, lectures, _, _ in _editions(real_site) for nb in lectures]
+    with webcheck.serve(real_site) as base:
+        bad = _horizontal_scroll(browser, base, pages)
+    assert not bad, "\n".join(bad)
+
+
+def test_phone_check_fails_on_a_wide_page(browser, tmp_path):
+    (tmp_path / "wide.html").write_text('<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width">'
+                                        '</head><body><div style="width: 800px">wide</div>'
+                                        '<script>window.vitcourseMathDone = true;</script></body></html>')
+    with webcheck.serve(tmp_path) as base:
+        bad = _horizontal_scroll(browser, base, ["wide.html"])
+    assert len(bad) == 1 and bad[0].startswith("wide.html: 808 px wide in 390 px"), bad  # 800 + body margin

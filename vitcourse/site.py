@@ -379,6 +379,9 @@ _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])([^"'#][^"']*)\2[^>]*>""",
 def _site_target(repo_path: str) -> str | None:
     """Where a repository file lives on the site (``docs/x.md`` -> ``docs/x.html``), or None."""
     parts = repo_path.split("/")
+    if len(parts) == 3 and parts[1] == "ko" and parts[0] in ("notebooks", "solutions", "exercises"):
+        inner = _site_target(f"{parts[0]}/{parts[2]}")  # the Korean edition lives in ko/
+        return f"ko/{inner}" if inner else None
     if len(parts) == 2:
         folder, name = parts
         stem, ext = os.path.splitext(name)
@@ -524,32 +527,8 @@ in the student version.</p>
 </section>"""
 
 
-_SITE_CSS = """
-:root { --vc-accent: #1f5fa8; }
-body.vc-page { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans KR", sans-serif;
-  max-width: 1100px; margin: 0 auto; padding: 1.5rem; line-height: 1.5; color: #1d1d1f; }
-.vc-nav { padding: 0.5rem 1rem; background: #f3f6fa; border-bottom: 1px solid #d0d7e2; font-size: 0.95rem;
-  font-family: system-ui, sans-serif; }
-.vc-nav a, .vc-page a { color: var(--vc-accent); }
-.vc-banner { margin: 0.75rem 1rem; padding: 0.6rem 1rem; background: #fff5d6; border-left: 4px solid #e0a800;
-  font-family: system-ui, sans-serif; }
-.vc-lecture { border: 1px solid #d0d7e2; border-radius: 8px; padding: 0.8rem 1.2rem; margin: 1rem 0; }
-.vc-lecture h3 { margin: 0.2rem 0 0.4rem 0; }
-.vc-links a { margin-right: 1rem; white-space: nowrap; }
-.vc-table { border-collapse: collapse; width: 100%; }
-.vc-table th, .vc-table td { border: 1px solid #d0d7e2; padding: 0.35rem 0.6rem; text-align: left;
-  vertical-align: top; }
-.vc-graded { border-left: 5px solid #2e8b57; margin: 0.5rem 0; }
-.vc-graded.vc-test { border-left-color: #b5651d; }
-.vc-graded-label { font: 600 0.8rem system-ui, sans-serif; padding: 0.2rem 0.6rem; color: #444; }
-.vc-grading { margin: 1rem; font-family: system-ui, sans-serif; }
-.vc-warn { color: #b00020; font-weight: 600; }
-"""
-
-
-def _page(title: str, body: str, *, assets: str, vendor: str, nav=()) -> str:
-    """A plain site page (index, docs) with local MathJax."""
-    links = " &middot; ".join(f'<a href="{html.escape(h)}" data-vc-nav>{html.escape(lbl)}</a>' for lbl, h in nav)
+def _page(title: str, body: str, *, vendor: str, lang: str = "en") -> str:
+    """A plain site page (index, docs) with local MathJax; `vitcourse.reader.decorate` adds the chrome."""
     math = f"""<script>
 window.MathJax = {{loader: {{load: ['input/tex', 'output/chtml']}},
   tex: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']],
@@ -559,16 +538,14 @@ window.MathJax = {{loader: {{load: ['input/tex', 'output/chtml']}},
 </script>
 <script src="{vendor}/mathjax/startup.js" id="MathJax-script"></script>"""
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{html.escape(title)}</title>
-<link rel="stylesheet" href="{assets}/site.css">
 {math}
 </head>
 <body class="vc-page">
-{f'<nav class="vc-nav">{links}</nav>' if links else ''}
 <main>
 {body}
 </main>
@@ -577,16 +554,91 @@ window.MathJax = {{loader: {{load: ['input/tex', 'output/chtml']}},
 """
 
 
+#: The words of the index and exercise pages per language (the lectures' own text comes from the notebooks).
+_WORDS = {
+    "en": {"title": "vitcourse: from attention to ViT and DETR", "syllabus": "Syllabus", "documents": "Documents",
+           "more": "More exercises", "goals": "Learning goals", "prereq": "Prerequisites", "read": "Read",
+           "slides": "Slides", "notebook": "Notebook (.ipynb)", "exercise": "Exercise {} (.ipynb)",
+           "instructor": "Instructor version", "instructor_index": "Instructor material",
+           "student_version": "Student version", "teaching": "Teaching guide and schedule",
+           "glossary": "Glossary (English / 한국어)", "none": "No lecture notebooks yet.", "doc_suffix": "",
+           "intro": "A notebook course from attention to Vision Transformers and DETR that runs on a laptop CPU. "
+                    "Every lecture is a Jupyter notebook; this site shows each one as a page and as a slide deck "
+                    "(press <kbd>S</kbd> in a deck for the speaker view), and offers the notebooks and exercises "
+                    "for download. Run the course locally with <code>make lab</code>.",
+           "exercise_banner": "Student version (no outputs). Download <a href=\"{href}\">{name}</a>, open it in "
+                              "JupyterLab and replace each <code>raise NotImplementedError()</code>.",
+           "instructor_banner": "Instructor version: solutions shown, executed outputs, hidden tests. Do not hand out."},
+    "ko": {"title": "vitcourse: 어텐션에서 ViT와 DETR까지", "syllabus": "강의 계획", "documents": "문서",
+           "more": "추가 실습", "goals": "학습 목표", "prereq": "선수 지식", "read": "읽기",
+           "slides": "슬라이드", "notebook": "노트북 (.ipynb)", "exercise": "실습 {} (.ipynb)",
+           "instructor": "강사용", "instructor_index": "강사용 자료", "student_version": "학생용",
+           "teaching": "강의 안내와 일정 (영어)", "glossary": "용어집 (English / 한국어)",
+           "none": "아직 강의 노트북이 없습니다.", "doc_suffix": " (영어)",
+           "intro": "노트북 CPU에서 돌아가는, 어텐션(attention)에서 비전 트랜스포머(Vision Transformer)와 DETR까지의 "
+                    "노트북 강의입니다. 강의마다 주피터 노트북(Jupyter notebook) 하나이며, 이 사이트는 각 강의를 "
+                    "웹 페이지와 슬라이드로 보여 주고(슬라이드에서 <kbd>S</kbd>를 누르면 발표자 화면), 노트북과 "
+                    "실습을 내려받게 합니다. 내 컴퓨터에서는 <code>make lab-ko</code>로 강의를 엽니다.",
+           "exercise_banner": "학생용 (출력 없음). <a href=\"{href}\">{name}</a>을 내려받아 주피터랩(JupyterLab)에서 "
+                              "열고 <code>raise NotImplementedError()</code>를 하나씩 직접 구현하세요.",
+           "instructor_banner": "강사용: 풀이, 실행 결과, 숨은 테스트가 보입니다. 학생에게 나눠 주지 마세요."},
+}
+
+
+@dataclass
+class _Edition:
+    """One language of the site: its sources and where it lives under the site root (``""`` or ``"ko/"``)."""
+    lang: str
+    prefix: str
+    notebooks: Path
+    solutions: Path
+    lectures: list = field(default_factory=list)
+    exercises: list = field(default_factory=list)
+    pages: set = field(default_factory=set)     # site-root paths of its pages
+    index: list = field(default_factory=list)   # search entries
+
+    @property
+    def slides(self) -> str:
+        return "slides/" + (f"{self.lang}/" if self.prefix else "")
+
+
+def _href(page: str, target: str) -> str:
+    """``target`` (a path from the site root, maybe with ``#frag``) as a link from the page at ``page``."""
+    path, sep, frag = target.partition("#")
+    rel = os.path.relpath(path or page, os.path.dirname(page) or ".").replace(os.sep, "/")
+    return rel + (sep + frag if sep else "")
+
+
+def _dark_theme_css() -> str:
+    """JupyterLab's dark theme variables (nbconvert's ``lab`` template), scoped to ``html[data-vc-theme=dark]``."""
+    from jupyter_core.paths import jupyter_path
+
+    for folder in jupyter_path("nbconvert", "templates", "lab", "static"):
+        css = Path(folder) / "theme-dark.css"
+        if css.is_file():
+            return css.read_text().replace(":root {", 'html[data-vc-theme="dark"] {', 1)
+    return ""
+
+
 def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROOT / "notebooks",
                solutions_dir: Path = ROOT / "solutions", docs_dir: Path = ROOT / "docs", instructor: bool = True,
-               node_modules: Path | None = None, title: str = "vitcourse: from attention to ViT and DETR",
+               node_modules: Path | None = None, title: str | None = None, languages=("en", "ko"),
                log=print) -> Path:
     """Build the static course website into ``out`` and return ``out/index.html``.
 
-    ``instructor=False`` leaves out the solutions (instructor pages and solution notebooks).
+    ``instructor=False`` leaves out the solutions (instructor pages and solution notebooks) and the speaker
+    notes. The English edition is built from ``notebooks_dir`` and ``solutions_dir`` into ``out``; with
+    ``"ko"`` in ``languages`` and a ``notebooks_dir/ko`` folder, the Korean edition from ``notebooks_dir/ko``
+    and ``solutions_dir/ko`` into ``out/ko`` (decks in ``out/slides/ko``). Every page links to the same page
+    in the other language (or its start page when there is none).
     """
+    from . import reader
+
     out = Path(out)
     t0 = time.perf_counter()
+    unknown = [lang for lang in languages if lang not in _WORDS]
+    if unknown or "en" not in languages:
+        raise ValueError(f"languages={tuple(languages)!r}: expected 'en' and optionally 'ko' (known: {sorted(_WORDS)})")
     if out.exists() and any(out.iterdir()):
         if not ((out / "index.html").is_file() and (out / "vendor").is_dir()):
             raise BuildError(f"{out} is not empty and does not look like a built site (index.html + vendor/); "
@@ -594,151 +646,204 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     copy_vendor(node_modules or install_vendor(), out / "vendor")
-    (out / "assets").mkdir()
-    (out / "assets" / "site.css").write_text(_SITE_CSS)
+    reader.copy_assets(out / "assets", _dark_theme_css())
 
-    lectures = [lecture_info(p, solutions_dir) for p in _notebooks(notebooks_dir)]
-    solutions = _notebooks(solutions_dir) if Path(solutions_dir).is_dir() else []
+    notebooks_dir, solutions_dir = Path(notebooks_dir), Path(solutions_dir)
+    editions = [_Edition("en", "", notebooks_dir, solutions_dir)]
+    if "ko" in languages and (notebooks_dir / "ko").is_dir() and _notebooks(notebooks_dir / "ko"):
+        editions.append(_Edition("ko", "ko/", notebooks_dir / "ko", solutions_dir / "ko"))
     docs = sorted(Path(docs_dir).glob("*.md")) if Path(docs_dir).is_dir() else []
     if not instructor:
         docs = [d for d in docs if d.stem not in INSTRUCTOR_DOCS]
-    doc_names = {d.stem for d in docs}
-    home = [("Course index", "../index.html")]
-
-    # slides
-    for deck in build_slides(out / "slides", [lec.path for lec in lectures], vendor="../vendor", copy_assets=False,
-                             check=False, notes=instructor):
-        deck.write_text(rewrite_links(deck.read_text(), "notebooks", "slides"))
-    log(f"  {len(lectures)} decks")
-
-    # lecture pages + notebook downloads
-    (out / "lectures").mkdir()
-    (out / "notebooks").mkdir()
-    for lec in lectures:
-        nb = nbformat.read(lec.path, as_version=4)
+    for ed in editions:  # plan every page first: the language switch needs to know what the other edition has
+        ed.lectures = [lecture_info(p, ed.solutions) for p in _notebooks(ed.notebooks)]
+        ed.exercises = _notebooks(ed.solutions) if ed.solutions.is_dir() else []
+        ed.pages = {ed.prefix + "index.html"} | {f"{ed.prefix}lectures/{lec.stem}.html" for lec in ed.lectures}
+        ed.pages |= {f"{ed.prefix}exercises/{s.stem}.html" for s in ed.exercises}
         if instructor:
-            shutil.copy2(lec.path, out / "notebooks" / lec.path.name)
-        else:  # students download the lecture without the speaker notes
-            nb_public = copy.deepcopy(nb)
-            nb_public.cells = [c for c in nb.cells
-                               if c.get("metadata", {}).get("slideshow", {}).get("slide_type") != "notes"]
-            (out / "notebooks" / lec.path.name).write_text(nbformat.writes(nb_public) + "\n")
-        nav = home + [("Slides", f"../slides/{lec.stem}.slides.html"),
-                      ("Download notebook", f"../notebooks/{lec.path.name}")]
-        nav += [(f"Exercise {ex.stem}", f"../exercises/{ex.stem}.html") for ex in lec.exercises]
-        page = _render("page", decks.shown_notebook(nb, notes=instructor), lec.path, vendor="../vendor",
-                       assets="../assets", nav=nav)
-        (out / "lectures" / f"{lec.stem}.html").write_text(rewrite_links(page, "notebooks", "lectures"))
-    copy_figures([lec.path for lec in lectures], out / "lectures")
-    copy_figures([lec.path for lec in lectures], out / "notebooks")
-    log(f"  {len(lectures)} lecture pages")
+            ed.pages |= {f"{ed.prefix}instructor/{s.stem}.html" for s in ed.exercises}
+            ed.pages.add(f"{ed.prefix}instructor/index.html")
 
-    # exercises: student version (generated from solutions/) and instructor version
-    (out / "exercises").mkdir()
-    if instructor:
-        (out / "instructor").mkdir()
-    graded = {}
-    for sol in solutions:
-        nb = nbformat.read(sol, as_version=4)
-        student = make_exercise(nb, sol.name)
-        (out / "exercises" / sol.name).write_text(nbformat.writes(student) + "\n")  # as `make exercises` writes it
-        nav = home + [("Download exercise notebook", f"{sol.name}")]
-        (out / "exercises" / f"{sol.stem}.html").write_text(rewrite_links(_render(
-            "page", student, sol, vendor="../vendor", assets="../assets", nav=nav,
-            banner=f"Student version (no outputs). Download "
-                   f"<a href=\"{html.escape(sol.name)}\">{html.escape(sol.name)}</a>, "
-                   "open it in JupyterLab and replace each <code>raise NotImplementedError()</code>."),
-            "exercises", "exercises"))
+    def write(ed: _Edition, page: str, text: str, *, page_title: str, prev=None, next=None, slides=None,
+              download=None, extra=(), searchable: bool = True):
+        """Decorate and write the page at site path ``page``; prev/next/slides/download are site paths."""
+        other = next_ed = None
+        if len(editions) > 1:
+            next_ed = editions[1] if ed is editions[0] else editions[0]
+            rest = page[len(ed.prefix):]
+            other = next_ed.prefix + rest if next_ed.prefix + rest in next_ed.pages else next_ed.prefix + "index.html"
+        nav = reader.PageNav(
+            lang=ed.lang, root=_href(page, ed.prefix + "index.html")[:-len("index.html")],
+            assets=_href(page, "assets/x").rsplit("/", 1)[0],
+            index=_href(page, ed.prefix + "index.html") if page != ed.prefix + "index.html" else None,
+            prev=(prev[0], _href(page, prev[1])) if prev else None,
+            next=(next[0], _href(page, next[1])) if next else None,
+            slides=_href(page, slides) if slides else None,
+            download=(download[0], _href(page, download[1])) if download else None,
+            other_lang=_href(page, other) if other else None,
+            extra=[(label, _href(page, target)) for label, target in extra])
+        if searchable:
+            ed.index += reader.search_sections(text, page[len(ed.prefix):], page_title)
+        (out / page).parent.mkdir(parents=True, exist_ok=True)
+        (out / page).write_text(reader.decorate(text, nav))
+
+    for ed in editions:
+        W, L = _WORDS[ed.lang], reader.LABELS[ed.lang]
+        vendor = _href(ed.prefix + "lectures/x.html", "vendor")
+        lectures = ed.lectures
+        # slides
+        for deck in build_slides(out / ed.slides, [lec.path for lec in lectures], vendor=_href(ed.slides + "x", "vendor"),
+                                 copy_assets=False, check=False, notes=instructor):
+            src_dir = "notebooks" + ("/" + ed.lang if ed.prefix else "")
+            deck.write_text(rewrite_links(deck.read_text(), src_dir, ed.slides.rstrip("/")))
+        log(f"  {len(lectures)} decks ({ed.lang})")
+
+        # lecture pages + notebook downloads
+        src_nb = "notebooks" + ("/" + ed.lang if ed.prefix else "")
+        (out / ed.prefix / "notebooks").mkdir(parents=True, exist_ok=True)
+        titles = [f"{lec.number} {lec.title}" if lec.number and not lec.title.startswith(lec.number) else lec.title
+                  for lec in lectures]
+        for i, lec in enumerate(lectures):
+            nb = nbformat.read(lec.path, as_version=4)
+            download = f"{ed.prefix}notebooks/{lec.path.name}"
+            if instructor:
+                shutil.copy2(lec.path, out / download)
+            else:  # students download the lecture without the speaker notes
+                nb_public = copy.deepcopy(nb)
+                nb_public.cells = [c for c in nb.cells if _slide_type(c) != "notes"]
+                (out / download).write_text(nbformat.writes(nb_public) + "\n")
+            page = f"{ed.prefix}lectures/{lec.stem}.html"
+            body = _render("page", decks.shown_notebook(nb, notes=instructor), lec.path, vendor=vendor,
+                           assets=_href(page, "assets"))
+            write(ed, page, rewrite_links(body, src_nb, f"{ed.prefix}lectures".rstrip("/")), page_title=titles[i],
+                  prev=(titles[i - 1], f"{ed.prefix}lectures/{lectures[i - 1].stem}.html") if i else None,
+                  next=(titles[i + 1], f"{ed.prefix}lectures/{lectures[i + 1].stem}.html")
+                  if i + 1 < len(lectures) else None,
+                  slides=f"{ed.slides}{lec.stem}.slides.html", download=(L["download_lecture"], download),
+                  extra=[(W["exercise"].format(ex.stem).replace(" (.ipynb)", ""),
+                          f"{ed.prefix}exercises/{ex.stem}.html") for ex in lec.exercises])
+        copy_figures([lec.path for lec in lectures], out / ed.prefix / "lectures")
+        copy_figures([lec.path for lec in lectures], out / ed.prefix / "notebooks")
+        if ed.prefix:  # the Korean notebooks show ../figures/x.svg (the English folder)
+            copy_figures([notebooks_dir / "x.ipynb"], out / ed.prefix)
+        log(f"  {len(lectures)} lecture pages ({ed.lang})")
+
+        # exercises: student version (generated from solutions/) and instructor version
+        src_sol = "solutions" + ("/" + ed.lang if ed.prefix else "")
+        graded = {}
+        sols = ed.exercises
+        for i, sol in enumerate(sols):
+            nb = nbformat.read(sol, as_version=4)
+            student = make_exercise(nb, sol.name)
+            (out / ed.prefix / "exercises").mkdir(parents=True, exist_ok=True)
+            (out / ed.prefix / "exercises" / sol.name).write_text(nbformat.writes(student) + "\n")  # as `make exercises`
+            page = f"{ed.prefix}exercises/{sol.stem}.html"
+            body = _render("page", student, sol, vendor=vendor, assets="",
+                           banner=W["exercise_banner"].format(href=html.escape(sol.name), name=html.escape(sol.name)))
+            src_ex = "exercises" + ("/" + ed.lang if ed.prefix else "")
+            write(ed, page, rewrite_links(body, src_ex, f"{ed.prefix}exercises"), page_title=sol.stem,
+                  prev=(sols[i - 1].stem, f"{ed.prefix}exercises/{sols[i - 1].stem}.html") if i else None,
+                  next=(sols[i + 1].stem, f"{ed.prefix}exercises/{sols[i + 1].stem}.html") if i + 1 < len(sols) else None,
+                  download=(L["download_exercise"], f"{ed.prefix}exercises/{sol.name}"))
+            if instructor:
+                notes = grading_notes(sol)
+                graded[sol.stem] = notes
+                (out / ed.prefix / "instructor").mkdir(parents=True, exist_ok=True)
+                shutil.copy2(sol, out / ed.prefix / "instructor" / sol.name)
+                page = f"{ed.prefix}instructor/{sol.stem}.html"
+                body = _render("page", nb, sol, vendor=vendor, assets="", mark_graded=True,
+                               banner=W["instructor_banner"])
+                body = body.replace('<div class="vc-banner">', _grading_notes_html(notes, sol.stem)
+                                    + '\n<div class="vc-banner">', 1)
+                write(ed, page, rewrite_links(body, src_sol, f"{ed.prefix}instructor".rstrip("/")),
+                      page_title=sol.stem, searchable=False,
+                      prev=(sols[i - 1].stem, f"{ed.prefix}instructor/{sols[i - 1].stem}.html") if i else None,
+                      next=(sols[i + 1].stem, f"{ed.prefix}instructor/{sols[i + 1].stem}.html")
+                      if i + 1 < len(sols) else None,
+                      download=(L["download_solution"], f"{ed.prefix}instructor/{sol.name}"),
+                      extra=[(W["instructor_index"], f"{ed.prefix}instructor/index.html"),
+                             (W["student_version"], f"{ed.prefix}exercises/{sol.stem}.html")])
+        log(f"  {len(sols)} exercises ({ed.lang})" + (" (student + instructor)" if instructor else " (student only)"))
+
+        # docs (English; the Korean edition links to them)
+        if not ed.prefix:
+            for d in docs:
+                page = f"docs/{d.stem}.html"
+                body = _page(d.stem, _md_to_html(d.read_text()), vendor="../vendor")
+                ed.pages.add(page)
+                write(ed, page, rewrite_links(body, "docs", "docs"), page_title=d.stem.replace("_", " ").capitalize(),
+                      extra=[(o.stem.replace("_", " ").capitalize(), f"docs/{o.stem}.html") for o in docs if o != d])
+
+        # instructor index
         if instructor:
-            notes = grading_notes(sol)
-            graded[sol.stem] = notes
-            shutil.copy2(sol, out / "instructor" / sol.name)
-            page = _render("page", nb, sol, vendor="../vendor", assets="../assets", mark_graded=True,
-                           nav=[("Course index", "../index.html"), ("Instructor index", "index.html"),
-                                ("Download solution notebook", sol.name),
-                                ("Student version", f"../exercises/{sol.stem}.html")],
-                           banner="Instructor version: solutions shown, executed outputs, hidden tests. "
-                                  "Do not hand out.")
-            page = page.replace('<div class="vc-banner">', _grading_notes_html(notes, sol.stem)
-                                + '\n<div class="vc-banner">', 1)
-            (out / "instructor" / f"{sol.stem}.html").write_text(rewrite_links(page, "solutions", "instructor"))
-    log(f"  {len(solutions)} exercises" + (" (student + instructor)" if instructor else " (student only)"))
+            rows = "".join(
+                f"<tr><td><a href=\"{s.stem}.html\">{html.escape(s.stem)}</a></td><td>{graded[s.stem]['total_points']}"
+                f"</td><td>{len(graded[s.stem]['tasks'])}</td><td><a href=\"{s.name}\">solution notebook</a> &middot; "
+                f"<a href=\"../exercises/{s.name}\">student notebook</a></td></tr>" for s in sols)
+            body = (f"<h1 id=\"instructor-material\">{W['instructor_index']}</h1><p>Exercises with solutions, executed "
+                    "outputs, hidden tests and grading notes. Not for students: <code>make site</code> builds the "
+                    "student site.</p><table class=\"vc-table\"><thead><tr><th>exercise</th><th>points</th>"
+                    f"<th>graded cells</th><th>downloads</th></tr></thead><tbody>{rows}</tbody></table>")
+            write(ed, f"{ed.prefix}instructor/index.html", _page(W["instructor_index"], body, vendor=vendor,
+                                                                 lang=ed.lang),
+                  page_title=W["instructor_index"], searchable=False)
 
-    # docs
-    (out / "docs").mkdir()
-    for d in docs:
-        nav = [("Course index", "../index.html")] + [(o.stem.replace("_", " ").capitalize(), f"{o.stem}.html")
-                                                     for o in docs if o != d]
-        page = _page(d.stem, _md_to_html(d.read_text()), assets="../assets", vendor="../vendor", nav=nav)
-        (out / "docs" / f"{d.stem}.html").write_text(rewrite_links(page, "docs", "docs"))
-
-    # instructor index
-    if instructor:
-        rows = "".join(
-            f"<tr><td><a href=\"{s.stem}.html\">{html.escape(s.stem)}</a></td><td>{graded[s.stem]['total_points']}</td>"
-            f"<td>{len(graded[s.stem]['tasks'])}</td><td><a href=\"{s.name}\">solution notebook</a> &middot; "
-            f"<a href=\"../exercises/{s.name}\">student notebook</a></td></tr>" for s in solutions)
-        body = (f"<h1>Instructor material</h1><p>Exercises with solutions, executed outputs, hidden tests and grading "
-                f"notes. Not for students: <code>make site</code> builds the student site.</p><table class=\"vc-table\"><thead><tr><th>exercise</th><th>points</th>"
-                f"<th>graded cells</th><th>downloads</th></tr></thead><tbody>{rows}</tbody></table>")
-        (out / "instructor" / "index.html").write_text(
-            _page("Instructor material", body, assets="../assets", vendor="../vendor",
-                  nav=[("Course index", "../index.html")]))
-
-    # index
-    (out / "index.html").write_text(_index_html(title, lectures, solutions, docs, instructor, doc_names))
+        # index
+        write(ed, f"{ed.prefix}index.html",
+              _index_html(title if title and not ed.prefix else W["title"], ed, docs, instructor), page_title=W["title"])
+        reader.write_search_index(out / ed.prefix, ed.index, ed.lang)
+        log(f"  search index ({ed.lang}): {len(ed.index)} sections")
     _check_offline(out)
     log(f"  site built in {time.perf_counter() - t0:.1f} s: {out / 'index.html'}")
     return out / "index.html"
 
 
-def _index_html(title, lectures, solutions, docs, instructor, doc_names) -> str:
-    e = html.escape
+def _index_html(title: str, ed: _Edition, docs, instructor: bool) -> str:
+    e, W = html.escape, _WORDS[ed.lang]
+    here = ed.prefix + "index.html"
     cards = []
-    for lec in lectures:
-        links = [f'<a href="lectures/{lec.stem}.html">Read</a>', f'<a href="slides/{lec.stem}.slides.html">Slides</a>',
-                 f'<a href="notebooks/{lec.path.name}">Notebook (.ipynb)</a>']
+    for lec in ed.lectures:
+        links = [f'<a href="lectures/{lec.stem}.html">{W["read"]}</a>',
+                 f'<a href="{_href(here, ed.slides + lec.stem + ".slides.html")}">{W["slides"]}</a>',
+                 f'<a href="notebooks/{lec.path.name}">{W["notebook"]}</a>']
         for ex in lec.exercises:
-            links.append(f'<a href="exercises/{ex.name}">Exercise {e(ex.stem)} (.ipynb)</a>')
+            links.append(f'<a href="exercises/{ex.name}">{e(W["exercise"].format(ex.stem))}</a>')
             if instructor:
-                links.append(f'<a href="instructor/{ex.stem}.html">Instructor version</a>')
-        goals = (f"<div class=\"vc-goals\"><b>Learning goals</b>{_md_to_html(lec.goals)}</div>" if lec.goals
+                links.append(f'<a href="instructor/{ex.stem}.html">{W["instructor"]}</a>')
+        goals = (f"<div class=\"vc-goals\"><b>{W['goals']}</b>{_md_to_html(lec.goals)}</div>" if lec.goals
                  else f"<div class=\"vc-summary\">{_md_to_html(lec.summary)}</div>" if lec.summary else "")
-        prereq = (f"<div class=\"vc-prereq\"><b>Prerequisites</b>{_md_to_html(lec.prerequisites)}</div>"
+        prereq = (f"<div class=\"vc-prereq\"><b>{W['prereq']}</b>{_md_to_html(lec.prerequisites)}</div>"
                   if lec.prerequisites else "")
         cards.append(f"""<section class="vc-lecture" id="lecture-{e(lec.stem)}">
-<h3>{e(lec.number + ' ' if lec.number and not lec.title.startswith(lec.number) else '')}{e(lec.title)}</h3>
+<h3 id="h-{e(lec.stem)}">{e(lec.number + ' ' if lec.number and not lec.title.startswith(lec.number) else '')}{e(lec.title)}</h3>
 {goals}{prereq}
 <p class="vc-links">{' '.join(links)}</p>
 </section>""")
-    listed = {ex for lec in lectures for ex in lec.exercises}
-    extra = [s for s in solutions if s not in listed]
+    listed = {ex for lec in ed.lectures for ex in lec.exercises}
     extra_html = "".join(
         f"<li><a href=\"exercises/{s.name}\">{e(s.stem)} (.ipynb)</a>"
-        + (f" &middot; <a href=\"instructor/{s.stem}.html\">instructor version</a>" if instructor else "") + "</li>"
-        for s in extra)
-    doc_links = "".join(f"<li><a href=\"docs/{d.stem}.html\">{e(d.stem.replace('_', ' ').capitalize())}</a></li>"
-                        for d in docs)
+        + (f" &middot; <a href=\"instructor/{s.stem}.html\">{W['instructor']}</a>" if instructor else "") + "</li>"
+        for s in ed.exercises if s not in listed)
+    doc_links = "".join(f"<li><a href=\"{_href(here, 'docs/' + d.stem + '.html')}\">"
+                        f"{e(d.stem.replace('_', ' ').capitalize())}{W['doc_suffix']}</a></li>" for d in docs)
+    names = {d.stem for d in docs}
     quick = []
-    if "teaching" in doc_names:
-        quick.append('<a href="docs/teaching.html">Teaching guide and schedule</a>')
-    if "glossary" in doc_names:
-        quick.append('<a href="docs/glossary.html">Glossary (English / 한국어)</a>')
+    if "teaching" in names:
+        quick.append(f'<a href="{_href(here, "docs/teaching.html")}">{W["teaching"]}</a>')
+    if "glossary" in names:
+        quick.append(f'<a href="{_href(here, "docs/glossary.html")}">{W["glossary"]}</a>')
     if instructor:
-        quick.append('<a href="instructor/index.html">Instructor material</a>')
-    body = f"""<h1>{e(title)}</h1>
-<p>A notebook course from attention to Vision Transformers and DETR that runs on a laptop CPU. Every lecture is
-a Jupyter notebook; this site shows each one as a page and as a slide deck (press <kbd>S</kbd> in a deck for the
-speaker view), and offers the notebooks and exercises for download. Run the course locally with
-<code>make lab</code>.</p>
+        quick.append(f'<a href="instructor/index.html">{W["instructor_index"]}</a>')
+    body = f"""<h1 id="top">{e(title)}</h1>
+<p>{W['intro']}</p>
 <p class="vc-links">{' '.join(quick)}</p>
-<h2>Syllabus</h2>
-{''.join(cards) or '<p>No lecture notebooks yet.</p>'}
-{f'<h2>More exercises</h2><ul>{extra_html}</ul>' if extra_html else ''}
-<h2>Documents</h2>
-<ul>{doc_links or '<li>none</li>'}</ul>
+<h2 id="syllabus">{W['syllabus']}</h2>
+{''.join(cards) or f"<p>{W['none']}</p>"}
+{f'<h2 id="more-exercises">{W["more"]}</h2><ul>{extra_html}</ul>' if extra_html else ''}
+<h2 id="documents">{W['documents']}</h2>
+<ul>{doc_links or '<li>-</li>'}</ul>
 """
-    return _page(title, body, assets="assets", vendor="vendor")
+    return _page(title, body, vendor=_href(here, "vendor"), lang=ed.lang)
 
 
 # ----------------------------------------------------------------------------- in a browser
