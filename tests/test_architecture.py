@@ -18,7 +18,7 @@ LAYERS = {
     "teaching": ["utils", "data", "plot", "attention", "positional", "blocks", "vit", "mixer", "unet", "detr",
                  "train", "checkpoint", "distributed", "profiling", "pretrained", "explore"],
     "checks": ["checks", "harness", "messages"],
-    "tooling": ["notebooks", "i18n", "glossary", "claims", "decks", "site", "webcheck", "figures",
+    "tooling": ["notebooks", "i18n", "glossary", "claims", "decks", "site", "reader", "webcheck", "figures",
                 "grading", "cli"],
 }
 ALLOWED = {  # layer -> the layers it may import (itself included)
