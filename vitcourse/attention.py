@@ -149,8 +149,9 @@ def scaled_dot_product_attention(
         q: (..., Nq, Dk) queries.
         k: (..., Nk, Dk) keys.
         v: (..., Nk, Dv) values, one per key.
-        mask: bool (True = may attend) or float (added to the scores), broadcastable
-            to (..., Nq, Nk). Same convention as `F.scaled_dot_product_attention`.
+        mask: bool (True = may attend, the course's convention) or float (added to the
+            scores), broadcastable to (..., Nq, Nk). Same convention as
+            `F.scaled_dot_product_attention`; a float mask of only 0s and 1s is refused.
         is_causal: query i may attend to keys 0..i only (top-left aligned, as PyTorch);
             combined with ``mask`` when both are given.
         scale: multiplies the scores; default 1 / sqrt(Dk).
@@ -373,7 +374,11 @@ class MultiHeadAttention(nn.Module):
 
     @classmethod
     def from_torch(cls, mha: nn.MultiheadAttention, *, fast: bool = True) -> "MultiHeadAttention":
-        """A `MultiHeadAttention` with the weights of ``mha`` (an `nn.MultiheadAttention`)."""
+        """A `MultiHeadAttention` with the weights of ``mha`` (an `nn.MultiheadAttention`).
+
+        Masks do not carry over as they are: ``mha(..., key_padding_mask=p, attn_mask=a)`` with bool
+        masks equals ``ours(..., key_mask=~p, mask=~a)``.
+        """
         if not isinstance(mha, nn.MultiheadAttention):
             raise TypeError(f"mha must be a torch.nn.MultiheadAttention, got {type(mha).__name__}")
         ours = cls(mha.embed_dim, mha.num_heads, qkv_bias=mha.in_proj_bias is not None,
