@@ -44,7 +44,7 @@ help:
 	@echo "make site-instructor  the instructor website (solutions, hidden tests, grading and speaker notes)"
 	@echo "make benchmarks run benchmarks/ (ratios against reference implementations)"
 	@echo ""
-	@echo "variables (make VAR=value target), current value in brackets:"
+	@echo "variables (make VAR=value target), current value after the = sign:"
 	@echo "  PYTHON=$(PYTHON)   the Python >= 3.11 that creates the environment"
 	@echo "  VENV=$(VENV)   the environment folder"
 	@echo "  USE_ACTIVE_ENV=$(USE_ACTIVE_ENV)   1: use the active conda/virtual environment instead of .venv"

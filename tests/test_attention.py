@@ -143,7 +143,7 @@ def _mask_case(kind, seed, B=2, H=3, Nq=5, Nk=7):
         return None, False
     if kind == "causal":
         return None, True
-    if kind == "padding":  # (B, 1, 1, Nk), as MultiHeadAttention builds from a key_padding_mask
+    if kind == "padding":  # (B, 1, 1, Nk), as MultiHeadAttention builds from a key_mask
         m = torch.rand(B, 1, 1, Nk, generator=g) < 0.7
         m[..., 0] = True
         return m, False
@@ -263,19 +263,19 @@ def test_fast_equals_explicit(seed, Nq, Nk, use_kpm, use_am, float_am):
     torch.manual_seed(seed)
     mha = MultiHeadAttention(16, 4, kdim=10, vdim=6).eval()
     x, m, mv = torch.randn(3, Nq, 16), torch.randn(3, Nk, 10), torch.randn(3, Nk, 6)
-    kpm = torch.rand(3, Nk) < 0.4 if use_kpm else None
+    km = torch.rand(3, Nk) < 0.6 if use_kpm else None  # True = real key
     am = None
     if use_am:
-        am = torch.rand(Nq, Nk) < 0.4
+        am = torch.rand(Nq, Nk) < 0.6  # True = may attend
         if float_am:
-            am = torch.randn(Nq, Nk).masked_fill(am, float("-inf"))
-    fast = mha(x, m, mv, key_padding_mask=kpm, attn_mask=am)
-    explicit, attn = mha(x, m, mv, key_padding_mask=kpm, attn_mask=am, return_attn=True)
+            am = torch.randn(Nq, Nk).masked_fill(~am, float("-inf"))
+    fast = mha(x, m, mv, key_mask=km, mask=am)
+    explicit, attn = mha(x, m, mv, key_mask=km, mask=am, return_attn=True)
     assert attn.shape == (3, 4, Nq, Nk)
     torch.testing.assert_close(fast, explicit, atol=1e-5, rtol=1e-5)
     assert not fast.isnan().any()
     mha.fast = False
-    torch.testing.assert_close(mha(x, m, mv, key_padding_mask=kpm, attn_mask=am), explicit, atol=0, rtol=0)
+    torch.testing.assert_close(mha(x, m, mv, key_mask=km, mask=am), explicit, atol=0, rtol=0)
 
 
 def test_every_parameter_gets_a_gradient():
@@ -326,10 +326,13 @@ def test_mha_matches_torch(seed, B, Nq, Nk, heads, cross, bias, mask_kind):
         am = torch.rand(B * heads, Nq, Nk) < 0.4
         am[..., 0] = False
     want, want_w = ref(x, k, v, key_padding_mask=kpm, attn_mask=am, average_attn_weights=False)
-    got, got_w = ours(x, k, v, key_padding_mask=kpm, attn_mask=am, return_attn=True)
+    # the boundary: PyTorch's bool masks are True = NOT allowed, ours True = may attend; float masks are additive
+    km = None if kpm is None else ~kpm
+    m = None if am is None else (~am if am.dtype == torch.bool else am)
+    got, got_w = ours(x, k, v, key_mask=km, mask=m, return_attn=True)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(got_w, want_w, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(ours(x, k, v, key_padding_mask=kpm, attn_mask=am), want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours(x, k, v, key_mask=km, mask=m), want, atol=1e-5, rtol=1e-5)
 
 
 def test_mha_mask_layouts_agree():
@@ -337,13 +340,13 @@ def test_mha_mask_layouts_agree():
     torch.manual_seed(0)
     mha = MultiHeadAttention(8, 2).eval()
     x = torch.randn(3, 4, 8)
-    m = torch.rand(3, 4, 4) < 0.4
-    m[..., 0] = False
-    want = mha(x, attn_mask=m.repeat_interleave(2, dim=0))  # (B*H, Nq, Nk), head index fastest
-    torch.testing.assert_close(mha(x, attn_mask=m), want)
-    torch.testing.assert_close(mha(x, attn_mask=m[:, None].expand(3, 2, 4, 4)), want)
-    _, attn = mha(x, attn_mask=m, return_attn=True)
-    assert (attn[m[:, None].expand(3, 2, 4, 4)] == 0).all()
+    m = torch.rand(3, 4, 4) < 0.6  # True = may attend
+    m[..., 0] = True
+    want = mha(x, mask=m.repeat_interleave(2, dim=0))  # (B*H, Nq, Nk), head index fastest
+    torch.testing.assert_close(mha(x, mask=m), want)
+    torch.testing.assert_close(mha(x, mask=m[:, None].expand(3, 2, 4, 4)), want)
+    _, attn = mha(x, mask=m, return_attn=True)
+    assert (attn[~m[:, None].expand(3, 2, 4, 4)] == 0).all()
 
 
 def test_load_from_torch_mha_copies_into_existing_module():
@@ -415,15 +418,15 @@ def test_error_mask_shape_and_dtype():
         scaled_dot_product_attention(q, q, q, torch.ones(3, 3, dtype=torch.long))
     mha = MultiHeadAttention(8, 2)
     x = torch.randn(2, 3, 8)
-    with pytest.raises(ValueError, match=r"key_padding_mask must have shape \(B, Nk\) = \(2, 3\), got \(2, 4\)|"
-                                         r"key_padding_mask of shape \(2, 4\) cannot be broadcast"):
-        mha(x, key_padding_mask=torch.zeros(2, 4, dtype=torch.bool))
-    with pytest.raises(ValueError, match=r"attn_mask must have shape \(Nq, Nk\) = \(3, 3\).* got \(4, 3\)"):
-        mha(x, attn_mask=torch.zeros(4, 3, dtype=torch.bool))
-    with pytest.raises(ValueError, match=r"attn_mask must have dtype torch.bool .* got torch.int32"):
-        mha(x, attn_mask=torch.zeros(3, 3, dtype=torch.int32))
-    with pytest.raises(ValueError, match=r"key_padding_mask must have dtype torch.bool .* got torch.int64"):
-        mha(x, key_padding_mask=torch.zeros(2, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"key_mask must have shape \(B, Nk\) = \(2, 3\), got \(2, 4\)|"
+                                         r"key_mask of shape \(2, 4\) cannot be broadcast"):
+        mha(x, key_mask=torch.ones(2, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"mask must have shape \(Nq, Nk\) = \(3, 3\).* got \(4, 3\)"):
+        mha(x, mask=torch.ones(4, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"mask must have dtype torch.bool .* got torch.int32"):
+        mha(x, mask=torch.ones(3, 3, dtype=torch.int32))
+    with pytest.raises(ValueError, match=r"key_mask must have dtype torch.bool .* got torch.int64"):
+        mha(x, key_mask=torch.ones(2, 3, dtype=torch.long))
 
 
 def test_error_float_zero_one_mask_where_bool_expected():
@@ -434,13 +437,13 @@ def test_error_float_zero_one_mask_where_bool_expected():
         scaled_dot_product_attention(q, q, q, keep)
     mha = MultiHeadAttention(8, 2)
     x = torch.randn(2, 3, 8)
-    with pytest.raises(ValueError, match=r"key_padding_mask is a float tensor of 0s and 1s .*"
-                                         r"True = padding.*key_padding_mask\.bool\(\)"):
-        mha(x, key_padding_mask=torch.tensor([[0.0, 0, 1], [0, 0, 0]]))
-    with pytest.raises(ValueError, match=r"attn_mask is a float tensor of 0s and 1s .*True = NOT allowed"):
-        mha(x, attn_mask=1 - keep)
-    with pytest.raises(ValueError, match=r"attn_mask is a float tensor"):
-        mha(x, attn_mask=torch.ones(3, 3))
+    with pytest.raises(ValueError, match=r"key_mask is a float tensor of 0s and 1s .*"
+                                         r"True = real key.*key_mask\.bool\(\)"):
+        mha(x, key_mask=torch.tensor([[1.0, 1, 0], [1, 1, 1]]))
+    with pytest.raises(ValueError, match=r"mask is a float tensor of 0s and 1s .*True = may attend"):
+        mha(x, mask=keep)
+    with pytest.raises(ValueError, match=r"mask is a float tensor"):
+        mha(x, mask=torch.ones(3, 3))
 
 
 def test_additive_float_masks_are_accepted():
@@ -455,9 +458,9 @@ def test_additive_float_masks_are_accepted():
                                    F.scaled_dot_product_attention(q, k, v, attn_mask=m), atol=1e-6, rtol=1e-6)
     mha = MultiHeadAttention(8, 2).eval()
     x = torch.randn(2, 3, 8)
-    pad = torch.tensor([[False, False, True], [False, False, False]])
-    torch.testing.assert_close(mha(x, key_padding_mask=torch.zeros(2, 3).masked_fill(pad, float("-inf"))),
-                               mha(x, key_padding_mask=pad))
+    real = torch.tensor([[True, True, False], [True, True, True]])
+    torch.testing.assert_close(mha(x, key_mask=torch.zeros(2, 3).masked_fill(~real, float("-inf"))),
+                               mha(x, key_mask=real))
 
 
 def test_from_torch_without_bias_has_no_output_bias():
@@ -485,3 +488,22 @@ def test_module_low_precision_large_inputs_stay_finite(dtype):
     explicit, attn = mha(x, return_attn=True)
     assert torch.isfinite(fast).all() and torch.isfinite(explicit).all() and torch.isfinite(attn).all()
     torch.testing.assert_close(fast.float(), explicit.float(), atol=0.1, rtol=0.05)
+
+
+def test_pytorch_mask_names_are_refused_with_the_conversion():
+    """nn.MultiheadAttention's names take True = NOT allowed: passing them to ours must raise, never invert silently."""
+    mha = MultiHeadAttention(8, 2)
+    x = torch.randn(2, 3, 8)
+    pad = torch.tensor([[False, False, True], [False, False, False]])
+    with pytest.raises(TypeError, match=r"MultiHeadAttention takes key_mask= \(bool True = MAY attend.*"
+                                        r"not key_padding_mask=.*True = NOT allowed.*"
+                                        r"Fix: pass key_mask=~key_padding_mask"):
+        mha(x, key_padding_mask=pad)
+    with pytest.raises(TypeError, match=r"takes mask=.*not attn_mask=.*Fix: pass mask=~attn_mask"):
+        mha(x, attn_mask=torch.ones(3, 3, dtype=torch.bool).triu(1))
+    with pytest.raises(TypeError, match=r"Fix: pass mask=attn_mask \(a float mask is additive"):
+        mha(x, attn_mask=torch.zeros(3, 3))
+    # the conversion the message gives computes what nn.MultiheadAttention computes
+    ref = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    ours = MultiHeadAttention.from_torch(ref).eval()
+    torch.testing.assert_close(ours(x, key_mask=~pad), ref(x, x, x, key_padding_mask=pad)[0], atol=1e-5, rtol=1e-5)

@@ -38,9 +38,11 @@ def test_encoder_blocks_match_torch(seed, norm_first, N, heads, masks, activatio
         am = torch.rand(N, N) < 0.4
         am[:, 0] = False
     want = ref(x, src_mask=am, src_key_padding_mask=kpm)
-    got = ours(x, attn_mask=am, key_padding_mask=kpm)
+    # the boundary: PyTorch's bool masks are True = NOT allowed, ours True = may attend
+    km, m = (None if kpm is None else ~kpm), (None if am is None else ~am)
+    got = ours(x, mask=m, key_mask=km)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
-    got2, attn = ours(x, attn_mask=am, key_padding_mask=kpm, return_attn=True)
+    got2, attn = ours(x, mask=m, key_mask=km, return_attn=True)
     torch.testing.assert_close(got2, want, atol=1e-5, rtol=1e-5)
     assert attn.shape == (2, heads, N, N)
 
@@ -69,9 +71,10 @@ def test_decoder_block_matches_torch(seed, Q, M, use_mask):
         mkpm[:, 0] = False
         tmask = torch.ones(Q, Q, dtype=torch.bool).triu(1)  # causal, True = not allowed
     want = ref(tgt, mem, tgt_mask=tmask, memory_key_padding_mask=mkpm)
-    got = ours(tgt, mem, tgt_mask=tmask, memory_key_padding_mask=mkpm)
+    smask, mkm = (None if tmask is None else ~tmask), (None if mkpm is None else ~mkpm)  # True = may attend
+    got = ours(tgt, mem, self_mask=smask, memory_key_mask=mkm)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
-    got2, w = ours(tgt, mem, tgt_mask=tmask, memory_key_padding_mask=mkpm, return_attn=True)
+    got2, w = ours(tgt, mem, self_mask=smask, memory_key_mask=mkm, return_attn=True)
     torch.testing.assert_close(got2, want, atol=1e-5, rtol=1e-5)
     assert w["self"].shape == (2, 4, Q, Q) and w["cross"].shape == (2, 4, Q, M)
     if use_mask:
@@ -158,3 +161,20 @@ def test_attention_dropout_follows_dropout_unless_given():
     _, attn = apart(x, return_attn=True)
     torch.testing.assert_close(attn.sum(-1), torch.ones(2, 2, 5))  # no weight dropped
     assert PostNormBlock(8, 2, attn_dropout=0.25).attn.dropout == 0.25
+
+
+def test_blocks_refuse_pytorch_mask_names():
+    """nn.Transformer*Layer's mask names mean True = NOT allowed: refused with the conversion, never inverted."""
+    x = torch.randn(2, 3, 8)
+    pad = torch.tensor([[False, False, True], [False, False, False]])
+    for block in (PreNormBlock(8, 2), PostNormBlock(8, 2)):
+        with pytest.raises(TypeError, match=r"takes key_mask=.*Fix: pass key_mask=~src_key_padding_mask"):
+            block(x, src_key_padding_mask=pad)
+        with pytest.raises(TypeError, match=r"takes mask=.*Fix: pass mask=~attn_mask"):
+            block(x, attn_mask=torch.ones(3, 3, dtype=torch.bool).triu(1))
+    dec = DecoderBlock(8, 2)
+    with pytest.raises(TypeError, match=r"DecoderBlock takes memory_key_mask=.*"
+                                        r"Fix: pass memory_key_mask=~memory_key_padding_mask"):
+        dec(x, x, memory_key_padding_mask=pad)
+    with pytest.raises(TypeError, match=r"takes self_mask=.*Fix: pass self_mask=~tgt_mask"):
+        dec(x, x, tgt_mask=torch.ones(3, 3, dtype=torch.bool).triu(1))

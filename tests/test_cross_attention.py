@@ -54,16 +54,16 @@ def test_key_padding_mask_matches_torch_and_padded_keys_get_zero_weight(fast):
     ours.fast = fast
     q, ctx = torch.randn(3, 4, 8), torch.randn(3, 6, 6)
     lengths = torch.tensor([6, 3, 1])
-    pad = torch.arange(6)[None, :] >= lengths[:, None]  # (B, Nk) True = padding
-    out, attn = ours(q, ctx, key_padding_mask=pad, return_attn=True)
+    pad = torch.arange(6)[None, :] >= lengths[:, None]  # (B, Nk) True = padding (PyTorch's key_padding_mask)
+    out, attn = ours(q, ctx, key_mask=~pad, return_attn=True)  # ours: True = real key
     expected = ref(q, ctx, ctx, key_padding_mask=pad)[0]
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(ours(q, ctx, key_padding_mask=pad), expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ours(q, ctx, key_mask=~pad), expected, rtol=1e-5, atol=1e-5)
     assert attn.masked_select(pad[:, None, None, :].expand_as(attn)).abs().max() == 0
     torch.testing.assert_close(attn.sum(-1), torch.ones(3, 2, 4))
     # Padded context tokens can hold anything: the output does not change.
     garbage = torch.where(pad[..., None], 1e3 * torch.randn_like(ctx), ctx)
-    torch.testing.assert_close(ours(q, garbage, key_padding_mask=pad), out, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ours(q, garbage, key_mask=~pad), out, rtol=1e-5, atol=1e-5)
 
 
 def test_one_sample_equals_its_unpadded_version():
@@ -71,8 +71,8 @@ def test_one_sample_equals_its_unpadded_version():
     ours, _ = pair()
     q, ctx = torch.randn(1, 3, 8), torch.randn(1, 4, 8)
     padded = torch.cat([ctx, torch.randn(1, 5, 8)], dim=1)
-    pad = torch.tensor([[False] * 4 + [True] * 5])
-    torch.testing.assert_close(ours(q, padded, key_padding_mask=pad), ours(q, ctx), rtol=1e-5, atol=1e-5)
+    real = torch.tensor([[True] * 4 + [False] * 5])
+    torch.testing.assert_close(ours(q, padded, key_mask=real), ours(q, ctx), rtol=1e-5, atol=1e-5)
 
 
 def test_each_query_is_answered_independently_and_keys_are_a_set():
@@ -115,9 +115,9 @@ def test_decoder_block_cross_attention_reads_memory_of_another_length_with_a_mas
     torch.manual_seed(0)
     block = DecoderBlock(8, 2, mlp_dim=16).eval()
     tgt, memory = torch.randn(2, 3, 8), torch.randn(2, 11, 8)
-    pad = torch.zeros(2, 11, dtype=torch.bool)
-    pad[1, 6:] = True
-    out, maps = block(tgt, memory, memory_key_padding_mask=pad, return_attn=True)
+    real = torch.ones(2, 11, dtype=torch.bool)
+    real[1, 6:] = False
+    out, maps = block(tgt, memory, memory_key_mask=real, return_attn=True)
     assert out.shape == (2, 3, 8)
     assert maps["cross"].shape == (2, 2, 3, 11) and maps["self"].shape == (2, 2, 3, 3)
     assert maps["cross"][1, :, :, 6:].abs().max() == 0
@@ -135,16 +135,16 @@ def test_bad_inputs_are_clear_errors():
         ours(q, torch.randn(3, 5, 6))
     with pytest.raises(ValueError, match="key and value must have the same number of tokens"):
         ours(q, torch.randn(2, 5, 6), torch.randn(2, 4, 6))
-    with pytest.raises(ValueError, match="key_padding_mask"):
-        ours(q, torch.randn(2, 5, 6), key_padding_mask=torch.zeros(2, 3, dtype=torch.bool))
-    with pytest.raises(ValueError, match=r"attn_mask must have shape \(Nq, Nk\) = \(3, 5\)"):
-        ours(q, torch.randn(2, 5, 6), attn_mask=torch.zeros(5, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="key_mask"):
+        ours(q, torch.randn(2, 5, 6), key_mask=torch.ones(2, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"mask must have shape \(Nq, Nk\) = \(3, 5\)"):
+        ours(q, torch.randn(2, 5, 6), mask=torch.ones(5, 3, dtype=torch.bool))
 
 
 # ----------------------------------------------------------------------------- exercise 07 checks
 
 
-def cross_attention(query, context, w_q, w_k, w_v, w_o, key_padding_mask, num_heads):
+def cross_attention(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads):
     """A correct solution on torch.nn.MultiheadAttention (independent of the NumPy reference)."""
     D, Dc = w_q.shape[0], w_k.shape[1]
     mha = nn.MultiheadAttention(D, num_heads, bias=False, kdim=Dc, vdim=Dc, batch_first=True)
@@ -156,18 +156,19 @@ def cross_attention(query, context, w_q, w_k, w_v, w_o, key_padding_mask, num_he
             mha.k_proj_weight.copy_(w_k)
             mha.v_proj_weight.copy_(w_v)
         mha.out_proj.weight.copy_(w_o)
-    return mha(query, context, context, key_padding_mask=key_padding_mask, need_weights=False)[0]
+    return mha(query, context, context, key_padding_mask=~key_mask, need_weights=False)[0]  # PyTorch: True = pad
 
 
-def cross_attention_no_mask(query, context, w_q, w_k, w_v, w_o, key_padding_mask, num_heads):
-    return cross_attention(query, context, w_q, w_k, w_v, w_o, torch.zeros_like(key_padding_mask), num_heads)
+def cross_attention_no_mask(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads):
+    return cross_attention(query, context, w_q, w_k, w_v, w_o, torch.ones_like(key_mask), num_heads)
 
 
-def cross_attention_inverted_mask(query, context, w_q, w_k, w_v, w_o, key_padding_mask, num_heads):
-    # Mistake: treats True as "keep". Keeps at least one key so no row is fully masked.
-    keep = key_padding_mask.clone()
+def cross_attention_inverted_mask(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads):
+    # Mistake: treats True as "padding" (nn.MultiheadAttention's key_padding_mask). Keeps at least one key so no
+    # row is fully masked.
+    keep = ~key_mask
     keep[:, 0] = True
-    return cross_attention(query, context, w_q, w_k, w_v, w_o, ~keep, num_heads)
+    return cross_attention(query, context, w_q, w_k, w_v, w_o, keep, num_heads)
 
 
 def attention_pool(tokens, queries, w_k, w_v):
@@ -200,8 +201,8 @@ def test_check_cross_attention_cases_vary_shapes_and_keep_a_key_per_sample():
     visible = [inp for _, inp in c.cases()]
     hidden = [inp for _, inp in c.cases(hidden=True)]
     for inp in visible + hidden:
-        assert (~inp["key_padding_mask"]).any(axis=1).all()
-    assert any(inp["key_padding_mask"].any() for inp in visible)
+        assert inp["key_mask"].any(axis=1).all()
+    assert any((~inp["key_mask"]).any() for inp in visible)
     assert {inp["context"].shape for inp in hidden} != {visible[0]["context"].shape}
     assert visible[0]["query"].shape[1] != visible[0]["context"].shape[1]  # N_q != N_kv
 

@@ -51,19 +51,22 @@ def test_sine_encoding_equals_hugging_face_with_padding():
     _need_transformers()
     from transformers.models.detr.modeling_detr import DetrSinePositionEmbedding
 
-    mask = torch.zeros(2, 5, 7, dtype=torch.bool)
-    mask[1, 3:, :] = True
-    mask[1, :, 5:] = True
+    mask = torch.ones(2, 5, 7, dtype=torch.bool)  # True = image cell (HF's pixel_mask 1)
+    mask[1, 3:, :] = False
+    mask[1, :, 5:] = False
     ours = sine_position_encoding(mask, 64)  # (B, h, w, D)
     theirs = DetrSinePositionEmbedding(32, normalize=True)(shape=(2, 64, 5, 7), device="cpu", dtype=torch.float32,
-                                                           mask=~mask)  # (B, D, h, w)
+                                                           mask=mask)  # (B, D, h, w)
     torch.testing.assert_close(ours, theirs.permute(0, 2, 3, 1))
     # rows first: the first half changes down a column only, the second half along a row only
     assert torch.equal(ours[0, :, 0, :32], ours[0, :, 3, :32]) and torch.equal(ours[0, 0, :, 32:], ours[0, 2, :, 32:])
     with pytest.raises(ValueError, match="divisible by 4"):
         sine_position_encoding(mask, 30)
-    with pytest.raises(ValueError, match="bool tensor"):
+    with pytest.raises(ValueError, match=r"pixel_mask must be a bool tensor.*Fix: pixel_mask\.bool\(\)"):
         sine_position_encoding(mask.float(), 64)
+    # all padding: almost surely a mask True on padding (DETR's code) given where True = image is expected
+    with pytest.raises(ValueError, match=r"all False \(all padding\) for sample\(s\) \[0\].*pixel_mask=~mask"):
+        sine_position_encoding(torch.zeros(1, 4, 4, dtype=torch.bool), 64)
 
 
 def test_frozen_batch_norm_equals_batch_norm_in_eval_and_has_no_parameters():
@@ -128,7 +131,7 @@ def test_outputs_equal_hugging_face_detr(block):
     for mask in (None, pixel_mask):
         with torch.no_grad():
             theirs = hf(pixel_values=x, pixel_mask=mask, output_attentions=True)
-            mine = ours(x, padding_mask=None if mask is None else mask == 0, return_attn=True)
+            mine = ours(x, pixel_mask=None if mask is None else mask.bool(), return_attn=True)  # True = pixel
         torch.testing.assert_close(mine["pred_logits"], theirs.logits)
         torch.testing.assert_close(mine["pred_boxes"], theirs.pred_boxes)
         for a, b in zip(mine["cross_attn"], theirs.cross_attentions, strict=True):
@@ -194,3 +197,26 @@ def test_config_errors():
         BackboneConfig(kind="vgg")
     with pytest.raises(ValueError, match="images must be a tensor"):
         DETR(DETRConfig.cpu())(torch.rand(2, 1, 64, 64))
+
+
+def test_pixel_mask_convention_and_errors():
+    """pixel_mask is True on real pixels (the course's True = keep); the padding convention is refused, not inverted."""
+    torch.manual_seed(0)
+    model = DETR(DETRConfig.cpu(num_classes=3, encoder_layers=1, decoder_layers=1)).eval()
+    x = torch.rand(2, 3, 64, 64)
+    pixel_mask = torch.ones(2, 64, 64, dtype=torch.bool)
+    pixel_mask[1, :, 32:] = False  # the right half of image 1 is padding
+    with torch.no_grad():
+        out = model(x, pixel_mask, return_attn=True)
+        torch.testing.assert_close(model(x, torch.ones_like(pixel_mask))["pred_logits"], model(x)["pred_logits"])
+    h, w = out["feature_size"]
+    cross = out["cross_attn"][0][1].reshape(*out["cross_attn"][0].shape[1:3], h, w)  # (H, Q, h, w) of image 1
+    assert cross[..., w // 2:].abs().max() == 0 and cross[..., :w // 2].sum(-1).sum(-1).min() > 0.99
+    with pytest.raises(TypeError, match=r"DETR takes pixel_mask=.*not padding_mask=.*"
+                                        r"Fix: pass pixel_mask=~padding_mask"):
+        model(x, padding_mask=~pixel_mask)
+    with pytest.raises(ValueError, match=r"pixel_mask has no True \(real\) pixel for image\(s\) \[0, 1\].*"
+                                         r"pixel_mask=~padding_mask"):
+        model(x, torch.zeros_like(pixel_mask))  # 'no padding' written in the padding convention
+    with pytest.raises(ValueError, match=r"pixel_mask must be a bool tensor \(2, 64, 64\).*Fix: pixel_mask\.bool\(\)"):
+        model(x, pixel_mask.long())

@@ -7,11 +7,12 @@ import matplotlib
 import pytest
 import torch
 
-from vitcourse import plot
+from vitcourse import MultiHeadAttention, plot, scaled_dot_product_attention
 from vitcourse.detr import DETR, DETRConfig, HungarianMatcher, SetCriterion, box_area, box_cxcywh_to_xyxy
 from vitcourse.detr.matcher import check_detection_inputs
 from vitcourse.mixer import MLPMixer, MixerConfig
 from vitcourse.train import History, fit
+from vitcourse.blocks import DecoderBlock
 from vitcourse.unet import UNet
 from vitcourse.vit import ViT, ViTConfig
 
@@ -96,7 +97,8 @@ def _data():
 
 
 def test_fit_with_an_unknown_device_lists_the_choices():
-    with pytest.raises(ValueError, match=r"device must be one of 'cpu', 'cuda', 'mps', 'auto'.*got 'gpu'.*use 'cuda'"):
+    with pytest.raises(ValueError, match=r"device must be one of 'cpu', 'cuda', 'mps', 'auto'.*'cuda:0'.*got 'gpu'.*"
+                                         r"use 'cuda' \(or 'cuda:0'\).*'mps'"):
         fit(torch.nn.Linear(4, 2), _data(), steps=1, device="gpu", progress=False)
     history = fit(torch.nn.Linear(4, 2), _data(), steps=1, device="auto", progress=False)
     assert history.steps_done == 1
@@ -121,3 +123,28 @@ def test_show_images_with_two_channels_says_1_or_3():
         plot.show_images(torch.rand(2, 2, 8, 8))
     fig = plot.show_images(torch.rand(2, 3, 8, 8))
     assert len(fig.axes) == 2
+
+
+def test_float_zero_one_mask_says_use_bool():
+    """A float mask is added to the scores: a 0/1 float mask would block nothing, so it is refused."""
+    q = torch.randn(1, 3, 4)
+    keep = torch.tensor([[1.0, 1, 0], [1, 1, 0], [1, 1, 1]])
+    with pytest.raises(ValueError, match=r"mask is a float tensor of 0s and 1s.*block nothing.*True = may attend.*"
+                                         r"Fix: pass mask\.bool\(\)"):
+        scaled_dot_product_attention(q, q, q, keep)
+    with pytest.raises(ValueError, match=r"key_mask is a float tensor of 0s and 1s.*Fix: pass key_mask\.bool\(\)"):
+        MultiHeadAttention(4, 1)(q, key_mask=torch.tensor([[1.0, 1, 0]]))
+    assert scaled_dot_product_attention(q, q, q, keep.bool()).shape == (1, 3, 4)
+
+
+def test_a_mask_in_pytorchs_opposite_convention_is_refused_with_the_conversion():
+    """nn.MultiheadAttention's names mean True = NOT allowed; the course's modules take True = may attend."""
+    x = torch.randn(1, 3, 4)
+    pad = torch.tensor([[False, False, True]])
+    with pytest.raises(TypeError, match=r"key_padding_mask=.*True = NOT allowed.*Fix: pass key_mask=~key_padding_mask"):
+        MultiHeadAttention(4, 1)(x, key_padding_mask=pad)
+    with pytest.raises(TypeError, match=r"Fix: pass memory_key_mask=~memory_key_padding_mask"):
+        DecoderBlock(4, 1)(x, x, memory_key_padding_mask=pad)
+    with pytest.raises(TypeError, match=r"DETR takes pixel_mask=.*Fix: pass pixel_mask=~padding_mask"):
+        DETR(DETRConfig.cpu())(torch.rand(1, 3, 32, 32), padding_mask=torch.zeros(1, 32, 32, dtype=torch.bool))
+    assert MultiHeadAttention(4, 1)(x, key_mask=~pad).shape == (1, 3, 4)

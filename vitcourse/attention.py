@@ -20,15 +20,31 @@ Differences from the paper:
 - Scores and softmax are computed in float32 when the inputs are float16 or
   bfloat16, so large logits stay finite.
 
-Mask conventions (the two PyTorch conventions, kept as PyTorch has them):
-- `scaled_dot_product_attention(mask=...)`: bool True = MAY attend
-  (as `F.scaled_dot_product_attention`); a float mask is added to the scores.
-- `MultiHeadAttention(key_padding_mask=..., attn_mask=...)`: bool True = NOT
-  allowed / padding (as `nn.MultiheadAttention`); a float mask is added.
-- A float mask made only of 0s and 1s is rejected with a ValueError: added to
-  the scores it would block nothing, so it is almost surely a boolean mask
-  given as floats (use ``mask.bool()``). A float mask with any other value
-  (0 and -inf, a bias) is taken as additive.
+One mask convention in the whole course: a boolean mask is True where a query
+MAY attend to a key (keep), False where it may not (blocked). Why this one:
+- it reads like indexing, ``x[mask]`` keeps the True entries; the causal mask
+  is ``tril``, the part that stays;
+- it is `F.scaled_dot_product_attention`'s convention and Hugging Face's
+  (``attention_mask``/``pixel_mask`` 1 = real token or pixel), so our
+  functions call the fused kernel without flipping anything;
+- a padding mask becomes a *key mask* ``(B, Nk)`` True = real key, the same
+  sign as every other mask here, so masks combine with ``&``.
+
+PyTorch itself has two conventions, the trap taught in lecture 01:
+`F.scaled_dot_product_attention(attn_mask=...)` takes True = may attend, and
+`nn.MultiheadAttention` / `nn.Transformer*Layer` (``key_padding_mask``,
+``attn_mask``, ``src_mask``, ``tgt_mask``) take True = NOT allowed. The same
+bool tensor means opposite things to the two. We convert at the boundary:
+``key_mask = ~key_padding_mask``, ``mask = ~attn_mask``. So that code copied
+from ``nn.MultiheadAttention`` cannot silently invert a mask, our modules use
+other names (``key_mask``, ``mask``) and refuse PyTorch's names with a
+TypeError that says how to convert.
+
+A float mask is added to the scores (0 = keep, -inf = block). A float mask
+made only of 0s and 1s is rejected with a ValueError: added to the scores it
+would block nothing, so it is almost surely a boolean mask given as floats
+(use ``mask.bool()``). A float mask with any other value (0 and -inf, a bias)
+is taken as additive.
 
 Speed of the explicit path (it is the one to read, but training with
 ``record_attention`` or ``fast=False`` runs it too): the scale multiplies q
@@ -97,6 +113,25 @@ def _check_not_zero_one(mask: torch.Tensor, name: str, bool_means: str) -> None:
             f"torch.zeros_like({name}).masked_fill(<bool blocked>, float('-inf')).")
 
 
+def reject_torch_mask_names(where: str, **given) -> None:
+    """Raise a TypeError if a mask was passed under a PyTorch name whose bool convention is True = NOT allowed.
+
+    ``given`` maps PyTorch's name to ``(our name, value)``; only values that are not None raise.
+    """
+    for theirs, (ours, value) in given.items():
+        if value is None:
+            continue
+        if isinstance(value, torch.Tensor) and value.dtype.is_floating_point:
+            fix = f"{ours}={theirs} (a float mask is additive in both)"
+        else:
+            fix = f"{ours}=~{theirs}"
+        raise TypeError(
+            f"{where} takes {ours}= (bool True = MAY attend, the course's convention), not {theirs}= "
+            f"(PyTorch's nn.MultiheadAttention name, where True = NOT allowed). The same bool tensor means the "
+            f"opposite in the two conventions, so the name was changed to stop a silent inversion. "
+            f"Fix: pass {fix}.")
+
+
 def scaled_dot_product_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -114,8 +149,9 @@ def scaled_dot_product_attention(
         q: (..., Nq, Dk) queries.
         k: (..., Nk, Dk) keys.
         v: (..., Nk, Dv) values, one per key.
-        mask: bool (True = may attend) or float (added to the scores), broadcastable
-            to (..., Nq, Nk). Same convention as `F.scaled_dot_product_attention`.
+        mask: bool (True = may attend, the course's convention) or float (added to the
+            scores), broadcastable to (..., Nq, Nk). Same convention as
+            `F.scaled_dot_product_attention`; a float mask of only 0s and 1s is refused.
         is_causal: query i may attend to keys 0..i only (top-left aligned, as PyTorch);
             combined with ``mask`` when both are given.
         scale: multiplies the scores; default 1 / sqrt(Dk).
@@ -202,8 +238,10 @@ class MultiHeadAttention(nn.Module):
     W_i^Q of all heads are one `nn.Linear` (``q_proj``) whose output is split
     into H heads of width Dh = D / H.
 
-    Masks use `nn.MultiheadAttention`'s convention: bool True = NOT allowed
-    (``key_padding_mask``: True = padding), float = added to the scores.
+    Masks use the course's convention, bool True = MAY attend (``key_mask``
+    (B, Nk): True = real key; ``mask`` (Nq, Nk): True = query i may attend to
+    key j), float = added to the scores. `nn.MultiheadAttention` has the opposite
+    bool convention: convert with ``~`` (see the module docstring).
 
     Args:
         dim: model width D (queries and output).
@@ -240,63 +278,66 @@ class MultiHeadAttention(nn.Module):
     def extra_repr(self) -> str:
         return f"dim={self.dim}, num_heads={self.num_heads}, head_dim={self.head_dim}, fast={self.fast}"
 
-    def _merged_mask(self, B: int, Nq: int, Nk: int, key_padding_mask, attn_mask, dtype):
+    def _merged_mask(self, B: int, Nq: int, Nk: int, key_mask, mask, dtype):
         """Both masks as one 'may attend' mask (bool) or additive mask (float), broadcastable to (B, H, Nq, Nk)."""
         H = self.num_heads
         masks = []
-        if key_padding_mask is not None:
-            _check_mask(key_padding_mask, "key_padding_mask", (B, Nk), "(B, Nk) =", bool_means="padding (ignored)")
-            if tuple(key_padding_mask.shape) != (B, Nk):
-                raise ValueError(f"key_padding_mask must have shape (B, Nk) = {(B, Nk)}, "
-                                 f"got {tuple(key_padding_mask.shape)}")
-            masks.append(key_padding_mask[:, None, None, :])  # (B, 1, 1, Nk)
-        if attn_mask is not None:
-            if not isinstance(attn_mask, torch.Tensor):
-                raise TypeError(f"attn_mask must be a torch.Tensor, got {type(attn_mask).__name__}")
-            if attn_mask.dtype != torch.bool and not attn_mask.dtype.is_floating_point:
-                raise ValueError(f"attn_mask must have dtype torch.bool or a floating dtype (additive), "
-                                 f"got {attn_mask.dtype}")
-            _check_not_zero_one(attn_mask, "attn_mask", "NOT allowed")
-            shape = tuple(attn_mask.shape)
+        if key_mask is not None:
+            _check_mask(key_mask, "key_mask", (B, Nk), "(B, Nk) =", bool_means="real key (may be attended)")
+            if tuple(key_mask.shape) != (B, Nk):
+                raise ValueError(f"key_mask must have shape (B, Nk) = {(B, Nk)}, got {tuple(key_mask.shape)}")
+            masks.append(key_mask[:, None, None, :])  # (B, 1, 1, Nk)
+        if mask is not None:
+            if not isinstance(mask, torch.Tensor):
+                raise TypeError(f"mask must be a torch.Tensor, got {type(mask).__name__}")
+            if mask.dtype != torch.bool and not mask.dtype.is_floating_point:
+                raise ValueError(f"mask must have dtype torch.bool or a floating dtype (additive), got {mask.dtype}")
+            _check_not_zero_one(mask, "mask", "may attend")
+            shape = tuple(mask.shape)
             if shape == (Nq, Nk):
-                masks.append(attn_mask[None, None])  # (1, 1, Nq, Nk)
+                masks.append(mask[None, None])  # (1, 1, Nq, Nk)
             elif shape == (B * H, Nq, Nk):
-                masks.append(attn_mask.view(B, H, Nq, Nk))  # (B, H, Nq, Nk)  nn.MultiheadAttention's layout
+                masks.append(mask.view(B, H, Nq, Nk))  # (B, H, Nq, Nk)  nn.MultiheadAttention's layout
             elif shape == (B, Nq, Nk):
-                masks.append(attn_mask[:, None])  # (B, 1, Nq, Nk)  one mask per sequence, shared by the heads
-            elif attn_mask.dim() == 4 and shape[0] in (1, B) and shape[1] in (1, H) and shape[2:] == (Nq, Nk):
-                masks.append(attn_mask)  # (B or 1, H or 1, Nq, Nk)
+                masks.append(mask[:, None])  # (B, 1, Nq, Nk)  one mask per sequence, shared by the heads
+            elif mask.dim() == 4 and shape[0] in (1, B) and shape[1] in (1, H) and shape[2:] == (Nq, Nk):
+                masks.append(mask)  # (B or 1, H or 1, Nq, Nk)
             else:
-                raise ValueError(f"attn_mask must have shape (Nq, Nk) = {(Nq, Nk)}, (B*H, Nq, Nk) = "
+                raise ValueError(f"mask must have shape (Nq, Nk) = {(Nq, Nk)}, (B*H, Nq, Nk) = "
                                  f"{(B * H, Nq, Nk)}, (B, Nq, Nk) = {(B, Nq, Nk)} or (B, H, Nq, Nk) = "
                                  f"{(B, H, Nq, Nk)}, got {shape}")
         if not masks:
             return None
         if all(m.dtype == torch.bool for m in masks):
-            blocked = masks[0]
+            keep = masks[0]
             for m in masks[1:]:
-                blocked = blocked | m
-            return ~blocked  # True = may attend (F.scaled_dot_product_attention's convention)
+                keep = keep & m
+            return keep  # True = may attend (F.scaled_dot_product_attention's convention)
         work = torch.float32 if dtype in _LOW_PRECISION else dtype
         additive = torch.zeros((), dtype=work, device=masks[0].device)
         for m in masks:
             if m.dtype == torch.bool:
-                m = torch.zeros(m.shape, dtype=work, device=m.device).masked_fill(m, float("-inf"))
+                m = torch.zeros(m.shape, dtype=work, device=m.device).masked_fill(~m, float("-inf"))
             additive = additive + m.to(work)
         return additive
 
     def forward(self, query: torch.Tensor, key: torch.Tensor | None = None, value: torch.Tensor | None = None, *,
-                key_padding_mask: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None,
-                return_attn: bool = False):
+                key_mask: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                return_attn: bool = False, key_padding_mask=None, attn_mask=None):
         """query (B, Nq, D), key (B, Nk, kdim), value (B, Nk, vdim) -> (B, Nq, D) [, attn (B, H, Nq, Nk)].
 
         ``key`` defaults to ``query`` and ``value`` to ``key`` (self-attention);
         DETR passes ``query=x+pos, key=x+pos, value=x``.
 
-        key_padding_mask: (B, Nk), True = padding (ignored). attn_mask: (Nq, Nk),
-        (B, Nq, Nk), (B*H, Nq, Nk) or (B, H, Nq, Nk); bool True = NOT allowed, or
-        float added to the scores. Both given: a key is allowed only if both allow it.
+        key_mask: (B, Nk) bool, True = real key (may be attended), False = padding.
+        mask: (Nq, Nk), (B, Nq, Nk), (B*H, Nq, Nk) or (B, H, Nq, Nk); bool True =
+        may attend, or float added to the scores. Both given: a key is allowed only
+        if both allow it. PyTorch's ``key_padding_mask``/``attn_mask`` (True = NOT
+        allowed) are refused with a TypeError: pass ``key_mask=~key_padding_mask``,
+        ``mask=~attn_mask`` (a float ``attn_mask`` is additive: ``mask=attn_mask``).
         """
+        reject_torch_mask_names(type(self).__name__, key_padding_mask=("key_mask", key_padding_mask),
+                                attn_mask=("mask", attn_mask))
         key = query if key is None else key
         value = key if value is None else value
         for name, t, width in (("query", query, self.dim), ("key", key, self.kdim), ("value", value, self.vdim)):
@@ -312,7 +353,7 @@ class MultiHeadAttention(nn.Module):
         if value.shape[1] != Nk:
             raise ValueError(f"key and value must have the same number of tokens, got {Nk} and {value.shape[1]}")
         H, Dh = self.num_heads, self.head_dim
-        mask = self._merged_mask(B, Nq, Nk, key_padding_mask, attn_mask, query.dtype)
+        mask = self._merged_mask(B, Nq, Nk, key_mask, mask, query.dtype)
 
         q = self.q_proj(query).view(B, Nq, H, Dh).transpose(1, 2)  # (B, H, Nq, Dh)
         k = self.k_proj(key).view(B, Nk, H, Dh).transpose(1, 2)  # (B, H, Nk, Dh)
@@ -333,7 +374,11 @@ class MultiHeadAttention(nn.Module):
 
     @classmethod
     def from_torch(cls, mha: nn.MultiheadAttention, *, fast: bool = True) -> "MultiHeadAttention":
-        """A `MultiHeadAttention` with the weights of ``mha`` (an `nn.MultiheadAttention`)."""
+        """A `MultiHeadAttention` with the weights of ``mha`` (an `nn.MultiheadAttention`).
+
+        Masks do not carry over as they are: ``mha(..., key_padding_mask=p, attn_mask=a)`` with bool
+        masks equals ``ours(..., key_mask=~p, mask=~a)``.
+        """
         if not isinstance(mha, nn.MultiheadAttention):
             raise TypeError(f"mha must be a torch.nn.MultiheadAttention, got {type(mha).__name__}")
         ours = cls(mha.embed_dim, mha.num_heads, qkv_bias=mha.in_proj_bias is not None,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .attention import MultiHeadAttention, load_from_torch_mha
+from .attention import MultiHeadAttention, load_from_torch_mha, reject_torch_mask_names
 
 __all__ = ["MLP", "PreNormBlock", "PostNormBlock", "DecoderBlock"]
 
@@ -97,10 +97,10 @@ class _EncoderBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = MLP(dim, _hidden(dim, mlp_ratio, mlp_dim), activation=activation, dropout=dropout)
 
-    def _attend(self, h, pos, key_padding_mask, attn_mask, return_attn):
+    def _attend(self, h, pos, key_mask, mask, return_attn):
         """Self-attention on h, positions added to queries and keys only."""
         qk = h if pos is None else h + pos
-        return self.attn(qk, qk, h, key_padding_mask=key_padding_mask, attn_mask=attn_mask, return_attn=return_attn)
+        return self.attn(qk, qk, h, key_mask=key_mask, mask=mask, return_attn=return_attn)
 
     @classmethod
     def from_torch(cls, layer: nn.TransformerEncoderLayer, *, fast: bool = True):
@@ -137,10 +137,19 @@ class PreNormBlock(_EncoderBlock):
     """
 
     def forward(self, x: torch.Tensor, *, pos: torch.Tensor | None = None,
-                key_padding_mask: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None,
-                return_attn: bool = False):
-        """x (B, N, D) -> (B, N, D) [, attn (B, H, N, N)]."""
-        a = self._attend(self.norm1(x), pos, key_padding_mask, attn_mask, return_attn)
+                key_mask: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                return_attn: bool = False, key_padding_mask=None, attn_mask=None, src_key_padding_mask=None,
+                src_mask=None):
+        """x (B, N, D) -> (B, N, D) [, attn (B, H, N, N)].
+
+        key_mask (B, N): bool True = real token (may be attended). mask (N, N) (or a layout
+        `MultiHeadAttention` takes): bool True = may attend, or float added to the scores.
+        PyTorch's names (True = NOT allowed) are refused: pass ``key_mask=~key_padding_mask``.
+        """
+        reject_torch_mask_names(type(self).__name__, key_padding_mask=("key_mask", key_padding_mask),
+                                src_key_padding_mask=("key_mask", src_key_padding_mask),
+                                attn_mask=("mask", attn_mask), src_mask=("mask", src_mask))
+        a = self._attend(self.norm1(x), pos, key_mask, mask, return_attn)
         a, attn = a if return_attn else (a, None)
         x = x + self.drop(a)  # (B, N, D)  x + MHSA(LN(x))
         x = x + self.mlp(self.norm2(x))  # (B, N, D)  x + MLP(LN(x))
@@ -158,10 +167,19 @@ class PostNormBlock(_EncoderBlock):
     """
 
     def forward(self, x: torch.Tensor, *, pos: torch.Tensor | None = None,
-                key_padding_mask: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None,
-                return_attn: bool = False):
-        """x (B, N, D) -> (B, N, D) [, attn (B, H, N, N)]."""
-        a = self._attend(x, pos, key_padding_mask, attn_mask, return_attn)
+                key_mask: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                return_attn: bool = False, key_padding_mask=None, attn_mask=None, src_key_padding_mask=None,
+                src_mask=None):
+        """x (B, N, D) -> (B, N, D) [, attn (B, H, N, N)].
+
+        key_mask (B, N): bool True = real token (may be attended). mask (N, N) (or a layout
+        `MultiHeadAttention` takes): bool True = may attend, or float added to the scores.
+        PyTorch's names (True = NOT allowed) are refused: pass ``key_mask=~key_padding_mask``.
+        """
+        reject_torch_mask_names(type(self).__name__, key_padding_mask=("key_mask", key_padding_mask),
+                                src_key_padding_mask=("key_mask", src_key_padding_mask),
+                                attn_mask=("mask", attn_mask), src_mask=("mask", src_mask))
+        a = self._attend(x, pos, key_mask, mask, return_attn)
         a, attn = a if return_attn else (a, None)
         x = self.norm1(x + self.drop(a))  # (B, N, D)  LN(x + MHSA(x))
         x = self.norm2(x + self.mlp(x))  # (B, N, D)  LN(x + MLP(x))
@@ -193,18 +211,28 @@ class DecoderBlock(nn.Module):
         self.norm3 = nn.LayerNorm(dim, eps=norm_eps)
 
     def forward(self, tgt: torch.Tensor, memory: torch.Tensor, *, query_pos: torch.Tensor | None = None,
-                memory_pos: torch.Tensor | None = None, memory_key_padding_mask: torch.Tensor | None = None,
-                tgt_mask: torch.Tensor | None = None, tgt_key_padding_mask: torch.Tensor | None = None,
-                return_attn: bool = False):
-        """tgt (B, Q, D), memory (B, M, D) -> (B, Q, D) [, {"self": (B, H, Q, Q), "cross": (B, H, Q, M)}]."""
+                memory_pos: torch.Tensor | None = None, memory_key_mask: torch.Tensor | None = None,
+                self_mask: torch.Tensor | None = None, tgt_key_mask: torch.Tensor | None = None,
+                return_attn: bool = False, memory_key_padding_mask=None, tgt_mask=None, tgt_key_padding_mask=None):
+        """tgt (B, Q, D), memory (B, M, D) -> (B, Q, D) [, {"self": (B, H, Q, Q), "cross": (B, H, Q, M)}].
+
+        Masks, bool True = MAY attend (the course's convention): memory_key_mask (B, M) True =
+        real memory token; tgt_key_mask (B, Q) True = real target token; self_mask (Q, Q) for the
+        self-attention, e.g. causal ``torch.ones(Q, Q, dtype=torch.bool).tril()``; a float mask is
+        added to the scores. `nn.TransformerDecoderLayer`'s names (True = NOT allowed) are refused:
+        pass ``memory_key_mask=~memory_key_padding_mask``, ``self_mask=~tgt_mask``.
+        """
+        reject_torch_mask_names(type(self).__name__,
+                                memory_key_padding_mask=("memory_key_mask", memory_key_padding_mask),
+                                tgt_mask=("self_mask", tgt_mask), tgt_key_padding_mask=("tgt_key_mask",
+                                                                                       tgt_key_padding_mask))
         q = k = tgt if query_pos is None else tgt + query_pos  # (B, Q, D)
-        a = self.self_attn(q, k, tgt, attn_mask=tgt_mask, key_padding_mask=tgt_key_padding_mask,
-                           return_attn=return_attn)
+        a = self.self_attn(q, k, tgt, mask=self_mask, key_mask=tgt_key_mask, return_attn=return_attn)
         a, self_w = a if return_attn else (a, None)
         tgt = self.norm1(tgt + self.drop1(a))  # (B, Q, D)
         q = tgt if query_pos is None else tgt + query_pos  # (B, Q, D)
         k = memory if memory_pos is None else memory + memory_pos  # (B, M, D)
-        a = self.cross_attn(q, k, memory, key_padding_mask=memory_key_padding_mask, return_attn=return_attn)
+        a = self.cross_attn(q, k, memory, key_mask=memory_key_mask, return_attn=return_attn)
         a, cross_w = a if return_attn else (a, None)
         tgt = self.norm2(tgt + self.drop2(a))  # (B, Q, D)
         tgt = self.norm3(tgt + self.mlp(tgt))  # (B, Q, D)

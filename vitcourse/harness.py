@@ -122,7 +122,7 @@ def call_garbage_padding(fn: Callable, inputs: dict) -> Any:
     with torch.no_grad():
         first = to_plain(fn(**to_torch(inputs)))
         noisy = dict(inputs)
-        pad = np.asarray(inputs["key_padding_mask"], bool)
+        pad = ~np.asarray(inputs["key_mask"], bool)  # key_mask: True = real key
         garbage = np.random.default_rng(12345).normal(0, 50, size=inputs["context"].shape).astype(np.float32)
         noisy["context"] = np.where(pad[..., None], garbage, inputs["context"]).astype(np.float32)
         second = to_plain(fn(**to_torch(noisy)))

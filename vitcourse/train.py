@@ -232,8 +232,10 @@ def _resolve_device(device) -> torch.device:
         return device
     choices = ", ".join(repr(d) for d in (*DEVICES, "auto"))
     if not isinstance(device, str) or device.split(":")[0] not in DEVICES:
-        raise ValueError(f"device must be one of {choices} (or a torch.device), got {device!r}"
-                         + (": for an NVIDIA GPU use 'cuda'" if device == "gpu" else ""))
+        raise ValueError(f"device must be one of {choices}, a device with an index such as 'cuda:0', or a "
+                         f"torch.device; got {device!r}"
+                         + (": for an NVIDIA GPU use 'cuda' (or 'cuda:0'), for Apple silicon 'mps'"
+                            if device == "gpu" else ""))
     kind = device.split(":")[0]
     try:
         get_device(kind)  # raises when that kind of device is not available

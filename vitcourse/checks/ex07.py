@@ -1,10 +1,12 @@
-"""Checks for exercises/07_cross_attention.ipynb: cross-attention with a key padding mask, attention pooling.
+"""Checks for exercises/07_cross_attention.ipynb: cross-attention with a key mask, attention pooling.
 
 Weight layout follows ``torch.nn.MultiheadAttention`` with ``bias=False`` and
 ``kdim``/``vdim``: a linear map is ``x @ W.T``; ``w_q`` is ``(D, D)``,
 ``w_k`` and ``w_v`` are ``(D, Dc)`` (``Dc`` the width of the context), and
-head ``h`` owns channels ``h*Dh : (h+1)*Dh``. Masks use PyTorch's convention:
-``key_padding_mask[b, j]`` is True where key ``j`` of sample ``b`` is padding.
+head ``h`` owns channels ``h*Dh : (h+1)*Dh``. Masks use the course's convention
+(True = may attend): ``key_mask[b, j]`` is True where key ``j`` of sample ``b``
+is real and False where it is padding (``nn.MultiheadAttention``'s
+``key_padding_mask`` is the opposite, ``~key_mask``).
 References are NumPy float64, sharing no code with the student's PyTorch.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ def _softmax_np(s: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def cross_attention_np(query, context, w_q, w_k, w_v, w_o, key_padding_mask, num_heads):
+def cross_attention_np(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads):
     """Multi-head cross-attention in NumPy float64: queries from ``query``, keys and values from ``context``."""
     f64 = lambda a: np.asarray(a, np.float64)  # noqa: E731
     query, context = f64(query), f64(context)
@@ -32,18 +34,18 @@ def cross_attention_np(query, context, w_q, w_k, w_v, w_o, key_padding_mask, num
     k = (context @ f64(w_k).T).reshape(B, Nk, H, Dh).transpose(0, 2, 1, 3)  # (B, H, Nk, Dh)
     v = (context @ f64(w_v).T).reshape(B, Nk, H, Dh).transpose(0, 2, 1, 3)  # (B, H, Nk, Dh)
     scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(Dh)  # (B, H, Nq, Nk)
-    scores = np.where(np.asarray(key_padding_mask, bool)[:, None, None, :], -np.inf, scores)
+    scores = np.where(np.asarray(key_mask, bool)[:, None, None, :], scores, -np.inf)  # False = padding
     out = (_softmax_np(scores) @ v).transpose(0, 2, 1, 3).reshape(B, Nq, D)  # (B, Nq, D)
     return out @ f64(w_o).T
 
 
-def _padding_mask(rng, B: int, Nk: int, hidden: bool) -> np.ndarray:
-    """(B, Nk) bool, True = padding at the end of each sequence; every sample keeps at least one key."""
+def _key_mask(rng, B: int, Nk: int, hidden: bool) -> np.ndarray:
+    """(B, Nk) bool, True = real key, False = padding at the end of each sequence; every sample keeps a key."""
     lengths = rng.integers(1, Nk + 1, size=B)
     if not hidden:  # visible: the first sample is unpadded, the others padded
         lengths[0] = Nk
         lengths[1:] = np.minimum(lengths[1:], max(1, Nk - 2))
-    return np.arange(Nk)[None, :] >= lengths[:, None]
+    return np.arange(Nk)[None, :] < lengths[:, None]
 
 
 @register
@@ -56,7 +58,7 @@ class CrossAttention(Check):
     target = "cross_attention"
     hint = ("Queries come from `query`, keys and values from `context` (another length Nk and width Dc). "
             "Split q, k, v into heads, scale the (B, H, Nq, Nk) scores by 1/sqrt(Dh), set the scores of padded "
-            "keys (key_padding_mask True) to -inf before the softmax over the keys (last axis), merge the heads "
+            "keys (key_mask False) to -inf before the softmax over the keys (last axis), merge the heads "
             "and apply w_o. Broadcast the mask as (B, 1, 1, Nk).")
     rtol, atol = 1e-4, 1e-5
 
@@ -74,7 +76,7 @@ class CrossAttention(Check):
             "w_k": rng.normal(0, 1.5 / np.sqrt(Dc), size=(D, Dc)).astype(np.float32),
             "w_v": rng.normal(0, 1 / np.sqrt(Dc), size=(D, Dc)).astype(np.float32),
             "w_o": rng.normal(0, 1 / np.sqrt(D), size=(D, D)).astype(np.float32),
-            "key_padding_mask": _padding_mask(rng, B, Nk, hidden),
+            "key_mask": _key_mask(rng, B, Nk, hidden),
             "num_heads": H,
         }
 

@@ -24,8 +24,15 @@ Shapes: ``B`` batch, ``C`` classes (without "no object"), ``D`` model width,
 ``H`` heads, ``Q`` object queries, ``h, w`` feature map, ``M = h*w`` memory tokens.
 
 Differences from the paper: none in the maths of ``DETRConfig.r50()``; the
-padding mask (images of different sizes in one batch) is optional; the CPU
+pixel mask (images of different sizes in one batch) is optional; the CPU
 preset swaps ResNet-50 for a small CNN and shrinks every size.
+
+Masks follow the course's convention, True = keep (see `vitcourse.attention`):
+``pixel_mask`` ``(B, H0, W0)`` is True on the image's real pixels and False
+on padding, like Hugging Face's ``pixel_mask`` (1 = pixel). The original DETR
+code carries the opposite, ``mask`` True on padding (its ``NestedTensor``);
+``pixel_mask = ~mask`` converts. The old name ``padding_mask`` is refused with
+a TypeError that says so, rather than silently inverted.
 """
 from __future__ import annotations
 
@@ -146,31 +153,46 @@ class DETR(nn.Module):
                 if p.dim() > 1:
                     nn.init.xavier_uniform_(p)
 
-    def features(self, images: torch.Tensor, padding_mask: torch.Tensor | None = None):
-        """Backbone, projection, flattening and positions: memory ``(B, M, D)``, pos ``(B, M, D)``, mask, ``(h, w)``."""
+    def features(self, images: torch.Tensor, pixel_mask: torch.Tensor | None = None):
+        """Backbone, projection, flattening and positions: memory ``(B, M, D)``, pos ``(B, M, D)``, key mask
+        ``(B, M)`` (True = real cell), ``(h, w)``."""
         if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
             got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
             raise ValueError(f"images must be a tensor (B, 3, H, W), got {got}")
         check_image_dtype("images", images, self.input_proj.weight.dtype)
         B, _, H0, W0 = images.shape
-        if padding_mask is None:
-            padding_mask = torch.zeros(B, H0, W0, dtype=torch.bool, device=images.device)
-        elif padding_mask.shape != (B, H0, W0) or padding_mask.dtype != torch.bool:
-            raise ValueError(f"padding_mask must be a bool tensor {(B, H0, W0)} (True on padding), got "
-                             f"{padding_mask.dtype} {tuple(padding_mask.shape)}")
+        if pixel_mask is None:
+            pixel_mask = torch.ones(B, H0, W0, dtype=torch.bool, device=images.device)
+        elif not isinstance(pixel_mask, torch.Tensor) or pixel_mask.shape != (B, H0, W0) \
+                or pixel_mask.dtype != torch.bool:
+            got = (f"{pixel_mask.dtype} {tuple(pixel_mask.shape)}" if isinstance(pixel_mask, torch.Tensor)
+                   else type(pixel_mask).__name__)
+            raise ValueError(f"pixel_mask must be a bool tensor {(B, H0, W0)}, True on the image's real pixels and "
+                             f"False on padding, got {got}. Fix: pixel_mask.bool() for a 0/1 mask "
+                             f"(Hugging Face's pixel_mask), ~mask for DETR's padding mask (True on padding)")
+        else:
+            empty = ~pixel_mask.flatten(1).any(1)  # (B,) images with no real pixel
+            if bool(empty.any()):
+                bad = empty.nonzero().flatten().tolist()
+                raise ValueError(f"pixel_mask has no True (real) pixel for image(s) {bad}: True marks the image's "
+                                 f"pixels, False the padding. A mask True on padding (DETR's original convention) "
+                                 f"must be inverted: pixel_mask=~padding_mask")
         f = self.input_proj(self.backbone(images))  # (B, D, h, w)
         h, w = f.shape[-2:]
-        mask = F.interpolate(padding_mask[None].float(), size=(h, w))[0].bool()  # (B, h, w)
+        mask = F.interpolate(pixel_mask[None].float(), size=(h, w))[0].bool()  # (B, h, w) True = real cell
         pos = sine_position_encoding(mask, self.config.dim).flatten(1, 2).to(f.dtype)  # (B, M, D)
         memory = f.flatten(2).transpose(1, 2)  # (B, M, D), M = h*w
         return memory, pos, mask.flatten(1), (h, w)
 
-    def forward(self, images: torch.Tensor, padding_mask: torch.Tensor | None = None, *, return_attn: bool = False):
+    def forward(self, images: torch.Tensor, pixel_mask: torch.Tensor | None = None, *, return_attn: bool = False,
+                padding_mask=None):
         """Predict ``Q`` boxes per image.
 
         Args:
             images: ``(B, 3, H0, W0)``.
-            padding_mask: optional bool ``(B, H0, W0)``, True where an image is padded.
+            pixel_mask: optional bool ``(B, H0, W0)``, True on the image's real pixels, False on
+                padding (the course's True = keep; Hugging Face's ``pixel_mask``). ``padding_mask``
+                (True on padding, the original DETR's) is refused: pass ``pixel_mask=~padding_mask``.
             return_attn: also return ``"cross_attn"``: one ``(B, H, Q, M)``
                 decoder cross-attention map per layer, and ``"feature_size"`` ``(h, w)``.
 
@@ -178,16 +200,20 @@ class DETR(nn.Module):
             ``{"pred_logits": (B, Q, C+1), "pred_boxes": (B, Q, 4), "aux_outputs": [...]}``
             (``aux_outputs``: one such dict per earlier decoder layer, when ``aux_loss``).
         """
-        memory, pos, key_padding_mask, (h, w) = self.features(images, padding_mask)
-        kpm = key_padding_mask if bool(key_padding_mask.any()) else None
+        if padding_mask is not None:
+            raise TypeError("DETR takes pixel_mask= (bool True on the image's real pixels, the course's True = keep), "
+                            "not padding_mask= (True on padding, the original DETR's convention). "
+                            "Fix: pass pixel_mask=~padding_mask.")
+        memory, pos, key_mask, (h, w) = self.features(images, pixel_mask)  # key_mask (B, M) True = real cell
+        km = None if bool(key_mask.all()) else key_mask
         for block in self.encoder:
-            memory = block(memory, pos=pos, key_padding_mask=kpm)  # (B, M, D)
+            memory = block(memory, pos=pos, key_mask=km)  # (B, M, D)
         B = memory.shape[0]
         query_pos = self.query_embed.weight[None].expand(B, -1, -1)  # (B, Q, D)
         tgt = torch.zeros_like(query_pos)  # (B, Q, D): the decoder input starts empty
         hidden, cross = [], []
         for block in self.decoder:
-            out = block(tgt, memory, query_pos=query_pos, memory_pos=pos, memory_key_padding_mask=kpm,
+            out = block(tgt, memory, query_pos=query_pos, memory_pos=pos, memory_key_mask=km,
                         return_attn=return_attn)
             tgt, attn = out if return_attn else (out, None)  # (B, Q, D)
             hidden.append(self.decoder_norm(tgt))  # the shared final norm, applied to every layer's output

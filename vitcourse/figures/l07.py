@@ -40,7 +40,7 @@ def cross_attention() -> str:
 
 @figure("07_key_padding_mask")
 def key_padding_mask() -> str:
-    """A batch of two contexts padded to one length; the mask hides the padded keys' columns."""
+    """A batch of two contexts padded to one length; the key mask (True = real key) hides the padded keys' columns."""
     f = Figure(960, 300, display_width=860)
     lens, nkv, nq, c = [6, 4], 6, 3, 30
     for b, n in enumerate(lens):
@@ -49,10 +49,10 @@ def key_padding_mask() -> str:
         f.grid(120, y, 1, nkv, c, fill=lambda i, j, n=n: PALETTE["key"] if j < n else "#eceff1",
                values=lambda i, j, n=n: f"k_{j + 1}" if j < n else "pad", size=11)
         f.grid(340, y, 1, nkv, c, fill=lambda i, j, n=n: "#ffffff" if j < n else PALETTE["mask"],
-               values=lambda i, j, n=n: "F" if j < n else "T", size=12)
+               values=lambda i, j, n=n: "T" if j < n else "F", size=12)
     f.text(210, 40, "keys, padded to N_{kv} = 6", size=13, weight="bold")
-    f.text(430, 40, "key_padding_mask (B, N_kv)", size=13, weight="bold", raw=True)
-    f.text(430, 196, "True = ignore (PyTorch's convention)", size=12, fill=MUTED)
+    f.text(430, 40, "key_mask (B, N_kv)", size=13, weight="bold", raw=True)
+    f.text(430, 196, "True = real key, may attend (the course's convention)", size=12, fill=MUTED)
     n = lens[1]
     r = rng(5)
     s = [[r.gauss(0, 1) for _ in range(n)] for _ in range(nq)]
