@@ -245,7 +245,7 @@ def test_detr_explorer_canvas_out_of_range_and_one_image_shapes():
     images, outputs, targets = _detr_batch()
     with pytest.raises(ValueError, match=r"canvas must be an image index 0 to 2, got 3"):
         explore.detr_queries(images, outputs, targets, canvas=3)
-    with pytest.raises(ValueError, match=r"pred_logits must be \(Q, C\+1\) for one image.*outputs\['pred_logits'\]\[k\]"):
+    with pytest.raises(ValueError, match=r"pred_logits must be \(Q, C\+1\) for one image.*\['pred_logits'\]\[k\]"):
         explore.detr_queries_figure(images[0], outputs["pred_logits"], outputs["pred_boxes"][0])
     with pytest.raises(ValueError, match=r"pred_boxes must be \(6, 4\)"):
         explore.detr_queries_figure(images[0], outputs["pred_logits"][0], outputs["pred_boxes"][0, :, :2])
