@@ -149,22 +149,28 @@ def execute(path: str | os.PathLike, *, timeout: int = 900, kernel_name: str = "
     """
     from nbclient import NotebookClient
 
+    from .explore import STATIC_ENV
+
     path = Path(path)
     if not path.is_file() or path.suffix != ".ipynb":
         raise ValueError(f"path must be an existing .ipynb file, got {str(path)!r}")
     nb = _nbformat().read(path, as_version=4)
-    env_backup = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"  # committed outputs carry no progress bars
+    # The kernel inherits these: committed outputs carry no progress bars, and explorers (vitcourse.explore)
+    # store their static figure, not a live widget view that needs this kernel.
+    env = {"TQDM_DISABLE": "1", STATIC_ENV: "1"}
+    env_backup = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
                             resources={"metadata": {"path": str(path.parent.resolve())}})
     start = time.perf_counter()
     try:
         client.execute()
     finally:
-        if env_backup is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = env_backup
+        for k, v in env_backup.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         for cell in nb.cells:
             cell.metadata.pop("execution", None)
         _nbformat().write(nb, path)
