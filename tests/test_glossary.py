@@ -47,6 +47,22 @@ def test_a_translation_that_glosses_attention_otherwise_fails(tmp_path):
     assert [g.english for g in glossary.glosses(good[0][1])] == ["attention", "cross-attention", "LayerNorm", "DETR"]
 
 
+def test_every_korean_gloss_in_the_english_prose_uses_the_glossary_rendering():
+    assert glossary.english_gloss_problems(TERMS, glossary.english_markdown(ROOT)) == []
+
+
+def test_an_english_cell_that_glosses_cross_attention_otherwise_fails(tmp_path):
+    rows = ROWS + ["| mAP | 평균 정밀도의 평균 | 09 |  |  |  |", "| warm-up | 워밍업 | 05 |  |  |  |",
+                   "| warm-up exercise | 준비 운동 | 00 |  |  |  |"]
+    terms = glossary.parse(_glossary(tmp_path, rows))
+    bad = [("notebooks/09_x.ipynb cell 3", "**Cross-attention (교차 어텐션).** Each query reads the image.")]
+    (found,) = glossary.english_gloss_problems(terms, bad)
+    assert "cell 3" in found and "'cross-attention'" in found and "'크로스 어텐션'" in found
+    good = [("x", "The decoder's cross-attention (크로스 어텐션), layer normalization (층 정규화), "
+                  "a linear map (상대 위치), Exercise 00: warm-up (준비 운동), a word (낱말)")]
+    assert glossary.english_gloss_problems(terms, good) == []
+
+
 def test_every_glossed_term_is_in_the_glossary():
     assert glossary.unknown_glosses(TERMS, TEXTS) == []
 

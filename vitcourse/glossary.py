@@ -342,12 +342,62 @@ def index_problems(path: Path | str, terms: list[Term]) -> list[str]:
     return out
 
 
+# "English term (한국어)" in the English prose: a parenthesis that starts with Hangul, after up to six words
+_KO_GLOSS = re.compile(r"(?P<before>(?:[A-Za-z][\w'/-]*[*_`]* ){0,5}[A-Za-z][\w'/-]*)[*_`]* ?"
+                       r"\((?P<ko>[\uac00-\ud7a3][^()\n]*)\)")
+
+
+def english_markdown(root: Path = ROOT) -> list[tuple[str, str]]:
+    """(where, text) of every markdown cell of the English lectures and exercises (``notebooks/``, ``solutions/``)."""
+    out = []
+    for path in [p for d in ("notebooks", "solutions") for p in sorted((root / d).glob("[0-9][0-9]_*.ipynb"))]:
+        for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+            if cell.get("cell_type") == "markdown":
+                src = cell.get("source", "")
+                out.append((f"{path.relative_to(root).as_posix()} cell {i}", "".join(src) if isinstance(src, list)
+                            else src))
+    return out
+
+
+def english_gloss_problems(terms: list[Term], texts: list[tuple[str, str]]) -> list[str]:
+    """Korean glosses in the English prose, ``term (한국어)``, whose Korean is not the glossary's rendering.
+
+    The term is the longest run of the words before the parenthesis that is a glossary form ("Multi-head
+    self-attention (...)" is the row "multi-head self-attention", not "self-attention"); a gloss of words
+    that are no glossary term is not judged.
+    """
+    table, out = _lookup(terms), []
+    for where, text in texts:
+        for m in _KO_GLOSS.finditer(text):
+            words = [w.strip("*_`") for w in m.group("before").split()]
+            term, phrase = None, ""
+            for k in range(len(words)):
+                phrase = " ".join(words[k:])
+                term = table.get(norm(phrase))
+                if term is not None:
+                    break
+            if term is None or not _HANGUL.search(term.korean):
+                continue
+            if " " not in phrase and not any(phrase == f for f in term.english_forms if f != f.lower()):
+                if any(f != f.lower() for f in term.english_forms):
+                    continue  # "map" is not "mAP": an acronym matches only in its own case
+            korean = m.group("ko")
+            wider = [term.korean] + [t.korean for t in terms if norm(term.english) in norm(t.english)]  # "warm-up
+            # exercise (준비 운동)" may be glossed after "warm-up"
+            if not any(_squash(k) in _squash(korean) for k in wider):
+                out.append(f"{where}: '{' '.join(words)} ({korean})' glosses {term.english!r} with other Korean; "
+                           f"docs/glossary.md (line {term.line}) renders it {term.korean!r}: write "
+                           f"'({term.korean})' or change the glossary")
+    return out
+
+
 def problems(root: Path = ROOT) -> list[str]:
     path = root / "docs" / "glossary.md"
     terms = parse(path)
     texts = translation_texts(root)
     return (index_problems(path, terms) + gloss_problems(terms, texts) + unknown_glosses(terms, texts)
-            + other_rendering_problems(terms, texts) + dead_rows(terms, lecture_text(root)))
+            + other_rendering_problems(terms, texts) + dead_rows(terms, lecture_text(root))
+            + english_gloss_problems(terms, english_markdown(root)))
 
 
 def main(argv=None) -> int:
