@@ -26,7 +26,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "check.not_callable": {
         "en": "{name}: expected the function or class {target!r}, got {got} (did you run the cell that defines it?)",
-        "ko": "{name}: 필요한 것은 함수나 클래스 {target!r}인데, 받은 것은 {got}입니다(그것을 정의하는 셀을 실행했나요?)",
+        "ko": "{name}: 필요한 것은 함수나 클래스 {target!r}인데, 받은 것은 {got}입니다"
+              "(그것을 정의하는 셀을 실행했나요?)",
     },
     "check.rule": {
         "en": "✘ {name}: the task asks you to write {target} yourself, but {violation}. The grader withholds the "
@@ -270,8 +271,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ex09.invalid": {
         "en": "not a valid assignment: every object 0..{last} must appear once in tgt_idx and pred_idx must index "
               "the {q} predictions; got pred_idx {i}, tgt_idx {j}",
-        "ko": "올바른 할당이 아닙니다. 0부터 {last}까지의 객체가 tgt_idx에 한 번씩 나와야 하고, pred_idx는 예측 {q}개를 "
-              "가리키는 인덱스여야 합니다. 받은 값: pred_idx {i}, tgt_idx {j}",
+        "ko": "올바른 할당이 아닙니다. 0부터 {last}까지의 객체가 tgt_idx에 한 번씩 나와야 하고, "
+              "pred_idx는 예측 {q}개를 가리키는 인덱스여야 합니다. 받은 값: pred_idx {i}, tgt_idx {j}",
     },
     "ex09.shared": {
         "en": "two objects were matched to the same prediction: pred_idx {i}",
