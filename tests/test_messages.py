@@ -206,6 +206,7 @@ def test_the_masked_attention_hints_name_the_steps_without_the_recipe(english):
 def test_grading_a_korean_notebook_gives_korean_feedback_and_the_same_gradebook_columns(english, tmp_path):
     from grading_attacks import student_version
     from sandbox_available import ISOLATION, WHY
+
     from vitcourse.grading import Grader, discover, write_csv, write_feedback
 
     if ISOLATION is None:
@@ -240,3 +241,11 @@ def test_grading_a_korean_notebook_gives_korean_feedback_and_the_same_gradebook_
     assert "힌트: ReLU는" in text and "Hint" not in text and "Score" not in text
     english_text = (tmp_path / "feedback-en" / "kim" / "00_warmup.md").read_text(encoding="utf-8")
     assert english_text.startswith("# Feedback: 00_warmup") and not HANGUL.search(english_text)
+
+
+def test_every_message_formats_in_both_languages():
+    for key, entry in MESSAGES.items():
+        names = messages.placeholders(entry["en"])
+        for lang in ("en", "ko"):
+            text = msg(key, lang=lang, **{n: 1.5 for n in names})
+            assert "{" not in text, (key, lang, text)
