@@ -148,6 +148,18 @@ def test_a_check_failure_in_a_korean_notebook_is_in_korean(korean):
         check("00.relu", lambda x: (_ for _ in ()).throw(NotImplementedError()), hint=1)
 
 
+def _library_softmax(x, tau=1.0):
+    return torch.softmax(x / tau, dim=-1)
+
+
+def test_a_forbidden_function_is_named_in_korean(korean):
+    with pytest.raises(CheckFailed) as info:
+        check("01.softmax", _library_softmax)
+    text = str(info.value)
+    assert text.startswith("✘ 01.softmax: 이 과제는 softmax 함수를 직접 작성하라고 합니다"), text
+    assert "torch.softmax" in text and "채점기(grader)는 이런 답의 점수를 보류합니다" in text
+
+
 def test_a_korean_pass_line(korean, capsys):
     check("00.relu", _relu)
     assert capsys.readouterr().out.strip() == "✔ 00.relu: relu, 공개된 경우 3개 통과"
