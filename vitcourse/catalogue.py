@@ -353,6 +353,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": " (its cell {cell} failed: {error})",
         "ko": " (이것을 정의하는 셀 {cell}에서 오류가 났습니다: {error})",
     },
+    "grade.cell_timeout": {"en": "timed out after {limit:g} s", "ko": "{limit:g}초 제한 시간을 넘겼습니다"},
     "grade.not_implemented": {
         "en": "{target} is not implemented yet (it raises NotImplementedError)",
         "ko": "{target}: 아직 구현되지 않았습니다(NotImplementedError를 일으킵니다)",

@@ -437,7 +437,11 @@ class Grader:
                     if valid is not None:
                         got[f["check"]] = valid
                 elif t == "cell_error" and first and type(f.get("cell")) is int:
-                    cell_errors.append({"cell": f["cell"], "error": _clean(f.get("error", ""), 300)})
+                    error = _clean(f.get("error", ""), 300)
+                    late = re.fullmatch(r"timed out after ([0-9.]+) s", error)  # the child's words: say them here
+                    if late:
+                        error = msg("grade.cell_timeout", limit=float(late.group(1)))
+                    cell_errors.append({"cell": f["cell"], "error": error})
                 elif t == "module" and type(f.get("target")) is str and type(f.get("module")) is str:
                     modules.setdefault(f["target"], f["module"])
                 elif t == "violation" and len(violations) < 20:
