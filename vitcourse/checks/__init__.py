@@ -30,6 +30,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..harness import to_plain, to_torch
+from ..messages import has as _has_message
+from ..messages import msg
 
 __all__ = [
     "Check", "CheckFailed", "register", "get_check", "all_checks", "check", "validate_output",
@@ -60,48 +62,52 @@ def validate_output(value, *, _depth: int = 0) -> Any:
     ``__eq__``) and arrays that are too large.
     """
     if _depth > 4:
-        raise TypeError("output nested too deeply")
+        raise TypeError(msg("plain.nested"))
     t = type(value)
     if t is np.ndarray:
         if value.dtype.kind not in "biuf":
-            raise TypeError(f"an output array has dtype {value.dtype}; expected numbers")
+            raise TypeError(msg("plain.dtype", dtype=value.dtype))
         if value.size > _MAX_OUTPUT_ELEMENTS:
-            raise TypeError(f"an output array has {value.size} elements, more than {_MAX_OUTPUT_ELEMENTS}")
+            raise TypeError(msg("plain.size", size=value.size, limit=_MAX_OUTPUT_ELEMENTS))
         return value
     if t in (bool, int, float) or value is None:
         return value
     if t is str:
         if len(value) > 10_000:
-            raise TypeError("an output string is longer than 10,000 characters")
+            raise TypeError(msg("plain.string"))
         return value
     if t is dict:
         for k, v in value.items():
             if type(k) is not str:
-                raise TypeError("output dict keys must be strings")
+                raise TypeError(msg("plain.keys"))
             validate_output(v, _depth=_depth + 1)
         return value
     if t is list:
         if len(value) > 1000:
-            raise TypeError("output list is too long")
+            raise TypeError(msg("plain.list"))
         for v in value:
             validate_output(v, _depth=_depth + 1)
         return value
-    raise TypeError(f"expected plain data (array, number, dict or list), got {t.__name__}")
+    raise TypeError(msg("plain.type", type=t.__name__))
 
 
 def _fmt_index(idx) -> str:
     return "(" + ", ".join(str(int(i)) for i in idx) + ")"
 
 
-def compare_arrays(got, expected, *, what: str = "output", rtol: float = 1e-4, atol: float = 1e-5,
+def compare_arrays(got, expected, *, what: str | None = None, rtol: float = 1e-4, atol: float = 1e-5,
                    check_dtype_kind: bool = True) -> list[str]:
-    """Failures (empty list: pass) comparing ``got`` against ``expected`` (plain data, compared in NumPy)."""
+    """Failures (empty list: pass) comparing ``got`` against ``expected`` (plain data, compared in NumPy).
+
+    ``what`` names the compared value in the messages (default: "output" in the learner's language).
+    """
+    what = msg("what.output") if what is None else what
     if isinstance(expected, dict):
         if type(got) is not dict:
-            return [f"{what}: expected a dict with keys {sorted(expected)}, got {type(got).__name__}"]
+            return [msg("cmp.dict", what=what, keys=sorted(expected), got=type(got).__name__)]
         missing = sorted(set(expected) - set(got))
         if missing:
-            return [f"{what}: missing keys {missing}"]
+            return [msg("cmp.missing_keys", what=what, keys=missing)]
         out = []
         for k in expected:
             out += compare_arrays(got[k], expected[k], what=f"{what}[{k!r}]", rtol=rtol, atol=atol,
@@ -110,42 +116,41 @@ def compare_arrays(got, expected, *, what: str = "output", rtol: float = 1e-4, a
     if isinstance(expected, list):
         if type(got) is not list or len(got) != len(expected):
             n = len(got) if type(got) is list else type(got).__name__
-            return [f"{what}: expected a sequence of {len(expected)} items, got {n}"]
+            return [msg("cmp.sequence", what=what, n=len(expected), got=n)]
         out = []
         for i, (g, e) in enumerate(zip(got, expected)):
             out += compare_arrays(g, e, what=f"{what}[{i}]", rtol=rtol, atol=atol, check_dtype_kind=check_dtype_kind)
         return out
     exp = np.asarray(expected)
     if type(got) not in (np.ndarray, bool, int, float):
-        return [f"{what}: expected an array of shape {exp.shape}, got {type(got).__name__}"]
+        return [msg("cmp.array", what=what, shape=exp.shape, got=type(got).__name__)]
     arr = np.asarray(got)
     if arr.shape != exp.shape:
-        return [f"{what}: expected shape {exp.shape}, got {arr.shape}"]
+        return [msg("cmp.shape", what=what, expected=exp.shape, got=arr.shape)]
     if check_dtype_kind:
         if exp.dtype.kind == "f" and arr.dtype.kind != "f":
-            return [f"{what}: expected floating point values, got dtype {arr.dtype}"]
+            return [msg("cmp.float", what=what, dtype=arr.dtype)]
         if exp.dtype.kind in "iu" and arr.dtype.kind not in "iu":
-            return [f"{what}: expected integer values, got dtype {arr.dtype}"]
+            return [msg("cmp.int", what=what, dtype=arr.dtype)]
         if exp.dtype.kind == "b" and arr.dtype.kind != "b":
-            return [f"{what}: expected boolean values, got dtype {arr.dtype}"]
+            return [msg("cmp.bool", what=what, dtype=arr.dtype)]
     if exp.dtype.kind == "f" or arr.dtype.kind == "f":
         a64, e64 = arr.astype(np.float64), exp.astype(np.float64)
         bad_nan = np.isnan(a64) != np.isnan(e64)
         if bad_nan.any():
             i = np.argwhere(bad_nan)[0]
-            return [f"{what}: NaN where none was expected (or the reverse), first at index {_fmt_index(i)}"]
+            return [msg("cmp.nan", what=what, index=_fmt_index(i))]
         finite = ~np.isnan(e64)
         diff = np.where(finite, np.abs(a64 - e64), 0.0)
         tol = atol + rtol * np.abs(np.where(finite, e64, 0.0))
         if (diff > tol).any():
             i = np.unravel_index(int(np.argmax(diff - tol)), diff.shape) if diff.ndim else ()
-            return [f"{what}: values differ; largest difference {float(diff.max()):.3g} at index {_fmt_index(i)} "
-                    f"(got {float(a64[i]):.6g}, expected {float(e64[i]):.6g}; tolerance atol={atol:g}, rtol={rtol:g})"]
+            return [msg("cmp.values", what=what, diff=float(diff.max()), index=_fmt_index(i), got=float(a64[i]),
+                        expected=float(e64[i]), atol=atol, rtol=rtol)]
         return []
     if not np.array_equal(arr, exp):
         i = np.argwhere(arr != exp)[0] if arr.ndim else ()
-        return [f"{what}: values differ, first at index {_fmt_index(i)} (got {arr[tuple(i)]!r}, "
-                f"expected {exp[tuple(i)]!r})"]
+        return [msg("cmp.values_exact", what=what, index=_fmt_index(i), got=arr[tuple(i)], expected=exp[tuple(i)])]
     return []
 
 
@@ -158,7 +163,9 @@ class Check:
     Class attributes:
         name: ``"NN.task"``, the key used in ``check(name, fn)``.
         target: the name the student defines (function or class) in the notebook.
-        hint: a nudge shown on failure; never the solution.
+        hint: the first-level hint (a nudge, never the solution), read from the message catalogue
+            (``hint.<name>.1`` in `vitcourse.catalogue`, in the learner's language); a check outside the
+            course may set it as a plain string instead. `hint_text` gives either level.
         visible_seeds: seeds of the cases run by the visible test cell.
         hidden_cases: how many fresh cases the hidden tests / the grader run.
         rtol, atol: tolerances of the default `compare`.
@@ -171,7 +178,6 @@ class Check:
 
     name: str = ""
     target: str = ""
-    hint: str = ""
     visible_seeds: tuple[int, ...] = (0, 1, 2)
     hidden_cases: int = 5
     rtol: float = 1e-4
@@ -190,6 +196,25 @@ class Check:
     #: Inputs that only the trusted side sees (e.g. held-out labels): never passed to `run`, never
     #: written where the grader's child process can read them; `reference`/`compare` still get them.
     private_inputs: tuple[str, ...] = ()
+
+    @property
+    def hint(self) -> str:
+        """The first-level hint in the learner's language (see `hint_text`)."""
+        return self.hint_text(1)
+
+    def hint_text(self, level: int = 1) -> str:
+        """Hint ``level`` (1: a nudge naming what to look at; 2: more detail) from the catalogue
+        (``hint.<name>.<level>``), in the learner's language. Falls back to level 1, then to a plain string
+        ``hint`` set on a subclass (checks written outside the course), then to nothing."""
+        for lv in (level, 1):
+            key = f"hint.{self.name}.{lv}"
+            if _has_message(key):
+                return msg(key)
+        for klass in type(self).__mro__:
+            own = klass.__dict__.get("hint")
+            if isinstance(own, str):
+                return own
+        return ""
 
     def make_inputs(self, rng: np.random.Generator, hidden: bool) -> dict:
         """A test case drawn from ``rng``: a dict of NumPy arrays and plain numbers/strings.
@@ -222,7 +247,7 @@ class Check:
         try:
             validate_output(got)
         except TypeError as e:
-            return [f"{self.target} returned something that is not plain data: {e}"]
+            return [msg("judge.not_plain", target=self.target, error=e)]
         return self.compare(got, self.reference(inputs), inputs)
 
     def cases(self, hidden: bool = False, seeds=None) -> list[tuple[int, dict]]:
@@ -258,7 +283,7 @@ def register(cls):
 def get_check(name: str) -> Check:
     """The check called ``name`` (``"NN.task"``), importing ``vitcourse.checks.exNN`` on first use."""
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(f"check name must look like 'NN.task' (e.g. '01.softmax'), got {name!r}")
+        raise ValueError(msg("check.bad_name", name=name))
     if name not in _REGISTRY:
         module = f"{__name__}.ex{name[:2]}"
         try:
@@ -268,7 +293,7 @@ def get_check(name: str) -> Check:
                 raise
     if name not in _REGISTRY:
         known = sorted(k for k in _REGISTRY if k[:2] == name[:2])
-        raise ValueError(f"no check named {name!r}; known for exercise {name[:2]}: {known}")
+        raise ValueError(msg("check.unknown", name=name, exercise=name[:2], known=known))
     return _REGISTRY[name]
 
 
@@ -287,8 +312,8 @@ def all_checks() -> dict[str, Check]:
 
 def _describe_exception(target: str, e: BaseException) -> str:
     if isinstance(e, NotImplementedError):
-        return f"{target} is not implemented yet (it raised NotImplementedError): replace the `raise` with your code"
-    return f"{target} raised {type(e).__name__}: {e}"
+        return msg("check.not_implemented", target=target)
+    return msg("check.raised", target=target, error=type(e).__name__, detail=e)
 
 
 @contextlib.contextmanager
@@ -307,7 +332,25 @@ def _no_progress_bars():
             os.environ["TQDM_DISABLE"] = previous
 
 
-def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: bool = False) -> None:
+#: Failures of each check in this process (this kernel) since it last passed: the second failure in a row
+#: shows the second-level hint as well.
+_FAILURES: dict[str, int] = {}
+
+
+def _hint_block(c: "Check", level: int, call: str) -> str:
+    """``Hint: <nudge>``, then the more detailed hint at level 2, or how to get it at level 1."""
+    first = c.hint_text(1)
+    lines = [msg("check.hint", hint=first)]
+    more = c.hint_text(2)
+    if level >= 2 and more and more != first:
+        lines.append(msg("check.hint_more", hint=more))
+    elif level < 2 and more and more != first:
+        lines.append(msg("check.hint_next", call=call))
+    return "\n".join(lines)
+
+
+def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: bool = False,
+          hint: int | None = None) -> None:
     """Run check ``name`` on ``fn`` here, in this process, for instant feedback.
 
     Prints a pass line, or raises `CheckFailed` saying which case failed, what
@@ -318,25 +361,39 @@ def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: b
     names its seed, and ``check(name, fn, hidden=True, seeds=[seed])`` runs
     that case again. Returns None, so a test cell displays no value; progress
     bars are off while it runs, so it writes nothing to stderr.
+
+    Hints come in two levels: the first failure gives a nudge that names what
+    to look at; a second failure of the same check in this kernel (before it
+    passes) adds a more detailed one, and ``hint=2`` asks for it at once.
+    Neither holds a line of the solution. Messages are in Korean when
+    ``VITCOURSE_LANG=ko`` or the notebook is a Korean one (`vitcourse.messages`).
     """
+    if hint is not None and (isinstance(hint, bool) or hint not in (1, 2)):
+        raise ValueError(msg("check.bad_hint_level", value=hint))
     c = get_check(name)
+    call = f"check({name!r}, {c.target}, hint=2)"
+
+    def failed(text: str) -> CheckFailed:
+        _FAILURES[name] = _FAILURES.get(name, 0) + 1
+        level = hint if hint is not None else (2 if _FAILURES[name] >= 2 else 1)
+        return CheckFailed(f"{text}\n{_hint_block(c, level, call)}")
+
     if not callable(fn):
-        raise CheckFailed(f"{name}: expected the function or class {c.target!r}, got {type(fn).__name__} "
-                          f"(did you run the cell that defines it?)\nHint: {c.hint}")
-    kind = "hidden" if hidden else "visible"
+        raise failed(msg("check.not_callable", name=name, target=c.target, got=type(fn).__name__))
     broken = rule_violations(c, fn)
     if broken:
-        raise CheckFailed(f"✘ {name}: the task asks you to write {c.target} yourself, but {broken[0]}. The grader "
-                          f"withholds the points of such an answer; use the operations the task allows.")
+        raise CheckFailed(msg("check.rule", name=name, target=c.target, violation=broken[0]))
     fresh = hidden and seeds is None
     if fresh:
         seeds = [secrets.randbits(31) for _ in range(c.hidden_cases)]
     cases = c.cases(hidden, seeds)
 
     def where(i: int, seed: int) -> str:
-        again = (f", seed {seed}: check({name!r}, {c.target}, hidden=True, seeds=[{seed}]) runs it again"
-                 if hidden else "")
-        return f"{kind} case {i + 1} of {len(cases)}{again}"
+        text = msg("case.hidden" if hidden else "case.visible", i=i + 1, n=len(cases))
+        if hidden:
+            text = msg("check.again", where=text, seed=seed, call=f"check({name!r}, {c.target}, hidden=True, "
+                                                                   f"seeds=[{seed}])")
+        return text
 
     with _no_progress_bars():
         for i, (seed, inputs) in enumerate(cases):
@@ -344,17 +401,19 @@ def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: b
                 got = c.run(fn, {k: (v.copy() if isinstance(v, np.ndarray) else v)
                                  for k, v in c.public_inputs(inputs).items()})
             except Exception as e:  # the learner's code failed: report it, do not crash the checker
-                raise CheckFailed(f"✘ {name} ({where(i, seed)}): {_describe_exception(c.target, e)}"
-                                  f"\nHint: {c.hint}") from None
+                raise failed(msg("check.case_error", name=name, where=where(i, seed),
+                                 problem=_describe_exception(c.target, e))) from None
             failures = c.judge(got, inputs)
             if failures:
-                shown = "\n  - ".join(failures[:5])
-                raise CheckFailed(f"✘ {name} ({where(i, seed)}) failed:\n  - {shown}\nHint: {c.hint}")
+                raise failed(msg("check.case_failed", name=name, where=where(i, seed),
+                                 problems="\n  - ".join(failures[:5])))
+    _FAILURES.pop(name, None)
     if not quiet:
-        what = f"{len(cases)} {kind} case{'s' if len(cases) != 1 else ''}"
+        key = f"check.passed_{'hidden' if hidden else 'visible'}.{'one' if len(cases) == 1 else 'many'}"
+        line = msg(key, name=name, target=c.target, n=len(cases))
         if fresh:
-            what += " (fresh random ones, like the grader's hidden cases)"
-        print(f"✔ {name}: {c.target} passed {what}")
+            line += msg("check.passed_fresh")
+        print(line)
     return None
 
 
@@ -409,19 +468,21 @@ def rule_violations(c: "Check", fn) -> list[str]:
     env = runtime_env(names, c.forbidden)
     name = getattr(fn, "__name__", c.target)
     uses = forbidden_uses(sources, {name}, c.forbidden, env=env)
-    return [f"it uses {u.how} ({u.name})" for u in uses]
+    return [msg("rule.uses", how=u.how, name=u.name) for u in uses]
 
 
-def accuracy_failures(pred, labels, threshold: float, what: str = "accuracy") -> list[str]:
-    """Failures for predicted class labels against true ones at an accuracy threshold."""
+def accuracy_failures(pred, labels, threshold: float, what: str | None = None) -> list[str]:
+    """Failures for predicted class labels against true ones at an accuracy threshold (``what``: the measure's
+    name in the messages, default "accuracy" in the learner's language)."""
+    what = msg("what.accuracy") if what is None else what
     pred = np.asarray(pred)
     if pred.shape != labels.shape:
-        return [f"predictions: expected shape {labels.shape}, got {pred.shape}"]
+        return [msg("acc.shape", expected=labels.shape, got=pred.shape)]
     if pred.dtype.kind not in "iu":
-        return [f"predictions: expected integer class labels, got dtype {pred.dtype}"]
+        return [msg("acc.dtype", dtype=pred.dtype)]
     acc = float((pred == labels).mean())
     if not math.isfinite(acc) or acc < threshold:
-        return [f"{what} {acc:.3f} on held-out digits is below the required {threshold:.2f}"]
+        return [msg("acc.below", what=what, acc=acc, threshold=threshold)]
     return []
 
 
@@ -451,7 +512,7 @@ class DigitsTrainingCheck(Check):
     the case's seed (`perturb_digits`): images and labels that never reach the
     learner's process. The visible case uses the course's split
     (``split_seed=0``), the hidden case another. Subclasses set ``name``,
-    ``target``, ``hint``, ``build_model`` and may change ``threshold``.
+    ``target`` and ``build_model`` (hints in the catalogue) and may change ``threshold``.
     """
 
     threshold: float = 0.95
@@ -485,19 +546,19 @@ class DigitsTrainingCheck(Check):
 
         if type(got) is not dict or set(got) != {"config", "state"} or type(got["config"]) is not dict \
                 or type(got["state"]) is not dict:
-            return [f"{self.target} must return the trained model (its config and weights are judged)"]
+            return [msg("train.must_return", target=self.target)]
         try:
             model = self.build_model(dict(got["config"]))
         except (TypeError, ValueError) as e:
-            return [f"the returned model cannot be rebuilt as the required architecture: {str(e)[:200]}"]
+            return [msg("train.rebuild", error=str(e)[:200])]
         n = sum(p.numel() for p in model.parameters())
         if n > MAX_TRAINED_PARAMETERS:
-            return [f"the model has {n} parameters, more than the {MAX_TRAINED_PARAMETERS} allowed"]
+            return [msg("train.too_big", n=n, limit=MAX_TRAINED_PARAMETERS)]
         try:
             state = {str(k): torch.from_numpy(np.asarray(v, np.float32)) for k, v in got["state"].items()}
             model.load_state_dict(state, strict=True)
         except (RuntimeError, TypeError, ValueError) as e:
-            return [f"the returned weights do not fit the required architecture: {' '.join(str(e).split())[:200]}"]
+            return [msg("train.weights", error=' '.join(str(e).split())[:200])]
         pred = predict(model.eval(), torch.from_numpy(np.asarray(inputs["x_test"], np.float32)))
         return accuracy_failures(pred.argmax(-1).numpy().astype(np.int64), expected, self.threshold,
-                                 what="test accuracy")
+                                 what=msg("what.test_accuracy"))

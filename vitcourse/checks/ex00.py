@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import msg
 from . import Check, compare_arrays, register
 
 
@@ -24,7 +25,6 @@ class Relu(Check):
     forbidden = ("torch.relu", "torch.nn.functional.relu", "Tensor.relu", "torch.nn.ReLU",
                  "torch.nn.functional.relu_", "Tensor.relu_")
     target = "relu"
-    hint = "ReLU keeps positive entries and replaces negative ones by 0; keep the input's shape and dtype."
 
     def make_inputs(self, rng, hidden):
         return {"x": rng.normal(0, 2, size=_shape(rng, hidden)).astype(np.float32)}
@@ -35,7 +35,7 @@ class Relu(Check):
     def compare(self, got, expected, inputs):
         failures = compare_arrays(got, expected, what="relu(x)", rtol=self.rtol, atol=self.atol)
         if not failures and np.asarray(got).dtype != inputs["x"].dtype:
-            failures = [f"relu(x): expected dtype {inputs['x'].dtype} (same as x), got {np.asarray(got).dtype}"]
+            failures = [msg("ex00.relu_dtype", expected=inputs["x"].dtype, got=np.asarray(got).dtype)]
         return failures
 
 
@@ -45,8 +45,6 @@ class RowNormalize(Check):
     absent = ()
     forbidden = ("torch.nn.functional.normalize",)
     target = "row_normalize"
-    hint = ("Divide each row by its own sum (sum over the last axis with keepdim=True so it broadcasts); "
-            "a row of zeros has sum 0, so give it zeros instead of dividing by 0 (torch.where).")
 
     def make_inputs(self, rng, hidden):
         rows, cols = (4, 5) if not hidden else (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
@@ -67,5 +65,5 @@ class RowNormalize(Check):
         sums = np.asarray(got, np.float64).sum(axis=-1)
         zero = inputs["x"].sum(axis=-1) == 0
         if not np.allclose(sums[~zero], 1.0, atol=1e-4) or not np.all(sums[zero] == 0):
-            return ["row_normalize(x): rows must sum to 1 (rows of zeros to 0)"]
+            return [msg("ex00.row_sums")]
         return []

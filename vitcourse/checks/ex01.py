@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import msg
 from . import Check, compare_arrays, register
 
 
@@ -39,8 +40,6 @@ class Softmax(Check):
                  "torch.nn.Softmax", "torch.log_softmax", "torch.nn.functional.log_softmax", "Tensor.log_softmax",
                  "scipy.special.softmax")
     target = "softmax"
-    hint = ("Divide by tau, then subtract the maximum of each row (along the last axis, keepdim=True) before exp(): "
-            "exp(1000) overflows to inf and inf/inf is NaN, but softmax(s - max) == softmax(s).")
 
     def make_inputs(self, rng, hidden):
         shape = (2, 3, 5) if not hidden else tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 4))))
@@ -62,7 +61,7 @@ class Softmax(Check):
         if not failures:
             g = np.asarray(got, np.float64)
             if (g < 0).any() or not np.allclose(g.sum(-1), 1.0, atol=1e-4):
-                failures.append("weights must be non-negative and each row must sum to one")
+                failures.append(msg("ex01.softmax_rows"))
         return failures
 
 
@@ -72,8 +71,6 @@ class CausalMask(Check):
     absent = ("attention",)
     forbidden = ("vitcourse.attention",)
     target = "causal_mask"
-    hint = ("Query i may look at keys 0..i: True on and below the diagonal, False above it (see torch.tril); "
-            "the result must be a bool tensor of shape (n, n).")
 
     def make_inputs(self, rng, hidden):
         return {"n": int(rng.integers(1, 6) if not hidden else rng.integers(6, 40))}
@@ -91,9 +88,6 @@ class MaskedAttention(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "masked_attention"
-    hint = ("scores = q @ k^T / sqrt(d); put -inf where mask is False; softmax over the keys (last axis); "
-            "a row with every key masked is all -inf and its softmax is NaN: give that row zero weights "
-            "(e.g. mask.any(-1, keepdim=True)); out = weights @ v. Return (out, weights).")
 
     def make_inputs(self, rng, hidden):
         if not hidden:
@@ -118,6 +112,6 @@ class MaskedAttention(Check):
 
     def compare(self, got, expected, inputs):
         if type(got) is not list or len(got) != 2:
-            return ["masked_attention must return a pair (out, weights)"]
+            return [msg("ex01.pair")]
         return (compare_arrays(got[0], expected[0], what="out", rtol=1e-4, atol=1e-5)
                 + compare_arrays(got[1], expected[1], what="weights", rtol=1e-4, atol=1e-5))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import msg
 from . import Check, compare_arrays, register
 
 
@@ -52,9 +53,6 @@ class SelfAttention(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "self_attention"
-    hint = ("Q = x @ w_q, K = x @ w_k, V = x @ w_v (all from the same x); scores = Q @ K^T / sqrt(Dk) with "
-            "K^T = K.transpose(-2, -1) so the batch axis stays first; softmax over the last axis; return "
-            "weights @ V of shape (B, N, Dv). Nothing may depend on a token's position.")
 
     def make_inputs(self, rng, hidden):
         inputs = _weights(rng, hidden)
@@ -67,13 +65,12 @@ class SelfAttention(Check):
         return self_attention_np(inputs["x"], inputs["w_q"], inputs["w_k"], inputs["w_v"]).astype(np.float32)
 
     def compare(self, got, expected, inputs):
-        failures = compare_arrays(got["out"], expected, what="output", rtol=1e-4, atol=1e-5)
+        failures = compare_arrays(got["out"], expected, rtol=1e-4, atol=1e-5)
         if failures:
             return failures
         shuffled = np.asarray(got["out"])[:, inputs["perm"]]
         if compare_arrays(got["out_perm"], shuffled, rtol=1e-4, atol=1e-5):
-            failures.append("shuffling the input tokens must shuffle the outputs the same way "
-                            "(self-attention is permutation equivariant), but it did not")
+            failures.append(msg("ex02.permutation"))
         return failures
 
 
@@ -85,9 +82,6 @@ class CausalSelfAttention(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "causal_self_attention"
-    hint = ("Same as self_attention, but before the softmax set scores[..., i, j] = -inf wherever j > i "
-            "(a key after the query), with a lower-triangular bool mask and masked_fill. "
-            "Token i must not see tokens i+1, ..., N-1.")
 
     def make_inputs(self, rng, hidden):
         inputs = _weights(rng, hidden)
@@ -104,7 +98,7 @@ class CausalSelfAttention(Check):
                                  causal=True).astype(np.float32)
 
     def compare(self, got, expected, inputs):
-        failures = compare_arrays(got["out"], expected, what="output", rtol=1e-4, atol=1e-5)
+        failures = compare_arrays(got["out"], expected, rtol=1e-4, atol=1e-5)
         if failures:
             return failures
         cut = inputs["cut"]
@@ -112,6 +106,5 @@ class CausalSelfAttention(Check):
         after = np.asarray(got["out_changed_future"])
         if after.shape != np.asarray(got["out"]).shape or compare_arrays(after[:, :cut], before, rtol=1e-5,
                                                                          atol=1e-6):
-            failures.append(f"changing tokens {cut}.. changed the outputs of tokens 0..{cut - 1}: "
-                            "a causal layer must not look at later tokens")
+            failures.append(msg("ex02.causal", cut=cut, last=cut - 1))
         return failures

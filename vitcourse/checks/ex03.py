@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import msg
 from . import Check, compare_arrays, register
 
 
@@ -55,8 +56,6 @@ class SplitHeads(Check):
     absent = ("attention",)
     forbidden = ("vitcourse.attention",)
     target = "split_heads"
-    hint = ("Head h owns the contiguous channels h*Dh:(h+1)*Dh. View (B, N, D) as (B, N, H, Dh) first, "
-            "then move the head axis in front of the token axis (a reshape alone mixes tokens and heads).")
 
     def make_inputs(self, rng, hidden):
         B, N, H, Dh = _shape(rng, hidden)
@@ -72,8 +71,6 @@ class MergeHeads(Check):
     absent = ("attention",)
     forbidden = ("vitcourse.attention",)
     target = "merge_heads"
-    hint = ("merge_heads must undo split_heads: move the head axis back next to the head width, "
-            "(B, H, N, Dh) -> (B, N, H, Dh), and only then flatten the last two axes.")
 
     def make_inputs(self, rng, hidden):
         B, N, H, Dh = _shape(rng, hidden)
@@ -91,9 +88,6 @@ class MultiHeadForward(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "mha_forward"
-    hint = ("Project once with in_proj_weight (rows: W^Q, then W^K, then W^V), split each of q, k, v into heads, "
-            "scale the scores by 1/sqrt(Dh) (the head width, not D), softmax over the keys, merge the heads, "
-            "then apply the output projection.")
     rtol, atol = 1e-4, 1e-5
 
     def make_inputs(self, rng, hidden):
@@ -115,4 +109,5 @@ class MultiHeadForward(Check):
         return mha_forward_np(**inputs)
 
     def compare(self, got, expected, inputs):
-        return compare_arrays(got, expected, what="mha_forward output", rtol=self.rtol, atol=self.atol)
+        return compare_arrays(got, expected, what=msg("what.output_of", target="mha_forward"), rtol=self.rtol,
+                              atol=self.atol)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import msg
 from . import Check, compare_arrays, register
 
 
@@ -51,8 +52,6 @@ class Sinusoidal(Check):
     absent = ("positional",)
     forbidden = ("vitcourse.positional",)
     target = "sinusoidal_encoding"
-    hint = ("Even columns 2i hold sin(p * w_i), odd columns 2i+1 hold cos(p * w_i), with w_i = base**(-2i/D): "
-            "the exponent uses the even column index 2i, not i. Build p as a column and w as a row and broadcast.")
     rtol, atol = 1e-4, 2e-5
 
     def make_inputs(self, rng, hidden):
@@ -65,7 +64,7 @@ class Sinusoidal(Check):
         return sinusoidal_np(**inputs)
 
     def compare(self, got, expected, inputs):
-        return compare_arrays(got, expected, what="encoding", rtol=self.rtol, atol=self.atol)
+        return compare_arrays(got, expected, what=msg("what.encoding"), rtol=self.rtol, atol=self.atol)
 
 
 @register
@@ -74,8 +73,6 @@ class OffsetMatrix(Check):
     absent = ("positional",)
     forbidden = ("vitcourse.positional",)
     target = "offset_matrix"
-    hint = ("Use sin(a+b) = sin a cos b + cos a sin b and cos(a+b) = cos a cos b - sin a sin b on each (sin, cos) "
-            "pair: the 2x2 block for frequency w_i depends only on k * w_i, never on the position p.")
     rtol, atol = 1e-4, 1e-5
 
     def make_inputs(self, rng, hidden):
@@ -97,9 +94,6 @@ class Grid2D(Check):
     absent = ("positional",)
     forbidden = ("vitcourse.positional",)
     target = "sincos_2d"
-    hint = ("Token t sits at row y = t // grid_w and column x = t % grid_w (row-major; torch.meshgrid with "
-            "indexing='ij'). Use D/4 frequencies omega_i = temperature**(-i/(D/4)) and concatenate "
-            "[sin(x omega), cos(x omega), sin(y omega), cos(y omega)]: the column (x) comes first.")
     rtol, atol = 1e-4, 2e-5
 
     def make_inputs(self, rng, hidden):
@@ -113,4 +107,4 @@ class Grid2D(Check):
         return grid_2d_np(**inputs)
 
     def compare(self, got, expected, inputs):
-        return compare_arrays(got, expected, what="2D encoding", rtol=self.rtol, atol=self.atol)
+        return compare_arrays(got, expected, what=msg("what.encoding_2d"), rtol=self.rtol, atol=self.atol)

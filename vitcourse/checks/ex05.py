@@ -63,8 +63,6 @@ class LayerNorm(Check):
     forbidden = ("torch.nn.functional.layer_norm", "torch.nn.LayerNorm", "torch.layer_norm",
                  "torch.native_layer_norm", "vitcourse.blocks")
     target = "layer_norm"
-    hint = ("Normalise each token over its last axis: subtract the mean, divide by sqrt(variance + eps) with the "
-            "biased variance (divide by D, not D-1, i.e. unbiased=False), then scale by weight and add bias.")
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
@@ -125,8 +123,6 @@ class PreNormBlock(_BlockCheck):
                  "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer", "vitcourse.attention",
                  "vitcourse.blocks")
     target = "pre_norm_block"
-    hint = ("Pre-norm: the layer norm sits inside each residual branch, x = x + attn(norm1(x)); "
-            "x = x + mlp(norm2(x)); the residual adds the un-normalised x. Nothing is normalised after the add.")
 
     def reference(self, inputs):
         x, p, h = self.split(inputs)
@@ -141,8 +137,6 @@ class PostNormBlock(_BlockCheck):
                  "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer", "vitcourse.attention",
                  "vitcourse.blocks")
     target = "post_norm_block"
-    hint = ("Post-norm (the original Transformer): add first, then normalise, x = norm1(x + attn(x)); "
-            "x = norm2(x + mlp(x)). The attention and the MLP see the un-normalised input of their sub-layer.")
 
     def reference(self, inputs):
         x, p, h = self.split(inputs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import msg
 from . import Check, DigitsTrainingCheck, compare_arrays, register
 
 #: weights of one block: name -> shape as a function of (D, F) (F = MLP width)
@@ -64,9 +65,6 @@ class Patchify(Check):
     absent = ("vit",)
     forbidden = ("vitcourse.vit",)
     target = "patchify"
-    hint = ("One einops.rearrange with named axes: split H and W each into (grid position, position inside the "
-            "patch). The grid positions, row by row, become the token axis; inside a patch the order is "
-            "(row, column, channel), so the channel axis comes last in the feature axis.")
 
     def make_inputs(self, rng, hidden):
         if not hidden:
@@ -84,7 +82,7 @@ class Patchify(Check):
         return x.transpose(0, 2, 4, 3, 5, 1).reshape(B, (H // P) * (W // P), P * P * C)  # b (h w) (p q c)
 
     def compare(self, got, expected, inputs):
-        return compare_arrays(got, expected, what="patches", rtol=0, atol=0)
+        return compare_arrays(got, expected, what=msg("what.patches"), rtol=0, atol=0)
 
 
 @register
@@ -93,9 +91,6 @@ class PatchEmbedding(Check):
     absent = ("vit",)
     forbidden = ("vitcourse.vit",)
     target = "patch_embedding"
-    hint = ("A convolution with kernel size = stride = P sees each patch once; its output (B, D, h, w) still has "
-            "the embedding axis first and the grid last, so move D last and flatten the grid row by row. With "
-            "patchify and a matrix product instead, flatten the kernel in the same (row, column, channel) order.")
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
@@ -117,7 +112,7 @@ class PatchEmbedding(Check):
         return out.reshape(B, -1, D)
 
     def compare(self, got, expected, inputs):
-        return compare_arrays(got, expected, what="patch embeddings", rtol=self.rtol, atol=self.atol)
+        return compare_arrays(got, expected, what=msg("what.patch_embeddings"), rtol=self.rtol, atol=self.atol)
 
 
 @register
@@ -128,10 +123,6 @@ class ViTForward(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention", "vitcourse.vit", "vitcourse.blocks")
     target = "vit_forward"
-    hint = ("Follow the lecture's steps: patch embedding (B, N, D); prepend params['cls_token'] expanded to "
-            "(B, 1, D); add params['pos_embed']; for each block i: x = x + attn(LN1(x)), x = x + MLP(LN2(x)) "
-            "with F.layer_norm(..., eps=1e-6), heads of width D // num_heads, softmax(QK^T / sqrt(D/H)) V and the "
-            "exact F.gelu; then the final LayerNorm, take token 0 and apply the head. Count blocks from the keys.")
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
@@ -171,7 +162,7 @@ class ViTForward(Check):
             return model(torch.from_numpy(np.asarray(images, np.float64))).numpy()
 
     def compare(self, got, expected, inputs):
-        return compare_arrays(got, expected, what="logits", rtol=self.rtol, atol=self.atol)
+        return compare_arrays(got, expected, what=msg("what.logits"), rtol=self.rtol, atol=self.atol)
 
 
 @register
@@ -180,10 +171,6 @@ class TrainViT(DigitsTrainingCheck):
 
     name = "06.train_vit"
     target = "train_vit"
-    hint = ("Start from ViTConfig.tiny_digits() (16x16 digits, 4x4 patches, width 64, 4 blocks) and train with "
-            "vitcourse.train.fit: AdamW, warm-up + cosine, a fixed number of steps of batch 64, lr about 2e-3. "
-            "A ViT has no built-in shift invariance: light augmentation (vitcourse.vit.random_affine) closes "
-            "most of the gap. Return the model.")
 
     def build_model(self, config):
         from ..vit import ViT, ViTConfig

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import msg
 from . import Check, compare_arrays, register
 
 
@@ -56,10 +57,6 @@ class CrossAttention(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "cross_attention"
-    hint = ("Queries come from `query`, keys and values from `context` (another length Nk and width Dc). "
-            "Split q, k, v into heads, scale the (B, H, Nq, Nk) scores by 1/sqrt(Dh), set the scores of padded "
-            "keys (key_mask False) to -inf before the softmax over the keys (last axis), merge the heads "
-            "and apply w_o. Broadcast the mask as (B, 1, 1, Nk).")
     rtol, atol = 1e-4, 1e-5
 
     def make_inputs(self, rng, hidden):
@@ -88,15 +85,15 @@ class CrossAttention(Check):
 
     def compare(self, got, expected, inputs):
         if type(got) is not dict:
-            return [f"expected cross_attention to return one (B, Nq, D) tensor, got {type(got).__name__}"]
-        failures = compare_arrays(got.get("output"), expected["output"], what="cross_attention output",
-                                  rtol=self.rtol, atol=self.atol)
+            return [msg("ex07.not_tensor", got=type(got).__name__)]
+        failures = compare_arrays(got.get("output"), expected["output"],
+                                  what=msg("what.output_of", target="cross_attention"), rtol=self.rtol, atol=self.atol)
         if failures:
             return failures
         failures = compare_arrays(got.get("output_with_garbage_in_padding"), expected["output"],
-                                  what="output after changing only the padded context tokens",
+                                  what=msg("what.garbage_padding"),
                                   rtol=self.rtol, atol=self.atol)
-        return [f + " (padded keys must get zero weight: mask them before the softmax)" for f in failures]
+        return [msg("ex07.padding", failure=f) for f in failures]
 
 
 def attention_pool_np(tokens, queries, w_k, w_v):
@@ -117,9 +114,6 @@ class AttentionPool(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "attention_pool"
-    hint = ("The queries are shared by every image: scores[b, q, n] = queries[q] . k[b, n] / sqrt(D) with "
-            "k = tokens @ w_k.T; softmax over the N tokens (last axis); pooled = attn @ v with v = tokens @ w_v.T. "
-            "Return (pooled (B, Q, D), attn (B, Q, N)). Use torch.einsum or broadcast queries to (1, Q, D).")
     rtol, atol = 1e-4, 1e-5
 
     def make_inputs(self, rng, hidden):
@@ -141,9 +135,9 @@ class AttentionPool(Check):
 
     def compare(self, got, expected, inputs):
         if type(got) is not list or len(got) != 2:
-            return ["expected attention_pool to return a pair (pooled (B, Q, D), attn (B, Q, N))"]
+            return [msg("ex07.pool_pair")]
         attn = np.asarray(got[1], np.float64) if type(got[1]) is np.ndarray else None
         if attn is not None and attn.shape == expected[1].shape and not np.allclose(attn.sum(-1), 1.0, atol=1e-4):
-            return ["attn: each query's weights over the N tokens must sum to 1 (softmax over the last axis)"]
+            return [msg("ex07.pool_sums")]
         return (compare_arrays(got[1], expected[1], what="attn", rtol=self.rtol, atol=self.atol)
                 + compare_arrays(got[0], expected[0], what="pooled", rtol=self.rtol, atol=self.atol))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import msg
 from . import Check, DigitsTrainingCheck, compare_arrays, register
 
 #: name of each weight argument of ``mixer_block`` -> parameter of `vitcourse.mixer.MixerBlock`
@@ -48,9 +49,6 @@ class MixerBlockCheck(Check):
     absent = ("mixer",)
     forbidden = ("vitcourse.mixer",)
     target = "mixer_block"
-    hint = ("Token mixing first: y = LayerNorm1(x) (over D), transpose to (B, D, N), apply the token MLP "
-            "(N -> S -> N with GELU), transpose back and add to x. Then channel mixing on the result: "
-            "x + MLP(LayerNorm2(x)) (D -> C -> D). Use F.layer_norm(..., eps=1e-6) and the exact (erf) F.gelu.")
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
@@ -76,7 +74,8 @@ class MixerBlockCheck(Check):
             return block(torch.from_numpy(np.asarray(inputs["x"], np.float64))).numpy()
 
     def compare(self, got, expected, inputs):
-        return compare_arrays(got, expected, what="mixer_block output", rtol=self.rtol, atol=self.atol)
+        return compare_arrays(got, expected, what=msg("what.output_of", target="mixer_block"), rtol=self.rtol,
+                              atol=self.atol)
 
 
 @register
@@ -85,10 +84,6 @@ class TrainMixer(DigitsTrainingCheck):
 
     name = "08.train_mixer"
     target = "train_mixer"
-    hint = ("Build an MLP-Mixer for 16x16 images (e.g. 4x4 patches -> 16 tokens, width 64, a few blocks), train "
-            "it with AdamW, a warm-up + cosine schedule and a fixed number of steps (vitcourse.train.fit does "
-            "all of this), and return the model. A lr around 1e-3..3e-3 and ~500 steps of batch 64 are enough; "
-            "a small random shift of the images (augmentation) helps.")
 
     def build_model(self, config):
         from ..mixer import MixerConfig, MLPMixer

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import msg
 from . import Check, register
 
 __all__ = []
@@ -41,8 +42,6 @@ class BoxCxcywhToXyxy(Check):
     absent = ("detr",)
     forbidden = ("vitcourse.detr", "torchvision.ops.box_convert", "torchvision.ops.box_cxcywh_to_xyxy",)
     target = "box_cxcywh_to_xyxy"
-    hint = ("Corners are the centre minus and plus half the size: x0 = cx - w/2, y0 = cy - h/2, x1 = cx + w/2, "
-            "y1 = cy + h/2. Keep any leading axes: unbind(-1) and stack(dim=-1).")
 
     def make_inputs(self, rng, hidden):
         shape = (5,) if not hidden else tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 3))))
@@ -59,10 +58,6 @@ class GeneralizedBoxIoU(Check):
     absent = ("detr",)
     forbidden = ("vitcourse.detr", "torchvision.ops.generalized_box_iou", "torchvision.ops.box_iou",)
     target = "generalized_box_iou"
-    hint = ("Pairwise (N, M): broadcast boxes1[:, None, :] against boxes2[None, :, :]. Intersection from the max of "
-            "the top-left corners and the min of the bottom-right ones, clamped at 0; union = area1 + area2 - inter; "
-            "the enclosing box C uses the min of the top-left and the max of the bottom-right corners; "
-            "GIoU = IoU - (|C| - union) / |C|.")
     rtol, atol = 1e-4, 1e-5
 
     def make_inputs(self, rng, hidden):
@@ -118,10 +113,6 @@ class HungarianMatch(Check):
     absent = ("detr",)
     forbidden = ("vitcourse.detr",)
     target = "hungarian_match"
-    hint = ("Build the (Q, T) cost: -cost_class * softmax(logits)[:, labels] + cost_bbox * L1 distance (torch.cdist "
-            "with p=1) - cost_giou * GIoU of the boxes converted to xyxy; then scipy's linear_sum_assignment on it. "
-            "Return two int64 tensors (prediction indices, object indices); an image without objects gives two empty "
-            "ones.")
 
     def make_inputs(self, rng, hidden):
         case = _detection_case(rng, hidden, B=1)
@@ -156,24 +147,22 @@ class HungarianMatch(Check):
 
     def compare(self, got, expected, inputs):
         if type(got) is not list or len(got) != 2:
-            return ["hungarian_match must return a pair (pred_idx, tgt_idx) of int64 tensors"]
+            return [msg("ex09.pair")]
         i, j = (np.asarray(g) for g in got)
         T = expected["num_objects"]
         Q = np.asarray(inputs["pred_logits"]).shape[1]
         if i.dtype.kind not in "iu" or j.dtype.kind not in "iu":
-            return [f"indices must be integer tensors (int64), got dtypes {i.dtype} and {j.dtype}"]
+            return [msg("ex09.int", a=i.dtype, b=j.dtype)]
         if i.shape != (T,) or j.shape != (T,):
-            return [f"expected {T} matched pairs (one per object), got index shapes {i.shape} and {j.shape}"]
+            return [msg("ex09.count", n=T, a=i.shape, b=j.shape)]
         if T and (i.min() < 0 or i.max() >= Q or sorted(j.tolist()) != list(range(T))):
-            return [f"not a valid assignment: every object 0..{T - 1} must appear once in tgt_idx and pred_idx must "
-                    f"index the {Q} predictions; got pred_idx {i.tolist()}, tgt_idx {j.tolist()}"]
+            return [msg("ex09.invalid", last=T - 1, q=Q, i=i.tolist(), j=j.tolist())]
         if len(set(i.tolist())) != T:
-            return [f"two objects were matched to the same prediction: pred_idx {i.tolist()}"]
+            return [msg("ex09.shared", i=i.tolist())]
         cost, _ = self._cost(inputs)
         total = float(cost[i, j].sum())
         if not np.isclose(total, expected["total_cost"], rtol=1e-5, atol=1e-5):
-            return [f"the assignment is not the cheapest: its total cost is {total:.6f}, the optimum is "
-                    f"{expected['total_cost']:.6f}"]
+            return [msg("ex09.not_optimal", total=total, best=expected["total_cost"])]
         return []
 
 
@@ -183,10 +172,6 @@ class SetLoss(Check):
     absent = ("detr",)
     forbidden = ("vitcourse.detr",)
     target = "set_loss"
-    hint = ("Match each image with your hungarian_match. Cross-entropy over all B*Q predictions with target class "
-            "'no object' (index C) for unmatched ones and class weight eos_coef for it (F.cross_entropy(..., weight=w) "
-            "takes a weighted mean); L1 and 1 - GIoU summed over matched pairs and divided by the number of objects in "
-            "the batch (at least 1).")
     rtol, atol = 1e-4, 1e-5
 
     def make_inputs(self, rng, hidden):

@@ -55,8 +55,6 @@ class DoubleConvCheck(Check):
     absent = ("unet",)
     forbidden = ("vitcourse.unet",)
     target = "double_conv"
-    hint = ("Two rounds of F.conv2d(h, w, b, padding=1) followed by F.relu: padding 1 keeps H and W for a 3x3 "
-            "kernel. The ReLU comes after each convolution, including the second.")
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
@@ -79,10 +77,6 @@ class DecoderStage(Check):
     absent = ("unet",)
     forbidden = ("vitcourse.unet",)
     target = "decoder_stage"
-    hint = ("Up-sample with F.conv_transpose2d(x, w_up, b_up, stride=2) (2h x 2w), zero-pad with F.pad to the "
-            "skip's H x W (F.pad's list is [left, right, top, bottom]; put dh // 2 on top and the rest at the "
-            "bottom, the same for the width), then torch.cat([skip, up], dim=1) - skip first - and your "
-            "double_conv.")
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
@@ -123,9 +117,6 @@ class DiceScore(Check):
     absent = ("unet",)
     forbidden = ("vitcourse.unet",)
     target = "dice_score"
-    hint = ("For each class c: |P ∩ T| = ((pred == c) & (target == c)).sum(), |P| = (pred == c).sum(), "
-            "|T| = (target == c).sum(); Dice = 2 |P ∩ T| / (|P| + |T|), NaN when |P| + |T| = 0. Count over "
-            "every pixel of the batch at once and return a float tensor of shape (num_classes,).")
     rtol, atol = 1e-6, 1e-6
 
     def make_inputs(self, rng, hidden):

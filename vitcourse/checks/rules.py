@@ -32,8 +32,9 @@ class Use:
     how: str              # the code as written
 
     def __str__(self) -> str:
-        return f"cell {self.cell}, line {self.line}: uses {self.how} ({self.name}), which the task asks you to " \
-               f"write yourself"
+        from ..messages import msg
+
+        return msg("rule.use", cell=self.cell, line=self.line, how=self.how, name=self.name)
 
 
 def _package_reexports() -> dict[str, list[str]]:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..messages import msg
 from ..notebooks import ROOT, make_exercise, parse_notebook
 
 __all__ = ["Task", "Exercise", "StudentCode", "load_exercise", "find_exercise", "extract_student_code",
@@ -217,10 +218,9 @@ def extract_student_code(nb, exercise: Exercise) -> StudentCode:
             continue
         found = sorted({target_cells[n] for n in names if n in target_cells})
         if found:
-            notes[gid] = (f"the solution cell {gid!r} lost its metadata; matched by the names it defines "
-                          f"in cell {', '.join(map(str, found))}")
+            notes[gid] = msg("grade.lost_metadata", cell=gid, cells=", ".join(map(str, found)))
         else:
-            notes[gid] = f"the solution cell {gid!r} is missing"
+            notes[gid] = msg("grade.missing_cell", cell=gid)
     untouched = [s.strip() for _, s in cells] == [s.strip() for s in exercise.template_code]
     syntax_errors = {}
     for i, source in cells:

@@ -18,6 +18,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from ..messages import msg
+
 __all__ = ["write_csv", "write_json", "read_gradebook", "merge_rows", "write_feedback", "atomic_write"]
 
 FIELDS = ("student", "exercise", "task", "points", "max_points", "status", "reason", "pending_points", "flags",
@@ -124,6 +126,7 @@ def write_json(rows, path: str | os.PathLike, *, isolation: str | None = None) -
 
 _ICON = {"passed": "✔", "failed": "✘", "error": "✘", "timeout": "⏱", "crashed": "✘", "not attempted": "·",
          "flagged": "⚑"}
+_STATUS_KEYS = {f"status.{s}" for s in _ICON}
 
 
 def _safe_name(text: str) -> str:
@@ -140,7 +143,10 @@ def write_feedback(rows, folder: str | os.PathLike) -> list[Path]:
     """One Markdown file per student and exercise: points, what passed, what failed, and the hint.
 
     Shows only what the gradebook row says (visible-case details, counts of
-    hidden cases) and each check's hint: never hidden inputs or solutions.
+    hidden cases) and each check's first-level hint: never hidden inputs or
+    solutions. Written in the language the rows were graded in (``Row.lang``:
+    Korean for a Korean notebook); rows without one (read back from a
+    gradebook file) get the language `vitcourse.messages` chooses.
     """
     folder = Path(folder)
     by: dict = {}
@@ -148,24 +154,24 @@ def write_feedback(rows, folder: str | os.PathLike) -> list[Path]:
         by.setdefault((r.student, r.exercise), []).append(r)
     written = []
     for (student, exercise), rs in sorted(by.items()):
+        lang = getattr(rs[0], "lang", None)
         got = sum(float(r.points) for r in rs)
         total = sum(float(r.max_points) for r in rs)
-        lines = [f"# Feedback: {exercise}", "", f"Student: **{student}**  ", f"Score: **{got:g} / {total:g}**", ""]
+        lines = [msg("fb.title", lang=lang, exercise=exercise), "", msg("fb.student", lang=lang, student=student),
+                 msg("fb.score", lang=lang, got=got, total=total), ""]
         pending = sum(float(r.pending_points) for r in rs)
         if pending:
-            lines += [f"{pending:g} point(s) are withheld until an instructor has reviewed your code "
-                      f"(see the tasks marked ⚑).", ""]
+            lines += [msg("fb.pending", lang=lang, pending=pending), ""]
         for r in rs:
-            lines.append(f"## {_ICON.get(r.status, '?')} {r.task}: {float(r.points):g} / {float(r.max_points):g} "
-                         f"({r.status})")
+            status = msg(f"status.{r.status}", lang=lang) if f"status.{r.status}" in _STATUS_KEYS else r.status
+            lines.append(msg("fb.task", lang=lang, icon=_ICON.get(r.status, "?"), task=r.task,
+                             points=float(r.points), max_points=float(r.max_points), status=status))
             lines.append("")
-            lines.append(r.reason if r.status != "flagged" else
-                         "Your code passed, but it uses something the course asks you to avoid in graded work "
-                         "(listed below); an instructor will review it.")
+            lines.append(r.reason if r.status != "flagged" else msg("fb.flagged", lang=lang))
             if r.status == "flagged":
                 lines += ["", *[f"- {f}" for f in r.flags.split(" | ") if f][:5]]
             if r.status not in ("passed", "flagged") and getattr(r, "hint", ""):
-                lines += ["", f"Hint: {r.hint}"]
+                lines += ["", msg("check.hint", lang=lang, hint=r.hint)]
             lines.append("")
         path = folder / _safe_name(student) / f"{_safe_name(exercise)}.md"
         atomic_write(path, "\n".join(lines))

@@ -29,6 +29,7 @@ import numpy as np
 from .. import __version__
 from ..checks import get_check
 from ..checks.rules import forbidden_uses
+from ..messages import current_lang, msg, notebook_language, use_lang
 from ..notebooks import ROOT
 from .exercise import Exercise, exercise_ids, extract_student_code, load_exercise, strip_magics
 from .flags import find_flags, flags_for_targets
@@ -67,6 +68,7 @@ class Row:
     grader_version: str = GRADER_VERSION
     isolation: str = ""
     hint: str = field(default="", repr=False)
+    lang: str = field(default="en", repr=False)  # the language of ``reason`` and ``hint`` (not a gradebook column)
 
     FIELDS = ("student", "exercise", "task", "points", "max_points", "status", "reason", "pending_points", "flags",
               "checks", "submission", "sha256", "grader_version", "isolation")
@@ -122,23 +124,20 @@ def read_submission(path: Path, limit: int = MAX_SUBMISSION_BYTES) -> bytes:
     """
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     if path.is_symlink():
-        raise SubmissionRefused("the submission is a symbolic link, which the grader does not follow: hand in "
-                                "the notebook file itself")
+        raise SubmissionRefused(msg("grade.symlink"))
     try:
         fd = os.open(path, flags)
     except OSError as e:
         if path.is_symlink():  # replaced by a link between the check and the open
-            raise SubmissionRefused("the submission is a symbolic link, which the grader does not follow: hand "
-                                    "in the notebook file itself") from None
+            raise SubmissionRefused(msg("grade.symlink")) from None
         raise e
     with os.fdopen(fd, "rb") as f:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise SubmissionRefused("the submission is not a regular file (a device, a pipe or a folder): hand in "
-                                    "the notebook file itself")
+            raise SubmissionRefused(msg("grade.not_regular"))
         raw = f.read(limit + 1)
     if len(raw) > limit:
-        raise SubmissionRefused(f"the submission is larger than {limit} bytes")
+        raise SubmissionRefused(msg("grade.too_large", limit=limit))
     return raw
 
 
@@ -289,7 +288,7 @@ class Grader:
 
     def _row(self, sub: Submission, exercise: str, task: str, points, max_points, status, reason, **kw) -> Row:
         return Row(sub.student, exercise, task, points, max_points, status, _clean(reason), submission=str(sub.path),
-                   isolation=self.isolation, **kw)
+                   isolation=self.isolation, lang=current_lang(), **kw)
 
     def _rows(self, sub: Submission, ex: Exercise | None, status: str, reason: str, digest: str) -> list[Row]:
         if ex is None:
@@ -302,13 +301,18 @@ class Grader:
         return " ".join(get_check(n).hint for n in task.checks)
 
     def grade(self, sub: Submission) -> list[Row]:
-        """Rows for one submission; never raises for anything the submission contains."""
+        """Rows for one submission; never raises for anything the submission contains.
+
+        Reasons and hints are in the submission's language: Korean for a notebook whose metadata says so
+        (``language: ko``, as the Korean edition's notebooks do), otherwise as `vitcourse.messages` chooses
+        (``VITCOURSE_LANG``, default English). Statuses, points and columns are the same in every language.
+        """
         try:
             raw = read_submission(sub.path)
         except SubmissionRefused as e:
             return self._rows(sub, None, "error", str(e), "")
         except OSError as e:
-            return self._rows(sub, None, "error", f"cannot read the submission: {e.strerror}", "")
+            return self._rows(sub, None, "error", msg("grade.unreadable", error=e.strerror), "")
         digest = hashlib.sha256(raw).hexdigest()
         ex = None
         try:
@@ -320,16 +324,16 @@ class Grader:
             number = sub.exercise
             if number in self._ids:
                 ex = self.exercise(number)
-            return self._rows(sub, ex, "error", f"not a readable notebook ({type(e).__name__}: {_clean(e, 120)})",
-                              digest)
-        if number not in self._ids:
-            return self._rows(sub, None, "error", f"cannot tell which exercise this is (got {number!r}); "
-                              f"name it NN_topic.ipynb or pass --exercise NN", digest)
-        ex = self.exercise(number)
-        try:
-            return self._grade_notebook(sub, ex, nb, digest)
-        except SandboxError as e:
-            return self._rows(sub, ex, "crashed", f"grading sandbox failure: {e}", digest)
+            return self._rows(sub, ex, "error", msg("grade.not_notebook", error=f"{type(e).__name__}: "
+                                                                               f"{_clean(e, 120)}"), digest)
+        with use_lang(notebook_language(nb)):
+            if number not in self._ids:
+                return self._rows(sub, None, "error", msg("grade.which_exercise", number=number), digest)
+            ex = self.exercise(number)
+            try:
+                return self._grade_notebook(sub, ex, nb, digest)
+            except SandboxError as e:
+                return self._rows(sub, ex, "crashed", msg("grade.sandbox", error=e), digest)
 
     def _make_cases(self, ex: Exercise, digest: str):
         cases: dict[str, list[tuple[bool, dict]]] = {}
@@ -347,7 +351,7 @@ class Grader:
     def _grade_notebook(self, sub: Submission, ex: Exercise, nb, digest: str) -> list[Row]:
         code = extract_student_code(nb, ex)
         if code.untouched:
-            return self._rows(sub, ex, "not attempted", "the notebook is the exercise as handed out", digest)
+            return self._rows(sub, ex, "not attempted", msg("grade.untouched"), digest)
         trusted_sources = {s.strip() for s in ex.template_code}
         trusted = {i for i, s in code.cells if s.strip() in trusted_sources}
         targets = {t for task in ex.tasks for t in task.targets}
@@ -385,13 +389,13 @@ class Grader:
             notes = [code.notes[g] for g, names in ex.solution_cells.items()
                      if g in code.notes and names & set(task.targets)]
             if notes:
-                reason += " (note: " + "; ".join(notes) + ")"
+                reason += msg("grade.note", notes="; ".join(notes))
             points, pending_points = (task.points if status == "passed" else 0), 0
             if task_flags and status == "passed":
                 status, points, pending_points = "flagged", 0, task.points
-                reason = f"passed, but {task.points} point(s) are withheld pending review: {task_flags[0]}"
+                reason = msg("grade.withheld", points=task.points, flag=task_flags[0])
             elif task_flags:
-                reason += f" (also flagged for review: {task_flags[0]})"
+                reason += msg("grade.also_flagged", flag=task_flags[0])
             rows.append(self._row(sub, ex.name, task.task_id, points, task.points, status, reason,
                                   pending_points=pending_points, flags=_clean(" | ".join(task_flags), 500),
                                   checks=" ".join(task.checks), sha256=digest, hint=self._hint(task)))
@@ -406,7 +410,7 @@ class Grader:
         while pending:
             if self.stopping:
                 for n in pending:
-                    failure[n] = "crashed: grading was interrupted"
+                    failure[n] = "crashed: " + msg("grade.interrupted")
                 return
             checks = {}
             for n in pending:
@@ -433,7 +437,11 @@ class Grader:
                     if valid is not None:
                         got[f["check"]] = valid
                 elif t == "cell_error" and first and type(f.get("cell")) is int:
-                    cell_errors.append({"cell": f["cell"], "error": _clean(f.get("error", ""), 300)})
+                    error = _clean(f.get("error", ""), 300)
+                    late = re.fullmatch(r"timed out after ([0-9.]+) s", error)  # the child's words: say them here
+                    if late:
+                        error = msg("grade.cell_timeout", limit=float(late.group(1)))
+                    cell_errors.append({"cell": f["cell"], "error": error})
                 elif t == "module" and type(f.get("target")) is str and type(f.get("module")) is str:
                     modules.setdefault(f["target"], f["module"])
                 elif t == "violation" and len(violations) < 20:
@@ -448,18 +456,20 @@ class Grader:
             if not rest:
                 return
             how = "timeout" if out.killed == "timeout" else "crashed"
-            why = ("ran past the time limit and was stopped" if out.killed == "timeout" else
-                   f"sent results the grader refuses ({out.protocol_error})" if out.killed == "protocol" else
-                   f"the process running your code ended abruptly (exit code {out.exit_code})")
+            why = (msg("grade.why_timeout") if out.killed == "timeout" else
+                   msg("grade.why_protocol", error=out.protocol_error) if out.killed == "protocol" else
+                   msg("grade.why_exit", code=out.exit_code))
             m = re.match(r"(?:case|write) (\S+)", out.stage)
             if m and m.group(1) in rest:
-                failure[m.group(1)] = f"{how}: {why} while running {get_check(m.group(1)).target}"
+                failure[m.group(1)] = f"{how}: " + msg("grade.while_running", why=why,
+                                                       target=get_check(m.group(1)).target)
                 rest.remove(m.group(1))
                 pending = rest  # the checks not reached get a fresh sandbox
             else:  # it died before reaching a check (in a notebook cell, or at start-up): every check left is lost
-                stage = out.stage if out.stage.startswith("cell") else "start-up"
+                cell = re.fullmatch(r"cell (\d+)", out.stage or "")
+                stage = msg("stage.cell", cell=cell.group(1)) if cell else msg("stage.startup")
                 for n in rest:
-                    failure[n] = f"{how}: {why} during {stage}"
+                    failure[n] = f"{how}: " + msg("grade.during", why=why, stage=stage)
                 pending = []
 
     def budget(self, ex: Exercise, names, cell_timeout: float) -> float:
@@ -505,50 +515,53 @@ class Grader:
             hidden_bad = 0
             hidden_total = len(cases[name]) - visible_total
             for k, ((hidden, inputs), r) in enumerate(zip(cases[name], results[name])):
-                where = (f"hidden case {k - visible_total + 1} of {hidden_total}" if hidden
-                         else f"visible case {k + 1} of {visible_total}")
+                where = (msg("case.hidden", i=k - visible_total + 1, n=hidden_total) if hidden
+                         else msg("case.visible", i=k + 1, n=visible_total))
                 st = r.get("status")
                 if st == "skipped":
                     continue
                 if st == "missing":
-                    why = f"{c.target} is not defined"
+                    why = msg("grade.not_defined", target=c.target)
                     errs = [e for e in cell_errors if isinstance(e, dict)]
                     if c.target not in target_cells and syntax_errors:
                         first = next(iter(syntax_errors.values()))
                         cells_ = ", ".join(map(str, syntax_errors))
-                        why += f" (cell {cells_} does not run; first problem: {first})"
+                        why += msg("grade.syntax", cells=cells_, problem=first)
                     elif c.target not in target_cells:
-                        why += " (no cell of the notebook defines it: a missing cell?)"
+                        why += msg("grade.no_cell")
                     elif errs:
                         bad = [e for e in errs if e.get("cell") == target_cells[c.target]]
                         if bad:
-                            why += f" (its cell {bad[0].get('cell')} failed: {_short(bad[0].get('error'), 150)})"
+                            why += msg("grade.cell_failed", cell=bad[0].get("cell"),
+                                       error=_short(bad[0].get("error"), 150))
                     return "error", why
                 if st == "not_implemented":
-                    return "not attempted", f"{c.target} is not implemented yet (it raises NotImplementedError)"
+                    return "not attempted", msg("grade.not_implemented", target=c.target)
                 if st == "timeout":
-                    return "timeout", f"{c.target} ran past the {self.timeout or c.timeout:g} s limit ({where})"
+                    return "timeout", msg("grade.timeout", target=c.target, limit=self.timeout or c.timeout,
+                                          where=where)
                 if st == "error":
                     if hidden:  # nothing of the message, not even the exception's class name, which can carry inputs
-                        return "error", f"{c.target} raised an error on a {where} (it passes the visible cases? " \
-                                        f"then try other shapes and values)"
-                    return "error", f"{c.target}: {_clean(r.get('error', ''), 200)} ({where})"
+                        return "error", msg("grade.hidden_error", target=c.target, where=where,
+                                            call=f"check({name!r}, {c.target}, hidden=True)")
+                    return "error", msg("grade.visible_error", target=c.target, error=_clean(r.get("error", ""), 200),
+                                        where=where)
                 try:
                     problems = c.judge(r.get("out"), inputs)
                 except Exception as e:  # noqa: BLE001 - output the check could not even compare
-                    problems = [f"the output could not be compared ({type(e).__name__})"]
+                    problems = [msg("grade.uncomparable", error=type(e).__name__)]
                 if problems:
                     if hidden:
                         hidden_bad += 1
                         continue
-                    return "failed", f"{where}: {_short(problems[0], 220)}"
+                    return "failed", msg("grade.failed_case", where=where, problem=_short(problems[0], 220))
             if hidden_bad:
                 # no count: hidden inputs are fresh on every run, and a re-run must give the same gradebook
-                return "failed", (f"{c.target} passes the visible cases but fails hidden cases "
-                                  f"(other shapes and random inputs)")
+                return "failed", msg("grade.hidden_failed", target=c.target,
+                                     call=f"check({name!r}, {c.target}, hidden=True)")
             n_visible += visible_total
             n_hidden += hidden_total
-        return "passed", f"passed {n_visible} visible and {n_hidden} hidden cases"
+        return "passed", msg("grade.passed", visible=n_visible, hidden=n_hidden)
 
     # --------------------------------------------------------------- many submissions
 
@@ -572,8 +585,8 @@ class Grader:
                 if sub is same[0]:
                     ex = self.exercise(sub.exercise) if sub.exercise in self._ids else None
                     files = ", ".join(str(s.path) for s in same)
-                    out[k] = self._rows(sub, ex, "error", f"{len(same)} submissions of {sub.student} for this "
-                                        f"exercise ({files}): keep one and grade again", "")
+                    out[k] = self._rows(sub, ex, "error", msg("grade.duplicates", n=len(same), student=sub.student,
+                                                              files=files), "")
                     for r in out[k]:
                         r.submission = _clean(files, 500)
             else:
@@ -583,7 +596,7 @@ class Grader:
             try:
                 rows = self.grade(sub)
             except Exception as e:  # noqa: BLE001 - a grader bug must not lose the other rows
-                rows = self._rows(sub, None, "crashed", f"internal grader error: {type(e).__name__}: {e}", "")
+                rows = self._rows(sub, None, "crashed", msg("grade.internal", error=f"{type(e).__name__}: {e}"), "")
             if progress:
                 progress(sub, rows)
             return rows
@@ -608,7 +621,7 @@ class Grader:
             for f, k in futures.items():  # the ones that finished before the interrupt still count
                 if f.done() and not f.cancelled() and f.exception() is None and k not in out:
                     rows = f.result()
-                    if not any(r.reason.endswith("grading was interrupted") for r in rows):
+                    if not any(r.reason.endswith(msg("grade.interrupted", lang=r.lang)) for r in rows):
                         out[k] = rows
         finally:
             pool.shutdown(wait=not self.interrupted, cancel_futures=True)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import queue
 import shutil
 import signal
 import site
@@ -435,15 +436,41 @@ class SandboxFactory:
         self._binds = _bound_dirs()
         self._spares: dict[tuple, list[Sandbox]] = {}  # started, importing or ready, never given a job
         self._closed = False
+        # Spares are started by one thread that lives as long as the factory: bubblewrap's --die-with-parent
+        # kills a sandbox when the *thread* that started it ends, and grading threads end with their pool.
+        self._requests: queue.Queue = queue.Queue()
+        self._spawner: threading.Thread | None = None
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            spawner = self._spawner
+        if spawner is not None:
+            self._requests.put(None)
+            spawner.join(60)
+        with self._lock:
             spares = [sb for group in self._spares.values() for sb in group]
             self._spares.clear()
         for sb in spares:
             sb.kill()
         shutil.rmtree(self.pub, ignore_errors=True)
+
+    def _spawn_spares(self) -> None:
+        while (key := self._requests.get()) is not None:
+            with self._lock:
+                wanted = not self._closed and not self._spares.get(key)
+            if not wanted:
+                continue
+            try:
+                spare = self._spawn(key)
+            except OSError:  # could not start one now; the next start() starts its sandbox itself
+                continue
+            with self._lock:
+                keep = not self._closed and not self._spares.get(key)
+                if keep:
+                    self._spares.setdefault(key, []).append(spare)
+            if not keep:
+                spare.kill()
 
     def package(self, absent=()) -> str:
         key = tuple(sorted(set(absent)))
@@ -472,15 +499,11 @@ class SandboxFactory:
         if sb is None:
             sb = self._spawn(key)
         with self._lock:
-            refill = not self._closed and not self._spares.get(key)
-        if refill:
-            spare = self._spawn(key)  # outside the lock: package() takes it
-            with self._lock:
-                keep = not self._closed and not self._spares.get(key)
-                if keep:
-                    self._spares.setdefault(key, []).append(spare)
-            if not keep:  # closed meanwhile, or another thread refilled first
-                spare.kill()
+            if not self._closed:
+                if self._spawner is None:
+                    self._spawner = threading.Thread(target=self._spawn_spares, name="vitcourse-spares", daemon=True)
+                    self._spawner.start()
+                self._requests.put(key)
         return sb
 
     def _spawn(self, absent=()) -> Sandbox:
