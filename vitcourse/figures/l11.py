@@ -118,7 +118,7 @@ def checkpoint_resume() -> str:
     f.text(sx((done + last) / 2), y - 16, "redone", size=11.5, fill=MUTED)
     f.legend(x0, 378, [(PALETTE["key"], f"checkpoint (every {EVERY} steps)"), (PALETTE["attn"], "steps trained")],
              size=12)
-    f.text(630, 414, "at step 60 the two runs' weights are bit-identical (torch.equal on every tensor)", size=13,
+    f.text(630, 414, f"at step {STEPS} the two runs' weights are bit-identical (torch.equal on every tensor)", size=13,
            fill=GOOD, weight="bold")
     return f.svg()
 
