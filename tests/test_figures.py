@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from vitcourse.figures import LECTURES as FIGURE_LECTURES
 from vitcourse.figures import Figure, all_figures, build, figure, figure_references, language, missing_figures, render
 from vitcourse.figures import labels as figure_labels
 from vitcourse.figures.__main__ import main as figures_main
@@ -14,7 +15,7 @@ from vitcourse.figures.korean import leftover_labels, load_catalogue, needs_entr
 from vitcourse.notebooks import ROOT
 
 FIGDIR = ROOT / "notebooks" / "figures"
-LECTURES = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if 1 <= int(p.name[:2]) <= 10)
+LECTURES = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if 1 <= int(p.name[:2]) <= 11)
 FIGURES = all_figures()
 MIN_PER_LECTURE, MIN_06 = 3, 8
 MAX_BYTES = 200_000
@@ -65,7 +66,8 @@ def lectures_short_of_figures(counts: dict[str, int]) -> dict[str, int]:
 
 def test_each_lecture_shows_enough_figures():
     counts = _counts()
-    assert len(counts) == 10, sorted(counts)
+    assert len(counts) == 11, sorted(counts)
+    assert [p.name[:2] for p in LECTURES] == FIGURE_LECTURES, "every lecture 01-11 has a figure module, lNN.py"
     assert lectures_short_of_figures(counts) == {}, counts
 
 
@@ -197,3 +199,26 @@ def test_korean_lectures_show_the_korean_figures(path):
     drawn = [r for r in refs if Path(r).stem in FIGURES]
     assert all(r.startswith("../figures/ko/") for r in drawn), [r for r in drawn if "/ko/" not in r]
     assert missing_figures(path) == [], f"{path.name} shows figures that do not exist"
+
+
+# ----------------------------------------------------------------------------------- lecture 11's resume picture
+def resume_figure_mismatches(source: str) -> list[str]:
+    """Where lecture 11's crash-and-resume code disagrees with the run `11_checkpoint_resume` draws."""
+    from vitcourse.figures import l11
+
+    found = {"steps": re.search(r"\bsteps=(\d+)", source),
+             "checkpoint_every": re.search(r"checkpoint_every=(\d+)", source),
+             "crash_after": re.search(r"crash_after\((\d+)\)", source)}
+    drawn = {"steps": l11.STEPS, "checkpoint_every": l11.EVERY, "crash_after": l11.CRASH_STEP - 1}
+    return [f"{k}: notebook {m[1] if m else 'not found'}, figure {drawn[k]}" for k, m in found.items()
+            if m is None or int(m[1]) != drawn[k]]
+
+
+def test_the_resume_figure_draws_lecture_11s_own_run():
+    nb = json.loads((ROOT / "notebooks" / "11_going_further.ipynb").read_text(encoding="utf-8"))
+    [source] = ["".join(c["source"]) for c in nb["cells"] if "crash_after(" in "".join(c["source"])
+                and c["cell_type"] == "code" and "checkpoint_every=" in "".join(c["source"])]
+    assert resume_figure_mismatches(source) == [], ("vitcourse/figures/l11.py STEPS / EVERY / CRASH_STEP no longer "
+                                                    "match the lecture's run; update them and rebuild the figures")
+    changed = source.replace("checkpoint_every=20", "checkpoint_every=25")
+    assert resume_figure_mismatches(changed) == ["checkpoint_every: notebook 25, figure 20"]

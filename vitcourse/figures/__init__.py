@@ -1,4 +1,4 @@
-"""Drawn figures for the lectures: SVG built by code, one module per lecture (``l01`` ... ``l10``).
+"""Drawn figures for the lectures: SVG built by code, one module per lecture (``l01`` ... ``l11``).
 
 Every figure is a function that returns SVG text, registered with ``@figure("NN_name")``.
 ``python -m vitcourse.figures build`` writes them all to ``notebooks/figures/NN_name.svg``; lecture
@@ -45,11 +45,11 @@ PALETTE = {
 }
 # Distinct, mid-tone colours for heads, patches, classes (colour-blind-aware order).
 SERIES = ["#6ea6dc", "#f0a35e", "#74c17a", "#d67b9a", "#a58bd6", "#5fc0b8", "#d9b84e", "#9aa5b1"]
-LECTURES = [f"{i:02d}" for i in range(1, 11)]
+LECTURES = [f"{i:02d}" for i in range(1, 12)]
 _NAME = re.compile(r"^(\d\d)_[a-z0-9_]+$")
 
 FIGURES: dict[str, Callable[[], str]] = {}
-# The language figures are drawn in: "en" (the labels as written in l01.py ... l10.py) or "ko" (each label
+# The language figures are drawn in: "en" (the labels as written in l01.py ... l11.py) or "ko" (each label
 # looked up in figures/labels_ko.json, Hangul drawn as outlines: see vitcourse/figures/korean.py).
 LANGUAGES = ("en", "ko")
 _LANG = {"lang": "en", "labels": {}, "missing": set(), "seen": None}
