@@ -61,7 +61,7 @@ NOT_TERMS = frozenset({
     "True =", "tau → 0", "Shift+Enter",
     # headings and course furniture
     "conventions", "environment check", "instructors", "map of the course", "self-study path",
-    "seed notes", "source notes",
+    "seed notes", "source notes", "drop-down",
 })
 
 
