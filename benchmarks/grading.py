@@ -17,7 +17,8 @@ Two measurements:
 
 3. With ``--against REV``: speed-up over another revision of the course
    (e.g. the commit before a change): paired rounds of the same ``--pair-n``
-   submissions graded by this checkout and by REV's code (a temporary
+   honest submissions (the solution; an attack that loops waits out the
+   same timeout under any grader) graded by this checkout and by REV's code (a temporary
    ``git worktree`` of REV, run with its own ``vitcourse`` on PYTHONPATH);
    target: REV's time / this checkout's time >= 2 (issue 16: 10 submissions
    of exercise 01 end to end).
@@ -46,13 +47,14 @@ TARGET_PER_MINUTE = 30.0
 TARGET_ISOLATION_COST = 1.5  # kernel-isolated time / unisolated time
 
 
-def build_class(n: int, folder: Path, exercise: str = "01") -> None:
+def build_class(n: int, folder: Path, exercise: str = "01", *, honest: bool = False) -> None:
+    """``n`` submissions: half the solution and half quick attacks, or (``honest``) all the solution."""
     sol = exercise_ids()[exercise]
     attacks = generic_attacks(sol)
     good = solution_submission(sol)
     names = sorted(attacks)
     for i in range(n):
-        data = good if i % 2 == 0 else attacks[names[(i // 2) % len(names)]]
+        data = good if honest or i % 2 == 0 else attacks[names[(i // 2) % len(names)]]
         (folder / f"student{i:03d}_{sol.name}").write_bytes(data)
 
 
@@ -122,13 +124,13 @@ def against(rev: str, n: int, jobs: int, rounds: int, *, quick: bool) -> int:
                                   text=True, check=True).stdout.strip()
             folder = Path(tmp) / "class"
             folder.mkdir()
-            build_class(n, folder)
+            build_class(n, folder, honest=True)  # attacks that loop wait out the same timeout in both
             times = paired({rev: lambda: grade(folder, jobs, unsafe=False, code=old),
                             "this checkout": lambda: grade(folder, jobs, unsafe=False)}, rounds, warmup=1)
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False)
     r = ratio(times[rev].wall, times["this checkout"].wall)
-    print(f"{rounds} paired rounds of {n} submissions of exercise 01, --jobs {jobs}: time at {rev} / time at "
+    print(f"{rounds} paired rounds of {n} honest submissions of exercise 01, --jobs {jobs}: time at {rev} / time at "
           f"{head} (+ working tree) = {r}")
     verdict(f"grading speed-up over {rev}", r.median, TARGET_SPEEDUP, unit="x", lower_is_better=False,
             detail=f"{rev} {min(times[rev].wall):.1f} s vs {min(times['this checkout'].wall):.1f} s (best of "
