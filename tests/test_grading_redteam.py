@@ -314,9 +314,12 @@ def test_visible_error_text_is_one_line_and_truncated(grader, tmp_path):
     assert "\n" not in r.reason and len(r.reason) <= 300, r.reason
 
 
-def test_an_honest_load_digits_call_is_not_flagged(grader, tmp_path):
+def test_an_honest_load_digits_call_is_not_flagged(tmp_path):
+    # its own grader with a generous cell limit: reading the digits takes seconds on a busy machine, and this
+    # test is about flags, not time (the shared grader's 5 s limit made it fail at load average 15)
     code = "from vitcourse import load_digits\n_d = load_digits()\n" + RIGHT_RELU
-    r = _grade(grader, tmp_path, student_version(WARMUP, {"relu": code}))["test_relu"]
+    with Grader(seed=2027, timeout=120.0) as g:
+        r = _grade(g, tmp_path, student_version(WARMUP, {"relu": code}))["test_relu"]
     assert (r.status, r.points, r.flags) == ("passed", 1, ""), r
 
 
