@@ -222,3 +222,14 @@ def test_the_resume_figure_draws_lecture_11s_own_run():
                                                     "match the lecture's run; update them and rebuild the figures")
     changed = source.replace("checkpoint_every=20", "checkpoint_every=25")
     assert resume_figure_mismatches(changed) == ["checkpoint_every: notebook 25, figure 20"]
+
+
+def test_relative_path_data_keeps_implicit_linetos_after_a_moveto():
+    """fontTools writes "M x y x2 y2": the second pair is a lineto (SVG rules). Read as a second moveto it drew
+    'k' with a stray triangle and '→' as a dash in the Korean figures."""
+    from vitcourse.figures.korean import glyph, relative
+
+    assert relative("M10 20 30 40L50 60Z") == "m10 20l20 20l20 20z"
+    assert relative("M0 0H5V5Z M10 10 20 10 20 20Z") == "m0 0h5v5zm10 10l10 0l0 10z"
+    for ch in "k→":
+        assert "m" not in glyph(ch)[1][1:].split("z")[0], ch  # one moveto per contour

@@ -115,6 +115,7 @@ def relative(d: str) -> str:
             x, y = v
             if cmd == "M":
                 sx, sy = x, y
+                cmd = "L"  # SVG: further coordinate pairs after a moveto are implicit linetos ("M1 2 3 4")
     return "".join(out).replace(" -", "-")
 
 
