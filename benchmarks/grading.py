@@ -47,9 +47,11 @@ TARGET_PER_MINUTE = 30.0
 TARGET_ISOLATION_COST = 1.5  # kernel-isolated time / unisolated time
 
 
-def build_class(n: int, folder: Path, exercise: str = "01", *, honest: bool = False) -> None:
-    """``n`` submissions: half the solution and half quick attacks, or (``honest``) all the solution."""
-    sol = exercise_ids()[exercise]
+def build_class(n: int, folder: Path, exercise: str = "01", *, honest: bool = False,
+                solutions: Path | None = None) -> None:
+    """``n`` submissions: half the solution and half quick attacks, or (``honest``) all the solution of
+    ``solutions`` (default: this checkout's)."""
+    sol = exercise_ids(solutions)[exercise] if solutions is not None else exercise_ids()[exercise]
     attacks = generic_attacks(sol)
     good = solution_submission(sol)
     names = sorted(attacks)
@@ -122,11 +124,16 @@ def against(rev: str, n: int, jobs: int, rounds: int, *, quick: bool) -> int:
         try:
             head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                                   text=True, check=True).stdout.strip()
-            folder = Path(tmp) / "class"
-            folder.mkdir()
-            build_class(n, folder, honest=True)  # attacks that loop wait out the same timeout in both
-            times = paired({rev: lambda: grade(folder, jobs, unsafe=False, code=old),
-                            "this checkout": lambda: grade(folder, jobs, unsafe=False)}, rounds, warmup=1)
+            # each grader grades its own revision's solution (the notebooks' cells may differ between them);
+            # honest submissions only: an attack that loops waits out the same timeout under any grader
+            folders = {}
+            for name, solutions in ((rev, old / "solutions"), ("this checkout", None)):
+                folders[name] = Path(tmp) / f"class-{len(folders)}"
+                folders[name].mkdir()
+                build_class(n, folders[name], honest=True, solutions=solutions)
+            times = paired({rev: lambda: grade(folders[rev], jobs, unsafe=False, code=old),
+                            "this checkout": lambda: grade(folders["this checkout"], jobs, unsafe=False)},
+                           rounds, warmup=1)
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False)
     r = ratio(times[rev].wall, times["this checkout"].wall)
