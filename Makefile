@@ -34,7 +34,7 @@ help:
 	@echo "make test-fast  unit tests only"
 	@echo "make install    set up .venv only"
 	@echo "make execute NB=notebooks/01_attention.ipynb   re-execute one notebook in place, as CI does"
-	@echo "make ko         rebuild the Korean edition (notebooks/ko, solutions/ko, exercises/ko) from i18n/ko"
+	@echo "make ko         rebuild the Korean edition (notebooks/ko, solutions/ko, exercises/ko) from i18n/ko and execute it"
 	@echo "make exercises  regenerate exercises/ from solutions/ (refuses to overwrite edited files; FORCE=1 does)"
 	@echo "make grade SUBMISSIONS=folder [OUT=gradebook.csv]   grade a folder of submissions"
 	@echo "make slides     build one reveal.js deck per lecture into build/slides, Korean ones into build/slides/ko"
@@ -99,6 +99,7 @@ test-fast: install
 # The Korean edition: notebooks/ko, solutions/ko (from i18n/ko translations of the English cells) and exercises/ko.
 ko: install
 	$(PY) -m vitcourse.i18n build
+	$(PY) -m vitcourse.i18n execute   # the Korean notebooks whose outputs are still the English ones
 	$(PY) -m vitcourse.i18n check
 
 execute: install

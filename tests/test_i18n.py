@@ -55,6 +55,27 @@ def test_a_complete_translation_builds_a_korean_notebook_with_the_same_code(cour
     assert i18n.hangul_share(ko) > 0.7
 
 
+def test_korean_outputs_survive_a_prose_rebuild_and_give_way_to_a_code_change(course):
+    """`make ko` executes the Korean notebooks (Korean messages in their outputs); rebuilding for a prose change
+    keeps those outputs, a code change brings back the English ones until the next execution."""
+    root, en = course
+    ko = i18n.build(en, root)
+    nb = json.loads(ko.read_text())
+    assert nb["metadata"]["vitcourse"]["outputs_from"] == "en"
+    nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "✔ 통과\n"}]
+    nb["metadata"]["vitcourse"]["outputs_from"] = "ko"  # what execute_korean records
+    ko.write_text(json.dumps(nb, ensure_ascii=False))
+    i18n.build(en, root)  # a prose rebuild
+    nb = json.loads(ko.read_text())
+    assert nb["cells"][1]["outputs"][0]["text"] == "✔ 통과\n" and nb["metadata"]["vitcourse"]["outputs_from"] == "ko"
+    english = json.loads(en.read_text())
+    english["cells"][1]["source"] = "x = 2"
+    en.write_text(json.dumps(english))
+    i18n.build(en, root)  # the code changed: English outputs until executed again
+    nb = json.loads(ko.read_text())
+    assert nb["cells"][1]["outputs"] == [] and nb["metadata"]["vitcourse"]["outputs_from"] == "en"
+
+
 def test_a_changed_english_cell_makes_its_translation_stale(course):
     root, en = course
     i18n.build(en, root)

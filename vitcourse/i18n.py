@@ -153,6 +153,47 @@ def problems(english: Path, root: Path = ROOT) -> list[str]:
     return out
 
 
+def _keep_korean_outputs(nb: dict, korean: Path) -> str:
+    """Give ``nb`` (being built) the outputs of the existing Korean notebook when its code is unchanged.
+
+    A Korean notebook executed in Korean (`make ko`) shows Korean check messages and prints; rebuilding it for
+    a prose change must not throw that away. Any change of code (one cell is enough: later outputs may
+    depend on it) takes the English outputs for every cell until the notebook is executed again. Returns
+    where the outputs now come from: ``"ko"`` (executed as Korean) or ``"en"`` (copied from the English).
+    """
+    if not korean.is_file():
+        return "en"
+    old = _read(korean)
+    if old.get("metadata", {}).get("vitcourse", {}).get("outputs_from") != "ko":
+        return "en"
+    new_code = [c for c in nb["cells"] if c.get("cell_type") == "code"]
+    old_code = [c for c in old["cells"] if c.get("cell_type") == "code"]
+    if [(c.get("id"), _source(c)) for c in new_code] != [(c.get("id"), _source(c)) for c in old_code]:
+        return "en"
+    for new, kept in zip(new_code, old_code):
+        new["outputs"] = kept.get("outputs", [])
+        new["execution_count"] = kept.get("execution_count")
+    return "ko"
+
+
+def execute_korean(paths: list[Path] | None = None, *, only_stale: bool = True) -> list[Path]:
+    """Execute Korean notebooks in place (`make ko`): those whose outputs are still the English ones, or all."""
+    from .notebooks import execute
+
+    done = []
+    every = sorted([*(ROOT / "notebooks" / LANG).glob("*.ipynb"), *(ROOT / "solutions" / LANG).glob("*.ipynb")])
+    for ko in paths or every:
+        if only_stale and _read(ko).get("metadata", {}).get("vitcourse", {}).get("outputs_from") == "ko":
+            continue
+        print(f"executing {ko.relative_to(ROOT)} ...", flush=True)
+        execute(ko)
+        nb = _read(ko)
+        nb["metadata"].setdefault("vitcourse", {})["outputs_from"] = "ko"
+        ko.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        done.append(ko)
+    return done
+
+
 def build(english: Path, root: Path = ROOT, *, strict: bool = True) -> Path:
     """Write the Korean notebook of ``english``; with ``strict``, refuse when a translation is missing or stale."""
     nb = _read(english)
@@ -180,8 +221,10 @@ def build(english: Path, root: Path = ROOT, *, strict: bool = True) -> Path:
         raise ValueError(f"{english}: {len(missing)} markdown cell(s) lack a current Korean translation "
                          f"({', '.join(missing[:5])}...): translate them in {translation_path(english, root)}")
     nb.setdefault("metadata", {})["language"] = LANG
-    nb["metadata"].setdefault("vitcourse", {})["translated_from"] = str(Path(english).resolve().relative_to(root))
+    meta = nb["metadata"].setdefault("vitcourse", {})
+    meta["translated_from"] = str(Path(english).resolve().relative_to(root))
     out = korean_path(english)
+    meta["outputs_from"] = _keep_korean_outputs(nb, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return out
@@ -201,7 +244,14 @@ def main(argv=None) -> int:
     for name in ("template", "build", "check"):
         p = sub.add_parser(name)
         p.add_argument("notebooks", nargs="*", type=Path, help="English notebooks (default: all)")
+    p = sub.add_parser("execute", help="execute the Korean notebooks whose outputs are still English "
+                                       "(--all: every one)")
+    p.add_argument("notebooks", nargs="*", type=Path, help="Korean notebooks (default: notebooks/ko, solutions/ko)")
+    p.add_argument("--all", action="store_true")
     args = parser.parse_args(argv)
+    if args.cmd == "execute":
+        execute_korean(args.notebooks or None, only_stale=not args.all)
+        return 0
     paths = args.notebooks or english_sources()
     if args.cmd == "template":
         for p in paths:
