@@ -182,7 +182,7 @@ def execute_korean(paths: list[Path] | None = None, *, only_stale: bool = True) 
 
     done = []
     every = sorted([*(ROOT / "notebooks" / LANG).glob("*.ipynb"), *(ROOT / "solutions" / LANG).glob("*.ipynb")])
-    for ko in paths or every:
+    for ko in [Path(p).resolve() for p in (paths or every)]:
         if only_stale and _read(ko).get("metadata", {}).get("vitcourse", {}).get("outputs_from") == "ko":
             continue
         print(f"executing {ko.relative_to(ROOT)} ...", flush=True)
