@@ -419,6 +419,98 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status.crashed": {"en": "crashed", "ko": "비정상 종료"},
     "status.not attempted": {"en": "not attempted", "ko": "시도하지 않음"},
     "status.flagged": {"en": "flagged", "ko": "검토 대기"},
+    # ------------------------------------------------------------------ named mistakes (Check.mistakes)
+    "mistake.found": {
+        "en": "your output equals {mistake}",
+        "ko": "출력이 다음과 같습니다: {mistake}",
+    },
+    "grade.hidden_mistake": {
+        "en": "; in every failing hidden case your output equals {mistake}",
+        "ko": ". 실패한 숨겨진 경우에서는 모두 출력이 다음과 같습니다: {mistake}",
+    },
+    "mistake.00.relu.keeps_negatives": {
+        "en": "the negative entries kept and the positive ones set to zero: the opposite of ReLU",
+        "ko": "음수는 그대로 두고 양수를 0으로 만든 결과입니다. ReLU와 정반대입니다",
+    },
+    "mistake.00.relu.mask": {
+        "en": "1 where x is positive and 0 elsewhere: the positions of the positive entries, not their values",
+        "ko": "x가 양수인 곳은 1, 나머지는 0인 결과입니다. 양수 값 자체가 아니라 양수의 위치만 표시했습니다",
+    },
+    "mistake.00.relu.abs": {
+        "en": "the absolute value of x: negative entries must become zero, not positive",
+        "ko": "x의 절댓값입니다. 음수는 양수가 아니라 0이 되어야 합니다",
+    },
+    "mistake.00.row_normalize.columns": {
+        "en": "each column divided by its sum: the sum was taken over the wrong axis (rows are along the last axis)",
+        "ko": "각 열을 그 열의 합으로 나눈 결과입니다. 합을 잘못된 축(axis)으로 구했습니다(행은 마지막 축을 따라 "
+              "놓입니다)",
+    },
+    "mistake.00.row_normalize.zero_rows_nan": {
+        "en": "the rows divided by their sums with no special case: a row of zeros divided by its sum 0 gives NaN, "
+              "but it must stay zeros",
+        "ko": "행을 예외 처리 없이 합으로 나눈 결과입니다. 0으로만 된 행은 합 0으로 나누면 NaN이 되는데, 0으로 "
+              "남아야 합니다",
+    },
+    "mistake.00.row_normalize.length": {
+        "en": "the rows divided by their length (the square root of the sum of squares): divide by the plain sum",
+        "ko": "각 행을 길이(제곱합의 제곱근)로 나눈 결과입니다. 그냥 합으로 나누세요",
+    },
+    "mistake.01.softmax.axis": {
+        "en": "the softmax taken along another axis, not the last one: each row along the last axis must sum to one",
+        "ko": "마지막 축이 아닌 다른 축을 따라 구한 소프트맥스(softmax)입니다. 마지막 축을 따라 놓인 각 행의 합이 "
+              "1이어야 합니다",
+    },
+    "mistake.01.softmax.unstable": {
+        "en": "the softmax without subtracting the row maximum first: exp overflows to inf for large scores and "
+              "inf divided by inf is NaN",
+        "ko": "행의 최댓값을 먼저 빼지 않은 소프트맥스입니다. 점수가 크면 exp가 inf로 넘치고(overflow), inf를 inf로 "
+              "나누면 NaN이 됩니다",
+    },
+    "mistake.01.softmax.no_tau": {
+        "en": "the softmax of x itself: the temperature tau was ignored",
+        "ko": "x 자체의 소프트맥스입니다. 온도(temperature) tau를 무시했습니다",
+    },
+    "mistake.01.softmax.tau_times": {
+        "en": "the softmax of x multiplied by tau: the scores must be divided by the temperature",
+        "ko": "x에 tau를 곱한 값의 소프트맥스입니다. 점수는 온도로 나눠야 합니다",
+    },
+    "mistake.01.causal_mask.inverted": {
+        "en": "the inverted mask: True must mean 'may attend' (on and below the diagonal), not 'blocked'",
+        "ko": "뒤집힌 마스크입니다. True는 '막힘'이 아니라 '볼 수 있음'(대각선과 그 아래)을 뜻해야 합니다",
+    },
+    "mistake.01.causal_mask.future": {
+        "en": "the mask of the future: True on and above the diagonal, so each token sees the tokens after it "
+              "instead of those before it",
+        "ko": "미래를 보는 마스크입니다. 대각선과 그 위가 True라서 각 토큰이 앞의 토큰이 아니라 뒤의 토큰을 봅니다",
+    },
+    "mistake.01.causal_mask.no_diagonal": {
+        "en": "the mask without its diagonal: a token must also be allowed to attend to itself",
+        "ko": "대각선이 빠진 마스크입니다. 토큰은 자기 자신도 볼 수 있어야 합니다",
+    },
+    "mistake.01.masked_attention.no_scale": {
+        "en": "masked attention without the scaling: the scores were not divided by √d",
+        "ko": "스케일링(scaling)이 빠진 마스크를 씌운 어텐션입니다. 점수를 √d로 나누지 않았습니다",
+    },
+    "mistake.01.masked_attention.scale_d": {
+        "en": "masked attention with the scores divided by d instead of by its square root √d",
+        "ko": "점수를 √d가 아니라 d로 나눈 마스크를 씌운 어텐션입니다",
+    },
+    "mistake.01.masked_attention.inverted_mask": {
+        "en": "attention with the mask read the wrong way round: True means the query MAY attend to the key",
+        "ko": "마스크를 거꾸로 읽은 어텐션입니다. True는 쿼리가 그 키를 볼 수 있다는 뜻입니다",
+    },
+    "mistake.01.masked_attention.axis": {
+        "en": "attention with the softmax over the queries (the second-to-last axis): each query's weights over "
+              "the keys must sum to one",
+        "ko": "소프트맥스를 쿼리 축(끝에서 두 번째 축)에 대해 한 어텐션입니다. 각 쿼리가 키들에 주는 가중치의 합이 "
+              "1이어야 합니다",
+    },
+    "mistake.01.masked_attention.nan_rows": {
+        "en": "attention that leaves a query with no allowed key as NaN: the softmax of a row that is all minus "
+              "infinity is NaN, and such a row must get zero weights",
+        "ko": "볼 수 있는 키가 없는 쿼리를 NaN으로 남긴 어텐션입니다. 전부 음의 무한대인 행의 소프트맥스는 NaN이므로 "
+              "그런 행에는 가중치 0을 주어야 합니다",
+    },
     # ------------------------------------------------------------------ hints: 1 = nudge, 2 = more detail
     "hint.00.relu.1": {
         "en": "ReLU keeps positive entries and replaces negative ones by 0; keep the input's shape and dtype.",
