@@ -511,6 +511,136 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "볼 수 있는 키가 없는 쿼리를 NaN으로 남긴 어텐션입니다. 전부 음의 무한대인 행의 소프트맥스는 NaN이므로 "
               "그런 행에는 가중치 0을 주어야 합니다",
     },
+    "mistake.02.no_scale": {
+        "en": "self-attention without the scaling: the scores were not divided by √Dk",
+        "ko": "스케일링이 빠진 셀프 어텐션(self-attention)입니다. 점수를 √Dk로 나누지 않았습니다",
+    },
+    "mistake.02.scale_D": {
+        "en": "self-attention with the scores divided by √D, the square root of the input width: the scale is "
+              "√Dk, the width of the queries and keys",
+        "ko": "점수를 입력 너비 D의 제곱근 √D로 나눈 셀프 어텐션입니다. 스케일은 쿼리와 키의 너비인 √Dk입니다",
+    },
+    "mistake.02.axis": {
+        "en": "self-attention with the softmax over the queries (the second-to-last axis): each query's weights "
+              "over the keys must sum to one",
+        "ko": "소프트맥스를 쿼리 축(끝에서 두 번째 축)에 대해 한 셀프 어텐션입니다. 각 쿼리가 키들에 주는 가중치의 "
+              "합이 1이어야 합니다",
+    },
+    "mistake.02.causal_future": {
+        "en": "attention with the mask the wrong way round: each token sees the tokens after it instead of itself "
+              "and those before it",
+        "ko": "마스크가 거꾸로 된 어텐션입니다. 각 토큰이 자신과 앞의 토큰 대신 뒤의 토큰을 봅니다",
+    },
+    "mistake.03.split_by_reshape": {
+        "en": "a plain reshape to (B, H, N, Dh): that mixes tokens and heads; the head axis must be split off the "
+              "channels and then moved in front of the tokens",
+        "ko": "(B, H, N, Dh)로 그냥 reshape한 결과입니다. 그러면 토큰과 헤드가 섞입니다. 헤드 축은 채널에서 갈라낸 뒤 "
+              "토큰 축 앞으로 옮겨야 합니다",
+    },
+    "mistake.03.split_interleaved": {
+        "en": "heads that take every H-th channel: head h must own the consecutive channels h·Dh to (h+1)·Dh",
+        "ko": "채널을 H개 간격으로 나눠 가진 헤드입니다. 헤드 h는 연속된 채널 h·Dh부터 (h+1)·Dh까지를 가져야 합니다",
+    },
+    "mistake.03.merge_by_reshape": {
+        "en": "a plain reshape to (B, N, D): that mixes tokens and heads; the head axis must first be moved next "
+              "to the channels",
+        "ko": "(B, N, D)로 그냥 reshape한 결과입니다. 그러면 토큰과 헤드가 섞입니다. 헤드 축을 먼저 채널 옆으로 "
+              "옮겨야 합니다",
+    },
+    "mistake.03.merge_interleaved": {
+        "en": "the heads' channels interleaved: head h's channels must come back as one consecutive block",
+        "ko": "헤드의 채널이 번갈아 섞인 결과입니다. 헤드 h의 채널은 연속된 한 덩어리로 돌아와야 합니다",
+    },
+    "mistake.03.mha_scale_D": {
+        "en": "multi-head attention with the scores divided by √D (the model width): each head scales by √Dh, "
+              "the width of one head",
+        "ko": "점수를 √D(모델 너비)로 나눈 멀티 헤드 어텐션(multi-head attention)입니다. 각 헤드는 헤드 하나의 너비인 "
+              "√Dh로 스케일링합니다",
+    },
+    "mistake.03.mha_no_scale": {
+        "en": "multi-head attention without the scaling: the scores were not divided by √Dh",
+        "ko": "스케일링이 빠진 멀티 헤드 어텐션입니다. 점수를 √Dh로 나누지 않았습니다",
+    },
+    "mistake.03.mha_out_transposed": {
+        "en": "multi-head attention with the output projection's weight used untransposed: a linear map "
+              "multiplies by the transpose of its (out, in) weight",
+        "ko": "출력 투영(output projection)의 가중치를 전치하지 않고 쓴 멀티 헤드 어텐션입니다. 선형 변환은 (out, in) "
+              "모양 가중치의 전치를 곱합니다",
+    },
+    "mistake.03.mha_heads_by_reshape": {
+        "en": "multi-head attention with the heads split and merged by plain reshapes, which mix tokens and heads",
+        "ko": "헤드를 그냥 reshape로 나누고 합친 멀티 헤드 어텐션입니다. 그러면 토큰과 헤드가 섞입니다",
+    },
+    "mistake.04.sin_cos_swapped": {
+        "en": "the encoding with sin and cos swapped: the even channels hold the sine, the odd ones the cosine",
+        "ko": "sin과 cos가 뒤바뀐 인코딩입니다. 짝수 채널에 사인, 홀수 채널에 코사인이 와야 합니다",
+    },
+    "mistake.04.halves": {
+        "en": "the encoding with all sines first and all cosines after: this task interleaves them, sine and "
+              "cosine of one frequency side by side",
+        "ko": "사인을 모두 앞에, 코사인을 모두 뒤에 둔 인코딩입니다. 이 과제는 한 주파수의 사인과 코사인을 나란히 "
+              "번갈아 놓습니다",
+    },
+    "mistake.04.frequency": {
+        "en": "the encoding with the wrong frequencies: the exponent uses the channel index 2i over D, not the "
+              "pair index i over D",
+        "ko": "주파수가 틀린 인코딩입니다. 지수에는 쌍의 번호 i를 D로 나눈 값이 아니라 채널 번호 2i를 D로 나눈 값이 "
+              "들어갑니다",
+    },
+    "mistake.04.offset_transposed": {
+        "en": "the transposed matrix, which shifts by -k: check the signs of the sines in each 2×2 block",
+        "ko": "전치된 행렬이며, 이것은 -k만큼 옮깁니다. 각 2×2 블록에서 사인의 부호를 확인하세요",
+    },
+    "mistake.04.offset_frequency": {
+        "en": "the matrix with the wrong frequencies: the exponent uses the channel index 2i over D, not the pair "
+              "index i over D",
+        "ko": "주파수가 틀린 행렬입니다. 지수에는 쌍의 번호 i를 D로 나눈 값이 아니라 채널 번호 2i를 D로 나눈 값이 "
+              "들어갑니다",
+    },
+    "mistake.04.grid_rows_first": {
+        "en": "the encoding with the row (y) half first: the column (x) angles come first, then the row angles",
+        "ko": "행(y) 절반을 앞에 둔 인코딩입니다. 열(x) 각도가 먼저, 그다음 행 각도가 와야 합니다",
+    },
+    "mistake.04.grid_column_major": {
+        "en": "the tokens in column-major order: the patches are numbered row by row, left to right",
+        "ko": "토큰을 열 우선(column-major) 순서로 둔 결과입니다. 패치는 한 행씩, 왼쪽에서 오른쪽으로 번호를 "
+              "매깁니다",
+    },
+    "mistake.05.layer_norm.unbiased": {
+        "en": "layer norm with the unbiased variance (divided by D - 1): layer norm divides by D",
+        "ko": "불편 분산(unbiased variance, D - 1로 나눔)을 쓴 층 정규화입니다. 층 정규화는 D로 나눕니다",
+    },
+    "mistake.05.layer_norm.eps_outside": {
+        "en": "layer norm with eps added to the standard deviation: it goes inside the square root, with the "
+              "variance",
+        "ko": "eps를 표준편차에 더한 층 정규화입니다. eps는 제곱근 안에서 분산에 더해야 합니다",
+    },
+    "mistake.05.layer_norm.no_affine": {
+        "en": "the normalised x without the learned scale and shift: multiply by weight and add bias at the end",
+        "ko": "학습되는 배율과 이동이 빠진 정규화된 x입니다. 마지막에 weight를 곱하고 bias를 더하세요",
+    },
+    "mistake.05.block_post_norm": {
+        "en": "the post-norm block: a pre-norm block normalises the input of each sublayer and adds the sublayer's "
+              "output to the unnormalised input",
+        "ko": "사후 정규화(post-norm) 블록입니다. 사전 정규화(pre-norm) 블록은 각 부계층의 입력을 정규화하고, 부계층의 "
+              "출력을 정규화하지 않은 입력에 더합니다",
+    },
+    "mistake.05.block_pre_norm": {
+        "en": "the pre-norm block: a post-norm block adds each sublayer's output to its input first and then "
+              "normalises the sum",
+        "ko": "사전 정규화 블록입니다. 사후 정규화 블록은 각 부계층의 출력을 입력에 먼저 더한 뒤 그 합을 정규화합니다",
+    },
+    "mistake.05.block_residual_normed": {
+        "en": "a block whose residual path carries the normalised input: the residual connection adds the sublayer's "
+              "output to the input as it was before the norm",
+        "ko": "잔차 경로에 정규화된 입력을 쓴 블록입니다. 잔차 연결(residual connection)은 부계층의 출력을 정규화 전의 "
+              "입력에 더합니다",
+    },
+    "mistake.05.block_activation": {
+        "en": "a block whose MLP uses another activation than the exact GELU (the erf form, not the tanh "
+              "approximation, not ReLU)",
+        "ko": "MLP에 정확한 GELU(tanh 근사나 ReLU가 아닌 erf 형태)가 아닌 다른 활성화 함수를 쓴 블록입니다",
+    },
     # ------------------------------------------------------------------ hints: 1 = nudge, 2 = more detail
     "hint.00.relu.1": {
         "en": "ReLU keeps positive entries and replaces negative ones by 0; keep the input's shape and dtype.",
