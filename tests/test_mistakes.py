@@ -555,3 +555,35 @@ def test_a_mistake_function_that_fails_names_nothing():
     assert c.diagnose(np.abs(inputs["x"]), inputs) is None
     failures, key = c.verdict(np.abs(inputs["x"]), inputs)
     assert failures and key is None
+
+
+@pytest.mark.slow
+def test_the_grader_names_the_mistake_in_its_reason_with_the_same_columns(english, tmp_path):
+    from grading_attacks import student_version
+    from sandbox_available import ISOLATION, WHY
+
+    from vitcourse.grading import Grader, Row, discover
+
+    if ISOLATION is None:
+        pytest.skip(f"the grader's sandbox is unavailable here: {WHY}")
+    wrong = {
+        "softmax": "def softmax(x, tau=1.0):\n    s = x - x.max(dim=-1, keepdim=True).values\n"
+                   "    e = torch.exp(s)\n    return e / e.sum(dim=-1, keepdim=True)\n",  # tau ignored: hidden only
+        "causal_mask": "def causal_mask(n):\n    return torch.ones(n, n, dtype=torch.bool).triu()\n",
+    }
+    path = tmp_path / "lee_01_attention.ipynb"
+    path.write_text(nbformat.writes(student_version(ROOT / "solutions" / "01_attention.ipynb", wrong)),
+                    encoding="utf-8")
+    with Grader(seed=3) as g:
+        rows = {r.task: r for r in g.grade_all(discover([path]))}
+    assert Row.FIELDS == ("student", "exercise", "task", "points", "max_points", "status", "reason",
+                          "pending_points", "flags", "checks", "submission", "sha256", "grader_version", "isolation")
+    mask, soft = rows["test_causal_mask"], rows["test_softmax"]
+    assert mask.status == "failed" and soft.status == "failed" and mask.points == soft.points == 0
+    assert mask.reason == msg("case.visible", i=1, n=3) + ": " + msg(
+        "mistake.found", mistake=msg("mistake.01.causal_mask.future")), mask.reason
+    assert soft.reason == msg("grade.hidden_failed", target="softmax", call="check('01.softmax', softmax, hidden=True)"
+                              ) + msg("grade.hidden_mistake", mistake=msg("mistake.01.softmax.no_tau")), soft.reason
+    assert rows["test_masked_attention"].status == "passed"
+    for text in (mask.reason, soft.reason):
+        assert not [line for line in _solution_lines("01.softmax") if line in text]
