@@ -366,6 +366,76 @@ def post_norm_block_relu(x, params, num_heads):
     return _post(x, params, num_heads, act=torch.relu)
 
 
+def _patches(images, P, order):
+    B, C, H, W = images.shape
+    x = images.reshape(B, C, H // P, P, W // P, P).permute(*order)
+    return x.reshape(B, (H // P) * (W // P), P * P * C)
+
+
+def patchify_channels_first(images, patch_size):
+    return _patches(images, patch_size, (0, 2, 4, 1, 3, 5))
+
+
+def patchify_columns_first(images, patch_size):
+    return _patches(images, patch_size, (0, 4, 2, 3, 5, 1))
+
+
+def patchify_reshape(images, patch_size):
+    B, C, H, W = images.shape
+    return images.reshape(B, -1, patch_size * patch_size * C)
+
+
+def patch_embedding_pixel_order(images, weight, bias):
+    D, C, P, _ = weight.shape
+    return _patches(images, P, (0, 2, 4, 3, 5, 1)) @ weight.reshape(D, -1).T + bias
+
+
+def patch_embedding_no_bias(images, weight, bias):
+    D, C, P, _ = weight.shape
+    return _patches(images, P, (0, 2, 4, 3, 5, 1)) @ weight.permute(0, 2, 3, 1).reshape(D, -1).T
+
+
+def _vit(images, params, num_heads, *, positions=True, pool="cls", final_norm=True):
+    w = params["patch_embed.proj.weight"]
+    D, C, P, _ = w.shape
+    x = _patches(images, P, (0, 2, 4, 3, 5, 1)) @ w.permute(0, 2, 3, 1).reshape(D, -1).T + params[
+        "patch_embed.proj.bias"]
+    x = torch.cat([params["cls_token"].expand(x.shape[0], -1, -1), x], dim=1)
+    if positions:
+        x = x + params["pos_embed"]
+    depth = len({k.split(".")[1] for k in params if k.startswith("blocks.")})
+    for i in range(depth):
+        p = {k[len(f"blocks.{i}."):]: v for k, v in params.items() if k.startswith(f"blocks.{i}.")}
+        h = F.layer_norm(x, (D,), p["norm1.weight"], p["norm1.bias"], 1e-6)
+        q, k, v = (_split(F.linear(h, p[f"attn.{n}_proj.weight"], p[f"attn.{n}_proj.bias"]), num_heads)
+                   for n in "qkv")
+        out = _merge(_softmax(q @ k.transpose(-2, -1) / math.sqrt(D // num_heads)) @ v)
+        x = x + F.linear(out, p["attn.out_proj.weight"], p["attn.out_proj.bias"])
+        h = F.layer_norm(x, (D,), p["norm2.weight"], p["norm2.bias"], 1e-6)
+        x = x + F.linear(F.gelu(F.linear(h, p["mlp.fc1.weight"], p["mlp.fc1.bias"])), p["mlp.fc2.weight"],
+                         p["mlp.fc2.bias"])
+    if final_norm:
+        x = F.layer_norm(x, (D,), params["norm.weight"], params["norm.bias"], 1e-6)
+    pooled = {"cls": x[:, 0], "mean": x[:, 1:].mean(dim=1), "all": x.mean(dim=1)}[pool]
+    return F.linear(pooled, params["head.weight"], params["head.bias"])
+
+
+def vit_forward_no_positions(images, params, num_heads):
+    return _vit(images, params, num_heads, positions=False)
+
+
+def vit_forward_mean_pool(images, params, num_heads):
+    return _vit(images, params, num_heads, pool="mean")
+
+
+def vit_forward_mean_of_all(images, params, num_heads):
+    return _vit(images, params, num_heads, pool="all")
+
+
+def vit_forward_no_final_norm(images, params, num_heads):
+    return _vit(images, params, num_heads, final_norm=False)
+
+
 #: (check, mistake key, wrong answer, hidden cases?): hidden where only the hidden cases vary what the mistake
 #: gets wrong (the visible softmax cases keep tau at 1).
 WRONG = [
@@ -418,12 +488,21 @@ WRONG = [
     ("05.pre_norm_block", "mistake.05.block_activation", pre_norm_block_tanh_gelu, False),
     ("05.post_norm_block", "mistake.05.block_pre_norm", post_norm_block_pre, False),
     ("05.post_norm_block", "mistake.05.block_activation", post_norm_block_relu, False),
+    ("06.patchify", "mistake.06.patchify_channels_first", patchify_channels_first, False),
+    ("06.patchify", "mistake.06.patchify_columns_first", patchify_columns_first, False),
+    ("06.patchify", "mistake.06.patchify_reshape", patchify_reshape, False),
+    ("06.patch_embedding", "mistake.06.embedding_pixel_order", patch_embedding_pixel_order, False),
+    ("06.patch_embedding", "mistake.06.embedding_no_bias", patch_embedding_no_bias, False),
+    ("06.vit_forward", "mistake.06.vit_no_positions", vit_forward_no_positions, False),
+    ("06.vit_forward", "mistake.06.vit_mean_pool", vit_forward_mean_pool, False),
+    ("06.vit_forward", "mistake.06.vit_mean_pool", vit_forward_mean_of_all, False),
+    ("06.vit_forward", "mistake.06.vit_no_final_norm", vit_forward_no_final_norm, False),
 ]
 
 #: The exercises whose checks list mistakes, and must each have a wrong answer above per mistake.
-COVERED = ("00", "01", "02", "03", "04", "05")
+COVERED = ("00", "01", "02", "03", "04", "05", "06")
 NOTEBOOKS = {"00": "00_warmup", "01": "01_attention", "02": "02_self_attention", "03": "03_multi_head_attention",
-             "04": "04_positional_encoding", "05": "05_transformer_block"}
+             "04": "04_positional_encoding", "05": "05_transformer_block", "06": "06_vision_transformer"}
 
 
 def _solution_lines(name: str) -> list[str]:

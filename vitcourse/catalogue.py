@@ -641,6 +641,45 @@ MESSAGES: dict[str, dict[str, str]] = {
               "approximation, not ReLU)",
         "ko": "MLP에 정확한 GELU(tanh 근사나 ReLU가 아닌 erf 형태)가 아닌 다른 활성화 함수를 쓴 블록입니다",
     },
+    "mistake.06.patchify_channels_first": {
+        "en": "patches with their pixels ordered (channel, row, column): inside a patch the order is row, column, "
+              "then channel",
+        "ko": "패치 안의 픽셀을 (채널, 행, 열) 순서로 둔 결과입니다. 패치 안의 순서는 행, 열, 그다음 채널입니다",
+    },
+    "mistake.06.patchify_columns_first": {
+        "en": "the patches taken column by column: they go row by row, left to right, then top to bottom",
+        "ko": "패치를 열 단위로 꺼낸 결과입니다. 패치는 한 행씩, 왼쪽에서 오른쪽으로, 그다음 위에서 아래로 갑니다",
+    },
+    "mistake.06.patchify_reshape": {
+        "en": "a plain reshape of the images: that cuts rows of pixels, not P×P squares; the patch axes must be "
+              "split off and moved before flattening",
+        "ko": "이미지를 그냥 reshape한 결과입니다. 그러면 P×P 정사각형이 아니라 픽셀 행이 잘립니다. 패치 축을 갈라내어 "
+              "옮긴 뒤에 펼쳐야 합니다",
+    },
+    "mistake.06.embedding_pixel_order": {
+        "en": "the patches flattened in one pixel order and the kernel in another: the kernel's axes are "
+              "(D, C, P, P), so flatten both the same way",
+        "ko": "패치와 커널을 서로 다른 픽셀 순서로 펼친 결과입니다. 커널의 축은 (D, C, P, P)이므로 둘을 같은 방식으로 "
+              "펼치세요",
+    },
+    "mistake.06.embedding_no_bias": {
+        "en": "the patch embedding without the bias",
+        "ko": "편향(bias)이 빠진 패치 임베딩입니다",
+    },
+    "mistake.06.vit_no_positions": {
+        "en": "the logits of a ViT without the position embeddings: add them to the tokens (class token "
+              "included) before the first block",
+        "ko": "위치 임베딩이 빠진 ViT의 로짓입니다. 첫 블록 전에 토큰(클래스 토큰 포함)에 더하세요",
+    },
+    "mistake.06.vit_mean_pool": {
+        "en": "the logits of the head applied to the mean of the tokens: this ViT classifies from the class "
+              "token alone",
+        "ko": "토큰의 평균에 헤드를 적용한 로짓입니다. 이 ViT는 클래스 토큰 하나로만 분류합니다",
+    },
+    "mistake.06.vit_no_final_norm": {
+        "en": "the logits of a ViT without the final LayerNorm after the last block",
+        "ko": "마지막 블록 뒤의 최종 LayerNorm이 빠진 ViT의 로짓입니다",
+    },
     # ------------------------------------------------------------------ hints: 1 = nudge, 2 = more detail
     "hint.00.relu.1": {
         "en": "ReLU keeps positive entries and replaces negative ones by 0; keep the input's shape and dtype.",
