@@ -436,6 +436,42 @@ def vit_forward_no_final_norm(images, params, num_heads):
     return _vit(images, params, num_heads, final_norm=False)
 
 
+def _cross(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads, *, inverted=False, scale=None):
+    B, Nq, D = query.shape
+    Nk = context.shape[1]
+    H, Dh = num_heads, D // num_heads
+    q = (query @ w_q.T).view(B, Nq, H, Dh).transpose(1, 2)
+    k = (context @ w_k.T).view(B, Nk, H, Dh).transpose(1, 2)
+    v = (context @ w_v.T).view(B, Nk, H, Dh).transpose(1, 2)
+    scores = q @ k.transpose(-2, -1) / (math.sqrt(Dh) if scale is None else scale)
+    padding = key_mask if inverted else ~key_mask
+    scores = scores.masked_fill(padding[:, None, None, :], float("-inf"))
+    return (_softmax(scores) @ v).transpose(1, 2).reshape(B, Nq, D) @ w_o.T
+
+
+def cross_attention_inverted(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads):
+    return _cross(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads, inverted=True)
+
+
+def cross_attention_scale_D(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads):
+    return _cross(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads, scale=math.sqrt(query.shape[-1]))
+
+
+def cross_attention_no_scale(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads):
+    return _cross(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads, scale=1.0)
+
+
+def attention_pool_no_scale(tokens, queries, w_k, w_v):
+    attn = _softmax(torch.einsum("qd,bnd->bqn", queries, tokens @ w_k.T))
+    return attn @ (tokens @ w_v.T), attn
+
+
+def attention_pool_axis(tokens, queries, w_k, w_v):
+    scores = torch.einsum("qd,bnd->bqn", queries, tokens @ w_k.T) / math.sqrt(tokens.shape[-1])
+    attn = _softmax(scores, dim=-2)
+    return attn @ (tokens @ w_v.T), attn
+
+
 #: (check, mistake key, wrong answer, hidden cases?): hidden where only the hidden cases vary what the mistake
 #: gets wrong (the visible softmax cases keep tau at 1).
 WRONG = [
@@ -497,12 +533,18 @@ WRONG = [
     ("06.vit_forward", "mistake.06.vit_mean_pool", vit_forward_mean_pool, False),
     ("06.vit_forward", "mistake.06.vit_mean_pool", vit_forward_mean_of_all, False),
     ("06.vit_forward", "mistake.06.vit_no_final_norm", vit_forward_no_final_norm, False),
+    ("07.cross_attention", "mistake.07.inverted_key_mask", cross_attention_inverted, False),
+    ("07.cross_attention", "mistake.07.scale_D", cross_attention_scale_D, False),
+    ("07.cross_attention", "mistake.07.no_scale", cross_attention_no_scale, False),
+    ("07.attention_pool", "mistake.07.pool_no_scale", attention_pool_no_scale, False),
+    ("07.attention_pool", "mistake.07.pool_axis", attention_pool_axis, False),
 ]
 
 #: The exercises whose checks list mistakes, and must each have a wrong answer above per mistake.
-COVERED = ("00", "01", "02", "03", "04", "05", "06")
+COVERED = ("00", "01", "02", "03", "04", "05", "06", "07")
 NOTEBOOKS = {"00": "00_warmup", "01": "01_attention", "02": "02_self_attention", "03": "03_multi_head_attention",
-             "04": "04_positional_encoding", "05": "05_transformer_block", "06": "06_vision_transformer"}
+             "04": "04_positional_encoding", "05": "05_transformer_block", "06": "06_vision_transformer",
+             "07": "07_cross_attention"}
 
 
 def _solution_lines(name: str) -> list[str]:
@@ -584,6 +626,8 @@ def _perturbed(value, rng):
     """A wrong answer that is no listed mistake: the right one with random noise (one flipped entry for bools)."""
     if isinstance(value, list):
         return [_perturbed(v, rng) for v in value]
+    if isinstance(value, dict):
+        return {k: _perturbed(v, rng) for k, v in value.items()}
     value = np.array(value)
     if value.dtype == bool:
         value.flat[int(rng.integers(value.size))] ^= True
@@ -594,6 +638,8 @@ def _perturbed(value, rng):
 def _float32(value):
     if isinstance(value, list):
         return [_float32(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _float32(v) for k, v in value.items()}
     return value.astype(np.float32) if value.dtype.kind == "f" else value
 
 

@@ -680,6 +680,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the logits of a ViT without the final LayerNorm after the last block",
         "ko": "마지막 블록 뒤의 최종 LayerNorm이 빠진 ViT의 로짓입니다",
     },
+    "mistake.07.inverted_key_mask": {
+        "en": "cross-attention with the key mask read the wrong way round: True marks a real key (may be "
+              "attended to), False the padding (PyTorch's key_padding_mask is the opposite)",
+        "ko": "키 마스크를 거꾸로 읽은 크로스 어텐션(cross-attention)입니다. True는 실제 키(볼 수 있음), False는 "
+              "패딩입니다(PyTorch의 key_padding_mask는 그 반대입니다)",
+    },
+    "mistake.07.scale_D": {
+        "en": "cross-attention with the scores divided by √D (the model width): each head scales by √Dh",
+        "ko": "점수를 √D(모델 너비)로 나눈 크로스 어텐션입니다. 각 헤드는 √Dh로 스케일링합니다",
+    },
+    "mistake.07.no_scale": {
+        "en": "cross-attention without the scaling: the scores were not divided by √Dh",
+        "ko": "스케일링이 빠진 크로스 어텐션입니다. 점수를 √Dh로 나누지 않았습니다",
+    },
+    "mistake.07.pool_no_scale": {
+        "en": "attention pooling without the scaling: the scores were not divided by √D",
+        "ko": "스케일링이 빠진 어텐션 풀링입니다. 점수를 √D로 나누지 않았습니다",
+    },
+    "mistake.07.pool_axis": {
+        "en": "attention pooling with the softmax over the queries: each query's weights over the tokens must "
+              "sum to one",
+        "ko": "소프트맥스를 쿼리 축에 대해 한 어텐션 풀링입니다. 각 쿼리가 토큰들에 주는 가중치의 합이 1이어야 합니다",
+    },
     # ------------------------------------------------------------------ hints: 1 = nudge, 2 = more detail
     "hint.00.relu.1": {
         "en": "ReLU keeps positive entries and replaces negative ones by 0; keep the input's shape and dtype.",
