@@ -472,6 +472,35 @@ def attention_pool_axis(tokens, queries, w_k, w_v):
     return attn @ (tokens @ w_v.T), attn
 
 
+def _mixer(x, norm1_weight, norm1_bias, token_w1, token_b1, token_w2, token_b2, norm2_weight, norm2_bias,
+           channel_w1, channel_b1, channel_w2, channel_b2, *, skips=True, channels_first=False):
+    D = x.shape[-1]
+
+    def token(z):
+        z = F.layer_norm(z, (D,), norm1_weight, norm1_bias, 1e-6).transpose(1, 2)  # (B, D, N)
+        return (F.gelu(z @ token_w1.T + token_b1) @ token_w2.T + token_b2).transpose(1, 2)
+
+    def channel(z):
+        z = F.layer_norm(z, (D,), norm2_weight, norm2_bias, 1e-6)
+        return F.gelu(z @ channel_w1.T + channel_b1) @ channel_w2.T + channel_b2
+
+    for step in ((channel, token) if channels_first else (token, channel)):
+        x = (x if skips else 0.0) + step(x)
+    return x
+
+
+def mixer_block_no_skips(x, norm1_weight, norm1_bias, token_w1, token_b1, token_w2, token_b2, norm2_weight,
+                         norm2_bias, channel_w1, channel_b1, channel_w2, channel_b2):
+    return _mixer(x, norm1_weight, norm1_bias, token_w1, token_b1, token_w2, token_b2, norm2_weight, norm2_bias,
+                  channel_w1, channel_b1, channel_w2, channel_b2, skips=False)
+
+
+def mixer_block_channels_first(x, norm1_weight, norm1_bias, token_w1, token_b1, token_w2, token_b2, norm2_weight,
+                               norm2_bias, channel_w1, channel_b1, channel_w2, channel_b2):
+    return _mixer(x, norm1_weight, norm1_bias, token_w1, token_b1, token_w2, token_b2, norm2_weight, norm2_bias,
+                  channel_w1, channel_b1, channel_w2, channel_b2, channels_first=True)
+
+
 #: (check, mistake key, wrong answer, hidden cases?): hidden where only the hidden cases vary what the mistake
 #: gets wrong (the visible softmax cases keep tau at 1).
 WRONG = [
@@ -538,13 +567,15 @@ WRONG = [
     ("07.cross_attention", "mistake.07.no_scale", cross_attention_no_scale, False),
     ("07.attention_pool", "mistake.07.pool_no_scale", attention_pool_no_scale, False),
     ("07.attention_pool", "mistake.07.pool_axis", attention_pool_axis, False),
+    ("08.mixer_block", "mistake.08.no_skips", mixer_block_no_skips, False),
+    ("08.mixer_block", "mistake.08.channels_first", mixer_block_channels_first, False),
 ]
 
 #: The exercises whose checks list mistakes, and must each have a wrong answer above per mistake.
-COVERED = ("00", "01", "02", "03", "04", "05", "06", "07")
+COVERED = ("00", "01", "02", "03", "04", "05", "06", "07", "08")
 NOTEBOOKS = {"00": "00_warmup", "01": "01_attention", "02": "02_self_attention", "03": "03_multi_head_attention",
              "04": "04_positional_encoding", "05": "05_transformer_block", "06": "06_vision_transformer",
-             "07": "07_cross_attention"}
+             "07": "07_cross_attention", "08": "08_mlp_mixer"}
 
 
 def _solution_lines(name: str) -> list[str]:

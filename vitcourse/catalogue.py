@@ -703,6 +703,14 @@ MESSAGES: dict[str, dict[str, str]] = {
               "sum to one",
         "ko": "소프트맥스를 쿼리 축에 대해 한 어텐션 풀링입니다. 각 쿼리가 토큰들에 주는 가중치의 합이 1이어야 합니다",
     },
+    "mistake.08.no_skips": {
+        "en": "the Mixer block without its skip connections: each MLP's output is added to its input",
+        "ko": "스킵 연결(skip connection)이 빠진 믹서 블록입니다. 각 MLP의 출력은 그 입력에 더해집니다",
+    },
+    "mistake.08.channels_first": {
+        "en": "the Mixer block with channel mixing before token mixing: the token-mixing MLP comes first",
+        "ko": "채널 믹싱을 토큰 믹싱보다 먼저 한 믹서 블록입니다. 토큰 믹싱 MLP가 먼저 옵니다",
+    },
     # ------------------------------------------------------------------ hints: 1 = nudge, 2 = more detail
     "hint.00.relu.1": {
         "en": "ReLU keeps positive entries and replaces negative ones by 0; keep the input's shape and dtype.",
