@@ -780,8 +780,16 @@ def test_the_grader_names_the_mistake_in_its_reason_with_the_same_columns(englis
     assert mask.status == "failed" and soft.status == "failed" and mask.points == soft.points == 0
     assert mask.reason == msg("case.visible", i=1, n=3) + ": " + msg(
         "mistake.found", mistake=msg("mistake.01.causal_mask.future")), mask.reason
-    assert soft.reason == msg("grade.hidden_failed", target="softmax", call="check('01.softmax', softmax, hidden=True)"
-                              ) + msg("grade.hidden_mistake", mistake=msg("mistake.01.softmax.no_tau")), soft.reason
+    call = "check('01.softmax', softmax, hidden=True)"
+    assert soft.reason == msg("grade.hidden_mistake", target="softmax", call=call,
+                              found=msg("mistake.found", mistake=msg("mistake.01.softmax.no_tau"))), soft.reason
+    for name, c in all_checks().items():  # every such reason fits the gradebook's cell (300, a case's 220) whole
+        for key, _ in c.mistakes:
+            for lang in ("en", "ko"):
+                found = msg("mistake.found", mistake=msg(key, lang=lang), lang=lang)
+                call = f"check({name!r}, {c.target}, hidden=True)"
+                assert len(msg("grade.hidden_mistake", target=c.target, found=found, call=call, lang=lang)) <= 300
+                assert len(found) <= 220, key
     assert rows["test_masked_attention"].status == "passed"
     for text in (mask.reason, soft.reason):
         assert not [line for line in _solution_lines("01.softmax") if line in text]

@@ -425,8 +425,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "출력이 다음과 같습니다: {mistake}",
     },
     "grade.hidden_mistake": {
-        "en": "; in every failing hidden case your output equals {mistake}",
-        "ko": ". 실패한 숨겨진 경우에서는 모두 출력이 다음과 같습니다: {mistake}",
+        "en": "{target} fails hidden cases: {found}; {call} runs cases like them",
+        "ko": "{target}: 숨겨진 경우에서 실패합니다. {found}. 비슷한 경우를 실행해 보려면: {call}",
     },
     "mistake.00.relu.keeps_negatives": {
         "en": "the negative entries kept and the positive ones set to zero: the opposite of ReLU",
@@ -681,9 +681,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "마지막 블록 뒤의 최종 LayerNorm이 빠진 ViT의 로짓입니다",
     },
     "mistake.07.inverted_key_mask": {
-        "en": "cross-attention with the key mask read the wrong way round: True marks a real key (may be "
-              "attended to), False the padding (PyTorch's key_padding_mask is the opposite)",
-        "ko": "키 마스크를 거꾸로 읽은 크로스 어텐션(cross-attention)입니다. True는 실제 키(볼 수 있음), False는 "
+        "en": "cross-attention with the key mask read the wrong way round: True marks a real key, False the "
+              "padding (PyTorch's key_padding_mask is the opposite)",
+        "ko": "키 마스크를 거꾸로 읽은 크로스 어텐션(cross-attention)입니다. True는 실제 키, False는 "
               "패딩입니다(PyTorch의 key_padding_mask는 그 반대입니다)",
     },
     "mistake.07.scale_D": {

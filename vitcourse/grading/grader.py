@@ -560,11 +560,13 @@ class Grader:
                     return "failed", msg("grade.failed_case", where=where, problem=_short(problems[0], 220))
             if hidden_bad:
                 # no count: hidden inputs are fresh on every run, and a re-run must give the same gradebook
-                why = msg("grade.hidden_failed", target=c.target, call=f"check({name!r}, {c.target}, hidden=True)")
+                call = f"check({name!r}, {c.target}, hidden=True)"
                 if len(hidden_mistakes) == 1 and None not in hidden_mistakes:
-                    # every failing hidden case makes the same named mistake: say it (it tells nothing of the inputs)
-                    why += msg("grade.hidden_mistake", mistake=msg(next(iter(hidden_mistakes))))
-                return "failed", why
+                    # every failing hidden case makes the same named mistake: say it (it tells nothing of the
+                    # inputs), before the call, so that a long reason loses the call, not the mistake
+                    found = msg("mistake.found", mistake=msg(next(iter(hidden_mistakes))))
+                    return "failed", msg("grade.hidden_mistake", target=c.target, found=found, call=call)
+                return "failed", msg("grade.hidden_failed", target=c.target, call=call)
             n_visible += visible_total
             n_hidden += hidden_total
         return "passed", msg("grade.passed", visible=n_visible, hidden=n_hidden)
