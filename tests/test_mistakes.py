@@ -793,3 +793,11 @@ def test_the_grader_names_the_mistake_in_its_reason_with_the_same_columns(englis
     assert rows["test_masked_attention"].status == "passed"
     for text in (mask.reason, soft.reason):
         assert not [line for line in _solution_lines("01.softmax") if line in text]
+
+
+def test_the_solution_line_search_finds_a_leaked_line():
+    lines = _solution_lines("01.masked_attention")
+    assert "scores = scores.masked_fill(~mask, float(\"-inf\"))" in lines
+    leaked = "✘ 01.masked_attention failed: try scores = scores.masked_fill(~mask, float(\"-inf\"))"
+    assert [line for line in lines if line in leaked]
+    assert code_in(leaked)
