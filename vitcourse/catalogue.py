@@ -419,6 +419,318 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status.crashed": {"en": "crashed", "ko": "비정상 종료"},
     "status.not attempted": {"en": "not attempted", "ko": "시도하지 않음"},
     "status.flagged": {"en": "flagged", "ko": "검토 대기"},
+    # ------------------------------------------------------------------ named mistakes (Check.mistakes)
+    "mistake.found": {
+        "en": "your output equals {mistake}",
+        "ko": "출력이 다음과 같습니다: {mistake}",
+    },
+    "grade.hidden_mistake": {
+        "en": "{target} fails hidden cases: {found}; {call} runs cases like them",
+        "ko": "{target}: 숨겨진 경우에서 실패합니다. {found}. 비슷한 경우를 실행해 보려면: {call}",
+    },
+    "mistake.00.relu.keeps_negatives": {
+        "en": "the negative entries kept and the positive ones set to zero: the opposite of ReLU",
+        "ko": "음수는 그대로 두고 양수를 0으로 만든 결과입니다. ReLU와 정반대입니다",
+    },
+    "mistake.00.relu.mask": {
+        "en": "1 where x is positive and 0 elsewhere: the positions of the positive entries, not their values",
+        "ko": "x가 양수인 곳은 1, 나머지는 0인 결과입니다. 양수 값 자체가 아니라 양수의 위치만 표시했습니다",
+    },
+    "mistake.00.relu.abs": {
+        "en": "the absolute value of x: negative entries must become zero, not positive",
+        "ko": "x의 절댓값입니다. 음수는 양수가 아니라 0이 되어야 합니다",
+    },
+    "mistake.00.row_normalize.columns": {
+        "en": "each column divided by its sum: the sum was taken over the wrong axis (rows are along the last axis)",
+        "ko": "각 열을 그 열의 합으로 나눈 결과입니다. 합을 잘못된 축(axis)으로 구했습니다(행은 마지막 축을 따라 "
+              "놓입니다)",
+    },
+    "mistake.00.row_normalize.zero_rows_nan": {
+        "en": "the rows divided by their sums with no special case: a row of zeros divided by its sum 0 gives NaN, "
+              "but it must stay zeros",
+        "ko": "행을 예외 처리 없이 합으로 나눈 결과입니다. 0으로만 된 행은 합 0으로 나누면 NaN이 되는데, 0으로 "
+              "남아야 합니다",
+    },
+    "mistake.00.row_normalize.length": {
+        "en": "the rows divided by their length (the square root of the sum of squares): divide by the plain sum",
+        "ko": "각 행을 길이(제곱합의 제곱근)로 나눈 결과입니다. 그냥 합으로 나누세요",
+    },
+    "mistake.01.softmax.axis": {
+        "en": "the softmax taken along another axis, not the last one: each row along the last axis must sum to one",
+        "ko": "마지막 축이 아닌 다른 축을 따라 구한 소프트맥스(softmax)입니다. 마지막 축을 따라 놓인 각 행의 합이 "
+              "1이어야 합니다",
+    },
+    "mistake.01.softmax.unstable": {
+        "en": "the softmax without subtracting the row maximum first: exp overflows to inf for large scores and "
+              "inf divided by inf is NaN",
+        "ko": "행의 최댓값을 먼저 빼지 않은 소프트맥스입니다. 점수가 크면 exp가 inf로 넘치고(overflow), inf를 inf로 "
+              "나누면 NaN이 됩니다",
+    },
+    "mistake.01.softmax.no_tau": {
+        "en": "the softmax of x itself: the temperature tau was ignored",
+        "ko": "x 자체의 소프트맥스입니다. 온도(temperature) tau를 무시했습니다",
+    },
+    "mistake.01.softmax.tau_times": {
+        "en": "the softmax of x multiplied by tau: the scores must be divided by the temperature",
+        "ko": "x에 tau를 곱한 값의 소프트맥스입니다. 점수는 온도로 나눠야 합니다",
+    },
+    "mistake.01.causal_mask.inverted": {
+        "en": "the inverted mask: True must mean 'may attend' (on and below the diagonal), not 'blocked'",
+        "ko": "뒤집힌 마스크입니다. True는 '막힘'이 아니라 '볼 수 있음'(대각선과 그 아래)을 뜻해야 합니다",
+    },
+    "mistake.01.causal_mask.future": {
+        "en": "the mask of the future: True on and above the diagonal, so each token sees the tokens after it "
+              "instead of those before it",
+        "ko": "미래를 보는 마스크입니다. 대각선과 그 위가 True라서 각 토큰이 앞의 토큰이 아니라 뒤의 토큰을 봅니다",
+    },
+    "mistake.01.causal_mask.no_diagonal": {
+        "en": "the mask without its diagonal: a token must also be allowed to attend to itself",
+        "ko": "대각선이 빠진 마스크입니다. 토큰은 자기 자신도 볼 수 있어야 합니다",
+    },
+    "mistake.01.masked_attention.no_scale": {
+        "en": "masked attention without the scaling: the scores were not divided by √d",
+        "ko": "스케일링(scaling)이 빠진 마스크를 씌운 어텐션입니다. 점수를 √d로 나누지 않았습니다",
+    },
+    "mistake.01.masked_attention.scale_d": {
+        "en": "masked attention with the scores divided by d instead of by its square root √d",
+        "ko": "점수를 √d가 아니라 d로 나눈 마스크를 씌운 어텐션입니다",
+    },
+    "mistake.01.masked_attention.inverted_mask": {
+        "en": "attention with the mask read the wrong way round: True means the query MAY attend to the key",
+        "ko": "마스크를 거꾸로 읽은 어텐션입니다. True는 쿼리가 그 키를 볼 수 있다는 뜻입니다",
+    },
+    "mistake.01.masked_attention.axis": {
+        "en": "attention with the softmax over the queries (the second-to-last axis): each query's weights over "
+              "the keys must sum to one",
+        "ko": "소프트맥스를 쿼리 축(끝에서 두 번째 축)에 대해 한 어텐션입니다. 각 쿼리가 키들에 주는 가중치의 합이 "
+              "1이어야 합니다",
+    },
+    "mistake.01.masked_attention.nan_rows": {
+        "en": "attention that leaves a query with no allowed key as NaN: the softmax of a row that is all minus "
+              "infinity is NaN, and such a row must get zero weights",
+        "ko": "볼 수 있는 키가 없는 쿼리를 NaN으로 남긴 어텐션입니다. 전부 음의 무한대인 행의 소프트맥스는 NaN이므로 "
+              "그런 행에는 가중치 0을 주어야 합니다",
+    },
+    "mistake.02.no_scale": {
+        "en": "self-attention without the scaling: the scores were not divided by √Dk",
+        "ko": "스케일링이 빠진 셀프 어텐션(self-attention)입니다. 점수를 √Dk로 나누지 않았습니다",
+    },
+    "mistake.02.scale_D": {
+        "en": "self-attention with the scores divided by √D, the square root of the input width: the scale is "
+              "√Dk, the width of the queries and keys",
+        "ko": "점수를 입력 너비 D의 제곱근 √D로 나눈 셀프 어텐션입니다. 스케일은 쿼리와 키의 너비인 √Dk입니다",
+    },
+    "mistake.02.axis": {
+        "en": "self-attention with the softmax over the queries (the second-to-last axis): each query's weights "
+              "over the keys must sum to one",
+        "ko": "소프트맥스를 쿼리 축(끝에서 두 번째 축)에 대해 한 셀프 어텐션입니다. 각 쿼리가 키들에 주는 가중치의 "
+              "합이 1이어야 합니다",
+    },
+    "mistake.02.causal_future": {
+        "en": "attention with the mask the wrong way round: each token sees the tokens after it instead of itself "
+              "and those before it",
+        "ko": "마스크가 거꾸로 된 어텐션입니다. 각 토큰이 자신과 앞의 토큰 대신 뒤의 토큰을 봅니다",
+    },
+    "mistake.03.split_by_reshape": {
+        "en": "a plain reshape to (B, H, N, Dh): that mixes tokens and heads; the head axis must be split off the "
+              "channels and then moved in front of the tokens",
+        "ko": "(B, H, N, Dh)로 그냥 reshape한 결과입니다. 그러면 토큰과 헤드가 섞입니다. 헤드 축은 채널에서 갈라낸 뒤 "
+              "토큰 축 앞으로 옮겨야 합니다",
+    },
+    "mistake.03.split_interleaved": {
+        "en": "heads that take every H-th channel: head h must own the consecutive channels h·Dh to (h+1)·Dh",
+        "ko": "채널을 H개 간격으로 나눠 가진 헤드입니다. 헤드 h는 연속된 채널 h·Dh부터 (h+1)·Dh까지를 가져야 합니다",
+    },
+    "mistake.03.merge_by_reshape": {
+        "en": "a plain reshape to (B, N, D): that mixes tokens and heads; the head axis must first be moved next "
+              "to the channels",
+        "ko": "(B, N, D)로 그냥 reshape한 결과입니다. 그러면 토큰과 헤드가 섞입니다. 헤드 축을 먼저 채널 옆으로 "
+              "옮겨야 합니다",
+    },
+    "mistake.03.merge_interleaved": {
+        "en": "the heads' channels interleaved: head h's channels must come back as one consecutive block",
+        "ko": "헤드의 채널이 번갈아 섞인 결과입니다. 헤드 h의 채널은 연속된 한 덩어리로 돌아와야 합니다",
+    },
+    "mistake.03.mha_scale_D": {
+        "en": "multi-head attention with the scores divided by √D (the model width): each head scales by √Dh, "
+              "the width of one head",
+        "ko": "점수를 √D(모델 너비)로 나눈 멀티 헤드 어텐션(multi-head attention)입니다. 각 헤드는 헤드 하나의 너비인 "
+              "√Dh로 스케일링합니다",
+    },
+    "mistake.03.mha_no_scale": {
+        "en": "multi-head attention without the scaling: the scores were not divided by √Dh",
+        "ko": "스케일링이 빠진 멀티 헤드 어텐션입니다. 점수를 √Dh로 나누지 않았습니다",
+    },
+    "mistake.03.mha_out_transposed": {
+        "en": "multi-head attention with the output projection's weight used untransposed: a linear map "
+              "multiplies by the transpose of its (out, in) weight",
+        "ko": "출력 투영(output projection)의 가중치를 전치하지 않고 쓴 멀티 헤드 어텐션입니다. 선형 변환은 (out, in) "
+              "모양 가중치의 전치를 곱합니다",
+    },
+    "mistake.03.mha_heads_by_reshape": {
+        "en": "multi-head attention with the heads split and merged by plain reshapes, which mix tokens and heads",
+        "ko": "헤드를 그냥 reshape로 나누고 합친 멀티 헤드 어텐션입니다. 그러면 토큰과 헤드가 섞입니다",
+    },
+    "mistake.04.sin_cos_swapped": {
+        "en": "the encoding with sin and cos swapped: the even channels hold the sine, the odd ones the cosine",
+        "ko": "sin과 cos가 뒤바뀐 인코딩입니다. 짝수 채널에 사인, 홀수 채널에 코사인이 와야 합니다",
+    },
+    "mistake.04.halves": {
+        "en": "the encoding with all sines first and all cosines after: this task interleaves them, sine and "
+              "cosine of one frequency side by side",
+        "ko": "사인을 모두 앞에, 코사인을 모두 뒤에 둔 인코딩입니다. 이 과제는 한 주파수의 사인과 코사인을 나란히 "
+              "번갈아 놓습니다",
+    },
+    "mistake.04.frequency": {
+        "en": "the encoding with the wrong frequencies: the exponent uses the channel index 2i over D, not the "
+              "pair index i over D",
+        "ko": "주파수가 틀린 인코딩입니다. 지수에는 쌍의 번호 i를 D로 나눈 값이 아니라 채널 번호 2i를 D로 나눈 값이 "
+              "들어갑니다",
+    },
+    "mistake.04.offset_transposed": {
+        "en": "the transposed matrix, which shifts by -k: check the signs of the sines in each 2×2 block",
+        "ko": "전치된 행렬이며, 이것은 -k만큼 옮깁니다. 각 2×2 블록에서 사인의 부호를 확인하세요",
+    },
+    "mistake.04.offset_frequency": {
+        "en": "the matrix with the wrong frequencies: the exponent uses the channel index 2i over D, not the pair "
+              "index i over D",
+        "ko": "주파수가 틀린 행렬입니다. 지수에는 쌍의 번호 i를 D로 나눈 값이 아니라 채널 번호 2i를 D로 나눈 값이 "
+              "들어갑니다",
+    },
+    "mistake.04.grid_rows_first": {
+        "en": "the encoding with the row (y) half first: the column (x) angles come first, then the row angles",
+        "ko": "행(y) 절반을 앞에 둔 인코딩입니다. 열(x) 각도가 먼저, 그다음 행 각도가 와야 합니다",
+    },
+    "mistake.04.grid_column_major": {
+        "en": "the tokens in column-major order: the patches are numbered row by row, left to right",
+        "ko": "토큰을 열 우선(column-major) 순서로 둔 결과입니다. 패치는 한 행씩, 왼쪽에서 오른쪽으로 번호를 "
+              "매깁니다",
+    },
+    "mistake.05.layer_norm.unbiased": {
+        "en": "layer norm with the unbiased variance (divided by D - 1): layer norm divides by D",
+        "ko": "불편 분산(unbiased variance, D - 1로 나눔)을 쓴 층 정규화입니다. 층 정규화는 D로 나눕니다",
+    },
+    "mistake.05.layer_norm.eps_outside": {
+        "en": "layer norm with eps added to the standard deviation: it goes inside the square root, with the "
+              "variance",
+        "ko": "eps를 표준편차에 더한 층 정규화입니다. eps는 제곱근 안에서 분산에 더해야 합니다",
+    },
+    "mistake.05.layer_norm.no_affine": {
+        "en": "the normalised x without the learned scale and shift: multiply by weight and add bias at the end",
+        "ko": "학습되는 배율과 이동이 빠진 정규화된 x입니다. 마지막에 weight를 곱하고 bias를 더하세요",
+    },
+    "mistake.05.block_post_norm": {
+        "en": "the post-norm block: a pre-norm block normalises the input of each sublayer and adds the sublayer's "
+              "output to the unnormalised input",
+        "ko": "사후 정규화(post-norm) 블록입니다. 사전 정규화(pre-norm) 블록은 각 부계층의 입력을 정규화하고, 부계층의 "
+              "출력을 정규화하지 않은 입력에 더합니다",
+    },
+    "mistake.05.block_pre_norm": {
+        "en": "the pre-norm block: a post-norm block adds each sublayer's output to its input first and then "
+              "normalises the sum",
+        "ko": "사전 정규화 블록입니다. 사후 정규화 블록은 각 부계층의 출력을 입력에 먼저 더한 뒤 그 합을 정규화합니다",
+    },
+    "mistake.05.block_residual_normed": {
+        "en": "a block whose residual path carries the normalised input: the residual connection adds the sublayer's "
+              "output to the input as it was before the norm",
+        "ko": "잔차 경로에 정규화된 입력을 쓴 블록입니다. 잔차 연결(residual connection)은 부계층의 출력을 정규화 전의 "
+              "입력에 더합니다",
+    },
+    "mistake.05.block_activation": {
+        "en": "a block whose MLP uses another activation than the exact GELU (the erf form, not the tanh "
+              "approximation, not ReLU)",
+        "ko": "MLP에 정확한 GELU(tanh 근사나 ReLU가 아닌 erf 형태)가 아닌 다른 활성화 함수를 쓴 블록입니다",
+    },
+    "mistake.06.patchify_channels_first": {
+        "en": "patches with their pixels ordered (channel, row, column): inside a patch the order is row, column, "
+              "then channel",
+        "ko": "패치 안의 픽셀을 (채널, 행, 열) 순서로 둔 결과입니다. 패치 안의 순서는 행, 열, 그다음 채널입니다",
+    },
+    "mistake.06.patchify_columns_first": {
+        "en": "the patches taken column by column: they go row by row, left to right, then top to bottom",
+        "ko": "패치를 열 단위로 꺼낸 결과입니다. 패치는 한 행씩, 왼쪽에서 오른쪽으로, 그다음 위에서 아래로 갑니다",
+    },
+    "mistake.06.patchify_reshape": {
+        "en": "a plain reshape of the images: that cuts rows of pixels, not P×P squares; the patch axes must be "
+              "split off and moved before flattening",
+        "ko": "이미지를 그냥 reshape한 결과입니다. 그러면 P×P 정사각형이 아니라 픽셀 행이 잘립니다. 패치 축을 갈라내어 "
+              "옮긴 뒤에 펼쳐야 합니다",
+    },
+    "mistake.06.embedding_pixel_order": {
+        "en": "the patches flattened in one pixel order and the kernel in another: the kernel's axes are "
+              "(D, C, P, P), so flatten both the same way",
+        "ko": "패치와 커널을 서로 다른 픽셀 순서로 펼친 결과입니다. 커널의 축은 (D, C, P, P)이므로 둘을 같은 방식으로 "
+              "펼치세요",
+    },
+    "mistake.06.embedding_no_bias": {
+        "en": "the patch embedding without the bias",
+        "ko": "편향(bias)이 빠진 패치 임베딩입니다",
+    },
+    "mistake.06.vit_no_positions": {
+        "en": "the logits of a ViT without the position embeddings: add them to the tokens (class token "
+              "included) before the first block",
+        "ko": "위치 임베딩이 빠진 ViT의 로짓입니다. 첫 블록 전에 토큰(클래스 토큰 포함)에 더하세요",
+    },
+    "mistake.06.vit_mean_pool": {
+        "en": "the logits of the head applied to the mean of the tokens: this ViT classifies from the class "
+              "token alone",
+        "ko": "토큰의 평균에 헤드를 적용한 로짓입니다. 이 ViT는 클래스 토큰 하나로만 분류합니다",
+    },
+    "mistake.06.vit_no_final_norm": {
+        "en": "the logits of a ViT without the final LayerNorm after the last block",
+        "ko": "마지막 블록 뒤의 최종 LayerNorm이 빠진 ViT의 로짓입니다",
+    },
+    "mistake.07.inverted_key_mask": {
+        "en": "cross-attention with the key mask read the wrong way round: True marks a real key, False the "
+              "padding (PyTorch's key_padding_mask is the opposite)",
+        "ko": "키 마스크를 거꾸로 읽은 크로스 어텐션(cross-attention)입니다. True는 실제 키, False는 "
+              "패딩입니다(PyTorch의 key_padding_mask는 그 반대입니다)",
+    },
+    "mistake.07.scale_D": {
+        "en": "cross-attention with the scores divided by √D (the model width): each head scales by √Dh",
+        "ko": "점수를 √D(모델 너비)로 나눈 크로스 어텐션입니다. 각 헤드는 √Dh로 스케일링합니다",
+    },
+    "mistake.07.no_scale": {
+        "en": "cross-attention without the scaling: the scores were not divided by √Dh",
+        "ko": "스케일링이 빠진 크로스 어텐션입니다. 점수를 √Dh로 나누지 않았습니다",
+    },
+    "mistake.07.pool_no_scale": {
+        "en": "attention pooling without the scaling: the scores were not divided by √D",
+        "ko": "스케일링이 빠진 어텐션 풀링입니다. 점수를 √D로 나누지 않았습니다",
+    },
+    "mistake.07.pool_axis": {
+        "en": "attention pooling with the softmax over the queries: each query's weights over the tokens must "
+              "sum to one",
+        "ko": "소프트맥스를 쿼리 축에 대해 한 어텐션 풀링입니다. 각 쿼리가 토큰들에 주는 가중치의 합이 1이어야 합니다",
+    },
+    "mistake.08.no_skips": {
+        "en": "the Mixer block without its skip connections: each MLP's output is added to its input",
+        "ko": "스킵 연결(skip connection)이 빠진 믹서 블록입니다. 각 MLP의 출력은 그 입력에 더해집니다",
+    },
+    "mistake.08.channels_first": {
+        "en": "the Mixer block with channel mixing before token mixing: the token-mixing MLP comes first",
+        "ko": "채널 믹싱을 토큰 믹싱보다 먼저 한 믹서 블록입니다. 토큰 믹싱 MLP가 먼저 옵니다",
+    },
+    "mistake.09.box_full_size": {
+        "en": "corners a whole width and height away from the centre: the centre lies half a width from each "
+              "side",
+        "ko": "중심에서 너비와 높이 전체만큼 떨어진 모서리입니다. 중심은 각 변에서 너비의 절반만큼 떨어져 있습니다",
+    },
+    "mistake.09.box_corner": {
+        "en": "boxes whose centre was read as the top-left corner: (cx, cy) is the centre of the box",
+        "ko": "중심을 왼쪽 위 모서리로 읽은 박스입니다. (cx, cy)는 박스의 중심입니다",
+    },
+    "mistake.10.concat_order": {
+        "en": "the stage with the upsampled map first in the concatenation: the skip's channels come first, then "
+              "the upsampled ones",
+        "ko": "연결(concatenation)에서 업샘플링한 맵을 먼저 둔 결과입니다. 스킵의 채널이 먼저, 그다음 업샘플링한 "
+              "채널이 옵니다",
+    },
+    "mistake.10.dice_absent": {
+        "en": "a number for a class that occurs in neither map: its Dice score is undefined and must be NaN",
+        "ko": "두 맵 어디에도 없는 클래스에 숫자를 준 결과입니다. 그 클래스의 Dice 점수는 정의되지 않으므로 NaN이어야 "
+              "합니다",
+    },
     # ------------------------------------------------------------------ hints: 1 = nudge, 2 = more detail
     "hint.00.relu.1": {
         "en": "ReLU keeps positive entries and replaces negative ones by 0; keep the input's shape and dtype.",

@@ -196,6 +196,11 @@ class Check:
     #: Inputs that only the trusted side sees (e.g. held-out labels): never passed to `run`, never
     #: written where the grader's child process can read them; `reference`/`compare` still get them.
     private_inputs: tuple[str, ...] = ()
+    #: Common mistakes of the task, each ``(catalogue key, function of the inputs)``: the function computes
+    #: (trusted side, it may use the reference) what an answer making that mistake returns. A failing
+    #: answer that equals one of them (`matches_mistake`) gets the mistake named (`diagnose`), in words and
+    #: without code; a key may appear twice (two ways to make one mistake). The first match wins.
+    mistakes: tuple[tuple[str, Callable[[dict], Any]], ...] = ()
 
     @property
     def hint(self) -> str:
@@ -243,12 +248,39 @@ class Check:
         return {k: v for k, v in inputs.items() if k not in self.private_inputs}
 
     def judge(self, got, inputs: dict) -> list[str]:
-        """Trusted side: validate plain data, compute the reference, compare."""
+        """Trusted side: validate plain data, compute the reference, compare; a failure that is one of the
+        task's `mistakes` starts with the mistake's name."""
+        return self.verdict(got, inputs)[0]
+
+    def verdict(self, got, inputs: dict) -> tuple[list[str], str | None]:
+        """(failures, the catalogue key of the mistake the answer makes or None), as `judge`."""
         try:
             validate_output(got)
         except TypeError as e:
-            return [msg("judge.not_plain", target=self.target, error=e)]
-        return self.compare(got, self.reference(inputs), inputs)
+            return [msg("judge.not_plain", target=self.target, error=e)], None
+        failures = self.compare(got, self.reference(inputs), inputs)
+        key = self.diagnose(got, inputs) if failures else None
+        if key is not None:
+            failures = [msg("mistake.found", mistake=msg(key))] + failures
+        return failures, key
+
+    def matches_mistake(self, got, variant, inputs: dict) -> bool:
+        """Whether ``got`` equals a mistaken answer ``variant`` (default: `compare_arrays` at the check's
+        tolerances). Override when the output holds more than the value the mistakes model."""
+        return not compare_arrays(got, variant, rtol=self.rtol, atol=self.atol)
+
+    def diagnose(self, got, inputs: dict) -> str | None:
+        """The key of the first of `mistakes` whose answer ``got`` equals, or None (trusted side; ``got``
+        is validated plain data). A mistake function that cannot handle the case is skipped."""
+        for key, make in self.mistakes:
+            try:
+                with np.errstate(all="ignore"):
+                    variant = make(inputs)
+                    if self.matches_mistake(got, variant, inputs):
+                        return key
+            except Exception:  # noqa: BLE001 - a mistake that does not apply to this case names nothing
+                continue
+        return None
 
     def cases(self, hidden: bool = False, seeds=None) -> list[tuple[int, dict]]:
         if seeds is None:

@@ -18,6 +18,16 @@ def _shape(rng, hidden):
     return tuple(int(n) for n in rng.integers(1, 7, size=ndim))
 
 
+def _f64(inputs):
+    return inputs["x"].astype(np.float64)
+
+
+def _divide_rows(x, s):
+    """x / s row by row, NaN where s is 0 (what an unguarded division gives)."""
+    with np.errstate(all="ignore"):
+        return x / s
+
+
 @register
 class Relu(Check):
     name = "00.relu"
@@ -25,6 +35,11 @@ class Relu(Check):
     forbidden = ("torch.relu", "torch.nn.functional.relu", "Tensor.relu", "torch.nn.ReLU",
                  "torch.nn.functional.relu_", "Tensor.relu_")
     target = "relu"
+    mistakes = (
+        ("mistake.00.relu.keeps_negatives", lambda i: np.minimum(_f64(i), 0.0)),
+        ("mistake.00.relu.mask", lambda i: (_f64(i) > 0).astype(np.float64)),
+        ("mistake.00.relu.abs", lambda i: np.abs(_f64(i))),
+    )
 
     def make_inputs(self, rng, hidden):
         return {"x": rng.normal(0, 2, size=_shape(rng, hidden)).astype(np.float32)}
@@ -45,6 +60,17 @@ class RowNormalize(Check):
     absent = ()
     forbidden = ("torch.nn.functional.normalize",)
     target = "row_normalize"
+    mistakes = (
+        ("mistake.00.row_normalize.columns", lambda i: RowNormalize.by(_f64(i), _f64(i).sum(axis=0, keepdims=True))),
+        ("mistake.00.row_normalize.zero_rows_nan", lambda i: _divide_rows(_f64(i), _f64(i).sum(-1, keepdims=True))),
+        ("mistake.00.row_normalize.length",
+         lambda i: RowNormalize.by(_f64(i), np.sqrt((_f64(i) ** 2).sum(-1, keepdims=True)))),
+    )
+
+    @staticmethod
+    def by(x, s):
+        """x / s with zeros where s is 0 (the guarded division, for the mistakes that divide by another sum)."""
+        return np.divide(x, s, out=np.zeros_like(x), where=s != 0)
 
     def make_inputs(self, rng, hidden):
         rows, cols = (4, 5) if not hidden else (int(rng.integers(1, 9)), int(rng.integers(1, 9)))

@@ -32,6 +32,52 @@ def masked_attention_np(q, k, v, mask):
     return weights @ v, weights
 
 
+def _softmax_axis(x, axis):
+    s = np.asarray(x, np.float64)
+    e = np.exp(s - s.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _softmax_unstable(inputs):
+    """Softmax of x / tau in float32 without subtracting the row maximum: exp overflows to inf, inf / inf is NaN."""
+    e = np.exp(inputs["x"].astype(np.float32) / np.float32(inputs["tau"]))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _other_axis(inputs, axis):
+    """Softmax of x / tau along ``axis`` (not the last); raises for inputs with no such axis."""
+    x = inputs["x"]
+    if x.ndim < 2 or axis >= x.ndim - 1:
+        raise ValueError("no such axis")
+    return _softmax_axis(np.asarray(x, np.float64) / inputs["tau"], axis)
+
+
+def _attention_with(inputs, *, scale=1.0, mask=None, axis=-1):
+    """masked_attention_np with the scores multiplied by ``scale``, another mask, or the softmax over ``axis``."""
+    q, k, v = (np.asarray(inputs[n], np.float64) for n in "qkv")
+    mask = inputs["mask"] if mask is None else mask
+    if axis == -1:
+        out, w = masked_attention_np(q * scale, k, v, mask)
+        return [out, w]
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]) * scale
+    m = np.broadcast_to(mask, scores.shape)
+    scores = np.where(m, scores, -np.inf)
+    alive = m.any(axis=-1, keepdims=True)  # the dead-row guard as in the right answer; only the softmax axis moves
+    w = _softmax_axis(np.where(alive, scores, 0.0), axis) * alive
+    return [w @ v, w]
+
+
+def _attention_nan_rows(inputs):
+    """Masked attention without the fully-masked-row guard: such rows are softmax of all -inf, i.e. NaN."""
+    q, k, v = (np.asarray(inputs[n], np.float64) for n in "qkv")
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    m = np.broadcast_to(inputs["mask"], scores.shape)
+    if m.any(axis=-1).all():
+        raise ValueError("no fully masked row")
+    w = softmax_np(np.where(m, scores, -np.inf))
+    return [w @ v, w]
+
+
 @register
 class Softmax(Check):
     name = "01.softmax"
@@ -40,6 +86,14 @@ class Softmax(Check):
                  "torch.nn.Softmax", "torch.log_softmax", "torch.nn.functional.log_softmax", "Tensor.log_softmax",
                  "scipy.special.softmax")
     target = "softmax"
+    rtol, atol = 1e-3, 1e-6
+    mistakes = (
+        ("mistake.01.softmax.axis", lambda i: _other_axis(i, 0)),
+        ("mistake.01.softmax.axis", lambda i: _other_axis(i, 1)),
+        ("mistake.01.softmax.unstable", _softmax_unstable),
+        ("mistake.01.softmax.no_tau", lambda i: softmax_np(i["x"])),
+        ("mistake.01.softmax.tau_times", lambda i: softmax_np(np.asarray(i["x"], np.float64) * i["tau"])),
+    )
 
     def make_inputs(self, rng, hidden):
         shape = (2, 3, 5) if not hidden else tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 4))))
@@ -57,7 +111,7 @@ class Softmax(Check):
         return softmax_np(inputs["x"], inputs["tau"]).astype(np.float32)
 
     def compare(self, got, expected, inputs):
-        failures = compare_arrays(got, expected, rtol=1e-3, atol=1e-6)
+        failures = compare_arrays(got, expected, rtol=self.rtol, atol=self.atol)
         if not failures:
             g = np.asarray(got, np.float64)
             if (g < 0).any() or not np.allclose(g.sum(-1), 1.0, atol=1e-4):
@@ -71,6 +125,11 @@ class CausalMask(Check):
     absent = ("attention",)
     forbidden = ("vitcourse.attention",)
     target = "causal_mask"
+    mistakes = (
+        ("mistake.01.causal_mask.inverted", lambda i: ~np.tril(np.ones((i["n"], i["n"]), dtype=bool))),
+        ("mistake.01.causal_mask.future", lambda i: np.triu(np.ones((i["n"], i["n"]), dtype=bool))),
+        ("mistake.01.causal_mask.no_diagonal", lambda i: np.tril(np.ones((i["n"], i["n"]), dtype=bool), -1)),
+    )
 
     def make_inputs(self, rng, hidden):
         return {"n": int(rng.integers(1, 6) if not hidden else rng.integers(6, 40))}
@@ -88,6 +147,13 @@ class MaskedAttention(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "masked_attention"
+    mistakes = (
+        ("mistake.01.masked_attention.no_scale", lambda i: _attention_with(i, scale=np.sqrt(i["q"].shape[-1]))),
+        ("mistake.01.masked_attention.scale_d", lambda i: _attention_with(i, scale=1 / np.sqrt(i["q"].shape[-1]))),
+        ("mistake.01.masked_attention.inverted_mask", lambda i: _attention_with(i, mask=~np.asarray(i["mask"]))),
+        ("mistake.01.masked_attention.axis", lambda i: _attention_with(i, axis=-2)),
+        ("mistake.01.masked_attention.nan_rows", _attention_nan_rows),
+    )
 
     def make_inputs(self, rng, hidden):
         if not hidden:

@@ -31,6 +31,31 @@ def self_attention_np(x, w_q, w_k, w_v, causal=False):
     return _softmax_np(scores) @ v  # (B, N, Dv)
 
 
+def _attention_variant(inputs, *, scale=None, axis=-1, allowed=None):
+    """Self-attention of the case with the scores divided by ``scale`` (default √Dk), the softmax over
+    ``axis``, or ``allowed(n)`` as the causal mask: what a mistaken answer returns (float64)."""
+    x, w_q, w_k, w_v = (np.asarray(inputs[n], np.float64) for n in ("x", "w_q", "w_k", "w_v"))
+    q, k, v = x @ w_q, x @ w_k, x @ w_v
+    scores = q @ np.swapaxes(k, -1, -2) / (np.sqrt(w_q.shape[1]) if scale is None else scale)  # (B, N, N)
+    if allowed is not None:
+        scores = np.where(allowed(x.shape[1]), scores, -np.inf)
+    s = scores - scores.max(axis=axis, keepdims=True)
+    e = np.exp(s)
+    return (e / e.sum(axis=axis, keepdims=True)) @ v
+
+
+def _causal(n):
+    return np.tril(np.ones((n, n), dtype=bool))
+
+
+def _future(n):
+    return np.triu(np.ones((n, n), dtype=bool))
+
+
+def _strict_future(n):
+    return ~np.tril(np.ones((n, n), dtype=bool))
+
+
 def _weights(rng, hidden):
     if not hidden:
         B, N, D, Dk, Dv = 2, 4, 6, 3, 5
@@ -53,6 +78,14 @@ class SelfAttention(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "self_attention"
+    mistakes = (
+        ("mistake.02.no_scale", lambda i: _attention_variant(i, scale=1.0)),
+        ("mistake.02.scale_D", lambda i: _attention_variant(i, scale=np.sqrt(i["x"].shape[-1]))),
+        ("mistake.02.axis", lambda i: _attention_variant(i, axis=-2)),
+    )
+
+    def matches_mistake(self, got, variant, inputs):
+        return type(got) is dict and not compare_arrays(got.get("out"), variant, rtol=self.rtol, atol=self.atol)
 
     def make_inputs(self, rng, hidden):
         inputs = _weights(rng, hidden)
@@ -82,6 +115,15 @@ class CausalSelfAttention(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "causal_self_attention"
+    mistakes = (
+        ("mistake.02.causal_future", lambda i: _attention_variant(i, allowed=_future)),
+        ("mistake.02.causal_future", lambda i: _attention_variant(i, allowed=_strict_future)),
+        ("mistake.02.no_scale", lambda i: _attention_variant(i, scale=1.0, allowed=_causal)),
+        ("mistake.02.scale_D", lambda i: _attention_variant(i, scale=np.sqrt(i["x"].shape[-1]), allowed=_causal)),
+    )
+
+    def matches_mistake(self, got, variant, inputs):
+        return type(got) is dict and not compare_arrays(got.get("out"), variant, rtol=self.rtol, atol=self.atol)
 
     def make_inputs(self, rng, hidden):
         inputs = _weights(rng, hidden)

@@ -43,6 +43,34 @@ def mha_forward_np(x, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bi
     return (out, attn) if return_attn else out
 
 
+def _split_by_reshape(x, num_heads):
+    """(B, N, D) -> (B, H, N, Dh) by a plain reshape: tokens and heads mixed up (a mistake)."""
+    B, N, D = x.shape
+    return x.reshape(B, num_heads, N, D // num_heads)
+
+
+def _split_interleaved(x, num_heads):
+    """Channels dealt to the heads in turn (head h gets channels h, h+H, ...): a mistake."""
+    B, N, D = x.shape
+    return x.reshape(B, N, D // num_heads, num_heads).transpose(0, 3, 1, 2)
+
+
+def _mha_variant(inputs, *, scale=None, out_transposed=False, by_reshape=False):
+    """`mha_forward_np` with one mistake: the scores divided by ``scale`` (default √Dh), the output projection's
+    weight not transposed, or heads split and merged by plain reshapes."""
+    x = np.asarray(inputs["x"], np.float64)
+    H = inputs["num_heads"]
+    B, N, D = x.shape
+    qkv = x @ np.asarray(inputs["in_proj_weight"], np.float64).T + inputs["in_proj_bias"]  # (B, N, 3D)
+    split = _split_by_reshape if by_reshape else _split_heads_np
+    q, k, v = (split(qkv[..., i * D:(i + 1) * D], H) for i in range(3))  # (B, H, N, Dh)
+    attn = _softmax_np(q @ k.transpose(0, 1, 3, 2) / (np.sqrt(D // H) if scale is None else scale))
+    heads = attn @ v  # (B, H, N, Dh)
+    out = heads.reshape(B, N, D) if by_reshape else _merge_heads_np(heads)
+    w = np.asarray(inputs["out_proj_weight"], np.float64)
+    return out @ (w if out_transposed else w.T) + inputs["out_proj_bias"]
+
+
 def _shape(rng, hidden):
     """(B, N, H, Dh): fixed small sizes when visible, random ones when hidden."""
     if not hidden:
@@ -56,6 +84,10 @@ class SplitHeads(Check):
     absent = ("attention",)
     forbidden = ("vitcourse.attention",)
     target = "split_heads"
+    mistakes = (
+        ("mistake.03.split_by_reshape", lambda i: _split_by_reshape(i["x"], i["num_heads"])),
+        ("mistake.03.split_interleaved", lambda i: _split_interleaved(i["x"], i["num_heads"])),
+    )
 
     def make_inputs(self, rng, hidden):
         B, N, H, Dh = _shape(rng, hidden)
@@ -71,6 +103,11 @@ class MergeHeads(Check):
     absent = ("attention",)
     forbidden = ("vitcourse.attention",)
     target = "merge_heads"
+    mistakes = (
+        ("mistake.03.merge_by_reshape", lambda i: i["x"].reshape(i["x"].shape[0], i["x"].shape[2], -1)),
+        ("mistake.03.merge_interleaved",
+         lambda i: i["x"].transpose(0, 2, 3, 1).reshape(i["x"].shape[0], i["x"].shape[2], -1)),
+    )
 
     def make_inputs(self, rng, hidden):
         B, N, H, Dh = _shape(rng, hidden)
@@ -88,6 +125,12 @@ class MultiHeadForward(Check):
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "mha_forward"
+    mistakes = (
+        ("mistake.03.mha_scale_D", lambda i: _mha_variant(i, scale=np.sqrt(i["x"].shape[-1]))),
+        ("mistake.03.mha_no_scale", lambda i: _mha_variant(i, scale=1.0)),
+        ("mistake.03.mha_out_transposed", lambda i: _mha_variant(i, out_transposed=True)),
+        ("mistake.03.mha_heads_by_reshape", lambda i: _mha_variant(i, by_reshape=True)),
+    )
     rtol, atol = 1e-4, 1e-5
 
     def make_inputs(self, rng, hidden):

@@ -46,6 +46,35 @@ def grid_2d_np(grid_h: int, grid_w: int, dim: int, temperature: float = 10000.0)
     return np.concatenate([np.sin(x), np.cos(x), np.sin(y), np.cos(y)], axis=1)
 
 
+def _sinusoidal_variant(inputs, *, swapped=False, halves=False, pair_exponent=False):
+    """`sinusoidal_np` with one mistake: cos at the even channels, sin and cos as two halves instead of
+    interleaved, or the frequency exponent -i/D over the pair index i (the factor 2 forgotten)."""
+    n, dim, base = inputs["num_positions"], inputs["dim"], inputs["base"]
+    p = np.arange(n, dtype=np.float64)[:, None]
+    i = np.arange(dim // 2, dtype=np.float64)
+    w = base ** (-(i if pair_exponent else 2 * i) / dim)
+    first, second = (np.cos, np.sin) if swapped else (np.sin, np.cos)
+    if halves:
+        return np.concatenate([first(p * w), second(p * w)], axis=1)
+    pe = np.zeros((n, dim))
+    pe[:, 0::2], pe[:, 1::2] = first(p * w), second(p * w)
+    return pe
+
+
+def _grid_variant(inputs, *, rows_first=False, column_major=False):
+    """`grid_2d_np` with one mistake: the row angle before the column angle, or tokens in column-major order."""
+    h, w, dim, temperature = inputs["grid_h"], inputs["grid_w"], inputs["dim"], inputs["temperature"]
+    quarter = dim // 4
+    omega = temperature ** (-np.arange(quarter, dtype=np.float64) / quarter)
+    if column_major:  # token t = x * grid_h + y
+        y, x = np.tile(np.arange(h), w), np.repeat(np.arange(w), h)
+    else:
+        y, x = np.repeat(np.arange(h), w), np.tile(np.arange(w), h)
+    ax, ay = x[:, None] * omega, y[:, None] * omega
+    first, second = (ay, ax) if rows_first else (ax, ay)
+    return np.concatenate([np.sin(first), np.cos(first), np.sin(second), np.cos(second)], axis=1)
+
+
 @register
 class Sinusoidal(Check):
     name = "04.sinusoidal"
@@ -53,6 +82,11 @@ class Sinusoidal(Check):
     forbidden = ("vitcourse.positional",)
     target = "sinusoidal_encoding"
     rtol, atol = 1e-4, 2e-5
+    mistakes = (
+        ("mistake.04.sin_cos_swapped", lambda i: _sinusoidal_variant(i, swapped=True)),
+        ("mistake.04.halves", lambda i: _sinusoidal_variant(i, halves=True)),
+        ("mistake.04.frequency", lambda i: _sinusoidal_variant(i, pair_exponent=True)),
+    )
 
     def make_inputs(self, rng, hidden):
         if not hidden:
@@ -74,6 +108,11 @@ class OffsetMatrix(Check):
     forbidden = ("vitcourse.positional",)
     target = "offset_matrix"
     rtol, atol = 1e-4, 1e-5
+    mistakes = (
+        ("mistake.04.offset_transposed", lambda i: offset_matrix_np(i["k"], i["dim"], i["base"]).T),
+        ("mistake.04.offset_frequency",
+         lambda i: offset_matrix_np(i["k"], i["dim"], i["base"] ** 0.5)),
+    )
 
     def make_inputs(self, rng, hidden):
         if not hidden:
@@ -95,6 +134,10 @@ class Grid2D(Check):
     forbidden = ("vitcourse.positional",)
     target = "sincos_2d"
     rtol, atol = 1e-4, 2e-5
+    mistakes = (
+        ("mistake.04.grid_rows_first", lambda i: _grid_variant(i, rows_first=True)),
+        ("mistake.04.grid_column_major", lambda i: _grid_variant(i, column_major=True)),
+    )
 
     def make_inputs(self, rng, hidden):
         if not hidden:

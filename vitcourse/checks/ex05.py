@@ -56,6 +56,37 @@ def post_norm_np(x, p, num_heads, eps=1e-5):
     return layer_norm_np(x + _mlp_np(x, p), p["norm2_weight"], p["norm2_bias"], eps)
 
 
+def _gelu_tanh_np(x):
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+
+
+def _block_variant(inputs, *, pre, act=None, residual_normed=False):
+    """A block with one mistake: the other norm placement (``pre``), another activation in the MLP (``act``),
+    or (pre-norm) the residual taken from the normalised input instead of the input."""
+    x, p, h = _BlockCheck.split(inputs)
+    x = np.asarray(x, np.float64)
+    act = _gelu_np if act is None else act
+
+    def mlp(z):
+        hid = act(z @ p["linear1_weight"].astype(np.float64).T + p["linear1_bias"])
+        return hid @ p["linear2_weight"].astype(np.float64).T + p["linear2_bias"]
+
+    def ln(z, i):
+        return layer_norm_np(z, p[f"norm{i}_weight"], p[f"norm{i}_bias"])
+
+    if pre:
+        z = ln(x, 1)
+        x = (z if residual_normed else x) + _attn_np(z, p, h)
+        z = ln(x, 2)
+        return (z if residual_normed else x) + mlp(z)
+    x = ln(x + _attn_np(x, p, h), 1)
+    return ln(x + mlp(x), 2)
+
+
+def _relu_np(x):
+    return np.maximum(x, 0.0)
+
+
 @register
 class LayerNorm(Check):
     name = "05.layer_norm"
@@ -64,6 +95,19 @@ class LayerNorm(Check):
                  "torch.native_layer_norm", "vitcourse.blocks")
     target = "layer_norm"
     rtol, atol = 1e-4, 1e-4
+    mistakes = (
+        ("mistake.05.layer_norm.unbiased", lambda i: LayerNorm.variant(i, ddof=1)),
+        ("mistake.05.layer_norm.eps_outside", lambda i: LayerNorm.variant(i, eps_outside=True)),
+        ("mistake.05.layer_norm.no_affine", lambda i: layer_norm_np(i["x"], 1.0, 0.0, i["eps"])),
+    )
+
+    @staticmethod
+    def variant(inputs, *, ddof=0, eps_outside=False):
+        """Layer norm with the unbiased variance (``ddof=1``) or eps added to the standard deviation."""
+        x = np.asarray(inputs["x"], np.float64)
+        mu, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True, ddof=ddof)
+        std = np.sqrt(var) + inputs["eps"] if eps_outside else np.sqrt(var + inputs["eps"])
+        return (x - mu) / std * np.asarray(inputs["weight"], np.float64) + np.asarray(inputs["bias"], np.float64)
 
     def make_inputs(self, rng, hidden):
         shape = (2, 3, 8) if not hidden else (int(rng.integers(1, 4)), int(rng.integers(1, 7)),
@@ -123,6 +167,12 @@ class PreNormBlock(_BlockCheck):
                  "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer", "vitcourse.attention",
                  "vitcourse.blocks")
     target = "pre_norm_block"
+    mistakes = (
+        ("mistake.05.block_post_norm", lambda i: _block_variant(i, pre=False)),
+        ("mistake.05.block_residual_normed", lambda i: _block_variant(i, pre=True, residual_normed=True)),
+        ("mistake.05.block_activation", lambda i: _block_variant(i, pre=True, act=_gelu_tanh_np)),
+        ("mistake.05.block_activation", lambda i: _block_variant(i, pre=True, act=_relu_np)),
+    )
 
     def reference(self, inputs):
         x, p, h = self.split(inputs)
@@ -137,6 +187,11 @@ class PostNormBlock(_BlockCheck):
                  "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer", "vitcourse.attention",
                  "vitcourse.blocks")
     target = "post_norm_block"
+    mistakes = (
+        ("mistake.05.block_pre_norm", lambda i: _block_variant(i, pre=True)),
+        ("mistake.05.block_activation", lambda i: _block_variant(i, pre=False, act=_gelu_tanh_np)),
+        ("mistake.05.block_activation", lambda i: _block_variant(i, pre=False, act=_relu_np)),
+    )
 
     def reference(self, inputs):
         x, p, h = self.split(inputs)

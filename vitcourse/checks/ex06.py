@@ -59,12 +59,26 @@ def random_vit_params(rng, shapes: dict) -> dict[str, np.ndarray]:
     return out
 
 
+def _patchify_variant(inputs, order):
+    """Patches of the case with another layout: ``order`` is the axis order of ``(b, c, h, p, w, q)`` before the
+    reshape to ``(B, N, P*P*C)``; the right one is ``(0, 2, 4, 3, 5, 1)``."""
+    x, P = np.asarray(inputs["images"]), inputs["patch_size"]
+    B, C, H, W = x.shape
+    return x.reshape(B, C, H // P, P, W // P, P).transpose(order).reshape(B, (H // P) * (W // P), P * P * C)
+
+
 @register
 class Patchify(Check):
     name = "06.patchify"
     absent = ("vit",)
     forbidden = ("vitcourse.vit",)
     target = "patchify"
+    mistakes = (
+        ("mistake.06.patchify_channels_first", lambda i: _patchify_variant(i, (0, 2, 4, 1, 3, 5))),
+        ("mistake.06.patchify_columns_first", lambda i: _patchify_variant(i, (0, 4, 2, 3, 5, 1))),
+        ("mistake.06.patchify_reshape", lambda i: np.asarray(i["images"]).reshape(
+            i["images"].shape[0], -1, i["patch_size"] ** 2 * i["images"].shape[1])),
+    )
 
     def make_inputs(self, rng, hidden):
         if not hidden:
@@ -92,6 +106,20 @@ class PatchEmbedding(Check):
     forbidden = ("vitcourse.vit",)
     target = "patch_embedding"
     rtol, atol = 1e-4, 1e-4
+    mistakes = (
+        ("mistake.06.embedding_pixel_order", lambda i: PatchEmbedding.variant(i, pixel_order_mixed=True)),
+        ("mistake.06.embedding_no_bias", lambda i: PatchEmbedding.variant(i, bias=False)),
+    )
+
+    @staticmethod
+    def variant(inputs, *, pixel_order_mixed=False, bias=True):
+        """The embedding with the patches flattened (row, column, channel) but the kernel flattened (channel,
+        row, column), or without the bias."""
+        x, wt, b = (np.asarray(inputs[k], np.float64) for k in ("images", "weight", "bias"))
+        D = wt.shape[0]
+        patches = _patchify_variant({"images": x, "patch_size": wt.shape[-1]}, (0, 2, 4, 3, 5, 1))
+        kernel = wt.reshape(D, -1) if pixel_order_mixed else wt.transpose(0, 2, 3, 1).reshape(D, -1)
+        return patches @ kernel.T + (b if bias else 0.0)
 
     def make_inputs(self, rng, hidden):
         if not hidden:
@@ -145,12 +173,28 @@ class ViTForward(Check):
 
     runner = "params_images"
 
+    mistakes = (
+        ("mistake.06.vit_no_positions", lambda i: ViTForward.logits(i, positions=False)),
+        ("mistake.06.vit_mean_pool", lambda i: ViTForward.logits(i, pool="mean")),
+        ("mistake.06.vit_mean_pool", lambda i: ViTForward.logits(i, pool="all")),
+        ("mistake.06.vit_no_final_norm", lambda i: ViTForward.logits(i, final_norm=False)),
+    )
+
     def reference(self, inputs):
+        return self.logits(inputs)
+
+    @classmethod
+    def logits(cls, inputs, *, positions=True, pool="cls", final_norm=True):
+        """Logits of `vitcourse.vit.ViT` with the case's weights (float64); the keywords make one mistake: no
+        position embedding, the head on the mean of the patch tokens (``"mean"``) or of all tokens (``"all"``)
+        instead of the class token, or no final LayerNorm."""
         import torch
 
         from ..vit import ViT, ViTConfig
 
-        images, params, H = self.split(inputs)
+        images, params, H = cls.split(inputs)
+        if not positions:
+            params = dict(params, pos_embed=np.zeros_like(params["pos_embed"]))
         D, C, P, _ = params["patch_embed.proj.weight"].shape
         depth = 1 + max(int(k.split(".")[1]) for k in params if k.startswith("blocks."))
         config = ViTConfig(image_size=images.shape[-1], patch_size=P, in_channels=C,
@@ -158,8 +202,12 @@ class ViTForward(Check):
                            mlp_dim=params["blocks.0.mlp.fc1.weight"].shape[0], norm_eps=1e-6)
         model = ViT(config).double().eval()
         model.load_state_dict({k: torch.from_numpy(np.asarray(v, np.float64)) for k, v in params.items()})
+        if not final_norm:
+            model.norm = torch.nn.Identity()
         with torch.no_grad():
-            return model(torch.from_numpy(np.asarray(images, np.float64))).numpy()
+            tokens = model.forward_features(torch.from_numpy(np.asarray(images, np.float64)))  # (B, T, D)
+            pooled = {"cls": tokens[:, 0], "mean": tokens[:, 1:].mean(dim=1), "all": tokens.mean(dim=1)}[pool]
+            return model.head(pooled).numpy()  # (B, K)
 
     def compare(self, got, expected, inputs):
         return compare_arrays(got, expected, what=msg("what.logits"), rtol=self.rtol, atol=self.atol)

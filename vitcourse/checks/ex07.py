@@ -40,6 +40,21 @@ def cross_attention_np(query, context, w_q, w_k, w_v, w_o, key_mask, num_heads):
     return out @ f64(w_o).T
 
 
+def _cross_variant(inputs, *, inverted=False, scale=None):
+    """`cross_attention_np` with one mistake: the key mask read the wrong way round, or the scores multiplied by
+    ``scale`` on top of the right 1/√Dh (√Dh: no scaling; √Dh/√D: divided by √D)."""
+    i = dict(inputs)
+    if inverted:
+        i["key_mask"] = ~np.asarray(i["key_mask"], bool)
+    if scale is not None:
+        i["w_q"] = np.asarray(i["w_q"], np.float64) * scale
+    return cross_attention_np(**i)
+
+
+def _width(i):
+    return i["query"].shape[-1]
+
+
 def _key_mask(rng, B: int, Nk: int, hidden: bool) -> np.ndarray:
     """(B, Nk) bool, True = real key, False = padding at the end of each sequence; every sample keeps a key."""
     lengths = rng.integers(1, Nk + 1, size=B)
@@ -78,6 +93,14 @@ class CrossAttention(Check):
         }
 
     runner = "garbage_padding"
+    mistakes = (
+        ("mistake.07.inverted_key_mask", lambda i: _cross_variant(i, inverted=True)),
+        ("mistake.07.scale_D", lambda i: _cross_variant(i, scale=np.sqrt(_width(i) // i["num_heads"] / _width(i)))),
+        ("mistake.07.no_scale", lambda i: _cross_variant(i, scale=np.sqrt(_width(i) // i["num_heads"]))),
+    )
+
+    def matches_mistake(self, got, variant, inputs):
+        return type(got) is dict and not compare_arrays(got.get("output"), variant, rtol=self.rtol, atol=self.atol)
 
     def reference(self, inputs):
         out = cross_attention_np(**inputs)
@@ -115,6 +138,21 @@ class AttentionPool(Check):
                  "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
     target = "attention_pool"
     rtol, atol = 1e-4, 1e-5
+    mistakes = (
+        ("mistake.07.pool_no_scale", lambda i: list(attention_pool_np(
+            i["tokens"], np.asarray(i["queries"], np.float64) * np.sqrt(i["tokens"].shape[-1]), i["w_k"], i["w_v"]))),
+        ("mistake.07.pool_axis", lambda i: AttentionPool.over_queries(i)),
+    )
+
+    @staticmethod
+    def over_queries(inputs):
+        """Attention pooling with the softmax over the queries instead of the tokens."""
+        tokens, queries = np.asarray(inputs["tokens"], np.float64), np.asarray(inputs["queries"], np.float64)
+        k, v = tokens @ np.asarray(inputs["w_k"], np.float64).T, tokens @ np.asarray(inputs["w_v"], np.float64).T
+        s = np.einsum("qd,bnd->bqn", queries, k) / np.sqrt(tokens.shape[-1])  # (B, Q, N)
+        e = np.exp(s - s.max(axis=-2, keepdims=True))
+        attn = e / e.sum(axis=-2, keepdims=True)
+        return [attn @ v, attn]
 
     def make_inputs(self, rng, hidden):
         if hidden:

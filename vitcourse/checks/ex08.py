@@ -43,6 +43,33 @@ def block_inputs(rng, B: int, N: int, D: int, S: int, C: int) -> dict:
     return out
 
 
+def _mixer_variant(inputs, *, skips=True, channels_first=False):
+    """A Mixer block in NumPy float64 (as `vitcourse.mixer.MixerBlock`) with one mistake: no skip connections,
+    or channel mixing before token mixing."""
+    from scipy.special import erf
+
+    f = {k: np.asarray(v, np.float64) for k, v in inputs.items()}
+
+    def ln(z, i):
+        mu, var = z.mean(axis=-1, keepdims=True), z.var(axis=-1, keepdims=True)
+        return (z - mu) / np.sqrt(var + 1e-6) * f[f"norm{i}_weight"] + f[f"norm{i}_bias"]
+
+    def mlp(z, kind):
+        h = z @ f[f"{kind}_w1"].T + f[f"{kind}_b1"]
+        return (0.5 * h * (1 + erf(h / np.sqrt(2)))) @ f[f"{kind}_w2"].T + f[f"{kind}_b2"]
+
+    def token(x):
+        return mlp(ln(x, 1).swapaxes(1, 2), "token").swapaxes(1, 2)  # (B, N, D): mixes the patches
+
+    def channel(x):
+        return mlp(ln(x, 2), "channel")
+
+    x = f["x"]
+    for step in ((channel, token) if channels_first else (token, channel)):
+        x = (x if skips else 0.0) + step(x)
+    return x
+
+
 @register
 class MixerBlockCheck(Check):
     name = "08.mixer_block"
@@ -50,6 +77,10 @@ class MixerBlockCheck(Check):
     forbidden = ("vitcourse.mixer",)
     target = "mixer_block"
     rtol, atol = 1e-4, 1e-4
+    mistakes = (
+        ("mistake.08.no_skips", lambda i: _mixer_variant(i, skips=False)),
+        ("mistake.08.channels_first", lambda i: _mixer_variant(i, channels_first=True)),
+    )
 
     def make_inputs(self, rng, hidden):
         if hidden:

@@ -42,6 +42,19 @@ class BoxCxcywhToXyxy(Check):
     absent = ("detr",)
     forbidden = ("vitcourse.detr", "torchvision.ops.box_convert", "torchvision.ops.box_cxcywh_to_xyxy",)
     target = "box_cxcywh_to_xyxy"
+    mistakes = (
+        ("mistake.09.box_full_size", lambda i: BoxCxcywhToXyxy.variant(i, "full_size")),
+        ("mistake.09.box_corner", lambda i: BoxCxcywhToXyxy.variant(i, "corner")),
+    )
+
+    @staticmethod
+    def variant(inputs, mistake: str):
+        """Corners with one mistake: a whole width and height each way from the centre (``"full_size"``), or the
+        centre read as the top-left corner (``"corner"``)."""
+        b = inputs["boxes"].astype(np.float64)
+        c, size = b[..., :2], b[..., 2:]
+        lo, hi = (c - size, c + size) if mistake == "full_size" else (c, c + size)
+        return np.concatenate([lo, hi], axis=-1)
 
     def make_inputs(self, rng, hidden):
         shape = (5,) if not hidden else tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 3))))

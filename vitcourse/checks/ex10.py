@@ -78,6 +78,20 @@ class DecoderStage(Check):
     forbidden = ("vitcourse.unet",)
     target = "decoder_stage"
     rtol, atol = 1e-4, 1e-4
+    mistakes = (("mistake.10.concat_order", lambda i: DecoderStage.upsampled_first(i)),)
+
+    @staticmethod
+    def upsampled_first(inputs):
+        """The stage with the upsampled map before the skip in the concatenation: the same number of channels, so
+        it runs, but w1 then reads each channel with another channel's weights."""
+        import torch
+
+        from ..unet import pad_to
+
+        up = torch.nn.functional.conv_transpose2d(_t(inputs["x"]), _t(inputs["w_up"]), _t(inputs["b_up"]), stride=2)
+        up = pad_to(up, np.asarray(inputs["skip"]).shape[-2:])
+        cat = torch.cat([up, _t(inputs["skip"])], dim=1).numpy()
+        return double_conv_ref(cat, inputs["w1"], inputs["b1"], inputs["w2"], inputs["b2"])
 
     def make_inputs(self, rng, hidden):
         if not hidden:  # fixed channels; the skip's height is odd (7 = 2 * 3 + 1), its width odd or even
@@ -118,6 +132,18 @@ class DiceScore(Check):
     forbidden = ("vitcourse.unet",)
     target = "dice_score"
     rtol, atol = 1e-6, 1e-6
+    mistakes = (
+        ("mistake.10.dice_absent", lambda i: DiceScore.absent_as(i, 0.0)),
+        ("mistake.10.dice_absent", lambda i: DiceScore.absent_as(i, 1.0)),
+    )
+
+    @staticmethod
+    def absent_as(inputs, value):
+        """Dice with ``value`` instead of NaN for a class absent from both; raises when no class is absent."""
+        d = dice_ref(**inputs)
+        if not np.isnan(d).any():
+            raise ValueError("no absent class")
+        return np.where(np.isnan(d), value, d)
 
     def make_inputs(self, rng, hidden):
         if not hidden:

@@ -513,6 +513,7 @@ class Grader:
                 return status, why
             visible_total = sum(1 for h, _ in cases[name] if not h)
             hidden_bad = 0
+            hidden_mistakes = set()  # the named mistakes of the failing hidden cases (None: not one we know)
             hidden_total = len(cases[name]) - visible_total
             for k, ((hidden, inputs), r) in enumerate(zip(cases[name], results[name])):
                 where = (msg("case.hidden", i=k - visible_total + 1, n=hidden_total) if hidden
@@ -546,19 +547,26 @@ class Grader:
                                             call=f"check({name!r}, {c.target}, hidden=True)")
                     return "error", msg("grade.visible_error", target=c.target, error=_clean(r.get("error", ""), 200),
                                         where=where)
+                mistake = None
                 try:
-                    problems = c.judge(r.get("out"), inputs)
+                    problems, mistake = c.verdict(r.get("out"), inputs)
                 except Exception as e:  # noqa: BLE001 - output the check could not even compare
                     problems = [msg("grade.uncomparable", error=type(e).__name__)]
                 if problems:
                     if hidden:
                         hidden_bad += 1
+                        hidden_mistakes.add(mistake)
                         continue
                     return "failed", msg("grade.failed_case", where=where, problem=_short(problems[0], 220))
             if hidden_bad:
                 # no count: hidden inputs are fresh on every run, and a re-run must give the same gradebook
-                return "failed", msg("grade.hidden_failed", target=c.target,
-                                     call=f"check({name!r}, {c.target}, hidden=True)")
+                call = f"check({name!r}, {c.target}, hidden=True)"
+                if len(hidden_mistakes) == 1 and None not in hidden_mistakes:
+                    # every failing hidden case makes the same named mistake: say it (it tells nothing of the
+                    # inputs), before the call, so that a long reason loses the call, not the mistake
+                    found = msg("mistake.found", mistake=msg(next(iter(hidden_mistakes))))
+                    return "failed", msg("grade.hidden_mistake", target=c.target, found=found, call=call)
+                return "failed", msg("grade.hidden_failed", target=c.target, call=call)
             n_visible += visible_total
             n_hidden += hidden_total
         return "passed", msg("grade.passed", visible=n_visible, hidden=n_hidden)
