@@ -19,6 +19,10 @@ lists every English cell whose translation is missing or stale (the English
 text changed after it was translated) and every Korean notebook whose code
 differs from the English; `tests/test_i18n.py` fails on any of them.
 
+The docs in `DOCS_TRANSLATED` have a Korean edition in ``docs/ko/``, whose first line records the hash of
+the English doc it translates (``<!-- translated from docs/teaching.md sha256:... -->``, `doc_header`);
+`doc_problems` lists a missing, stale or not-Korean-enough one, and `check` reports it with the notebooks.
+
     python -m vitcourse.i18n template notebooks/01_attention.ipynb   # add missing cells to the file
     python -m vitcourse.i18n build [notebooks/01_attention.ipynb ...]  # write the Korean notebooks
     python -m vitcourse.i18n check                                     # list problems, exit 1 if any
