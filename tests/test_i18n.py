@@ -45,7 +45,7 @@ def course(tmp_path):
 
 def test_a_complete_translation_builds_a_korean_notebook_with_the_same_code(course):
     root, en = course
-    assert i18n.problems(en, root) == [f"notebooks/ko/01_x.ipynb does not exist: run `make ko`"]
+    assert i18n.problems(en, root) == ["notebooks/ko/01_x.ipynb does not exist: run `make ko`"]
     ko = i18n.build(en, root)
     assert ko == root / "notebooks" / "ko" / "01_x.ipynb"
     cells = json.loads(ko.read_text())["cells"]
@@ -125,3 +125,48 @@ def test_korean_exercises_are_made_from_korean_solutions():
     from vitcourse.notebooks import generate_exercises
 
     assert generate_exercises(ko, ROOT / "exercises" / "ko", check=True) == []
+
+
+@pytest.fixture
+def docs(tmp_path):
+    """Every doc in DOCS_TRANSLATED in English, each with a fresh Korean translation in docs/ko/."""
+    (tmp_path / "docs" / "ko").mkdir(parents=True)
+    for name in i18n.DOCS_TRANSLATED:
+        en = f"# {name}\n\nRun `make test` before you commit; the grader reads the manifest.\n"
+        (tmp_path / "docs" / name).write_text(en, encoding="utf-8")
+        ko = (f"{i18n.doc_header(name, en)}\n# {name}\n\n커밋하기 전에 `make test`를 실행하세요. "
+              "채점기(grader)는 매니페스트를 읽습니다.\n")
+        (tmp_path / "docs" / "ko" / name).write_text(ko, encoding="utf-8")
+    return tmp_path
+
+
+def test_fresh_doc_translations_have_no_problems(docs):
+    assert i18n.doc_problems(docs) == []
+
+
+def test_an_english_doc_changed_after_translation_makes_its_korean_doc_stale(docs):
+    en = docs / "docs" / "teaching.md"
+    en.write_text(en.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    found = i18n.doc_problems(docs)
+    assert len(found) == 1 and found[0].startswith("docs/ko/teaching.md: stale")
+    want = i18n.doc_header("teaching.md", en.read_text(encoding="utf-8"))
+    assert "translate the changed parts of docs/teaching.md" in found[0] and want in found[0]
+
+
+def test_a_missing_korean_doc_is_a_problem(docs):
+    (docs / "docs" / "ko" / "authoring.md").unlink()
+    found = i18n.doc_problems(docs)
+    assert len(found) == 1 and found[0].startswith("docs/ko/authoring.md: missing")
+
+
+def test_an_english_only_translation_fails_the_hangul_share(docs):
+    ko = docs / "docs" / "ko" / "architecture.md"
+    en = (docs / "docs" / "architecture.md").read_text(encoding="utf-8")
+    ko.write_text(f"{i18n.doc_header('architecture.md', en)}\n{en}", encoding="utf-8")
+    found = i18n.doc_problems(docs)
+    assert len(found) == 1 and "docs/ko/architecture.md: Hangul is 0%" in found[0]
+
+
+def test_the_real_korean_docs_are_current_and_korean():
+    # docs/ko/grading.md is translated on another branch (h-docko2); drop this filter once it is merged.
+    assert [p for p in i18n.doc_problems() if "grading.md" not in p] == []

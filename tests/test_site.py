@@ -100,6 +100,10 @@ def _demo_course(root: Path) -> Path:
     (root / "docs" / "glossary.md").write_text("# Glossary\n\n| English | 한국어 |\n|---|---|\n| attention | 어텐션 |\n\n"
                                               "softmax: $e^{x_i} / \\sum_j e^{x_j}$\n")
     (root / "docs" / "teaching.md").write_text("# Teaching\n\nLecture 01, 50 minutes.\n")
+    (root / "docs" / "ko").mkdir()
+    (root / "docs" / "ko" / "teaching.md").write_text(  # a translated doc (the header as vitcourse.i18n writes it)
+        "<!-- translated from docs/teaching.md sha256:0000000000000000 -->\n# 강의 안내\n\n강의 01은 50분입니다. "
+        "[용어집](../glossary.md)\n", encoding="utf-8")
     return root
 
 
@@ -732,3 +736,14 @@ def test_phone_check_fails_on_a_wide_page(browser, tmp_path):
     with webcheck.serve(tmp_path) as base:
         bad = _horizontal_scroll(browser, base, ["wide.html"])
     assert len(bad) == 1 and bad[0].startswith("wide.html: 808 px wide in 390 px"), bad  # 800 + body margin
+
+
+def test_korean_docs_are_built_into_the_korean_edition_and_linked_from_its_index(demo):
+    _, out = demo
+    ko = (out / "ko" / "docs" / "teaching.html").read_text()
+    assert 'lang="ko"' in ko and "강의 01은 50분입니다" in ko and "translated from" not in ko
+    assert 'href="../../docs/glossary.html"' in ko  # ../glossary.md from docs/ko/: the English (bilingual) glossary
+    index = (out / "ko" / "index.html").read_text()
+    assert 'href="docs/teaching.html">Teaching</a>' in index  # the Korean doc, no "(영어)" mark
+    assert 'href="../docs/glossary.html">Glossary (영어)</a>' in index  # no translation: the English doc, marked
+    assert 'href="../ko/docs/teaching.html"' in (out / "docs" / "teaching.html").read_text()  # language switch

@@ -19,6 +19,10 @@ lists every English cell whose translation is missing or stale (the English
 text changed after it was translated) and every Korean notebook whose code
 differs from the English; `tests/test_i18n.py` fails on any of them.
 
+The docs in `DOCS_TRANSLATED` have a Korean edition in ``docs/ko/``, whose first line records the hash of
+the English doc it translates (``<!-- translated from docs/teaching.md sha256:... -->``, `doc_header`);
+`doc_problems` lists a missing, stale or not-Korean-enough one, and `check` reports it with the notebooks.
+
     python -m vitcourse.i18n template notebooks/01_attention.ipynb   # add missing cells to the file
     python -m vitcourse.i18n build [notebooks/01_attention.ipynb ...]  # write the Korean notebooks
     python -m vitcourse.i18n check                                     # list problems, exit 1 if any
@@ -34,13 +38,16 @@ import sys
 from pathlib import Path
 
 __all__ = ["ROOT", "LANG", "FOLDERS", "en_sha", "translation_path", "korean_path", "load", "template", "build",
-           "problems", "hangul_share", "english_sources"]
+           "problems", "hangul_share", "english_sources", "DOCS_TRANSLATED", "doc_problems"]
 
 ROOT = Path(__file__).resolve().parent.parent
 LANG = "ko"
 FOLDERS = ("notebooks", "solutions")  # exercises/ko/ is made from solutions/ko/ like exercises/ from solutions/
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 _LATIN = re.compile(r"[A-Za-z]")
+#: The docs with a Korean edition in ``docs/ko/`` (``docs/glossary.md`` is bilingual itself).
+DOCS_TRANSLATED = ("teaching.md", "authoring.md", "architecture.md", "grading.md")
+DOC_MIN_HANGUL = 0.5  # share of Hangul among the letters of a Korean doc's prose (code and links left out)
 _CODE = re.compile(r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|<[^>]+>", re.S)
 
 
@@ -238,6 +245,46 @@ def hangul_share(notebook: Path) -> float:
     return hangul / max(1, hangul + latin)
 
 
+def doc_header(name: str, english_text: str) -> str:
+    """The first line of ``docs/ko/<name>``: which English doc it translates, and that doc's hash."""
+    return f"<!-- translated from docs/{name} sha256:{en_sha(english_text)} -->"
+
+
+def doc_problems(root: Path = ROOT) -> list[str]:
+    """What keeps each doc in `DOCS_TRANSLATED` from having a current Korean edition in ``docs/ko/``.
+
+    A Korean doc's first line records the hash of the English text it translates (`doc_header`);
+    an English doc changed after its translation makes that hash stale. Empty list: all current.
+    """
+    root = Path(root)
+    out = []
+    for name in DOCS_TRANSLATED:
+        en, ko = root / "docs" / name, root / "docs" / LANG / name
+        if not en.is_file():
+            out.append(f"docs/{name}: the English doc is missing; remove {name!r} from DOCS_TRANSLATED in "
+                       f"vitcourse/i18n.py or restore docs/{name}")
+            continue
+        want = doc_header(name, en.read_text(encoding="utf-8"))
+        if not ko.is_file():
+            out.append(f"docs/{LANG}/{name}: missing; translate docs/{name} into docs/{LANG}/{name} "
+                       f"and make its first line {want}")
+            continue
+        text = ko.read_text(encoding="utf-8")
+        first = text.split("\n", 1)[0].strip()
+        if first != want:
+            out.append(f"docs/{LANG}/{name}: stale or without header (first line is {first[:80]!r}, expected "
+                       f"{want!r}); translate the changed parts of docs/{name} into docs/{LANG}/{name}, "
+                       f"then update the hash in its first line to {want}")
+        prose = _CODE.sub(" ", text)
+        hangul, latin = len(_HANGUL.findall(prose)), len(_LATIN.findall(prose))
+        share = hangul / max(1, hangul + latin)
+        if share < DOC_MIN_HANGUL:
+            out.append(f"docs/{LANG}/{name}: Hangul is {share:.0%} of the letters of its prose (code and links "
+                       f"left out), expected at least {DOC_MIN_HANGUL:.0%}; translate the English prose left "
+                       f"in docs/{LANG}/{name} into Korean")
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vitcourse.i18n", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -273,9 +320,13 @@ def main(argv=None) -> int:
                 print(written)
         return 1 if failed else 0
     found = [msg for p in paths for msg in problems(p)]
-    for msg in found:
+    docs = [] if args.notebooks else doc_problems()
+    for msg in found + docs:
         print(msg)
     print(f"{len(found)} problem(s) in {len(paths)} notebook(s)")
+    if not args.notebooks:
+        print(f"{len(docs)} problem(s) in {len(DOCS_TRANSLATED)} doc(s) (docs/{LANG}/)")
+    found += docs
     return 1 if found else 0
 
 

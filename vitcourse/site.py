@@ -28,6 +28,7 @@ Site layout (``build/site``)::
     instructor/NN_x.html    instructor version: solutions shown, executed, grading notes
     instructor/NN_x.ipynb   the solution notebook (instructor/ is left out with --no-instructor)
     docs/*.html             docs/*.md rendered (glossary; teaching, grading, authoring only for instructors)
+    ko/docs/*.html          docs/ko/*.md, the Korean docs (the Korean index links the English doc where none)
     vendor/                 reveal.js and MathJax
 """
 from __future__ import annotations
@@ -393,6 +394,8 @@ def _site_target(repo_path: str) -> str | None:
             return f"exercises/{name}"
         if folder == "docs" and ext == ".md":
             return f"docs/{stem}.html"
+    if len(parts) == 3 and parts[:2] == ["docs", "ko"] and parts[2].endswith(".md"):
+        return f"ko/docs/{parts[2][:-3]}.html"  # the Korean docs
     if repo_path in ("README.md", "index.md"):
         return "index.html"
     return None
@@ -595,6 +598,7 @@ class _Edition:
     lectures: list = field(default_factory=list)
     exercises: list = field(default_factory=list)
     pages: set = field(default_factory=set)     # site-root paths of its pages
+    docs: dict = field(default_factory=dict)    # doc stem -> the .md this edition renders (docs/ or docs/ko/)
     index: list = field(default_factory=list)   # search entries
 
     @property
@@ -655,6 +659,9 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
     docs = sorted(Path(docs_dir).glob("*.md")) if Path(docs_dir).is_dir() else []
     if not instructor:
         docs = [d for d in docs if d.stem not in INSTRUCTOR_DOCS]
+    for ed in editions:  # a doc with a translation in docs/<lang>/ (docs/ko/teaching.md) is built in that edition
+        ed.docs = {d.stem: d for d in docs} if not ed.prefix else {
+            d.stem: Path(docs_dir) / ed.lang / d.name for d in docs if (Path(docs_dir) / ed.lang / d.name).is_file()}
     for ed in editions:  # plan every page first: the language switch needs to know what the other edition has
         ed.lectures = [lecture_info(p, ed.solutions) for p in _notebooks(ed.notebooks)]
         ed.exercises = _notebooks(ed.solutions) if ed.solutions.is_dir() else []
@@ -663,6 +670,7 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
         if instructor:
             ed.pages |= {f"{ed.prefix}instructor/{s.stem}.html" for s in ed.exercises}
             ed.pages.add(f"{ed.prefix}instructor/index.html")
+        ed.pages |= {f"{ed.prefix}docs/{stem}.html" for stem in ed.docs}
 
     def write(ed: _Edition, page: str, text: str, *, page_title: str, prev=None, next=None, slides=None,
               download=None, extra=(), searchable: bool = True):
@@ -765,14 +773,17 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
                              (W["student_version"], f"{ed.prefix}exercises/{sol.stem}.html")])
         log(f"  {len(sols)} exercises ({ed.lang})" + (" (student + instructor)" if instructor else " (student only)"))
 
-        # docs (English; the Korean edition links to them)
-        if not ed.prefix:
-            for d in docs:
-                page = f"docs/{d.stem}.html"
-                body = _page(d.stem, _md_to_html(d.read_text()), vendor="../vendor")
-                ed.pages.add(page)
-                write(ed, page, rewrite_links(body, "docs", "docs"), page_title=d.stem.replace("_", " ").capitalize(),
-                      extra=[(o.stem.replace("_", " ").capitalize(), f"docs/{o.stem}.html") for o in docs if o != d])
+        # docs: the English ones, and those translated in docs/ko/ (the Korean index links the English for the rest)
+        src_docs = "docs" + ("/" + ed.lang if ed.prefix else "")
+        for stem, d in ed.docs.items():
+            page = f"{ed.prefix}docs/{stem}.html"
+            text = d.read_text(encoding="utf-8")
+            if text.startswith("<!-- translated from"):  # the i18n header (vitcourse.i18n.doc_problems)
+                text = text.split("\n", 1)[-1]
+            body = _page(stem, _md_to_html(text), vendor=_href(page, "vendor"), lang=ed.lang)
+            write(ed, page, rewrite_links(body, src_docs, f"{ed.prefix}docs"),
+                  page_title=stem.replace("_", " ").capitalize(),
+                  extra=[(o.replace("_", " ").capitalize(), f"{ed.prefix}docs/{o}.html") for o in ed.docs if o != stem])
 
         # instructor index
         if instructor:
@@ -824,14 +835,18 @@ def _index_html(title: str, ed: _Edition, docs, instructor: bool) -> str:
         f"<li><a href=\"exercises/{s.name}\">{e(s.stem)} (.ipynb)</a>"
         + (f" &middot; <a href=\"instructor/{s.stem}.html\">{W['instructor']}</a>" if instructor else "") + "</li>"
         for s in ed.exercises if s not in listed)
-    doc_links = "".join(f"<li><a href=\"{_href(here, 'docs/' + d.stem + '.html')}\">"
-                        f"{e(d.stem.replace('_', ' ').capitalize())}{W['doc_suffix']}</a></li>" for d in docs)
+
+    def doc(stem):  # this edition's doc page when it has one, else the English one
+        return (ed.prefix if stem in ed.docs else "") + f"docs/{stem}.html"
+
+    doc_links = "".join(f"<li><a href=\"{_href(here, doc(d.stem))}\">{e(d.stem.replace('_', ' ').capitalize())}"
+                        f"{'' if d.stem in ed.docs else W['doc_suffix']}</a></li>" for d in docs)
     names = {d.stem for d in docs}
     quick = []
     if "teaching" in names:
-        quick.append(f'<a href="{_href(here, "docs/teaching.html")}">{W["teaching"]}</a>')
+        quick.append(f'<a href="{_href(here, doc("teaching"))}">{W["teaching"]}</a>')
     if "glossary" in names:
-        quick.append(f'<a href="{_href(here, "docs/glossary.html")}">{W["glossary"]}</a>')
+        quick.append(f'<a href="{_href(here, doc("glossary"))}">{W["glossary"]}</a>')
     if instructor:
         quick.append(f'<a href="instructor/index.html">{W["instructor_index"]}</a>')
     body = f"""<h1 id="top">{e(title)}</h1>
