@@ -49,8 +49,8 @@ def test_a_complete_translation_builds_a_korean_notebook_with_the_same_code(cour
     ko = i18n.build(en, root)
     assert ko == root / "notebooks" / "ko" / "01_x.ipynb"
     cells = json.loads(ko.read_text())["cells"]
-    assert [c["source"] for c in cells if c["cell_type"] == "code"] == ["x = 1"]
-    assert "](../figures/01_qkv.svg)" in cells[0]["source"]  # one folder down
+    assert ["".join(c["source"]) for c in cells if c["cell_type"] == "code"] == ["x = 1"]
+    assert "](../figures/01_qkv.svg)" in "".join(cells[0]["source"])  # one folder down
     assert i18n.problems(en, root) == []
     assert i18n.hangul_share(ko) > 0.7
 

@@ -232,6 +232,9 @@ def build(english: Path, root: Path = ROOT, *, strict: bool = True) -> Path:
     meta["translated_from"] = str(Path(english).resolve().relative_to(root))
     out = korean_path(english)
     meta["outputs_from"] = _keep_korean_outputs(nb, out)
+    for cell in nb["cells"]:  # sources as lists of lines, as nbformat writes them (no diff after an execution)
+        if isinstance(cell.get("source"), str):
+            cell["source"] = cell["source"].splitlines(keepends=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return out
