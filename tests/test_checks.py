@@ -232,3 +232,34 @@ def test_the_task_rule_catches_every_spelling_of_a_forbidden_function():
         return e / e.sum(-1, keepdim=True)
 
     check("01.softmax", written_out, quiet=True)
+
+
+def _cell(source: str, filename: str = "/tmp/ipykernel_1/cell7.py"):
+    """Define the functions of ``source`` as a notebook cell would (its lines known to linecache, as IPython does)."""
+    import linecache
+
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    namespace: dict = {"torch": torch}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - test input
+    return namespace
+
+
+def test_an_error_in_the_learners_code_shows_their_own_line_not_our_frames():
+    cell = _cell("def relu(x):\n    y = x.clone()\n    return y @ torch.zeros(5, 6)\n")
+    with pytest.raises(CheckFailed) as e:
+        check("00.relu", cell["relu"])
+    text = str(e.value)
+    assert "relu raised RuntimeError" in text
+    assert "at line 3 of your cell, in relu: return y @ torch.zeros(5, 6)" in text, text
+    assert "vitcourse/checks" not in text and "Traceback" not in text
+
+
+def test_student_line_is_the_deepest_frame_outside_the_libraries_or_none():
+    from vitcourse.checks import student_line
+
+    try:
+        torch.zeros(3, 4) @ torch.zeros(5, 6)
+    except RuntimeError as e:
+        assert student_line(e)[2].startswith("torch.zeros(3, 4) @")  # this test file is "the learner" here
+        e.__traceback__ = None
+        assert student_line(e) is None

@@ -64,6 +64,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{target} raised {error}: {detail}",
         "ko": "{target}에서 {error} 오류가 발생했습니다: {detail}",
     },
+    "check.raised_at": {
+        "en": "    at line {line} of your cell, in {function}: {code}",
+        "ko": "    여러분 셀의 {line}번째 줄, {function} 안: {code}",
+    },
     "check.case_error": {
         "en": "✘ {name} ({where}): {problem}",
         "ko": "✘ {name} ({where}): {problem}",

@@ -342,10 +342,45 @@ def all_checks() -> dict[str, Check]:
 # ----------------------------------------------------------------------------- in-notebook feedback
 
 
+def _library_dirs() -> tuple[str, ...]:
+    """Folders whose frames are not the learner's: this package, the standard library, installed packages."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    dirs = {os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep + "vitcourse"}
+    dirs |= {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return tuple(os.path.abspath(d) + os.sep for d in dirs)
+
+
+def student_line(e: BaseException) -> tuple[int, str, str] | None:
+    """(line, function, source) of the deepest frame of the learner's own code in ``e``'s traceback, or None.
+
+    In a notebook the learner's code lives in cells (files such as ``/tmp/ipykernel_1/123.py`` whose lines
+    `linecache` holds); frames of this package, of PyTorch and of the standard library are left out, so the
+    learner sees the line of their cell that raised, not our internals.
+    """
+    import linecache
+
+    libs, found, tb = _library_dirs(), None, e.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        path = os.path.abspath(code.co_filename) if not code.co_filename.startswith("<") else code.co_filename
+        if not path.startswith(libs):
+            line = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+            if line:
+                found = (tb.tb_lineno, code.co_name, line)
+        tb = tb.tb_next
+    return found
+
+
 def _describe_exception(target: str, e: BaseException) -> str:
     if isinstance(e, NotImplementedError):
         return msg("check.not_implemented", target=target)
-    return msg("check.raised", target=target, error=type(e).__name__, detail=e)
+    text = msg("check.raised", target=target, error=type(e).__name__, detail=e)
+    where = student_line(e)
+    if where is not None:
+        text += "\n" + msg("check.raised_at", line=where[0], function=where[1], code=where[2][:200])
+    return text
 
 
 @contextlib.contextmanager
