@@ -114,3 +114,11 @@ def test_property_failures_are_reported():
     assert c.judge({"out": ref, "out_changed_future": ref}, inputs) == []
     assert any("must not look at later tokens" in f for f in c.judge({"out": ref, "out_changed_future": leaky},
                                                                      inputs))
+
+
+def test_the_visible_softmax_cases_vary_tau():
+    """An answer that ignores tau must not get a visible ✔ (issue 15: a ✔ that lies)."""
+    from vitcourse.checks import get_check
+
+    taus = [inputs["tau"] for _, inputs in get_check("01.softmax").cases()]
+    assert any(t != 1.0 for t in taus), taus

@@ -536,8 +536,8 @@ def dice_score_one(pred, target, num_classes):
     return _dice(pred, target, num_classes, 1.0)
 
 
-#: (check, mistake key, wrong answer, hidden cases?): hidden where only the hidden cases vary what the mistake
-#: gets wrong (the visible softmax cases keep tau at 1).
+#: (check, mistake key, wrong answer, hidden cases?): True runs the hidden cases (the softmax ones vary tau
+#: more widely than the visible ones, which vary it too).
 WRONG = [
     ("00.relu", "mistake.00.relu.keeps_negatives", relu_keeps_negatives, False),
     ("00.relu", "mistake.00.relu.mask", relu_mask, False),
@@ -766,8 +766,10 @@ def test_the_grader_names_the_mistake_in_its_reason_with_the_same_columns(englis
         pytest.skip(f"the grader's sandbox is unavailable here: {WHY}")
     wrong = {
         "softmax": "def softmax(x, tau=1.0):\n    s = x - x.max(dim=-1, keepdim=True).values\n"
-                   "    e = torch.exp(s)\n    return e / e.sum(dim=-1, keepdim=True)\n",  # tau ignored: hidden only
-        "causal_mask": "def causal_mask(n):\n    return torch.ones(n, n, dtype=torch.bool).triu()\n",
+                   "    e = torch.exp(s)\n    return e / e.sum(dim=-1, keepdim=True)\n",  # tau ignored: visible
+        # right for the visible sizes (n <= 5), the future allowed for the hidden ones: named on hidden cases only
+        "causal_mask": "def causal_mask(n):\n    m = torch.ones(n, n, dtype=torch.bool)\n"
+                       "    return m.tril() if n <= 5 else m.triu()\n",
     }
     path = tmp_path / "lee_01_attention.ipynb"
     path.write_text(nbformat.writes(student_version(ROOT / "solutions" / "01_attention.ipynb", wrong)),
@@ -778,11 +780,11 @@ def test_the_grader_names_the_mistake_in_its_reason_with_the_same_columns(englis
                           "pending_points", "flags", "checks", "submission", "sha256", "grader_version", "isolation")
     mask, soft = rows["test_causal_mask"], rows["test_softmax"]
     assert mask.status == "failed" and soft.status == "failed" and mask.points == soft.points == 0
-    assert mask.reason == msg("case.visible", i=1, n=3) + ": " + msg(
-        "mistake.found", mistake=msg("mistake.01.causal_mask.future")), mask.reason
-    call = "check('01.softmax', softmax, hidden=True)"
-    assert soft.reason == msg("grade.hidden_mistake", target="softmax", call=call,
-                              found=msg("mistake.found", mistake=msg("mistake.01.softmax.no_tau"))), soft.reason
+    assert soft.reason == msg("case.visible", i=1, n=3) + ": " + msg(
+        "mistake.found", mistake=msg("mistake.01.softmax.no_tau")), soft.reason
+    call = "check('01.causal_mask', causal_mask, hidden=True)"
+    assert mask.reason == msg("grade.hidden_mistake", target="causal_mask", call=call,
+                              found=msg("mistake.found", mistake=msg("mistake.01.causal_mask.future"))), mask.reason
     for name, c in all_checks().items():  # every such reason fits the gradebook's cell (300, a case's 220) whole
         for key, _ in c.mistakes:
             for lang in ("en", "ko"):
