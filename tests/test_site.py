@@ -440,7 +440,8 @@ def test_real_site_in_chromium(browser, real_site):
     TIMINGS["browser: every deck and page"] = time.perf_counter() - t0
     assert not report.problems, "\n".join(report.problems)
     assert (report.tall, report.clipped) == (0, 0)
-    assert len(report.decks) == len(LECTURES)
+    assert len(report.decks) == len(LECTURES) + len(LECTURES_KO)  # every English and every Korean deck
+    assert {d.startswith("slides/ko/") for d in report.decks} == {True, False}
     assert all(s["height"] <= s["room"] + 1 and s["title"] for d in report.decks.values() for s in d["slides"])
 
 
