@@ -16,3 +16,31 @@ def torch_oracles(monkeypatch):
     import vitcourse.checks
 
     monkeypatch.setattr(vitcourse.checks, "rule_violations", lambda c, fn: [])
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless system Chromium per test module (`vitcourse.webcheck`); skips where there is none."""
+    from vitcourse import webcheck
+
+    why = webcheck.unavailable()
+    if why:
+        pytest.skip(f"browser tests need the playwright package and a system Chromium: {why}")
+    with webcheck.Browser() as b:
+        yield b
+
+
+@pytest.fixture
+def english(monkeypatch):
+    """A session with no language set, run from a folder that is not a Korean notebook's (the repo root)."""
+    from vitcourse.notebooks import ROOT
+
+    monkeypatch.delenv("VITCOURSE_LANG", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture
+def korean(monkeypatch, english):
+    """A session whose messages are in Korean."""
+    monkeypatch.setenv("VITCOURSE_LANG", "ko")

@@ -22,19 +22,6 @@ from vitcourse.notebooks import ROOT
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
-@pytest.fixture
-def english(monkeypatch):
-    """A session with no language set, run from a folder that is not a Korean notebook's."""
-    monkeypatch.delenv("VITCOURSE_LANG", raising=False)
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    monkeypatch.chdir(ROOT)
-
-
-@pytest.fixture
-def korean(monkeypatch, english):
-    monkeypatch.setenv("VITCOURSE_LANG", "ko")
-
-
 # ----------------------------------------------------------------------------- the catalogue
 
 

@@ -26,13 +26,6 @@ from vitcourse.notebooks import ROOT
 FOUND = re.compile(r"your output equals|출력이 다음과 같습니다")
 
 
-@pytest.fixture
-def english(monkeypatch):
-    monkeypatch.delenv("VITCOURSE_LANG", raising=False)
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    monkeypatch.chdir(ROOT)
-
-
 # ----------------------------------------------------------------------------- wrong answers, one per mistake
 # Each is the right answer with exactly one thing changed, as a learner would write it.
 

@@ -13,9 +13,9 @@ import vitcourse
 HEAVY = ("torch", "matplotlib", "nbformat", "scipy", "numpy")
 
 
-def heavy_modules_after(code: str) -> list[str]:
-    """The heavy top-level modules a fresh interpreter holds after running ``code``."""
-    probe = f"{code}\nimport sys\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))"
+def heavy_modules_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    """The modules of ``heavy`` (top-level names) a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return out.stdout.split()
 
@@ -33,11 +33,9 @@ def test_importing_the_package_or_its_command_loads_no_heavy_library(code):
 
 
 def test_vitcourse_help_runs_without_torch_or_matplotlib():
-    probe = ("import sys, contextlib, io\nfrom vitcourse.cli import main\n"
-             "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()): main(['--help'])\n"
-             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'matplotlib'})))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == []
+    code = ("import contextlib, io\nfrom vitcourse.cli import main\n"
+            "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()): main(['--help'])")
+    assert heavy_modules_after(code, ("torch", "matplotlib")) == []
 
 
 @pytest.mark.parametrize("name", [n for n in vitcourse.__all__ if n != "__version__"])
@@ -61,11 +59,9 @@ def test_an_unknown_name_is_an_attribute_error_naming_it():
 
 def test_the_grader_reads_every_exercise_without_nbformat_or_jsonschema():
     """nbformat's import pulls in jsonschema (over a second per process); the grader reads notebooks as JSON."""
-    probe = ("from vitcourse.grading.exercise import exercise_ids, load_exercise\n"
-             "[load_exercise(p) for p in exercise_ids().values()]\nimport vitcourse.cli\n"
-             "import sys\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules} & {'nbformat', 'jsonschema'})))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == []
+    code = ("from vitcourse.grading.exercise import exercise_ids, load_exercise\n"
+            "[load_exercise(p) for p in exercise_ids().values()]\nimport vitcourse.cli")
+    assert heavy_modules_after(code, ("nbformat", "jsonschema")) == []
     # the same probe sees nbformat as soon as something writes a notebook
     assert "nbformat" in heavy_modules_after("import vitcourse.notebooks as n; n.new_notebook([])")
 

@@ -146,15 +146,6 @@ def real_site(tmp_path_factory, node_modules):
     return out
 
 
-@pytest.fixture(scope="module")
-def browser():
-    why = webcheck.unavailable()
-    if why:
-        pytest.skip(f"browser tests need the playwright package and a system Chromium: {why}")
-    with webcheck.Browser() as b:
-        yield b
-
-
 # ----------------------------------------------------------------------------- on disk
 
 

@@ -124,17 +124,6 @@ def node_modules():
         pytest.skip(str(e))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from vitcourse import webcheck
-
-    why = webcheck.unavailable()
-    if why:
-        pytest.skip(f"browser tests need the playwright package and a system Chromium: {why}")
-    with webcheck.Browser() as b:
-        yield b
-
-
 def _course(root: Path, *, tall: bool = False) -> Path:
     """notebooks/01_demo.ipynb and its Korean edition notebooks/ko/01_demo.ipynb (metadata language "ko").
     ``tall``: the English deck gets a slide whose content (a 1500 px block) no layout or fit can shrink."""

@@ -97,6 +97,12 @@ class _EncoderBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = MLP(dim, _hidden(dim, mlp_ratio, mlp_dim), activation=activation, dropout=dropout)
 
+    def _refuse_torch_names(self, key_padding_mask, src_key_padding_mask, attn_mask, src_mask):
+        """PyTorch's mask names mean the opposite (True = NOT allowed): refuse them, naming ours."""
+        reject_torch_mask_names(type(self).__name__, key_padding_mask=("key_mask", key_padding_mask),
+                                src_key_padding_mask=("key_mask", src_key_padding_mask),
+                                attn_mask=("mask", attn_mask), src_mask=("mask", src_mask))
+
     def _attend(self, h, pos, key_mask, mask, return_attn):
         """Self-attention on h, positions added to queries and keys only."""
         qk = h if pos is None else h + pos
@@ -146,9 +152,7 @@ class PreNormBlock(_EncoderBlock):
         `MultiHeadAttention` takes): bool True = may attend, or float added to the scores.
         PyTorch's names (True = NOT allowed) are refused: pass ``key_mask=~key_padding_mask``.
         """
-        reject_torch_mask_names(type(self).__name__, key_padding_mask=("key_mask", key_padding_mask),
-                                src_key_padding_mask=("key_mask", src_key_padding_mask),
-                                attn_mask=("mask", attn_mask), src_mask=("mask", src_mask))
+        self._refuse_torch_names(key_padding_mask, src_key_padding_mask, attn_mask, src_mask)
         a = self._attend(self.norm1(x), pos, key_mask, mask, return_attn)
         a, attn = a if return_attn else (a, None)
         x = x + self.drop(a)  # (B, N, D)  x + MHSA(LN(x))
@@ -176,9 +180,7 @@ class PostNormBlock(_EncoderBlock):
         `MultiHeadAttention` takes): bool True = may attend, or float added to the scores.
         PyTorch's names (True = NOT allowed) are refused: pass ``key_mask=~key_padding_mask``.
         """
-        reject_torch_mask_names(type(self).__name__, key_padding_mask=("key_mask", key_padding_mask),
-                                src_key_padding_mask=("key_mask", src_key_padding_mask),
-                                attn_mask=("mask", attn_mask), src_mask=("mask", src_mask))
+        self._refuse_torch_names(key_padding_mask, src_key_padding_mask, attn_mask, src_mask)
         a = self._attend(x, pos, key_mask, mask, return_attn)
         a, attn = a if return_attn else (a, None)
         x = self.norm1(x + self.drop(a))  # (B, N, D)  LN(x + MHSA(x))
