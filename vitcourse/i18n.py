@@ -196,7 +196,7 @@ def execute_korean(paths: list[Path] | None = None, *, only_stale: bool = True) 
         execute(ko)
         nb = _read(ko)
         nb["metadata"].setdefault("vitcourse", {})["outputs_from"] = "ko"
-        ko.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        ko.write_text(json.dumps(nb, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         done.append(ko)
     return done
 
@@ -236,7 +236,7 @@ def build(english: Path, root: Path = ROOT, *, strict: bool = True) -> Path:
         if isinstance(cell.get("source"), str):
             cell["source"] = cell["source"].splitlines(keepends=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    out.write_text(json.dumps(nb, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return out
 
 
