@@ -189,6 +189,24 @@ def test_a_hand_in_that_is_a_link_a_device_or_a_pipe_is_refused_unread(grader, t
     assert read_submission(big, limit=100) == b"x" * 100
 
 
+def test_notebooks_nested_past_any_parser_limit_are_errors_and_grading_goes_on(grader, tmp_path):
+    """JSON nested 200,000 deep, or a cell of 50,000 nested parentheses, must not crash the grader (a
+    RecursionError escaping would end the run for the whole class): an error row, then the next submission."""
+    import nbformat
+
+    deep = b'{"nbformat": 4, "cells": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    rows = _grade(grader, tmp_path, deep, name="deep")
+    assert rows and all(r.points == 0 and r.status == "error" for r in rows.values()), rows
+    assert "not a readable notebook" in next(iter(rows.values())).reason
+    nb = student_version(WARMUP, {"relu": RIGHT_RELU})
+    nb.cells.insert(1, nbformat.v4.new_code_cell("x = " + "(" * 50_000 + "1" + ")" * 50_000))
+    rows = _grade(grader, tmp_path, nb, name="parens")
+    assert rows["test_relu"].points == rows["test_relu"].max_points, rows  # the answer cell still counts
+    nb = student_version(WARMUP, {"relu": RIGHT_RELU})
+    rows = _grade(grader, tmp_path, nb, name="after")
+    assert rows["test_relu"].points == rows["test_relu"].max_points, rows
+
+
 # ----------------------------------------------------------------------------- 4. amplification
 
 
