@@ -145,3 +145,19 @@ def test_translation_texts_reads_cells_and_korean_only_cells(tmp_path):
     (tmp_path / "i18n" / "ko" / "notebooks" / "01_x.json").write_text(json.dumps(doc, ensure_ascii=False))
     assert glossary.translation_texts(tmp_path) == [("i18n/ko/notebooks/01_x.json cell a", "어텐션 (attention)"),
                                                     ("i18n/ko/notebooks/01_x.json extra 0", "주의")]
+
+
+def test_the_korean_docs_are_read_and_their_glosses_checked_too(tmp_path):
+    """docs/ko/*.md gloss terms like the lectures do; a doc term the glossary lacks fails, and a row of a
+    term only the English docs use (Lecture ``docs``) is not dead."""
+    (tmp_path / "docs" / "ko").mkdir(parents=True)
+    (tmp_path / "docs" / "ko" / "grading.md").write_text("채점기는 샌드박스 (sandbox) 안에서 코드를 실행합니다.\n")
+    texts = glossary.translation_texts(tmp_path)
+    assert texts == [("docs/ko/grading.md", "채점기는 샌드박스 (sandbox) 안에서 코드를 실행합니다.\n")]
+    terms = glossary.parse(_glossary(tmp_path, ROWS))
+    assert "'sandbox' is glossed but is not in docs/glossary.md" in " ".join(glossary.unknown_glosses(terms, texts))
+    terms = glossary.parse(_glossary(tmp_path, ROWS + ["| sandbox | 샌드박스 | docs | sandboxes |  |  |"]))
+    assert glossary.unknown_glosses(terms, texts) == []
+    (tmp_path / "docs" / "grading.md").write_text("The grader runs code in a sandbox.\n")
+    assert [t.english for t in terms if glossary.dead_rows([t], glossary.lecture_text(tmp_path))] == \
+        ["attention", "cross-attention", "layer normalization", "DETR"]

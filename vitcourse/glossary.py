@@ -55,13 +55,16 @@ NOT_TERMS = frozenset({
     # people, papers, projects, libraries, models
     "Carion", "Vaswani", "Vaswani et al., 2017", "Dosovitskiy et al., arXiv:2010.11929", "Dennis Turp",
     "Grace Hopper", "AlexNet, ResNeXt", "TransUNet, 2021; SETR", "DeiT", "PyTorch", "scikit-learn",
-    "Figure 2", "MAE, DETR", "Mixer-S/16, B/16, L/16", "ViT-B/16: 16 x 16",
+    "Figure 2", "MAE, DETR", "Mixer-S/16, B/16, L/16", "ViT-B/16: 16 x 16", "Malgun Gothic, Windows",
     # example words and quoted phrases, not terms
     "cat, dog, car, bus", "attends vaguely", "split, transform, merge", "boxes, matcher and set loss",
     "True =", "tau → 0", "Shift+Enter",
     # headings and course furniture
     "conventions", "environment check", "instructors", "map of the course", "self-study path",
     "seed notes", "source notes", "drop-down",
+    # words of the docs that are not course terms: table headings, notation, names
+    "column", "status", "reason", "lax", "SHA-256", "PEP 578", "mkdocs",
+    "mistake",  # 실수, the word the Korean docs use, is float's rendering (실수, real number)
 })
 
 
@@ -245,8 +248,10 @@ def glosses(text: str, where: str = "") -> list[Gloss]:
 
 
 def translation_texts(root: Path = ROOT) -> list[tuple[str, str]]:
-    """(where, Korean text) for every translated cell and Korean-only cell under ``root/i18n/ko``."""
-    out = []
+    """(where, Korean text) for every translated cell and Korean-only cell under ``root/i18n/ko``, and every
+    Korean doc in ``root/docs/ko``."""
+    out = [(p.relative_to(root).as_posix(), p.read_text(encoding="utf-8"))
+           for p in sorted((root / "docs" / "ko").glob("*.md"))]
     for path in sorted((root / "i18n" / "ko").rglob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         rel = path.relative_to(root).as_posix()
@@ -310,9 +315,10 @@ def other_rendering_problems(terms: list[Term], texts: list[tuple[str, str]]) ->
 
 
 def lecture_text(root: Path = ROOT) -> str:
-    """The English lectures' text (markdown and code of ``notebooks/NN_*.ipynb`` and of their exercises,
-    ``solutions/NN_*.ipynb``), normalised like `norm`."""
-    parts = []
+    """The English course text, normalised like `norm`: markdown and code of the lectures
+    (``notebooks/NN_*.ipynb``) and of their exercises (``solutions/NN_*.ipynb``), and the docs
+    (``docs/*.md``, for the rows whose Lecture is ``docs``)."""
+    parts = [p.read_text(encoding="utf-8") for p in sorted((root / "docs").glob("*.md")) if p.name != "glossary.md"]
     for path in [p for d in ("notebooks", "solutions") for p in sorted((root / d).glob("[0-9][0-9]_*.ipynb"))]:
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
             src = cell.get("source", "")
