@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
-from .utils import check_int, check_positive
+from .utils import check_fraction, check_int, check_positive
 
 __all__ = [
     "DigitsSplit", "load_digits", "SAMPLE_IMAGES", "sample_image", "IMAGENET_MEAN", "IMAGENET_STD",
@@ -273,9 +273,7 @@ class DetectionCanvas(Dataset):
         if digit_split not in {"train", "test"}:
             raise ValueError(f"digit_split must be 'train' or 'test', got {digit_split!r}")
         self.digit_split = digit_split
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
-            raise ValueError(f"noise must be a number in [0, 1), got {noise!r}")
-        self.noise = float(noise)
+        self.noise = check_fraction("noise", noise)
         self.seed = check_int("seed", seed, minimum=0)
         self._masks = {}
 

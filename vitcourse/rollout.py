@@ -30,6 +30,8 @@ from collections.abc import Sequence
 import torch
 from einops import rearrange
 
+from .utils import check_fraction
+
 __all__ = ["attention_rollout", "cls_attention_grid"]
 
 
@@ -74,8 +76,7 @@ def attention_rollout(attn_maps, *, head_fusion: str = "mean", residual: bool = 
         fused = maps.amin(dim=2)
     else:
         raise ValueError(f"head_fusion must be 'mean', 'max' or 'min', got {head_fusion!r}")  # (L, B, T, T)
-    if isinstance(discard_ratio, bool) or not isinstance(discard_ratio, (int, float)) or not 0 <= discard_ratio < 1:
-        raise ValueError(f"discard_ratio must be a number in [0, 1), got {discard_ratio!r}")
+    check_fraction("discard_ratio", discard_ratio)
     T = fused.shape[-1]
     eye = torch.eye(T, dtype=fused.dtype, device=fused.device)
     rollout = eye.expand_as(fused[0]).clone()  # (B, T, T)

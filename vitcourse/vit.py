@@ -51,7 +51,7 @@ from einops import rearrange
 
 from .blocks import PreNormBlock
 from .positional import resize_grid_embedding, sincos_2d
-from .utils import check_image_dtype, check_images
+from .utils import check_fraction, check_image_dtype, check_images, check_int, check_positive
 
 __all__ = ["ViTConfig", "ViT", "PatchEmbedding", "patchify", "unpatchify", "count_parameters"]
 
@@ -72,8 +72,7 @@ def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
     paper's ``x_p`` and of `PatchEmbedding.as_linear`.
     """
     check_images("images", images)
-    if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
-        raise ValueError(f"patch_size must be a positive integer, got {patch_size!r}")
+    patch_size = check_int("patch_size", patch_size, minimum=1)
     _check_divisible(images.shape[-2], images.shape[-1], patch_size)
     return rearrange(images, "b c (h p) (w q) -> b (h w) (p q c)", p=patch_size, q=patch_size)  # (B, N, P*P*C)
 
@@ -132,13 +131,6 @@ class PatchEmbedding(nn.Module):
 # ----------------------------------------------------------------------------- config
 
 
-def _pos_int(name: str, value, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-
-
 # Options added after the lectures were recorded: shown by repr only when set, so printed configs stay as recorded.
 _LATER = {"attn_dropout": 0.0, "activation": "gelu", "fc_norm": False, "class_token": None}
 
@@ -184,9 +176,9 @@ class ViTConfig:
     class_token: bool | None = None  # None: a class token exactly when pool == "cls"
 
     def __post_init__(self):
-        for name in ("image_size", "patch_size", "in_channels", "dim", "depth", "num_heads", "mlp_dim"):
-            _pos_int(name, getattr(self, name))
-        _pos_int("num_classes", self.num_classes, minimum=0)
+        for name in ("image_size", "patch_size", "in_channels", "dim", "depth", "num_heads", "mlp_dim", "num_classes"):
+            value = check_int(name, getattr(self, name), minimum=0 if name == "num_classes" else 1)
+            object.__setattr__(self, name, value)  # a numpy integer is stored as a Python int
         if self.image_size % self.patch_size:
             raise ValueError(f"image size {self.image_size} is not divisible by patch size {self.patch_size}")
         if self.dim % self.num_heads:
@@ -201,11 +193,8 @@ class ViTConfig:
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
         for name in ("dropout", "attn_dropout"):
-            p = getattr(self, name)
-            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-                raise ValueError(f"{name} must be a number in [0, 1), got {p!r}")
-        if isinstance(self.norm_eps, bool) or not isinstance(self.norm_eps, (int, float)) or not self.norm_eps > 0:
-            raise ValueError(f"norm_eps must be a number > 0, got {self.norm_eps!r}")
+            check_fraction(name, getattr(self, name))
+        check_positive("norm_eps", self.norm_eps)
         if self.activation not in ("gelu", "gelu_tanh"):
             raise ValueError(f"activation must be 'gelu' or 'gelu_tanh', got {self.activation!r}")
         if self.class_token is not None and not isinstance(self.class_token, bool):
