@@ -253,6 +253,24 @@ def test_the_task_rule_follows_a_moved_answer_to_its_new_module():
         check("06.vit_forward", vit_from_the_port)
 
 
+def test_the_task_rule_sees_the_packages_lazy_re_exports():
+    """``from vitcourse import patchify`` is ``vitcourse.vit.patchify``: the rule reads the lazy table _MODULES
+    of vitcourse/__init__.py (it read only ``from .x import`` lines, which the lazy package no longer has)."""
+    from vitcourse.checks.rules import _package_reexports, expand
+
+    assert "patchify" in _package_reexports()["vit"] and "dice_per_class" in _package_reexports()["metrics"]
+    assert {"vitcourse.patchify", "vitcourse.ViT"} <= expand(["vitcourse.vit"])
+    assert _package_reexports('_MODULES = [(".a", "X Y")]\nfrom .b import Z\n') == {"a": ["X", "Y"], "b": ["Z"]}
+
+    def patchify_from_the_package(images, patch_size):
+        from vitcourse import patchify
+
+        return patchify(images, patch_size)
+
+    with pytest.raises(CheckFailed, match="asks you to write patchify yourself"):
+        check("06.patchify", patchify_from_the_package)
+
+
 def _cell(source: str, filename: str = "/tmp/ipykernel_1/cell7.py"):
     """Define the functions of ``source`` as a notebook cell would (its lines known to linecache, as IPython does)."""
     import linecache
