@@ -34,7 +34,7 @@ TARGET_FORWARD, TARGET_THREADS, TARGET_FUSED = 1.05, 1.1, 1.0
 def bench_forward(args, rounds: int) -> bool:
     from transformers import ViTConfig as HFConfig, ViTModel
 
-    from vitcourse.vit import vit_from_hf
+    from vitcourse.vit_hf import vit_from_hf
 
     torch.manual_seed(0)
     if args.quick:  # a 2-layer, 192-wide ViT on 64 px: checks the code path in a second
@@ -135,7 +135,8 @@ def bench_step(args, rounds: int) -> bool:
 
 def bench_steps_to_98(args) -> bool:
     from vitcourse import fit, load_digits, seed_everything
-    from vitcourse.vit import ViT, ViTConfig, random_affine
+    from vitcourse.augment import random_affine
+    from vitcourse.vit import ViT, ViTConfig
 
     data = load_digits(upscale=2)
     seed_everything(0)

@@ -7,16 +7,19 @@ docs/architecture.md.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vitcourse"
+ARCHITECTURE_DOC = PACKAGE.parent / "docs" / "architecture.md"
 
 # layer -> module name prefixes (relative to vitcourse); a module belongs to the first layer with a matching prefix
 LAYERS = {
-    "teaching": ["utils", "data", "plot", "attention", "positional", "blocks", "vit", "mixer", "unet", "detr",
-                 "train", "checkpoint", "distributed", "profiling", "pretrained", "explore"],
+    "teaching": ["utils", "data", "plot", "attention", "positional", "blocks", "vit", "augment", "rollout", "vit_hf",
+                 "mixer", "unet", "metrics", "detr", "train", "checkpoint", "distributed", "profiling", "pretrained",
+                 "explore"],
     "checks": ["checks", "harness", "messages", "catalogue"],
     "tooling": ["notebooks", "i18n", "glossary", "claims", "decks", "site", "reader", "webcheck", "figures",
                 "grading", "cli"],
@@ -117,3 +120,88 @@ def test_the_graph_sees_relative_absolute_and_lazy_imports():
 ])
 def test_a_layer_violation_is_reported(graph, expected):
     assert any(expected in p for p in violations(graph)), violations(graph)
+
+
+# ----------------------------------------------------------------------------- the document names every module
+
+
+def unnamed_modules(doc: str, graph: dict[str, set[str]], layers=LAYERS) -> list[str]:
+    """Modules that docs/architecture.md does not name in backticks: every top-level module and subpackage
+    (`vit`, `detr/`), and every module of a teaching subpackage by its own name (`detr/` -> `boxes`)."""
+    named = set(re.findall(r"`([^`]+)`", doc))
+    missing = []
+    for module in sorted(m for m in graph if m != PACKAGE_ROOT):
+        top, _, rest = module.partition(".")
+        if not ({top, top + "/", top + ".py"} & named):
+            missing.append(top)
+        elif rest and layer_of(module, layers) == "teaching" and rest.split(".")[-1] not in named:
+            missing.append(module)
+    return sorted(set(missing))
+
+
+def test_the_architecture_document_names_every_module():
+    assert unnamed_modules(ARCHITECTURE_DOC.read_text(encoding="utf-8"), import_graph()) == []
+
+
+def test_an_unnamed_module_is_reported():
+    graph = {"vit": set(), "augment": set(), "detr": set(), "detr.boxes": set(), "detr.matcher": set()}
+    assert unnamed_modules("`vit`, `detr/`: `boxes`", graph) == ["augment", "detr.matcher"]
+
+
+# ----------------------------------------------------------------------------- the model file is the model only
+
+# Names that belong to a port of pretrained weights, an augmentation or an analysis of attention maps, not to
+# the model: vit.py must neither define nor import them (they live in vit_hf, augment, rollout).
+NOT_THE_MODEL = re.compile(r"from_hf|from_timm|_hf_|^_?hf_|timm|random_affine|augment|rollout|attention_grid"
+                           r"|^_HF|^_TIMM", re.IGNORECASE)
+NOT_IMPORTED_BY_THE_MODEL = {"vit_hf", "augment", "rollout", "data", "metrics", "transformers", "timm",
+                             "safetensors", "json"}
+
+
+def model_file_problems(source: str) -> list[str]:
+    """What in a model file's source is a port, an augmentation, an analysis or a data set (by name)."""
+    problems = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined = [node.name]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            defined = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        elif isinstance(node, ast.Import):
+            problems += [f"imports {a.name}" for a in node.names
+                         if set(a.name.split(".")) & NOT_IMPORTED_BY_THE_MODEL or NOT_THE_MODEL.search(a.name)]
+            continue
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if set(module.split(".")) & NOT_IMPORTED_BY_THE_MODEL:
+                problems.append(f"imports from {'.' * node.level}{module}")
+            problems += [f"imports {a.name}" for a in node.names if NOT_THE_MODEL.search(a.name)]
+            continue
+        else:
+            continue
+        problems += [f"defines {name}" for name in defined if NOT_THE_MODEL.search(name)]
+    return problems
+
+
+def test_vit_py_is_the_model_only():
+    assert model_file_problems((PACKAGE / "vit.py").read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("def vit_from_hf(source):\n    pass\n", "defines vit_from_hf"),
+    ("def random_affine(images):\n    pass\n", "defines random_affine"),
+    ("def attention_rollout(maps):\n    pass\n", "defines attention_rollout"),
+    ("_HF_BLOCK_KEYS = {}\n", "defines _HF_BLOCK_KEYS"),
+    ("from .vit_hf import vit_from_hf\n", "imports from .vit_hf"),
+    ("from .augment import random_affine\n", "imports random_affine"),
+    ("import json\n", "imports json"),
+    ("from .data import SegmentationCanvas\n", "imports from .data"),
+])
+def test_a_port_or_augmentation_in_the_model_file_is_reported(source, expected):
+    assert expected in model_file_problems(source)
+
+
+def test_the_real_vit_py_would_fail_with_the_port_back():
+    source = (PACKAGE / "vit.py").read_text(encoding="utf-8")
+    port = (PACKAGE / "vit_hf.py").read_text(encoding="utf-8")
+    assert model_file_problems(source + "\n" + port.split("__all__", 1)[1].split("\n", 1)[1])

@@ -144,8 +144,12 @@ def test_mlp_and_errors():
         PreNormBlock(10, 4)
     with pytest.raises(ValueError, match=r"PostNormBlock needs norm_first=False"):
         PostNormBlock.from_torch(nn.TransformerEncoderLayer(8, 2, norm_first=True))
-    with pytest.raises(ValueError, match=r"mlp_dim must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"mlp_dim must be >= 1, got 0"):
         PreNormBlock(8, 2, mlp_dim=0)
+    with pytest.raises(TypeError, match=r"mlp_dim must be an integer, got 16.0 of type float"):
+        PreNormBlock(8, 2, mlp_dim=16.0)
+    with pytest.raises(TypeError, match=r"num_heads must be an integer, got True of type bool"):
+        PreNormBlock(8, True)
 
 
 def test_attention_dropout_follows_dropout_unless_given():

@@ -234,6 +234,43 @@ def test_the_task_rule_catches_every_spelling_of_a_forbidden_function():
     check("01.softmax", written_out, quiet=True)
 
 
+def test_the_task_rule_follows_a_moved_answer_to_its_new_module():
+    """The answers moved out of the model files (issue 13) stay forbidden where they now live: Dice in
+    `vitcourse.metrics`, the ViT re-exported by the port `vitcourse.vit_hf`."""
+    def dice_from_the_package(pred, target, num_classes):
+        import vitcourse.metrics as M
+
+        return M.dice_per_class(torch.as_tensor(pred), torch.as_tensor(target), num_classes).numpy()
+
+    def vit_from_the_port(images, params, num_heads):
+        from vitcourse.vit_hf import ViT, ViTConfig
+
+        return ViT(ViTConfig(num_heads=num_heads))(images)
+
+    with pytest.raises(CheckFailed, match="asks you to write dice_score yourself"):
+        check("10.dice_score", dice_from_the_package)
+    with pytest.raises(CheckFailed, match="asks you to write vit_forward yourself"):
+        check("06.vit_forward", vit_from_the_port)
+
+
+def test_the_task_rule_sees_the_packages_lazy_re_exports():
+    """``from vitcourse import patchify`` is ``vitcourse.vit.patchify``: the rule reads the lazy table _MODULES
+    of vitcourse/__init__.py (it read only ``from .x import`` lines, which the lazy package no longer has)."""
+    from vitcourse.checks.rules import _package_reexports, expand
+
+    assert "patchify" in _package_reexports()["vit"] and "dice_per_class" in _package_reexports()["metrics"]
+    assert {"vitcourse.patchify", "vitcourse.ViT"} <= expand(["vitcourse.vit"])
+    assert _package_reexports('_MODULES = [(".a", "X Y")]\nfrom .b import Z\n') == {"a": ["X", "Y"], "b": ["Z"]}
+
+    def patchify_from_the_package(images, patch_size):
+        from vitcourse import patchify
+
+        return patchify(images, patch_size)
+
+    with pytest.raises(CheckFailed, match="asks you to write patchify yourself"):
+        check("06.patchify", patchify_from_the_package)
+
+
 def _cell(source: str, filename: str = "/tmp/ipykernel_1/cell7.py"):
     """Define the functions of ``source`` as a notebook cell would (its lines known to linecache, as IPython does)."""
     import linecache

@@ -64,7 +64,7 @@ def test_coco_map_errors():
 
 def test_fit_detr_lowers_the_loss_and_evaluates(capsys):
     torch.manual_seed(0)
-    model = DETR(DETRConfig.cpu(num_classes=3, dim=32, heads=4, encoder_layers=1, decoder_layers=1, mlp_dim=64,
+    model = DETR(DETRConfig.cpu(num_classes=3, dim=32, num_heads=4, encoder_layers=1, decoder_layers=1, mlp_dim=64,
                                 num_queries=6))
     criterion = SetCriterion(3, HungarianMatcher(2, 5, 2))
     data = DetectionCanvas(16, seed=6)

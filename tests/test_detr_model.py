@@ -1,6 +1,8 @@
 """vitcourse.detr model parts: parameter counts of the paper preset, parity with Hugging Face's DETR, heads."""
+import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -188,11 +190,30 @@ def test_post_process_scores_labels_and_pixel_boxes():
     assert kept["labels"].tolist() == [0]
 
 
+def test_config_is_keyword_only_and_refuses_the_old_heads():
+    """DETRConfig takes keywords only, like ViTConfig and MixerConfig, and names the head count num_heads."""
+    assert DETRConfig.cpu().num_heads == 8 and DETRConfig.r50().num_heads == 8
+    assert DETRConfig(num_classes=3, num_heads=4).num_heads == 4
+    with pytest.raises(TypeError, match="positional"):
+        DETRConfig(3)
+    with pytest.raises(TypeError, match="positional"):
+        DETRConfig.cpu(3)
+    for build in (lambda: DETRConfig(heads=4), lambda: DETRConfig.cpu(heads=4), lambda: DETRConfig.r50(heads=4)):
+        with pytest.raises(TypeError, match=r"heads=4.*now num_heads.*pass num_heads=4"):
+            build()
+    assert "heads" not in {f.name for f in dataclasses.fields(DETRConfig)}  # not a field: not in repr or asdict
+    assert DETRConfig.cpu(num_heads=np.int64(4)).num_heads.__class__ is int  # stored as a Python int
+
+
 def test_config_errors():
-    with pytest.raises(ValueError, match="not divisible by heads"):
-        DETRConfig.cpu(dim=100, heads=8)
-    with pytest.raises(ValueError, match="num_queries must be a positive integer"):
+    with pytest.raises(ValueError, match="not divisible by num_heads"):
+        DETRConfig.cpu(dim=100, num_heads=8)
+    with pytest.raises(ValueError, match="num_queries must be >= 1, got 0"):
         DETRConfig.cpu(num_queries=0)
+    with pytest.raises(TypeError, match="num_heads must be an integer, got 8.0"):
+        DETRConfig.cpu(num_heads=8.0)
+    with pytest.raises(ValueError, match="encoder_layers must be >= 0, got -1"):
+        DETRConfig.cpu(encoder_layers=-1)
     with pytest.raises(ValueError, match="kind must be"):
         BackboneConfig(kind="vgg")
     with pytest.raises(ValueError, match="images must be a tensor"):

@@ -4,7 +4,7 @@ import torch
 
 from vitcourse.pretrained import (Checkpoint, detr_from_pretrained, find_checkpoint, hf_detr_from_pretrained,
                                   random_checkpoint)
-from vitcourse.vit import vit_from_hf
+from vitcourse.vit_hf import vit_from_hf
 
 transformers = pytest.importorskip("transformers")
 

@@ -1,12 +1,14 @@
-"""Tests for vitcourse.unet: shapes, gradients, skips, data sets, metrics against hand-computed cases."""
+"""Tests for vitcourse.unet (shapes, gradients, skips), its data sets (vitcourse.data) and metrics
+(vitcourse.metrics, against hand-computed cases)."""
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from vitcourse.unet import (DenoisingCanvas, DoubleConv, Down, SegmentationCanvas, UNet, Up, confusion_matrix,
-                            dice_per_class, iou_per_class, mean_dice, mean_iou, pad_to)
+from vitcourse.data import DenoisingCanvas, SegmentationCanvas
+from vitcourse.metrics import confusion_matrix, dice_per_class, iou_per_class, mean_dice, mean_iou
+from vitcourse.unet import DoubleConv, Down, UNet, Up, pad_to
 
 
 # ----------------------------------------------------------------------------- shapes

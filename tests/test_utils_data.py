@@ -5,6 +5,7 @@ import torch
 
 from vitcourse import DetectionCanvas, collate_fn, denormalize, get_device, load_digits, sample_image, seed_everything
 from vitcourse.data import SAMPLE_IMAGES
+from vitcourse.utils import check_fraction, check_images, check_int
 
 
 def test_seed_everything_repeats_torch_and_numpy():
@@ -147,3 +148,49 @@ def test_detection_canvas_index_errors_and_collate():
         collate_fn([])
     with pytest.raises(ValueError, match="same shape"):
         collate_fn([ds[0], DetectionCanvas(1, canvas_size=32, object_size=(5, 8))[0]])
+
+
+# ----------------------------------------------------------------------------- argument checks
+
+
+def test_check_fraction_takes_numbers_in_zero_one_and_names_the_argument():
+    assert check_fraction("dropout", 0) == 0.0 and check_fraction("dropout", np.float32(0.5)) == 0.5
+    for bad in (1, 1.0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\), got"):
+            check_fraction("dropout", bad)
+    for bad in (True, "0.1", None):
+        with pytest.raises(TypeError, match=r"dropout must be a number in \[0, 1\), got .* of type"):
+            check_fraction("dropout", bad)
+
+
+def test_check_images_wants_a_four_axis_tensor():
+    check_images("images", torch.zeros(1, 3, 4, 4))
+    with pytest.raises(TypeError, match=r"images must be a torch.Tensor of shape \(B, C, H, W\), got ndarray"):
+        check_images("images", np.zeros((1, 3, 4, 4)))
+    with pytest.raises(ValueError, match=r"x must have shape \(B, C, H, W\), got \(3, 4, 4\)"):
+        check_images("x", torch.zeros(3, 4, 4))
+
+
+def test_the_teaching_modules_check_integers_one_way():
+    """Every size argument goes through utils.check_int: TypeError for a non-integer (bool included), ValueError
+    below the minimum, numpy integers taken and stored as int."""
+    from vitcourse.attention import MultiHeadAttention
+    from vitcourse.detr.backbone import BackboneConfig
+    from vitcourse.detr.criterion import SetCriterion
+    from vitcourse.detr.position import sine_position_encoding
+    from vitcourse.vit import ViTConfig, patchify
+
+    with pytest.raises(TypeError, match="patch_size must be an integer, got 2.0"):
+        patchify(torch.zeros(1, 1, 4, 4), 2.0)
+    with pytest.raises(ValueError, match="patch_size must be >= 1, got 0"):
+        patchify(torch.zeros(1, 1, 4, 4), 0)
+    with pytest.raises(TypeError, match="num_classes must be an integer, got '3'"):
+        SetCriterion("3")
+    with pytest.raises(ValueError, match=r"widths\[1\] must be >= 1, got 0"):
+        BackboneConfig.small_cnn(widths=(8, 0))
+    with pytest.raises(TypeError, match="dim must be an integer, got 64.0"):
+        sine_position_encoding(torch.ones(1, 2, 2, dtype=torch.bool), 64.0)
+    with pytest.raises(TypeError, match="kdim must be an integer, got True"):
+        MultiHeadAttention(8, 2, kdim=True)
+    config = ViTConfig.tiny_digits(dim=np.int64(32), num_heads=np.int64(4))
+    assert type(config.dim) is int and type(config.num_heads) is int and check_int("n", np.int8(3)) == 3

@@ -1,4 +1,5 @@
-"""Tests of vitcourse.vit: paper parameter counts, Hugging Face parity, patches, errors, attention maps."""
+"""Tests of vitcourse.vit (paper parameter counts, patches, errors), vit_hf (Hugging Face and timm parity),
+rollout (attention maps) and augment (random_affine)."""
 import dataclasses
 
 import pytest
@@ -7,10 +8,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vitcourse.attention import record_attention
-from vitcourse.vit import (
-    PatchEmbedding, ViT, ViTConfig, attention_rollout, cls_attention_grid, count_parameters, patchify,
-    random_affine, unpatchify, vit_from_hf, vit_from_timm,
-)
+from vitcourse.augment import random_affine
+from vitcourse.rollout import attention_rollout, cls_attention_grid
+from vitcourse.vit import PatchEmbedding, ViT, ViTConfig, count_parameters, patchify, unpatchify
+from vitcourse.vit_hf import vit_from_hf, vit_from_timm
 
 
 def _transformers():

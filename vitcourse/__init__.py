@@ -22,15 +22,20 @@ __version__ = "0.1.0"
 # the grader's sandbox can read it without importing the package (grading/sandbox.py `_lazy_init`)
 _MODULES = [
     (".utils", "get_device seed_everything"),
-    (".data", "DetectionCanvas DigitsSplit collate_fn denormalize load_digits sample_image"),
+    (".data", "DenoisingCanvas DetectionCanvas DigitsSplit SegmentationCanvas collate_fn denormalize load_digits "
+              "sample_image"),
     (".train", "History evaluate fit predict"),
     (".plot", "plot_attention plot_history show_images"),
     (".attention", "MultiHeadAttention load_from_torch_mha record_attention scaled_dot_product_attention"),
     (".positional", "LearnedPositionalEmbedding resize_grid_embedding sincos_2d sinusoidal_encoding"),
     (".blocks", "MLP DecoderBlock PostNormBlock PreNormBlock"),
-    (".vit", "PatchEmbedding ViT ViTConfig attention_rollout patchify unpatchify vit_from_hf"),
+    (".vit", "PatchEmbedding ViT ViTConfig patchify unpatchify"),
+    (".augment", "random_affine"),
+    (".rollout", "attention_rollout"),
+    (".vit_hf", "vit_from_hf"),
     (".mixer", "MixerBlock MixerConfig MLPMixer"),
-    (".unet", "DenoisingCanvas SegmentationCanvas TransUNet UNet dice_per_class iou_per_class mean_dice mean_iou"),
+    (".unet", "TransUNet UNet"),
+    (".metrics", "dice_per_class iou_per_class mean_dice mean_iou"),
 ]
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES for name in names.split()}
 

@@ -63,6 +63,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .utils import check_int
+
 __all__ = [
     "scaled_dot_product_attention",
     "MultiHeadAttention",
@@ -256,9 +258,9 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, dim: int, num_heads: int, *, qkv_bias: bool = True, out_bias: bool = True,
                  kdim: int | None = None, vdim: int | None = None, dropout: float = 0.0, fast: bool = True):
         super().__init__()
-        for name, value in (("dim", dim), ("num_heads", num_heads), ("kdim", kdim), ("vdim", vdim)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        dim, num_heads = check_int("dim", dim, minimum=1), check_int("num_heads", num_heads, minimum=1)
+        kdim = None if kdim is None else check_int("kdim", kdim, minimum=1)
+        vdim = None if vdim is None else check_int("vdim", vdim, minimum=1)
         if dim % num_heads != 0:
             raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads} "
                              f"(each head gets dim / num_heads channels)")

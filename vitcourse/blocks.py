@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .attention import MultiHeadAttention, load_from_torch_mha, reject_torch_mask_names
+from .utils import check_int
 
 __all__ = ["MLP", "PreNormBlock", "PostNormBlock", "DecoderBlock"]
 
@@ -38,9 +39,7 @@ def _activation(name: str) -> nn.Module:
 
 def _hidden(dim: int, mlp_ratio: float, mlp_dim: int | None) -> int:
     if mlp_dim is not None:
-        if isinstance(mlp_dim, bool) or not isinstance(mlp_dim, int) or mlp_dim < 1:
-            raise ValueError(f"mlp_dim must be a positive integer, got {mlp_dim!r}")
-        return mlp_dim
+        return check_int("mlp_dim", mlp_dim, minimum=1)
     if not mlp_ratio > 0:
         raise ValueError(f"mlp_ratio must be > 0, got {mlp_ratio!r}")
     return max(1, int(dim * mlp_ratio))

@@ -991,9 +991,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "hint.06.train_vit.2": {
         "en": "AdamW with warm-up and a cosine schedule, batches of 64 and a learning rate about 2e-3; "
-              "vitcourse.vit.random_affine as augmentation closes most of the gap. Return the model itself.",
+              "vitcourse.augment.random_affine as augmentation closes most of the gap. Return the model itself.",
         "ko": "AdamW, 워밍업(warm-up)과 코사인 스케줄, 배치 64, 학습률 2e-3 안팎을 쓰세요. "
-              "vitcourse.vit.random_affine 증강이 차이의 대부분을 메웁니다. 모델 자체를 돌려주세요.",
+              "vitcourse.augment.random_affine 증강이 차이의 대부분을 메웁니다. 모델 자체를 돌려주세요.",
     },
     "hint.07.cross_attention.1": {
         "en": "Queries come from `query`, keys and values from `context` (another length Nk and width Dc); padded "

@@ -1,8 +1,10 @@
-"""Offline data for the course: digits, sample photographs, and detection canvases.
+"""Offline data for the course: digits, sample photographs, and detection, segmentation and denoising canvases.
 
 Nothing here downloads anything. The digits are scikit-learn's 1,797
 handwritten 8x8 digits; the photographs ship with matplotlib and
-scikit-learn; the detection canvases are drawn by this module from a seed.
+scikit-learn; the detection canvases are drawn by this module from a seed,
+and the segmentation (`SegmentationCanvas`) and denoising
+(`DenoisingCanvas`) data sets of lecture 10 are made from them.
 
 Shapes: images are ``(B, C, H, W)`` floats in ``[0, 1]`` unless said
 otherwise; boxes are normalised ``cxcywh`` (centre x, centre y, width,
@@ -19,11 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
-from .utils import check_int
+from .utils import check_fraction, check_int, check_positive
 
 __all__ = [
     "DigitsSplit", "load_digits", "SAMPLE_IMAGES", "sample_image", "IMAGENET_MEAN", "IMAGENET_STD",
-    "denormalize", "SHAPES", "COLORS", "DetectionCanvas", "collate_fn",
+    "denormalize", "SHAPES", "COLORS", "DetectionCanvas", "collate_fn", "SegmentationCanvas", "DenoisingCanvas",
 ]
 
 # ----------------------------------------------------------------------------- digits
@@ -271,9 +273,7 @@ class DetectionCanvas(Dataset):
         if digit_split not in {"train", "test"}:
             raise ValueError(f"digit_split must be 'train' or 'test', got {digit_split!r}")
         self.digit_split = digit_split
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < 1:
-            raise ValueError(f"noise must be a number in [0, 1), got {noise!r}")
-        self.noise = float(noise)
+        self.noise = check_fraction("noise", noise)
         self.seed = check_int("seed", seed, minimum=0)
         self._masks = {}
 
@@ -385,3 +385,75 @@ def collate_fn(batch):
     if len(shapes) != 1:
         raise ValueError(f"all images in a batch must have the same shape, got {sorted(shapes)}")
     return torch.stack(images), list(targets)
+
+
+# ----------------------------------------------------------------------------- segmentation and denoising canvases
+
+
+def _canvas_tensors(canvas: DetectionCanvas) -> tuple[torch.Tensor, torch.Tensor]:
+    images, masks = zip(*((img, t["mask"]) for img, t in (canvas[i] for i in range(len(canvas)))))
+    return torch.stack(images), torch.stack(masks)  # (N, 3, S, S), (N, S, S)
+
+
+class SegmentationCanvas(Dataset):
+    """``(image, mask)`` pairs for semantic segmentation, drawn by `DetectionCanvas`.
+
+    ``image`` is ``(3, S, S)`` float32 in [0, 1]; ``mask`` is ``(S, S)`` int64
+    with 0 for the background and ``label + 1`` on an object, so there are
+    ``num_classes = len(classes) + 1`` classes. Every canvas is drawn once in
+    the constructor and kept as two tensors, ``images`` and ``masks``.
+    Keyword arguments go to `DetectionCanvas` (``kind``, ``canvas_size``,
+    ``shapes``, ``object_size``, ``noise``, ``seed``, ...).
+    """
+
+    def __init__(self, length: int = 1000, **canvas_kwargs):
+        self.canvas = DetectionCanvas(length, **canvas_kwargs)
+        S = self.canvas.canvas_size
+        self.images, self.masks = _canvas_tensors(self.canvas) if len(self.canvas) else (
+            torch.zeros(0, 3, S, S), torch.zeros(0, S, S, dtype=torch.int64))
+        self.classes = ("background",) + tuple(self.canvas.classes)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.images[index], self.masks[index]
+
+    def __repr__(self) -> str:
+        return f"SegmentationCanvas(length={len(self)}, size={self.canvas.canvas_size}, classes={self.classes})"
+
+
+class DenoisingCanvas(Dataset):
+    """``(noisy, clean)`` pairs for denoising: canvases plus Gaussian noise of std ``sigma``, clipped to [0, 1].
+
+    The noise is drawn once, for all items together, from a generator seeded
+    with ``noise_seed``: the pairs are fixed, so a training run reproduces.
+    Keyword arguments go to `DetectionCanvas`; ``images`` holds the clean
+    canvases ``(N, 3, S, S)`` and ``noisy`` the inputs.
+    """
+
+    def __init__(self, length: int = 1000, *, sigma: float = 0.2, noise_seed: int = 0, **canvas_kwargs):
+        sigma = check_positive("sigma", sigma)
+        noise_seed = check_int("noise_seed", noise_seed, minimum=0)
+        if canvas_kwargs.get("noise", 0):
+            raise ValueError(f"noise={canvas_kwargs['noise']!r} would make the clean targets noisy; "
+                             f"use sigma for the input noise")
+        self.sigma = sigma
+        self.canvas = DetectionCanvas(length, **canvas_kwargs)
+        S = self.canvas.canvas_size
+        self.images = _canvas_tensors(self.canvas)[0] if len(self.canvas) else torch.zeros(0, 3, S, S)
+        g = torch.Generator().manual_seed(noise_seed)
+        self.noisy = (self.images + sigma * torch.randn(self.images.shape, generator=g)).clamp(0, 1)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.noisy[index], self.images[index]
+
+    def __repr__(self) -> str:
+        return f"DenoisingCanvas(length={len(self)}, size={self.canvas.canvas_size}, sigma={self.sigma})"

@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 
 from .blocks import MLP
-from .utils import check_int
+from .utils import check_fraction, check_int, check_positive
 from .vit import PatchEmbedding
 
 __all__ = ["MixerConfig", "MixerBlock", "MLPMixer"]
@@ -68,10 +68,8 @@ class MixerConfig:
             check_int(name, getattr(self, name), minimum=1)
         if self.image_size % self.patch_size != 0:
             raise ValueError(f"image_size {self.image_size} is not divisible by patch_size {self.patch_size}")
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
-        if isinstance(self.norm_eps, bool) or not isinstance(self.norm_eps, (int, float)) or not self.norm_eps > 0:
-            raise ValueError(f"norm_eps must be a number > 0, got {self.norm_eps!r}")
+        check_fraction("dropout", self.dropout)
+        check_positive("norm_eps", self.norm_eps)
         if self.activation not in ("gelu", "gelu_tanh"):
             raise ValueError(f"activation must be 'gelu' or 'gelu_tanh', got {self.activation!r}")
 

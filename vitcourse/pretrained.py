@@ -6,7 +6,7 @@ there, it writes a *randomly initialised* Hugging Face model of the same kind,
 with a small configuration, to a folder with ``save_pretrained``, so the same
 code runs offline (as in CI). `Checkpoint.published` says which one it is.
 
-Loading goes through the public loaders: `vitcourse.vit.vit_from_hf` reads the
+Loading goes through the public loaders: `vitcourse.vit_hf.vit_from_hf` reads the
 folder directly; `detr_from_pretrained` reads it with ``transformers`` and
 converts with `vitcourse.detr.detr_from_hf`. ``transformers`` is needed for the
 DETR folder and for writing the stand-ins.

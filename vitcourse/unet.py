@@ -30,25 +30,20 @@ Differences from the paper:
   encoder-decoder, for the ablation of lecture 10); the decoder still learns
   the target sizes from the encoder's shapes, never from its values.
 
-Also here: `TransUNet` (a ViT encoder with this decoder), `SegmentationCanvas` (per-pixel masks from `DetectionCanvas`),
-`DenoisingCanvas` (noisy/clean pairs), and the segmentation metrics
-`confusion_matrix`, `iou_per_class`, `dice_per_class`, `mean_iou`,
-`mean_dice`. Used by ``notebooks/10_unet.ipynb``.
+Also here: `TransUNet` (a ViT encoder with this decoder). The lecture's data
+(`vitcourse.data.SegmentationCanvas`, `vitcourse.data.DenoisingCanvas`) and
+its segmentation metrics (`vitcourse.metrics`: IoU and Dice) are in their own
+modules. Used by ``notebooks/10_unet.ipynb``.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 
-from .data import DetectionCanvas
-from .utils import check_image_dtype, check_int, check_positive
+from .utils import check_image_dtype, check_int
 
-__all__ = [
-    "DoubleConv", "Down", "Up", "UNet", "TransUNet", "pad_to", "SegmentationCanvas", "DenoisingCanvas",
-    "confusion_matrix", "iou_per_class", "dice_per_class", "mean_iou", "mean_dice",
-]
+__all__ = ["DoubleConv", "Down", "Up", "UNet", "TransUNet", "pad_to"]
 
 
 # ----------------------------------------------------------------------------- building blocks
@@ -299,140 +294,3 @@ class TransUNet(nn.Module):
         for up, skip in zip(self.ups, reversed(skips)):
             h = up(h, skip)  # doubles the resolution, joins the CNN's map of that size
         return self.head(h)  # (B, K, H, W)
-
-
-# ----------------------------------------------------------------------------- data
-
-
-def _canvas_tensors(canvas: DetectionCanvas) -> tuple[torch.Tensor, torch.Tensor]:
-    images, masks = zip(*((img, t["mask"]) for img, t in (canvas[i] for i in range(len(canvas)))))
-    return torch.stack(images), torch.stack(masks)  # (N, 3, S, S), (N, S, S)
-
-
-class SegmentationCanvas(Dataset):
-    """``(image, mask)`` pairs for semantic segmentation, drawn by `DetectionCanvas`.
-
-    ``image`` is ``(3, S, S)`` float32 in [0, 1]; ``mask`` is ``(S, S)`` int64
-    with 0 for the background and ``label + 1`` on an object, so there are
-    ``num_classes = len(classes) + 1`` classes. Every canvas is drawn once in
-    the constructor and kept as two tensors, ``images`` and ``masks``.
-    Keyword arguments go to `DetectionCanvas` (``kind``, ``canvas_size``,
-    ``shapes``, ``object_size``, ``noise``, ``seed``, ...).
-    """
-
-    def __init__(self, length: int = 1000, **canvas_kwargs):
-        self.canvas = DetectionCanvas(length, **canvas_kwargs)
-        S = self.canvas.canvas_size
-        self.images, self.masks = _canvas_tensors(self.canvas) if len(self.canvas) else (
-            torch.zeros(0, 3, S, S), torch.zeros(0, S, S, dtype=torch.int64))
-        self.classes = ("background",) + tuple(self.canvas.classes)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index):
-        return self.images[index], self.masks[index]
-
-    def __repr__(self) -> str:
-        return f"SegmentationCanvas(length={len(self)}, size={self.canvas.canvas_size}, classes={self.classes})"
-
-
-class DenoisingCanvas(Dataset):
-    """``(noisy, clean)`` pairs for denoising: canvases plus Gaussian noise of std ``sigma``, clipped to [0, 1].
-
-    The noise is drawn once, for all items together, from a generator seeded
-    with ``noise_seed``: the pairs are fixed, so a training run reproduces.
-    Keyword arguments go to `DetectionCanvas`; ``images`` holds the clean
-    canvases ``(N, 3, S, S)`` and ``noisy`` the inputs.
-    """
-
-    def __init__(self, length: int = 1000, *, sigma: float = 0.2, noise_seed: int = 0, **canvas_kwargs):
-        sigma = check_positive("sigma", sigma)
-        noise_seed = check_int("noise_seed", noise_seed, minimum=0)
-        if canvas_kwargs.get("noise", 0):
-            raise ValueError(f"noise={canvas_kwargs['noise']!r} would make the clean targets noisy; "
-                             f"use sigma for the input noise")
-        self.sigma = sigma
-        self.canvas = DetectionCanvas(length, **canvas_kwargs)
-        S = self.canvas.canvas_size
-        self.images = _canvas_tensors(self.canvas)[0] if len(self.canvas) else torch.zeros(0, 3, S, S)
-        g = torch.Generator().manual_seed(noise_seed)
-        self.noisy = (self.images + sigma * torch.randn(self.images.shape, generator=g)).clamp(0, 1)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index):
-        return self.noisy[index], self.images[index]
-
-    def __repr__(self) -> str:
-        return f"DenoisingCanvas(length={len(self)}, size={self.canvas.canvas_size}, sigma={self.sigma})"
-
-
-# ----------------------------------------------------------------------------- metrics
-
-
-def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """``(K, K)`` int64 counts: row = true class, column = predicted class, over every pixel.
-
-    ``pred`` and ``target`` are integer label maps of the same shape, e.g.
-    ``(B, H, W)`` (take ``logits.argmax(1)`` first); values in ``0..K-1``.
-    """
-    num_classes = check_int("num_classes", num_classes, minimum=1)
-    for name, t in (("pred", pred), ("target", target)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor of class indices, got {type(t).__name__}")
-        if t.dtype.is_floating_point or t.dtype == torch.bool or t.is_complex():
-            raise TypeError(f"{name} must hold integer class indices, got dtype {t.dtype}; "
-                            f"use logits.argmax(1) for predictions")
-        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= num_classes):
-            raise ValueError(f"{name} has values in [{int(t.min())}, {int(t.max())}], expected 0..{num_classes - 1}")
-    if pred.shape != target.shape:
-        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} and "
-                         f"{tuple(target.shape)}")
-    idx = target.reshape(-1).long() * num_classes + pred.reshape(-1).long()  # (B*H*W,) flat cell index
-    return torch.bincount(idx, minlength=num_classes**2).view(num_classes, num_classes)  # (K, K)
-
-
-def iou_per_class(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Intersection over union per class, ``(K,)`` float64: ``|P ∩ T| / |P ∪ T|``.
-
-    Counted over all pixels given (the whole batch at once). A class absent
-    from both ``pred`` and ``target`` has no defined IoU: NaN (skipped by `mean_iou`).
-    """
-    cm = confusion_matrix(pred, target, num_classes).double()
-    inter = cm.diagonal()  # |P ∩ T| per class
-    union = cm.sum(0) + cm.sum(1) - inter  # |P| + |T| - |P ∩ T|
-    return torch.where(union > 0, inter / union.clamp_min(1), torch.full_like(inter, float("nan")))
-
-
-def dice_per_class(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Dice score (F1 of the pixels) per class, ``(K,)`` float64: ``2 |P ∩ T| / (|P| + |T|)``.
-
-    NaN for a class absent from both. Dice = 2 IoU / (1 + IoU), so it ranks like IoU but is larger.
-    """
-    cm = confusion_matrix(pred, target, num_classes).double()
-    inter = cm.diagonal()
-    total = cm.sum(0) + cm.sum(1)  # |P| + |T|
-    return torch.where(total > 0, 2 * inter / total.clamp_min(1), torch.full_like(inter, float("nan")))
-
-
-def _nanmean(values: torch.Tensor, what: str) -> float:
-    present = values[~values.isnan()]
-    if present.numel() == 0:
-        raise ValueError(f"{what} is undefined: no class occurs in pred or target")
-    return float(present.mean())
-
-
-def mean_iou(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> float:
-    """Mean of `iou_per_class` over the classes that occur (background included)."""
-    return _nanmean(iou_per_class(pred, target, num_classes), "mean IoU")
-
-
-def mean_dice(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> float:
-    """Mean of `dice_per_class` over the classes that occur (background included)."""
-    return _nanmean(dice_per_class(pred, target, num_classes), "mean Dice")

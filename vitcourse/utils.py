@@ -17,8 +17,9 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "check_int", "check_positive", "check_image_dtype", "DEVICES",
-           "choose_threads", "configure_threads", "threads_for", "wait_policy_at_start", "SMALL_MODEL_PARAMS"]
+__all__ = ["seed_everything", "get_device", "check_int", "check_positive", "check_fraction", "check_images",
+           "check_image_dtype", "DEVICES", "choose_threads", "configure_threads", "threads_for",
+           "wait_policy_at_start", "SMALL_MODEL_PARAMS"]
 
 DEVICES = ("cpu", "cuda", "mps")  # the devices the course supports; "auto" (None) picks the best one
 
@@ -43,6 +44,24 @@ def check_positive(name: str, value) -> float:
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
+
+
+def check_fraction(name: str, value) -> float:
+    """Return ``value`` as ``float`` if it is a number in ``[0, 1)`` (a dropout rate, a share), else raise naming
+    ``name``: TypeError for what is not a number, ValueError for a number outside ``[0, 1)`` (NaN included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number in [0, 1), got {value!r} of type {type(value).__name__}")
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_images(name: str, images) -> None:
+    """Raise unless ``images`` is a batch of images: a ``torch.Tensor`` of shape ``(B, C, H, W)``."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (B, C, H, W), got {type(images).__name__}")
+    if images.ndim != 4:
+        raise ValueError(f"{name} must have shape (B, C, H, W), got {tuple(images.shape)}")
 
 
 def check_image_dtype(name: str, images: torch.Tensor, expected: torch.dtype) -> None:

@@ -1,9 +1,8 @@
 """The Vision Transformer: an image as a sequence of patches, classified by a transformer encoder.
 
 Paper: Dosovitskiy et al., "An Image is Worth 16x16 Words: Transformers for
-Image Recognition at Scale", ICLR 2021, arXiv:2010.11929. Attention rollout:
-Abnar & Zuidema, "Quantifying Attention Flow in Transformers", ACL 2020,
-arXiv:2005.00928. Lecture: ``notebooks/06_vision_transformer.ipynb``.
+Image Recognition at Scale", ICLR 2021, arXiv:2010.11929. Lecture:
+``notebooks/06_vision_transformer.ipynb``.
 
 Shapes: ``B`` batch, ``C`` image channels, ``S`` image side, ``P`` patch
 side, ``h, w`` patch grid (``S // P``), ``N`` patches (``h * w``), ``T``
@@ -36,40 +35,28 @@ Differences from the paper:
 
 The transformer blocks, attention and position helpers are imported from
 `vitcourse.blocks`, `vitcourse.attention` and `vitcourse.positional`; this
-module only adds what is specific to images.
+module only adds what is specific to images. Around the model, each in its
+own module: `vitcourse.rollout` (attention rollout), `vitcourse.augment`
+(`random_affine`) and `vitcourse.vit_hf` (pretrained Hugging Face and timm
+weights: `vit_from_hf`, `vit_from_timm`).
 """
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from einops import rearrange
 
 from .blocks import PreNormBlock
 from .positional import resize_grid_embedding, sincos_2d
-from .utils import check_image_dtype
+from .utils import check_fraction, check_image_dtype, check_images, check_int, check_positive
 
-__all__ = [
-    "ViTConfig", "ViT", "PatchEmbedding", "patchify", "unpatchify", "attention_rollout", "cls_attention_grid",
-    "vit_from_hf", "vit_from_timm", "count_parameters", "random_affine",
-]
+__all__ = ["ViTConfig", "ViT", "PatchEmbedding", "patchify", "unpatchify", "count_parameters"]
 
 
 # ----------------------------------------------------------------------------- patches
-
-
-def _check_images(images, name: str = "images") -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (B, C, H, W), got {type(images).__name__}")
-    if images.ndim != 4:
-        raise ValueError(f"{name} must have shape (B, C, H, W), got {tuple(images.shape)}")
 
 
 def _check_divisible(height: int, width: int, patch_size: int) -> None:
@@ -84,9 +71,8 @@ def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
     patch, pixels are ordered ``(row, column, channel)``, the order of the
     paper's ``x_p`` and of `PatchEmbedding.as_linear`.
     """
-    _check_images(images)
-    if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
-        raise ValueError(f"patch_size must be a positive integer, got {patch_size!r}")
+    check_images("images", images)
+    patch_size = check_int("patch_size", patch_size, minimum=1)
     _check_divisible(images.shape[-2], images.shape[-1], patch_size)
     return rearrange(images, "b c (h p) (w q) -> b (h w) (p q c)", p=patch_size, q=patch_size)  # (B, N, P*P*C)
 
@@ -121,7 +107,7 @@ class PatchEmbedding(nn.Module):
         self.proj = nn.Conv2d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        _check_images(images)
+        check_images("images", images)
         check_image_dtype("images", images, self.proj.weight.dtype)
         B, C, H, W = images.shape
         if C != self.in_channels:
@@ -143,13 +129,6 @@ class PatchEmbedding(nn.Module):
 
 
 # ----------------------------------------------------------------------------- config
-
-
-def _pos_int(name: str, value, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
 # Options added after the lectures were recorded: shown by repr only when set, so printed configs stay as recorded.
@@ -197,9 +176,9 @@ class ViTConfig:
     class_token: bool | None = None  # None: a class token exactly when pool == "cls"
 
     def __post_init__(self):
-        for name in ("image_size", "patch_size", "in_channels", "dim", "depth", "num_heads", "mlp_dim"):
-            _pos_int(name, getattr(self, name))
-        _pos_int("num_classes", self.num_classes, minimum=0)
+        for name in ("image_size", "patch_size", "in_channels", "dim", "depth", "num_heads", "mlp_dim", "num_classes"):
+            value = check_int(name, getattr(self, name), minimum=0 if name == "num_classes" else 1)
+            object.__setattr__(self, name, value)  # a numpy integer is stored as a Python int
         if self.image_size % self.patch_size:
             raise ValueError(f"image size {self.image_size} is not divisible by patch size {self.patch_size}")
         if self.dim % self.num_heads:
@@ -214,11 +193,8 @@ class ViTConfig:
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
         for name in ("dropout", "attn_dropout"):
-            p = getattr(self, name)
-            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-                raise ValueError(f"{name} must be a number in [0, 1), got {p!r}")
-        if isinstance(self.norm_eps, bool) or not isinstance(self.norm_eps, (int, float)) or not self.norm_eps > 0:
-            raise ValueError(f"norm_eps must be a number > 0, got {self.norm_eps!r}")
+            check_fraction(name, getattr(self, name))
+        check_positive("norm_eps", self.norm_eps)
         if self.activation not in ("gelu", "gelu_tanh"):
             raise ValueError(f"activation must be 'gelu' or 'gelu_tanh', got {self.activation!r}")
         if self.class_token is not None and not isinstance(self.class_token, bool):
@@ -383,7 +359,7 @@ class ViT(nn.Module):
 
     def embed(self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False) -> torch.Tensor:
         """Steps 1-8 of the lecture: patches, patch embedding, class token, positions -> ``(B, T, D)``."""
-        _check_images(images)
+        check_images("images", images)
         check_image_dtype("images", images, self.patch_embed.proj.weight.dtype)
         B, C, H, W = images.shape
         P, S = self.config.patch_size, self.config.image_size
@@ -443,394 +419,3 @@ def count_parameters(model_or_config) -> int:
     if not isinstance(model_or_config, nn.Module):
         raise TypeError(f"expected an nn.Module or a ViTConfig, got {type(model_or_config).__name__}")
     return sum(p.numel() for p in model_or_config.parameters())
-
-
-# ----------------------------------------------------------------------------- attention maps
-
-
-def _stack_maps(attn_maps, name: str = "attn_maps") -> torch.Tensor:
-    if isinstance(attn_maps, torch.Tensor):
-        maps = attn_maps
-    elif isinstance(attn_maps, Sequence) and len(attn_maps) > 0 and all(isinstance(a, torch.Tensor) for a in attn_maps):
-        shapes = {tuple(a.shape) for a in attn_maps}
-        if len(shapes) != 1:
-            raise ValueError(f"{name}: every layer's map must have the same shape, got {sorted(shapes)}")
-        maps = torch.stack(list(attn_maps))  # (L, B, H, T, T)
-    else:
-        raise TypeError(f"{name} must be a non-empty list of (B, H, T, T) tensors or one (L, B, H, T, T) tensor, "
-                        f"got {type(attn_maps).__name__}")
-    if maps.ndim != 5 or maps.shape[-1] != maps.shape[-2]:
-        raise ValueError(f"{name} must stack to shape (L, B, H, T, T), got {tuple(maps.shape)}")
-    return maps
-
-
-def attention_rollout(attn_maps, *, head_fusion: str = "mean", residual: bool = True,
-                      discard_ratio: float = 0.0) -> torch.Tensor:
-    """Attention rollout (Abnar & Zuidema 2020): how much each output token draws on each input token.
-
-    Args:
-        attn_maps: ``L`` attention maps ``(B, H, T, T)`` (as returned by
-            ``ViT(..., return_attn=True)``) or one tensor ``(L, B, H, T, T)``.
-        head_fusion: ``"mean"``, ``"max"`` or ``"min"`` over heads.
-        residual: add the identity for the skip connection, ``A' = (A + I) / 2``.
-        discard_ratio: share of the smallest weights per row set to zero
-            before renormalising (``0`` keeps all; the class-token column is never dropped).
-
-    Returns:
-        ``(B, T, T)``: ``R = A'_L ... A'_2 A'_1`` with rows renormalised to sum
-        to one; ``R[:, 0, 1:]`` is the class token's map over the patches.
-    """
-    maps = _stack_maps(attn_maps).float()  # (L, B, H, T, T)
-    if head_fusion == "mean":
-        fused = maps.mean(dim=2)
-    elif head_fusion == "max":
-        fused = maps.amax(dim=2)
-    elif head_fusion == "min":
-        fused = maps.amin(dim=2)
-    else:
-        raise ValueError(f"head_fusion must be 'mean', 'max' or 'min', got {head_fusion!r}")  # (L, B, T, T)
-    if isinstance(discard_ratio, bool) or not isinstance(discard_ratio, (int, float)) or not 0 <= discard_ratio < 1:
-        raise ValueError(f"discard_ratio must be a number in [0, 1), got {discard_ratio!r}")
-    T = fused.shape[-1]
-    eye = torch.eye(T, dtype=fused.dtype, device=fused.device)
-    rollout = eye.expand_as(fused[0]).clone()  # (B, T, T)
-    for a in fused:  # a: (B, T, T), layer by layer from the input upwards
-        if discard_ratio > 0:
-            k = int(T * discard_ratio)
-            if k > 0:
-                low = a.topk(k, dim=-1, largest=False).indices  # (B, T, k)
-                keep = torch.ones_like(a, dtype=torch.bool).scatter_(-1, low, False)
-                keep[..., 0] = True
-                a = a * keep
-        if residual:
-            a = 0.5 * a + 0.5 * eye  # the skip connection carries the token itself
-        a = a / a.sum(dim=-1, keepdim=True).clamp_min(1e-12)  # rows sum to one
-        rollout = a @ rollout  # (B, T, T)
-    return rollout
-
-
-def cls_attention_grid(weights: torch.Tensor, grid: tuple[int, int] | int) -> torch.Tensor:
-    """The class token's row over the patches as an image: ``(..., T, T) -> (..., h, w)`` (class token first)."""
-    h, w = (grid, grid) if isinstance(grid, int) else tuple(grid)
-    if not isinstance(weights, torch.Tensor) or weights.ndim < 2 or weights.shape[-1] != h * w + 1:
-        shape = tuple(weights.shape) if isinstance(weights, torch.Tensor) else type(weights).__name__
-        raise ValueError(f"weights must have shape (..., T, T) with T = {h}*{w} + 1 = {h * w + 1}, got {shape}")
-    return rearrange(weights[..., 0, 1:], "... (h w) -> ... h w", h=h, w=w)  # (..., h, w)
-
-
-# ----------------------------------------------------------------------------- training on small data
-
-
-def random_affine(images: torch.Tensor, *, degrees: float = 10.0, translate: float = 0.1,
-                  scale: tuple[float, float] = (0.9, 1.1), mode: str = "nearest") -> torch.Tensor:
-    """Light random rotation, shift and zoom of a batch ``(B, C, H, W)``, one draw per image.
-
-    ViT has no built-in notion that a shifted digit is the same digit (a
-    CNN's weight sharing gives it that for free), so on small data it learns
-    it from augmented copies. Angles are uniform in ``[-degrees, degrees]``,
-    shifts in ``[-translate, translate]`` of the image side, zoom in
-    ``scale``; pixels that come from outside the image are zero. ``mode`` is
-    the resampling: ``"nearest"`` keeps the blocky look of digits upscaled by
-    `vitcourse.data.load_digits` (bilinear would blur training images but not
-    test images), ``"bilinear"`` suits photographs. Uses the global torch
-    generator, so `vitcourse.fit`'s seed makes it repeatable.
-    """
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"mode must be 'nearest' or 'bilinear', got {mode!r}")
-    _check_images(images)
-    lo, hi = scale
-    if not 0 < lo <= hi:
-        raise ValueError(f"scale must be (low, high) with 0 < low <= high, got {scale!r}")
-    if degrees < 0 or translate < 0:
-        raise ValueError(f"degrees and translate must be >= 0, got {degrees!r} and {translate!r}")
-    B = images.shape[0]
-    dev = images.device
-    angle = (torch.rand(B, device=dev) * 2 - 1) * math.radians(degrees)  # (B,)
-    zoom = torch.empty(B, device=dev).uniform_(lo, hi)  # (B,)
-    shift = (torch.rand(B, 2, device=dev) * 2 - 1) * (2 * translate)  # (B, 2), in [-1, 1] grid units
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)  # (B, 2, 3) output -> input coordinates
-    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)  # (B, H, W, 2)
-    return F.grid_sample(images, grid, mode=mode, padding_mode="zeros", align_corners=False)
-
-
-# ----------------------------------------------------------------------------- Hugging Face weights
-
-# Per-block renames: Hugging Face transformers >= 5 module names, and the names saved in hub checkpoints.
-_HF_BLOCK_KEYS = {
-    "layernorm_before": "norm1",
-    "layernorm_after": "norm2",
-    "attention.q_proj": "attn.q_proj",
-    "attention.k_proj": "attn.k_proj",
-    "attention.v_proj": "attn.v_proj",
-    "attention.o_proj": "attn.out_proj",
-    "mlp.fc1": "mlp.fc1",
-    "mlp.fc2": "mlp.fc2",
-    "attention.attention.query": "attn.q_proj",
-    "attention.attention.key": "attn.k_proj",
-    "attention.attention.value": "attn.v_proj",
-    "attention.output.dense": "attn.out_proj",
-    "intermediate.dense": "mlp.fc1",
-    "output.dense": "mlp.fc2",
-}
-_HF_TOP_KEYS = {
-    "embeddings.cls_token": "cls_token",
-    "embeddings.position_embeddings": "pos_embed",
-    "embeddings.patch_embeddings.projection.weight": "patch_embed.proj.weight",
-    "embeddings.patch_embeddings.projection.bias": "patch_embed.proj.bias",
-    "layernorm.weight": "norm.weight",
-    "layernorm.bias": "norm.bias",
-    "classifier.weight": "head.weight",
-    "classifier.bias": "head.bias",
-}
-_HF_IGNORED = ("pooler.", "embeddings.mask_token")  # ViTModel's pooler and the masked-image-modelling token
-# Hugging Face's hidden_act names of the two GELUs (gelu_new is the tanh formula written out, as in GPT-2).
-_HF_ACTIVATIONS = {"gelu": "gelu", "gelu_python": "gelu", "gelu_pytorch_tanh": "gelu_tanh", "gelu_new": "gelu_tanh"}
-
-
-def _refuse_fc_norm(keys, port: str) -> None:
-    """fc_norm is a LayerNorm *after* pooling: loading it as the final ``norm`` would give wrong logits, silently."""
-    found = [k for k in keys if "fc_norm" in k]
-    if found:
-        raise ValueError(f"state_dict has {found} (timm's fc_norm: the LayerNorm after mean pooling, as in MAE and "
-                         f"DeiT-III); {port} has no such layer and must not load it as the final norm. Use "
-                         f"vit_from_timm, which maps it onto ViTConfig(fc_norm=True)")
-
-
-def _convert_hf_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename a Hugging Face ViT state dict (``ViTForImageClassification`` or ``ViTModel``) to our names."""
-    _refuse_fc_norm(state_dict, "a Hugging Face ViT")
-    out, unknown = {}, []
-    for key, value in state_dict.items():
-        k = key[len("vit."):] if key.startswith("vit.") else key
-        if any(k.startswith(p) for p in _HF_IGNORED):
-            continue
-        if k in _HF_TOP_KEYS:
-            out[_HF_TOP_KEYS[k]] = value
-            continue
-        for prefix in ("layers.", "encoder.layer."):
-            if k.startswith(prefix):
-                index, _, rest = k[len(prefix):].partition(".")
-                stem, _, leaf = rest.rpartition(".")
-                if index.isdigit() and stem in _HF_BLOCK_KEYS:
-                    out[f"blocks.{int(index)}.{_HF_BLOCK_KEYS[stem]}.{leaf}"] = value
-                    break
-        else:
-            unknown.append(key)
-    if unknown:
-        raise ValueError(f"state_dict has keys that are not part of a Hugging Face ViT: {unknown[:8]}"
-                         f"{' ...' if len(unknown) > 8 else ''}")
-    return out
-
-
-def _config_from_hf(hf_config, num_classes: int) -> ViTConfig:
-    get = hf_config.get if isinstance(hf_config, Mapping) else lambda k, d=None: getattr(hf_config, k, d)
-    act = get("hidden_act", "gelu")
-    if act not in _HF_ACTIVATIONS:
-        raise ValueError(f"hidden_act must be one of {sorted(_HF_ACTIVATIONS)} (exact or tanh GELU), got {act!r}")
-
-    def side(name):
-        v = get(name)
-        if isinstance(v, (list, tuple)):
-            if len(set(v)) != 1:
-                raise ValueError(f"{name} must be square, got {v!r}")
-            v = v[0]
-        return int(v)
-
-    return ViTConfig(image_size=side("image_size"), patch_size=side("patch_size"),
-                     in_channels=int(get("num_channels", 3)), num_classes=num_classes, dim=int(get("hidden_size")),
-                     depth=int(get("num_hidden_layers")), num_heads=int(get("num_attention_heads")),
-                     mlp_dim=int(get("intermediate_size")), qkv_bias=bool(get("qkv_bias", True)),
-                     norm_eps=float(get("layer_norm_eps", 1e-12)), activation=_HF_ACTIVATIONS[act],
-                     dropout=float(get("hidden_dropout_prob", 0.0)),
-                     attn_dropout=float(get("attention_probs_dropout_prob", 0.0)))
-
-
-def _config_from_state_dict(sd: Mapping[str, torch.Tensor], num_heads: int, norm_eps: float) -> ViTConfig:
-    try:
-        dim, channels, patch, _ = sd["patch_embed.proj.weight"].shape
-        tokens = sd["pos_embed"].shape[1]
-        mlp_dim = sd["blocks.0.mlp.fc1.weight"].shape[0]
-    except KeyError as e:
-        raise ValueError(f"state_dict lacks {e.args[0]!r} (after renaming), needed to infer the config") from None
-    grid = math.isqrt(tokens - 1)
-    if grid * grid != tokens - 1:
-        raise ValueError(f"position embeddings have {tokens} rows; expected a class token plus a square grid")
-    depth = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks."))
-    return ViTConfig(image_size=grid * patch, patch_size=patch, in_channels=channels,
-                     num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0, dim=dim, depth=depth,
-                     num_heads=num_heads, mlp_dim=mlp_dim, qkv_bias="blocks.0.attn.q_proj.bias" in sd,
-                     norm_eps=norm_eps)
-
-
-def _read_checkpoint_dir(path: Path) -> tuple[dict, dict]:
-    config_file = path / "config.json"
-    if not config_file.is_file():
-        raise ValueError(f"checkpoint directory {str(path)!r} has no config.json")
-    hf_config = json.loads(config_file.read_text())
-    files = sorted(path.glob("*.safetensors"))
-    if files:
-        from safetensors.torch import load_file
-
-        state_dict = {}
-        for f in files:
-            state_dict.update(load_file(str(f)))
-    elif (path / "pytorch_model.bin").is_file():
-        state_dict = torch.load(path / "pytorch_model.bin", map_location="cpu", weights_only=True)
-    else:
-        raise ValueError(f"checkpoint directory {str(path)!r} has no *.safetensors or pytorch_model.bin file")
-    return hf_config, state_dict
-
-
-def vit_from_hf(source, *, config=None, num_heads: int | None = None, norm_eps: float = 1e-12) -> ViT:
-    """Build our `ViT` with the weights of a Hugging Face ViT, so pretrained checkpoints run in course code.
-
-    Args:
-        source: a ``transformers`` ``ViTForImageClassification`` or ``ViTModel``
-            (``ViTModel`` gives ``num_classes=0``: the model returns the pooled
-            class token), its ``state_dict()`` (current or hub key names), or
-            the path of a local checkpoint directory (``config.json`` plus
-            ``model.safetensors`` or ``pytorch_model.bin``, as written by
-            ``save_pretrained``). Nothing is downloaded.
-        config: for a bare state dict, its Hugging Face ``ViTConfig`` (or the
-            ``config.json`` dict) or our `ViTConfig`; or give ``num_heads``
-            (the only size not readable from the weights) and ``norm_eps``.
-
-    Returns:
-        a `ViT` in ``eval()`` mode whose logits equal the Hugging Face model's.
-    """
-    hf_config = None
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_dir():
-            raise ValueError(f"source path {str(source)!r} is not a directory (expected a local checkpoint)")
-        hf_config, state_dict = _read_checkpoint_dir(path)
-    elif isinstance(source, nn.Module):
-        if not hasattr(source, "config"):
-            raise TypeError(f"source module {type(source).__name__} has no .config; pass a Hugging Face ViT model")
-        hf_config, state_dict = source.config, source.state_dict()
-    elif isinstance(source, Mapping):
-        state_dict = source
-        hf_config = config
-    else:
-        raise TypeError(f"source must be a Hugging Face ViT model, a state dict or a directory path, "
-                        f"got {type(source).__name__}")
-    sd = _convert_hf_state_dict(state_dict)
-    num_classes = sd["head.weight"].shape[0] if "head.weight" in sd else 0
-    if isinstance(hf_config, ViTConfig):
-        cfg = hf_config
-    elif hf_config is not None:
-        cfg = _config_from_hf(hf_config, num_classes)
-    else:
-        if num_heads is None:
-            raise ValueError("a bare state dict needs config=... or num_heads=... (heads cannot be read from weights)")
-        cfg = _config_from_state_dict(sd, num_heads, norm_eps)
-    return _load_converted(cfg, sd)
-
-
-def _load_converted(cfg: ViTConfig, sd: Mapping[str, torch.Tensor]) -> ViT:
-    """``ViT(cfg)`` holding the (renamed) weights ``sd``, every name and shape checked; in ``eval()`` mode."""
-    if cfg.fc_norm != ("fc_norm.weight" in sd):
-        raise ValueError(f"the weights {'have' if 'fc_norm.weight' in sd else 'lack'} fc_norm (a LayerNorm after "
-                         f"pooling) but the config has fc_norm={cfg.fc_norm}: a LayerNorm before and one after "
-                         f"mean pooling give different logits; use config.replace(fc_norm={'fc_norm.weight' in sd})")
-    with torch.device("meta"):  # no memory and no random init: every weight comes from the checkpoint
-        model = ViT(cfg)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(sd))
-    extra = sorted(set(sd) - set(expected))
-    if missing or extra:
-        raise ValueError(f"weights do not fit ViT({cfg}): missing {missing[:6]}, unexpected {extra[:6]}")
-    for k, v in sd.items():
-        if tuple(v.shape) != tuple(expected[k].shape):
-            raise ValueError(f"weight {k!r} has shape {tuple(v.shape)}, the config expects {tuple(expected[k].shape)}")
-    model.load_state_dict({k: v.detach().clone() for k, v in sd.items()}, assign=True)
-    if cfg.pos_embedding == "sincos":  # a non-persistent buffer: not in the checkpoint, computed here
-        model.pos_embed = model._sincos(cfg.grid_size, cfg.grid_size)
-    return model.eval()
-
-
-# ----------------------------------------------------------------------------- timm (and MAE, DeiT) weights
-
-# timm's VisionTransformer names -> ours; the fused ``attn.qkv`` is split into q, k, v in `_convert_timm_state_dict`.
-_TIMM_BLOCK_KEYS = {"norm1": "norm1", "norm2": "norm2", "attn.proj": "attn.out_proj", "mlp.fc1": "mlp.fc1",
-                    "mlp.fc2": "mlp.fc2"}
-_TIMM_TOP_KEYS = {"cls_token", "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias", "norm.weight",
-                  "norm.bias", "fc_norm.weight", "fc_norm.bias", "head.weight", "head.bias"}
-
-
-def _convert_timm_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Rename a timm ``VisionTransformer`` state dict to our names (``fc_norm`` stays ``fc_norm``)."""
-    out, unknown = {}, []
-    for key, value in state_dict.items():
-        if key in _TIMM_TOP_KEYS:
-            out[key] = value
-            continue
-        index, _, rest = key[len("blocks."):].partition(".") if key.startswith("blocks.") else ("", "", "")
-        stem, _, leaf = rest.rpartition(".")
-        if index.isdigit() and stem == "attn.qkv" and leaf in ("weight", "bias"):
-            q, k, v = value.chunk(3, dim=0)  # timm stacks the projections as rows [q; k; v]
-            for name, part in (("q", q), ("k", k), ("v", v)):
-                out[f"blocks.{int(index)}.attn.{name}_proj.{leaf}"] = part
-        elif index.isdigit() and stem in _TIMM_BLOCK_KEYS:
-            out[f"blocks.{int(index)}.{_TIMM_BLOCK_KEYS[stem]}.{leaf}"] = value
-        else:
-            unknown.append(key)
-    if unknown:
-        raise ValueError(f"state_dict has keys that this port of timm's plain ViT does not know (layer scale, "
-                         f"register tokens, q/k norms and relative positions are not supported): {unknown[:8]}"
-                         f"{' ...' if len(unknown) > 8 else ''}")
-    return out
-
-
-def vit_from_timm(state_dict: Mapping[str, torch.Tensor], *, config: ViTConfig | None = None,
-                  num_heads: int | None = None, norm_eps: float = 1e-6) -> ViT:
-    """Build our `ViT` from the state dict of a timm ``VisionTransformer`` (also MAE and DeiT fine-tuned ViTs).
-
-    timm names the final LayerNorm ``norm`` when it normalises every token
-    before pooling and ``fc_norm`` when it normalises the pooled vector
-    (``global_pool='avg'``, as MAE and DeiT-III fine-tune). Both are mapped
-    onto our layout: a checkpoint with ``fc_norm`` gives
-    ``ViTConfig(pool="mean", fc_norm=True)``, and its ``fc_norm`` weights are
-    never loaded as ``norm`` (that would normalise before averaging and give
-    other logits without any error). timm is not needed: pass the state dict
-    (e.g. read with ``safetensors.torch.load_file``); nothing is downloaded.
-
-    Args:
-        state_dict: timm names (``blocks.0.attn.qkv.weight``, ``fc_norm.weight``, ...).
-        config: our `ViTConfig` for the weights; or give ``num_heads`` (the
-            only size not readable from the weights) and ``norm_eps`` (timm's
-            default 1e-6). Inferred: a class token if ``cls_token`` is present;
-            ``pool="mean", fc_norm=True`` if ``fc_norm`` is, ``pool="mean"``
-            if there is no class token, else ``pool="cls"``.
-
-    Returns:
-        a `ViT` in ``eval()`` mode whose logits equal timm's forward.
-    """
-    if not isinstance(state_dict, Mapping):
-        raise TypeError(f"state_dict must be a mapping of names to tensors, got {type(state_dict).__name__}")
-    sd = _convert_timm_state_dict(state_dict)
-    if config is None:
-        if num_heads is None:
-            raise ValueError("vit_from_timm needs config=... or num_heads=... (heads cannot be read from weights)")
-        try:
-            dim, channels, patch, _ = sd["patch_embed.proj.weight"].shape
-            tokens = sd["pos_embed"].shape[1]
-            mlp_dim = sd["blocks.0.mlp.fc1.weight"].shape[0]
-        except KeyError as e:
-            raise ValueError(f"state_dict lacks {e.args[0]!r}, needed to infer the config; pass config=...") from None
-        has_cls, fc_norm = "cls_token" in sd, "fc_norm.weight" in sd
-        grid = math.isqrt(tokens - has_cls)
-        if grid * grid != tokens - has_cls:
-            raise ValueError(f"pos_embed has {tokens} rows; expected {'a class token plus ' if has_cls else ''}a "
-                             f"square grid (timm's no_embed_class layout is not supported)")
-        config = ViTConfig(image_size=grid * patch, patch_size=patch, in_channels=channels,
-                           num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0, dim=dim,
-                           depth=1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks.")),
-                           num_heads=num_heads, mlp_dim=mlp_dim, qkv_bias="blocks.0.attn.q_proj.bias" in sd,
-                           norm_eps=norm_eps, pool="cls" if has_cls and not fc_norm else "mean", fc_norm=fc_norm,
-                           class_token=has_cls)
-    elif not isinstance(config, ViTConfig):
-        raise TypeError(f"config must be a vitcourse ViTConfig, got {type(config).__name__}")
-    return _load_converted(config, sd)

@@ -71,7 +71,7 @@ def _patchify_variant(inputs, order):
 class Patchify(Check):
     name = "06.patchify"
     absent = ("vit",)
-    forbidden = ("vitcourse.vit",)
+    forbidden = ("vitcourse.vit", "vitcourse.vit_hf")  # vit_hf re-exports ViT
     target = "patchify"
     mistakes = (
         ("mistake.06.patchify_channels_first", lambda i: _patchify_variant(i, (0, 2, 4, 1, 3, 5))),
@@ -103,7 +103,7 @@ class Patchify(Check):
 class PatchEmbedding(Check):
     name = "06.patch_embedding"
     absent = ("vit",)
-    forbidden = ("vitcourse.vit",)
+    forbidden = ("vitcourse.vit", "vitcourse.vit_hf")  # vit_hf re-exports ViT
     target = "patch_embedding"
     rtol, atol = 1e-4, 1e-4
     mistakes = (
@@ -149,7 +149,8 @@ class ViTForward(Check):
     absent = ("vit",)
     forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
                  "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
-                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention", "vitcourse.vit", "vitcourse.blocks")
+                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention", "vitcourse.vit", "vitcourse.vit_hf",
+                 "vitcourse.blocks")
     target = "vit_forward"
     rtol, atol = 1e-4, 1e-4
 

@@ -12,7 +12,7 @@ The blocks are functions with their weights passed as arguments (no
 - ``dice_score(pred, target, num_classes)``: per-class Dice ``(K,)``, NaN for
   a class absent from both.
 
-References use ``torch.nn.functional`` in float64 and `vitcourse.unet`.
+References use ``torch.nn.functional`` in float64, `vitcourse.unet` and `vitcourse.metrics`.
 """
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ class DecoderStage(Check):
 def dice_ref(pred, target, num_classes):
     import torch
 
-    from ..unet import dice_per_class
+    from ..metrics import dice_per_class
 
     return dice_per_class(torch.from_numpy(np.asarray(pred)), torch.from_numpy(np.asarray(target)),
                           int(num_classes)).numpy()
@@ -128,8 +128,8 @@ def dice_ref(pred, target, num_classes):
 @register
 class DiceScore(Check):
     name = "10.dice_score"
-    absent = ("unet",)
-    forbidden = ("vitcourse.unet",)
+    absent = ("metrics",)
+    forbidden = ("vitcourse.metrics",)
     target = "dice_score"
     rtol, atol = 1e-6, 1e-6
     mistakes = (

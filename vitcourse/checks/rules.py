@@ -37,16 +37,29 @@ class Use:
         return msg("rule.use", cell=self.cell, line=self.line, how=self.how, name=self.name)
 
 
-def _package_reexports() -> dict[str, list[str]]:
-    """``{"attention": ["MultiHeadAttention", ...]}``: names ``vitcourse/__init__.py`` re-exports, by module."""
+def _package_reexports(source: str | None = None) -> dict[str, list[str]]:
+    """``{"attention": ["MultiHeadAttention", ...]}``: names ``vitcourse/__init__.py`` re-exports, by module.
+
+    Read from the source, never by importing: ``from .x import ...`` lines and the lazy table ``_MODULES``
+    (``[(".x", "Name1 Name2"), ...]``, PEP 562 re-exports), as `vitcourse.grading.sandbox` reads it.
+    """
     out: dict[str, list[str]] = {}
     try:
-        tree = ast.parse((Path(__file__).resolve().parent.parent / "__init__.py").read_text())
+        if source is None:
+            source = (Path(__file__).resolve().parent.parent / "__init__.py").read_text()
+        tree = ast.parse(source)
     except (OSError, SyntaxError):
         return out
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
             out.setdefault(node.module.split(".")[0], []).extend(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_MODULES" for t in node.targets):
+            try:
+                table = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            for module, names in table:
+                out.setdefault(module.lstrip(".").split(".")[0], []).extend(names.split())
     return out
 
 

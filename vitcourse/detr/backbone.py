@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from ..utils import check_int
+
 __all__ = ["BackboneConfig", "FrozenBatchNorm2d", "ResNetBackbone", "SmallCNN", "build_backbone"]
 
 
@@ -60,8 +62,10 @@ class BackboneConfig:
         widths, depths = tuple(self.widths), tuple(self.depths)
         object.__setattr__(self, "widths", widths)
         object.__setattr__(self, "depths", depths)
-        if not widths or any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in widths):
+        if not widths:
             raise ValueError(f"widths must be positive integers, got {widths!r}")
+        widths = tuple(check_int(f"widths[{i}]", c, minimum=1) for i, c in enumerate(widths))
+        object.__setattr__(self, "widths", widths)
         if self.kind == "resnet":
             if len(depths) != len(widths) or any(not isinstance(d, int) or d < 1 for d in depths):
                 raise ValueError(f"depths must give one positive block count per stage ({len(widths)} stages), "

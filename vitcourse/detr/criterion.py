@@ -30,6 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..utils import check_int
 from .boxes import box_cxcywh_to_xyxy, generalized_box_iou
 from .matcher import HungarianMatcher, check_detection_inputs
 
@@ -58,8 +59,7 @@ class SetCriterion(nn.Module):
                  weight_dict: dict[str, float] | None = None, eos_coef: float = 0.1,
                  losses: tuple[str, ...] = ("labels", "boxes", "cardinality")):
         super().__init__()
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes must be an integer >= 1, got {num_classes!r}")
+        num_classes = check_int("num_classes", num_classes, minimum=1)
         if isinstance(eos_coef, bool) or not isinstance(eos_coef, (int, float)) or not 0 < eos_coef <= 1:
             raise ValueError(f"eos_coef must be a number in (0, 1], got {eos_coef!r}")
         unknown = [name for name in losses if name not in self._loss_methods()]

@@ -92,7 +92,7 @@ def config_from_hf(hf_config, *, aux_loss: bool = True) -> DETRConfig:
         raise ValueError("downsample_in_bottleneck=True (stride in the 1x1 convolution) is not supported; "
                          "the course's ResNet puts the stride in the 3x3 convolution")
     return DETRConfig(
-        num_classes=c.num_labels, num_queries=c.num_queries, dim=c.d_model, heads=c.encoder_attention_heads,
+        num_classes=c.num_labels, num_queries=c.num_queries, dim=c.d_model, num_heads=c.encoder_attention_heads,
         encoder_layers=c.encoder_layers, decoder_layers=c.decoder_layers, mlp_dim=c.encoder_ffn_dim,
         dropout=float(c.dropout), aux_loss=aux_loss,
         backbone=BackboneConfig(kind="resnet", widths=tuple(backbone.hidden_sizes), depths=tuple(backbone.depths),

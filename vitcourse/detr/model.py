@@ -36,14 +36,14 @@ a TypeError that says so, rather than silently inverted.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..blocks import DecoderBlock, PostNormBlock
-from ..utils import check_image_dtype
+from ..utils import check_image_dtype, check_int
 from .backbone import BackboneConfig, build_backbone
 from .boxes import box_cxcywh_to_xyxy, scale_boxes
 from .position import sine_position_encoding
@@ -51,41 +51,44 @@ from .position import sine_position_encoding
 __all__ = ["DETRConfig", "DETR", "BoxMLP", "post_process"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DETRConfig:
-    """Sizes of a DETR model (keyword-only presets: `DETRConfig.r50`, `DETRConfig.cpu`).
+    """Sizes of a DETR model, keyword-only like `vitcourse.vit.ViTConfig` (presets: `DETRConfig.r50`, `DETRConfig.cpu`).
 
     Args:
         num_classes: object classes ``C``; the class head has ``C + 1`` outputs.
         num_queries: object queries ``Q``, the most objects one image can hold.
-        dim: model width ``D``; heads: attention heads ``H`` (``D % H == 0``).
+        dim: model width ``D``; num_heads: attention heads ``H`` (``D % H == 0``).
         encoder_layers, decoder_layers: numbers of blocks.
         mlp_dim: hidden width of the blocks' MLP.
         dropout: dropout in the transformer (paper: 0.1).
         aux_loss: also predict from every earlier decoder layer (``aux_outputs``).
         backbone: a `BackboneConfig`.
+
+    ``heads`` is the field's old name: it is refused with a TypeError that gives the new one.
     """
 
     num_classes: int = 91
     num_queries: int = 100
     dim: int = 256
-    heads: int = 8
+    num_heads: int = 8
     encoder_layers: int = 6
     decoder_layers: int = 6
     mlp_dim: int = 2048
     dropout: float = 0.1
     aux_loss: bool = True
     backbone: BackboneConfig = field(default_factory=BackboneConfig.resnet50)
+    heads: InitVar[int | None] = None  # the old name of num_heads: refused in __post_init__
 
-    def __post_init__(self):
-        for name in ("num_classes", "num_queries", "dim", "heads", "decoder_layers", "mlp_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.encoder_layers, bool) or not isinstance(self.encoder_layers, int) or self.encoder_layers < 0:
-            raise ValueError(f"encoder_layers must be an integer >= 0, got {self.encoder_layers!r}")
-        if self.dim % self.heads:
-            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
+    def __post_init__(self, heads):
+        if heads is not None:
+            raise TypeError(f"DETRConfig(heads={heads!r}): the field is now num_heads, as in ViTConfig and "
+                            f"MultiHeadAttention; pass num_heads={heads!r}")
+        for name in ("num_classes", "num_queries", "dim", "num_heads", "decoder_layers", "mlp_dim"):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
+        object.__setattr__(self, "encoder_layers", check_int("encoder_layers", self.encoder_layers, minimum=0))
+        if self.dim % self.num_heads:
+            raise ValueError(f"dim {self.dim} is not divisible by num_heads {self.num_heads}")
         if self.dim % 4:
             raise ValueError(f"dim must be divisible by 4 for the 2D sine encoding, got {self.dim}")
         if not 0 <= self.dropout < 1:
@@ -94,16 +97,16 @@ class DETRConfig:
             raise TypeError(f"backbone must be a BackboneConfig, got {type(self.backbone).__name__}")
 
     @classmethod
-    def r50(cls, num_classes: int = 91, **overrides) -> "DETRConfig":
+    def r50(cls, *, num_classes: int = 91, **overrides) -> "DETRConfig":
         """The paper's DETR-R50: 100 queries, 6+6 layers, width 256, 8 heads, MLP 2048."""
         # 41,524,768 params (91 classes), 41,302,368 trainable (stem and first stage frozen)
         return cls(num_classes=num_classes, **overrides)
 
     @classmethod
-    def cpu(cls, num_classes: int = 3, **overrides) -> "DETRConfig":
+    def cpu(cls, *, num_classes: int = 3, **overrides) -> "DETRConfig":
         """A DETR that learns to detect coloured shapes on 64x64 canvases in minutes on a CPU (lecture 09)."""
         # 1,333,352 params with 3 classes
-        settings = dict(num_queries=10, dim=128, heads=8, encoder_layers=3, decoder_layers=3, mlp_dim=256,
+        settings = dict(num_queries=10, dim=128, num_heads=8, encoder_layers=3, decoder_layers=3, mlp_dim=256,
                         dropout=0.0, backbone=BackboneConfig.small_cnn())
         settings.update(overrides)
         return cls(num_classes=num_classes, **settings)
@@ -136,9 +139,9 @@ class DETR(nn.Module):
         self.config = c = config
         self.backbone = build_backbone(c.backbone)
         self.input_proj = nn.Conv2d(self.backbone.num_channels, c.dim, kernel_size=1)
-        self.encoder = nn.ModuleList(PostNormBlock(c.dim, c.heads, mlp_dim=c.mlp_dim, activation="relu",
+        self.encoder = nn.ModuleList(PostNormBlock(c.dim, c.num_heads, mlp_dim=c.mlp_dim, activation="relu",
                                                    dropout=c.dropout) for _ in range(c.encoder_layers))
-        self.decoder = nn.ModuleList(DecoderBlock(c.dim, c.heads, mlp_dim=c.mlp_dim, activation="relu",
+        self.decoder = nn.ModuleList(DecoderBlock(c.dim, c.num_heads, mlp_dim=c.mlp_dim, activation="relu",
                                                   dropout=c.dropout) for _ in range(c.decoder_layers))
         self.decoder_norm = nn.LayerNorm(c.dim)
         self.query_embed = nn.Embedding(c.num_queries, c.dim)

@@ -31,6 +31,8 @@ import math
 
 import torch
 
+from ..utils import check_int
+
 __all__ = ["sine_position_encoding"]
 
 
@@ -58,7 +60,8 @@ def sine_position_encoding(pixel_mask: torch.Tensor, dim: int, *, temperature: f
         raise ValueError(f"pixel_mask is all False (all padding) for sample(s) {empty.nonzero().flatten().tolist()}: "
                          f"True marks image cells. Nothing padded: torch.ones(B, h, w, dtype=torch.bool); "
                          f"a mask True on padding (DETR's code) must be inverted: pixel_mask=~mask")
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 4 or dim % 4:
+    dim = check_int("dim", dim, minimum=4)
+    if dim % 4:
         raise ValueError(f"dim must be a positive integer divisible by 4 (rows and columns, sin and cos), got {dim!r}")
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature!r}")
