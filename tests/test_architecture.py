@@ -205,3 +205,16 @@ def test_the_real_vit_py_would_fail_with_the_port_back():
     source = (PACKAGE / "vit.py").read_text(encoding="utf-8")
     port = (PACKAGE / "vit_hf.py").read_text(encoding="utf-8")
     assert model_file_problems(source + "\n" + port.split("__all__", 1)[1].split("\n", 1)[1])
+
+
+@pytest.mark.parametrize("old, new", [("vitcourse.vit", "vitcourse.augment"), ("vitcourse.unet", "vitcourse.metrics")])
+def test_a_name_imported_from_before_the_split_says_where_it_went(old, new):
+    """An old notebook's import of a moved name is a clear error naming the new module, not Python's bare
+    "cannot import name"; names that never lived there stay AttributeErrors (hasattr keeps working)."""
+    import importlib
+
+    name = {"vitcourse.augment": "random_affine", "vitcourse.metrics": "mean_iou"}[new]
+    with pytest.raises(ImportError, match=f"{name} moved from {old} to {new}: write `from {new} import {name}`"):
+        exec(f"from {old} import {name}", {})
+    module = importlib.import_module(old)
+    assert not hasattr(module, "no_such_name")

@@ -41,9 +41,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .utils import check_image_dtype, check_int
+from .utils import check_image_dtype, check_int, moved_names
 
 __all__ = ["DoubleConv", "Down", "Up", "UNet", "TransUNet", "pad_to"]
+# names that lived here before the split (an old notebook importing one is told where it went)
+__getattr__ = moved_names(__name__, {"SegmentationCanvas": "vitcourse.data", "DenoisingCanvas": "vitcourse.data",
+                                       **{n: "vitcourse.metrics" for n in ("confusion_matrix", "iou_per_class",
+                                                                           "dice_per_class", "mean_iou", "mean_dice")}})
 
 
 # ----------------------------------------------------------------------------- building blocks

@@ -17,11 +17,24 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "check_int", "check_positive", "check_fraction", "check_images",
-           "check_image_dtype", "DEVICES", "choose_threads", "configure_threads", "threads_for",
+__all__ = ["seed_everything", "get_device", "moved_names", "check_int", "check_positive", "check_fraction",
+           "check_images", "check_image_dtype", "DEVICES", "choose_threads", "configure_threads", "threads_for",
            "wait_policy_at_start", "SMALL_MODEL_PARAMS"]
 
 DEVICES = ("cpu", "cuda", "mps")  # the devices the course supports; "auto" (None) picks the best one
+
+
+def moved_names(module: str, moved: dict[str, str]):
+    """A module ``__getattr__`` for names that moved to another module: importing one from the old place
+    raises an ImportError that says where it lives now (an old notebook's ``from vitcourse.vit import
+    random_affine`` then tells its reader what to write), and every other missing name is the usual
+    AttributeError."""
+    def __getattr__(name: str):
+        if name in moved:
+            raise ImportError(f"{name} moved from {module} to {moved[name]}: write "
+                              f"`from {moved[name]} import {name}`", name=module)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    return __getattr__
 
 
 def check_int(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:

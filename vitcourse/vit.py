@@ -51,9 +51,13 @@ from einops import rearrange
 
 from .blocks import PreNormBlock
 from .positional import resize_grid_embedding, sincos_2d
-from .utils import check_fraction, check_image_dtype, check_images, check_int, check_positive
+from .utils import check_fraction, check_image_dtype, check_images, check_int, check_positive, moved_names
 
 __all__ = ["ViTConfig", "ViT", "PatchEmbedding", "patchify", "unpatchify", "count_parameters"]
+# names that lived here before the split (an old notebook importing one is told where it went)
+__getattr__ = moved_names(__name__, {"random_affine": "vitcourse.augment", "attention_rollout": "vitcourse.rollout",
+                                       "cls_attention_grid": "vitcourse.rollout", "vit_from_hf": "vitcourse.vit_hf",
+                                       "vit_from_timm": "vitcourse.vit_hf"})
 
 
 # ----------------------------------------------------------------------------- patches
@@ -353,7 +357,7 @@ class ViT(nn.Module):
         if self.config.pos_embedding == "sincos":
             return self._sincos(grid_h, grid_w).to(self.pos_embed)
         return resize_grid_embedding(self.pos_embed, (g, g), (grid_h, grid_w),
-                                     num_prefix_tokens=self.num_prefix_tokens, mode="bicubic")
+                                          num_prefix_tokens=self.num_prefix_tokens, mode="bicubic")
 
     # -- forward
 
@@ -405,7 +409,7 @@ class ViT(nn.Module):
     def forward(self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False, return_attn: bool = False):
         """Logits ``(B, K)``; with ``return_attn=True`` also a list of ``L`` attention maps ``(B, H, T, T)``."""
         out = self.forward_features(images, interpolate_pos_encoding=interpolate_pos_encoding,
-                                    return_attn=return_attn)
+                                         return_attn=return_attn)
         tokens, maps = out if return_attn else (out, None)
         logits = self.head(self.pool(tokens))  # (B, K)
         return (logits, maps) if return_attn else logits
