@@ -108,6 +108,7 @@ class OffsetMatrix(Check):
     absent = ("positional",)
     forbidden = ("vitcourse.positional",)
     target = "offset_matrix"
+    visible_seeds = (0, 1, 2, 3)  # four visible cases: k > 1, k < 0, k = 1 and k = 0, as the hidden cases draw
     rtol, atol = 1e-4, 1e-5
     mistakes = (
         ("mistake.04.offset_transposed", lambda i: offset_matrix_np(i["k"], i["dim"], i["base"]).T),
@@ -116,8 +117,8 @@ class OffsetMatrix(Check):
     )
 
     def make_inputs(self, rng, hidden):
-        if not hidden:  # one per seed: an offset forward, backward and of one step; other widths and bases
-            k, dim, base = ((3, 8, 10000.0), (-2, 4, 100.0), (1, 6, 10000.0))[visible_variant(rng, 3)]
+        if not hidden:  # one per seed: an offset forward, backward, of one step and of none; other widths and bases
+            k, dim, base = ((3, 8, 10000.0), (-2, 4, 100.0), (1, 6, 10000.0), (0, 2, 100.0))[visible_variant(rng, 4)]
             return {"k": k, "dim": dim, "base": base}
         return {"k": int(rng.integers(-20, 21)), "dim": 2 * int(rng.integers(1, 9)),
                 "base": float(rng.choice([100.0, 10000.0]))}
