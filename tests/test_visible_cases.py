@@ -258,3 +258,20 @@ def test_an_answer_for_one_variant_only_fails_a_visible_case(name, fn):
     assert c.judge(c.run(fn, first), first) == []  # right on the case the visible ones used to be
     with pytest.raises(CheckFailed, match=r"visible case [2-9] of"):
         check(name, fn, quiet=True)
+
+
+def _fails(c, fn, inputs) -> bool:
+    try:
+        return bool(c.judge(c.run(fn, inputs), inputs))
+    except Exception:  # noqa: BLE001 - the answer raised on this case: it fails it
+        return True
+
+
+def test_the_unbatched_mask_answer_got_a_visible_tick_before_and_failed_the_grader():
+    """The ✔ that lied: with the old visible cases the answer passed every one and failed hidden ones only."""
+    old = _OldMaskedAttention()
+    fn = masked_attention_unbatched_mask_only
+    assert not any(_fails(old, fn, inputs) for _, inputs in old.cases(False))
+    assert any(_fails(old, fn, inputs) for _, inputs in old.cases(True, seeds=HIDDEN_SEEDS))
+    new = get_check("01.masked_attention")
+    assert any(_fails(new, fn, inputs) for _, inputs in new.cases(False))
