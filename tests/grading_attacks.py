@@ -99,10 +99,11 @@ def warmup_attacks(solution_path=ROOT / "solutions" / "00_warmup.ipynb") -> dict
     A["hardcoded_visible"] = v({
         "relu": ("import torch\nfrom vitcourse.checks import check\n"
                  "_SEEN = {}\n"
-                 "def relu(x):\n    # memorised from the visible cases (shape 3x4): right there, wrong elsewhere\n"
-                 "    if tuple(x.shape) == (3, 4):\n        return torch.where(x > 0, x, torch.zeros_like(x))\n"
+                 "def relu(x):\n    # memorised from the visible cases (their shapes): right there, wrong elsewhere\n"
+                 "    if tuple(x.shape) in ((3, 4), (5,), (2, 3, 2)):\n"
+                 "        return torch.where(x > 0, x, torch.zeros_like(x))\n"
                  "    return torch.zeros_like(x)\n"),
-        "row_normalize": ("import torch\ndef row_normalize(x):\n    if tuple(x.shape) == (4, 5):\n"
+        "row_normalize": ("import torch\ndef row_normalize(x):\n    if tuple(x.shape) in ((4, 5), (6, 2), (2, 7)):\n"
                           "        s = x.sum(-1, keepdim=True)\n"
                           "        return torch.where(s > 0, x / s.clamp_min(1e-12), torch.zeros_like(x))\n"
                           "    return torch.ones_like(x)\n")})

@@ -36,7 +36,7 @@ from ..messages import msg
 __all__ = [
     "Check", "CheckFailed", "register", "get_check", "all_checks", "check", "validate_output",
     "compare_arrays", "to_plain", "to_torch", "HIDDEN_SEED_BASE", "accuracy_failures", "DigitsTrainingCheck",
-    "perturb_digits",
+    "perturb_digits", "visible_variant",
 ]
 
 #: `Check.cases` (hidden=True, no seeds) uses seeds from here on, for reproducible tests; `check` in a notebook
@@ -290,6 +290,22 @@ class Check:
 
     def __repr__(self) -> str:
         return f"<Check {self.name} on {self.target}>"
+
+
+def visible_variant(rng: np.random.Generator, n: int) -> int:
+    """Which of ``n`` variants of a task a visible case shows: the case's seed modulo ``n``.
+
+    `Check.cases` makes each case's ``rng`` from its seed, so with ``visible_seeds = (0, 1, 2)`` and ``n = 3``
+    the visible cases show variants 0, 1 and 2, one each: together they cover what the hidden cases vary
+    (shapes, masks, scalar parameters), so an answer that handles one variant only fails a visible case,
+    not only the grader. Reads the seed, draws nothing; for an ``rng`` made otherwise, a draw from it.
+    """
+    entropy = getattr(getattr(rng.bit_generator, "seed_seq", None), "entropy", None)
+    if isinstance(entropy, (list, tuple)) and entropy:
+        entropy = entropy[0]
+    if isinstance(entropy, (int, np.integer)):
+        return int(entropy) % n
+    return int(rng.integers(n))
 
 
 def _stable_hash(text: str) -> int:

@@ -7,13 +7,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..messages import msg
-from . import Check, compare_arrays, register
+from . import Check, compare_arrays, register, visible_variant
+
+#: The visible cases' shapes, one per visible seed: 2, 1 and 3 axes, as the hidden cases have.
+_VISIBLE_SHAPES = ((3, 4), (5,), (2, 3, 2))
 
 
 def _shape(rng, hidden):
-    """Fixed (3, 4) when visible; a random 1-3 dimensional shape when hidden."""
+    """A small fixed shape of 2, 1 or 3 axes when visible (one per seed); a random 1-3 dimensional shape when
+    hidden."""
     if not hidden:
-        return (3, 4)
+        return _VISIBLE_SHAPES[visible_variant(rng, 3)]
     ndim = int(rng.integers(1, 4))
     return tuple(int(n) for n in rng.integers(1, 7, size=ndim))
 
@@ -72,10 +76,20 @@ class RowNormalize(Check):
         """x / s with zeros where s is 0 (the guarded division, for the mistakes that divide by another sum)."""
         return np.divide(x, s, out=np.zeros_like(x), where=s != 0)
 
+    #: visible cases (one per seed): (rows, cols, rows of zeros); the hidden ones have zero rows or none
+    VISIBLE = ((4, 5, [1]), (6, 2, [0, 4]), (2, 7, []))
+
+    def case_features(self, inputs):
+        return {f"a row of zeros: {bool((inputs['x'] == 0).all(axis=-1).any())}"}
+
     def make_inputs(self, rng, hidden):
-        rows, cols = (4, 5) if not hidden else (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+        if not hidden:
+            rows, cols, zero_rows = self.VISIBLE[visible_variant(rng, 3)]
+        else:
+            rows, cols = int(rng.integers(1, 9)), int(rng.integers(1, 9))
         x = rng.uniform(0, 3, size=(rows, cols))
-        zero_rows = [1] if not hidden else list(np.flatnonzero(rng.random(rows) < 0.3))
+        if hidden:
+            zero_rows = list(np.flatnonzero(rng.random(rows) < 0.3))
         x[zero_rows] = 0.0  # rows of zeros must give zeros, not NaN
         return {"x": x.astype(np.float32)}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..messages import msg
-from . import Check, compare_arrays, register
+from . import Check, compare_arrays, register, visible_variant
 
 
 def softmax_np(x: np.ndarray, tau: float = 1.0) -> np.ndarray:
@@ -95,8 +95,14 @@ class Softmax(Check):
         ("mistake.01.softmax.tau_times", lambda i: softmax_np(np.asarray(i["x"], np.float64) * i["tau"])),
     )
 
+    #: the visible cases' shapes, one per seed: 3, 1 and 2 axes, as the hidden cases have
+    VISIBLE_SHAPES = ((2, 3, 5), (6,), (4, 3))
+
     def make_inputs(self, rng, hidden):
-        shape = (2, 3, 5) if not hidden else tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 4))))
+        if not hidden:
+            shape = self.VISIBLE_SHAPES[visible_variant(rng, 3)]
+        else:
+            shape = tuple(int(n) for n in rng.integers(1, 7, size=int(rng.integers(1, 4))))
         # the visible cases vary tau too (an answer that ignores it must not get a visible ✔)
         tau = float(rng.choice([0.5, 1.0, 2.0])) if not hidden else float(rng.choice([0.1, 0.5, 2.0, 8.0]))
         x = rng.normal(0, 3, size=shape)
@@ -156,16 +162,30 @@ class MaskedAttention(Check):
         ("mistake.01.masked_attention.nan_rows", _attention_nan_rows),
     )
 
+    #: The visible cases, one per seed: (B, Nq, Nk, d, dv, mask batched?). Together they show what the hidden
+    #: cases vary: one (Nq, Nk) mask for the batch or a (B, Nq, Nk) mask per sample, a query that may look at
+    #: nothing or none, a query that may look at every key or none, and other sizes (B = 1 too).
+    VISIBLE = ((2, 3, 5, 4, 2, False), (3, 4, 2, 3, 5, True), (1, 2, 6, 2, 3, True))
+
     def make_inputs(self, rng, hidden):
         if not hidden:
-            B, Nq, Nk, d, dv = 2, 3, 5, 4, 2
+            variant = visible_variant(rng, 3)
+            B, Nq, Nk, d, dv, batched = self.VISIBLE[variant]
         else:
             B, Nq, Nk, d, dv = (int(n) for n in rng.integers(1, 9, size=5))
-        mask_shape = (Nq, Nk) if not hidden or rng.random() < 0.5 else (B, Nq, Nk)
-        mask = rng.random(mask_shape) < 0.6
+            batched = rng.random() >= 0.5
+        mask = rng.random((B, Nq, Nk) if batched else (Nq, Nk)) < 0.6
         mask[..., 0] = True
-        if not hidden or rng.random() < 0.7:
-            mask[..., int(rng.integers(Nq)), :] = False  # one query that may look at nothing
+        if hidden:
+            if rng.random() < 0.7:
+                mask[..., int(rng.integers(Nq)), :] = False  # one query that may look at nothing
+        elif variant == 0:
+            mask[..., int(rng.integers(Nq)), :] = False  # one query that may look at nothing, in every sample
+        elif variant == 1:
+            mask[..., -1, :] = True  # the last query may look at every key; none at nothing
+        else:
+            mask[..., -1] = False  # no query may look at every key...
+            mask[0, int(rng.integers(Nq)), :] = False  # ...and one query of the first sample may look at nothing
         return {
             "q": rng.normal(size=(B, Nq, d)).astype(np.float32),
             "k": rng.normal(size=(B, Nk, d)).astype(np.float32),

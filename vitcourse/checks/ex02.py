@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..messages import msg
-from . import Check, compare_arrays, register
+from . import Check, compare_arrays, register, visible_variant
 
 
 def _softmax_np(s):
@@ -56,9 +56,13 @@ def _strict_future(n):
     return ~np.tril(np.ones((n, n), dtype=bool))
 
 
+#: The visible cases' sizes (B, N, D, Dk, Dv), one per seed: the hidden cases draw each of them.
+VISIBLE_SIZES = ((2, 4, 6, 3, 5), (1, 3, 4, 2, 2), (3, 5, 3, 4, 1))
+
+
 def _weights(rng, hidden):
     if not hidden:
-        B, N, D, Dk, Dv = 2, 4, 6, 3, 5
+        B, N, D, Dk, Dv = VISIBLE_SIZES[visible_variant(rng, 3)]
     else:
         B, N, D, Dk, Dv = (int(n) for n in rng.integers(1, 10, size=5))
         N = max(N, 2)
@@ -128,7 +132,10 @@ class CausalSelfAttention(Check):
     def make_inputs(self, rng, hidden):
         inputs = _weights(rng, hidden)
         n = inputs["x"].shape[1]
-        inputs["cut"] = int(rng.integers(1, n))  # tokens cut..N-1 are replaced in a second call
+        # tokens cut..N-1 are replaced in a second call: a random cut; visible cases 2 and 3 replace every token
+        # but the first, and only the last one (the hidden cases draw both too)
+        variant = 0 if hidden else visible_variant(rng, 3)
+        inputs["cut"] = (int(rng.integers(1, n)), 1, n - 1)[variant]
         inputs["future"] = rng.normal(size=(inputs["x"].shape[0], n - inputs["cut"], inputs["x"].shape[2])
                                       ).astype(np.float32)
         return inputs

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..messages import msg
-from . import Check, compare_arrays, register
+from . import Check, compare_arrays, register, visible_variant
 
 
 def sinusoidal_np(num_positions: int, dim: int, base: float = 10000.0) -> np.ndarray:
@@ -89,8 +89,9 @@ class Sinusoidal(Check):
     )
 
     def make_inputs(self, rng, hidden):
-        if not hidden:
-            return {"num_positions": 6, "dim": 8, "base": 10000.0}
+        if not hidden:  # one per seed: other lengths (a single position too), widths and bases, as hidden ones
+            n, dim, base = ((6, 8, 10000.0), (1, 4, 100.0), (9, 6, 1000.0))[visible_variant(rng, 3)]
+            return {"num_positions": n, "dim": dim, "base": base}
         return {"num_positions": int(rng.integers(1, 60)), "dim": 2 * int(rng.integers(1, 17)),
                 "base": float(rng.choice([100.0, 1000.0, 10000.0]))}
 
@@ -107,6 +108,7 @@ class OffsetMatrix(Check):
     absent = ("positional",)
     forbidden = ("vitcourse.positional",)
     target = "offset_matrix"
+    visible_seeds = (0, 1, 2, 3)  # four visible cases: k > 1, k < 0, k = 1 and k = 0, as the hidden cases draw
     rtol, atol = 1e-4, 1e-5
     mistakes = (
         ("mistake.04.offset_transposed", lambda i: offset_matrix_np(i["k"], i["dim"], i["base"]).T),
@@ -115,8 +117,9 @@ class OffsetMatrix(Check):
     )
 
     def make_inputs(self, rng, hidden):
-        if not hidden:
-            return {"k": 3, "dim": 8, "base": 10000.0}
+        if not hidden:  # one per seed: an offset forward, backward, of one step and of none; other widths and bases
+            k, dim, base = ((3, 8, 10000.0), (-2, 4, 100.0), (1, 6, 10000.0), (0, 2, 100.0))[visible_variant(rng, 4)]
+            return {"k": k, "dim": dim, "base": base}
         return {"k": int(rng.integers(-20, 21)), "dim": 2 * int(rng.integers(1, 9)),
                 "base": float(rng.choice([100.0, 10000.0]))}
 
@@ -140,8 +143,10 @@ class Grid2D(Check):
     )
 
     def make_inputs(self, rng, hidden):
-        if not hidden:
-            return {"grid_h": 2, "grid_w": 3, "dim": 8, "temperature": 10000.0}
+        if not hidden:  # one per seed: wide, tall and one-row/one-column grids; other widths and temperatures
+            visible = ((2, 3, 8, 10000.0), (1, 4, 4, 100.0), (3, 1, 12, 10000.0))
+            h, w, dim, temperature = visible[visible_variant(rng, 3)]
+            return {"grid_h": h, "grid_w": w, "dim": dim, "temperature": temperature}
         return {"grid_h": int(rng.integers(1, 8)), "grid_w": int(rng.integers(1, 8)),
                 "dim": 4 * int(rng.integers(1, 9)),
                 "temperature": float(rng.choice([100.0, 10000.0]))}

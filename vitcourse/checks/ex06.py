@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..messages import msg
-from . import Check, DigitsTrainingCheck, compare_arrays, register
+from . import Check, DigitsTrainingCheck, compare_arrays, register, visible_variant
 
 #: weights of one block: name -> shape as a function of (D, F) (F = MLP width)
 _BLOCK_SHAPES = {
@@ -80,9 +80,13 @@ class Patchify(Check):
             i["images"].shape[0], -1, i["patch_size"] ** 2 * i["images"].shape[1])),
     )
 
+    def case_features(self, inputs):
+        B, C, H, W = inputs["images"].shape
+        return {"square grid" if H == W else "grid wider or taller than it is long"}
+
     def make_inputs(self, rng, hidden):
-        if not hidden:
-            B, C, h, w, P = 2, 3, 2, 3, 4  # a 2x3 grid: mixing up h and w fails
+        if not hidden:  # one per seed: (B, C, grid h, grid w, P); a 2x3 grid: mixing up h and w fails
+            B, C, h, w, P = ((2, 3, 2, 3, 4), (1, 1, 3, 2, 2), (3, 2, 2, 2, 1))[visible_variant(rng, 3)]
         else:
             B, C, h, w, P = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 5)),
                              int(rng.integers(1, 5)), int(rng.integers(1, 6)))
@@ -106,6 +110,7 @@ class PatchEmbedding(Check):
     forbidden = ("vitcourse.vit", "vitcourse.vit_hf")  # vit_hf re-exports ViT
     target = "patch_embedding"
     rtol, atol = 1e-4, 1e-4
+    case_features = Patchify.case_features
     mistakes = (
         ("mistake.06.embedding_pixel_order", lambda i: PatchEmbedding.variant(i, pixel_order_mixed=True)),
         ("mistake.06.embedding_no_bias", lambda i: PatchEmbedding.variant(i, bias=False)),
@@ -122,8 +127,8 @@ class PatchEmbedding(Check):
         return patches @ kernel.T + (b if bias else 0.0)
 
     def make_inputs(self, rng, hidden):
-        if not hidden:
-            B, C, h, w, P, D = 2, 3, 2, 3, 4, 5
+        if not hidden:  # one per seed: (B, C, grid h, grid w, P, D), as the hidden ones vary them
+            B, C, h, w, P, D = ((2, 3, 2, 3, 4, 5), (1, 1, 3, 2, 2, 3), (3, 2, 2, 2, 1, 4))[visible_variant(rng, 3)]
         else:
             B, C, h, w, P, D = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 5)),
                                 int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 9)))
@@ -155,8 +160,9 @@ class ViTForward(Check):
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
-        if not hidden:
-            B, C, grid, P, H, Dh, depth, F, K = 2, 3, 2, 4, 2, 4, 2, 16, 5
+        if not hidden:  # one per seed: other sizes, one head and one block too, as the hidden cases have
+            B, C, grid, P, H, Dh, depth, F, K = ((2, 3, 2, 4, 2, 4, 2, 16, 5), (1, 1, 3, 2, 1, 4, 1, 8, 3),
+                                                 (3, 2, 1, 3, 3, 2, 3, 12, 4))[visible_variant(rng, 3)]
         else:
             B, C, grid, P = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 4)),
                              int(rng.integers(2, 5)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..messages import msg
-from . import Check, compare_arrays, register
+from . import Check, compare_arrays, register, visible_variant
 
 
 def _softmax_np(s: np.ndarray) -> np.ndarray:
@@ -55,12 +55,15 @@ def _width(i):
     return i["query"].shape[-1]
 
 
-def _key_mask(rng, B: int, Nk: int, hidden: bool) -> np.ndarray:
-    """(B, Nk) bool, True = real key, False = padding at the end of each sequence; every sample keeps a key."""
+def _key_mask(rng, B: int, Nk: int, hidden: bool, every_sample_padded: bool = False) -> np.ndarray:
+    """(B, Nk) bool, True = real key, False = padding at the end of each sequence; every sample keeps a key.
+    Visible: the first sample unpadded, the others padded, or (``every_sample_padded``) all of them padded."""
     lengths = rng.integers(1, Nk + 1, size=B)
-    if not hidden:  # visible: the first sample is unpadded, the others padded
+    if not hidden:
         lengths[0] = Nk
         lengths[1:] = np.minimum(lengths[1:], max(1, Nk - 2))
+        if every_sample_padded:
+            lengths[:] = np.minimum(lengths, Nk - 1)
     return np.arange(Nk)[None, :] < lengths[:, None]
 
 
@@ -78,8 +81,9 @@ class CrossAttention(Check):
         if hidden:
             B, Nq, Nk, H, Dh, Dc = (int(rng.integers(1, 4)), int(rng.integers(1, 7)), int(rng.integers(2, 10)),
                                     int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(2, 9)))
-        else:
-            B, Nq, Nk, H, Dh, Dc = 2, 3, 5, 2, 4, 6
+        else:  # one per seed: other sizes, a single head, a single sample, every sample padded, as hidden ones have
+            B, Nq, Nk, H, Dh, Dc = ((2, 3, 5, 2, 4, 6), (1, 4, 3, 1, 5, 2), (3, 2, 6, 3, 2, 4))[visible_variant(rng, 3)]
+        every_sample_padded = not hidden and visible_variant(rng, 3) == 1
         D = H * Dh
         return {
             "query": rng.normal(size=(B, Nq, D)).astype(np.float32),
@@ -88,7 +92,7 @@ class CrossAttention(Check):
             "w_k": rng.normal(0, 1.5 / np.sqrt(Dc), size=(D, Dc)).astype(np.float32),
             "w_v": rng.normal(0, 1 / np.sqrt(Dc), size=(D, Dc)).astype(np.float32),
             "w_o": rng.normal(0, 1 / np.sqrt(D), size=(D, D)).astype(np.float32),
-            "key_mask": _key_mask(rng, B, Nk, hidden),
+            "key_mask": _key_mask(rng, B, Nk, hidden, every_sample_padded),
             "num_heads": H,
         }
 
@@ -158,8 +162,8 @@ class AttentionPool(Check):
         if hidden:
             B, N, Q, D = (int(rng.integers(1, 4)), int(rng.integers(1, 17)), int(rng.integers(1, 6)),
                           int(rng.integers(2, 9)))
-        else:
-            B, N, Q, D = 2, 6, 3, 4
+        else:  # one per seed: other sizes, a single query too, as the hidden cases have
+            B, N, Q, D = ((2, 6, 3, 4), (1, 3, 1, 2), (3, 5, 4, 6))[visible_variant(rng, 3)]
         return {
             "tokens": rng.normal(size=(B, N, D)).astype(np.float32),
             "queries": rng.normal(size=(Q, D)).astype(np.float32),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..messages import msg
-from . import Check, register
+from . import Check, register, visible_variant
 
 __all__ = []
 
@@ -57,7 +57,10 @@ class BoxCxcywhToXyxy(Check):
         return np.concatenate([lo, hi], axis=-1)
 
     def make_inputs(self, rng, hidden):
-        shape = (5,) if not hidden else tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 3))))
+        if not hidden:  # one per seed: a list of boxes, a (2, 3) grid of them, one box; as the hidden cases vary
+            shape = ((5,), (2, 3), (1,))[visible_variant(rng, 3)]
+        else:
+            shape = tuple(int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 3))))
         return {"boxes": _random_boxes(rng, int(np.prod(shape))).reshape(*shape, 4).astype(np.float32)}
 
     def reference(self, inputs):
@@ -73,11 +76,19 @@ class GeneralizedBoxIoU(Check):
     target = "generalized_box_iou"
     rtol, atol = 1e-4, 1e-5
 
+    def case_features(self, inputs):
+        a, b = (np.asarray(inputs[k], np.float64)[:, None] for k in ("boxes1", "boxes2"))
+        b = np.swapaxes(b, 0, 1)  # (1, m, 4) against a's (n, 1, 4)
+        same = np.isclose(a, b, atol=1e-6).all(-1)
+        inside = (b[..., :2] >= a[..., :2]).all(-1) & (b[..., 2:] <= a[..., 2:]).all(-1) & ~same
+        return {f"an identical pair: {bool(same.any())}", f"a box inside another: {bool(inside.any())}"}
+
     def make_inputs(self, rng, hidden):
-        n, m = (4, 3) if not hidden else (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+        variant = 0 if hidden else visible_variant(rng, 3)
+        n, m = ((4, 3), (3, 5), (1, 2))[variant] if not hidden else (int(rng.integers(1, 9)), int(rng.integers(1, 9)))
         a = _random_boxes(rng, n)
         b = _random_boxes(rng, m)
-        if hidden and n >= 2 and m >= 2:
+        if (hidden or variant == 1) and n >= 2 and m >= 2:
             b[0] = a[0]  # an identical pair (GIoU 1)
             b[1] = a[1] * np.array([1, 1, 0.5, 0.5])  # a box inside another
         return {"boxes1": _xyxy(a).astype(np.float32), "boxes2": _xyxy(b).astype(np.float32)}
@@ -88,12 +99,18 @@ class GeneralizedBoxIoU(Check):
         return generalized_box_iou(_torch(inputs["boxes1"]), _torch(inputs["boxes2"])).numpy()
 
 
+#: The visible detection cases, one per seed: (B, Q, C, objects per image, cost_class, cost_bbox, cost_giou).
+#: The hidden ones draw each: an image without objects, a batch without any, other weights of the costs.
+VISIBLE_DETECTION = ((2, 6, 3, (3, 1), 1.0, 5.0, 2.0), (3, 4, 2, (2, 0, 4), 2.0, 3.0, 0.5),
+                     (1, 5, 1, (0,), 1.0, 1.5, 1.0))
+
+
 def _detection_case(rng, hidden, *, B=None):
     """Predictions (B, Q, C+1), (B, Q, 4) and flat targets; some images may have no objects."""
     if not hidden:
-        B = B or 2
-        Q, C = 6, 3
-        counts = np.array([3, 1][:B])
+        nb, Q, C, counts, cost_class, cost_bbox, cost_giou = VISIBLE_DETECTION[visible_variant(rng, 3)]
+        B = B or nb
+        counts = np.array(counts[:B])
     else:
         B = B or int(rng.integers(1, 4))
         Q, C = int(rng.integers(3, 11)), int(rng.integers(1, 6))
@@ -106,9 +123,9 @@ def _detection_case(rng, hidden, *, B=None):
         "labels": rng.integers(0, C, size=T).astype(np.int64),
         "boxes": _random_boxes(rng, T).astype(np.float32).reshape(T, 4),
         "counts": counts.astype(np.int64),
-        "cost_class": 1.0 if not hidden else float(rng.choice([1.0, 2.0])),
-        "cost_bbox": 5.0 if not hidden else float(rng.uniform(1, 6)),
-        "cost_giou": 2.0 if not hidden else float(rng.uniform(0.5, 3)),
+        "cost_class": cost_class if not hidden else float(rng.choice([1.0, 2.0])),
+        "cost_bbox": cost_bbox if not hidden else float(rng.uniform(1, 6)),
+        "cost_giou": cost_giou if not hidden else float(rng.uniform(0.5, 3)),
     }
 
 
@@ -127,12 +144,21 @@ class HungarianMatch(Check):
     forbidden = ("vitcourse.detr",)
     target = "hungarian_match"
 
+    def case_features(self, inputs):
+        T, Q = len(inputs["labels"]), inputs["pred_logits"].shape[1]
+        return {"no objects" if T == 0 else "fewer objects than predictions" if T < Q else "an object per prediction"}
+
     def make_inputs(self, rng, hidden):
         case = _detection_case(rng, hidden, B=1)
-        if not hidden:
+        variant = 0 if hidden else visible_variant(rng, 3)
+        if not hidden and variant == 0:
             case["pred_logits"], case["pred_boxes"] = case["pred_logits"][:, :5], case["pred_boxes"][:, :5]
         Q = case["pred_boxes"].shape[1]
-        T = 4 if not hidden else (0 if rng.random() < 0.15 else int(rng.integers(max(1, Q - 2), Q + 1)))
+        # visible, one per seed: 4 objects for 5 predictions, no objects, as many objects as predictions
+        if not hidden:
+            T = (4, 0, Q)[variant]
+        else:
+            T = 0 if rng.random() < 0.15 else int(rng.integers(max(1, Q - 2), Q + 1))
         C = case["pred_logits"].shape[-1] - 1
         case["counts"] = np.array([T])
         case["labels"] = rng.integers(0, C, size=T).astype(np.int64)
@@ -187,9 +213,12 @@ class SetLoss(Check):
     target = "set_loss"
     rtol, atol = 1e-4, 1e-5
 
+    def case_features(self, inputs):
+        return {f"an image without objects: {bool((np.asarray(inputs['counts']) == 0).any())}"}
+
     def make_inputs(self, rng, hidden):
         case = _detection_case(rng, hidden)
-        case["eos_coef"] = 0.1 if not hidden else float(rng.uniform(0.05, 0.5))
+        case["eos_coef"] = (0.1, 0.3, 0.05)[visible_variant(rng, 3)] if not hidden else float(rng.uniform(0.05, 0.5))
         return case
 
     runner = "set_loss"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Check, register
+from . import Check, register, visible_variant
 
 
 def _t(a):
@@ -58,8 +58,8 @@ class DoubleConvCheck(Check):
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
-        if not hidden:
-            B, C, M, O, H, W = 2, 3, 4, 5, 6, 6
+        if not hidden:  # one per seed: other channel counts and sizes, odd and non-square ones too
+            B, C, M, O, H, W = ((2, 3, 4, 5, 6, 6), (1, 1, 2, 3, 5, 7), (3, 2, 3, 1, 1, 4))[visible_variant(rng, 3)]
         else:  # odd sizes, other channel counts
             B, C, M, O = (int(v) for v in rng.integers(1, 5, size=4))
             H, W = (int(v) for v in rng.integers(1, 12, size=2))
@@ -93,10 +93,15 @@ class DecoderStage(Check):
         cat = torch.cat([up, _t(inputs["skip"])], dim=1).numpy()
         return double_conv_ref(cat, inputs["w1"], inputs["b1"], inputs["w2"], inputs["b2"])
 
+    def case_features(self, inputs):
+        H, W = inputs["skip"].shape[-2:]
+        return {f"odd height: {H % 2 == 1}", f"odd width: {W % 2 == 1}"}
+
     def make_inputs(self, rng, hidden):
-        if not hidden:  # fixed channels; the skip's height is odd (7 = 2 * 3 + 1), its width odd or even
-            B, C, Cs, O, h, w = 2, 4, 3, 3, 3, 3
-            extra = (1, int(rng.integers(0, 2)))
+        if not hidden:  # one per seed: (B, C, Cs, O, h, w) and the skip's extra row and column (odd sizes)
+            variant = visible_variant(rng, 3)
+            B, C, Cs, O, h, w = ((2, 4, 3, 3, 3, 3), (1, 2, 1, 2, 2, 4), (3, 6, 4, 1, 1, 2))[variant]
+            extra = ((1, int(rng.integers(0, 2))), (0, 1), (1, 0))[variant]
         else:
             B = int(rng.integers(1, 4))
             C = 2 * int(rng.integers(1, 4))
@@ -145,15 +150,21 @@ class DiceScore(Check):
             raise ValueError("no absent class")
         return np.where(np.isnan(d), value, d)
 
+    def case_features(self, inputs):
+        K = inputs["num_classes"]
+        present = np.isin(np.arange(K), inputs["pred"]) | np.isin(np.arange(K), inputs["target"])
+        return {f"a class absent from both: {not present.all()}"}
+
     def make_inputs(self, rng, hidden):
-        if not hidden:
-            B, H, W, K = 2, 5, 6, 3
+        variant = 0 if hidden else visible_variant(rng, 3)
+        if not hidden:  # one per seed: other sizes and class counts; the second case has a class absent from both
+            B, H, W, K = ((2, 5, 6, 3), (1, 4, 4, 2), (3, 3, 5, 5))[variant]
         else:
             B, H, W = (int(v) for v in rng.integers(1, 6, size=3))
             K = int(rng.integers(2, 7))
         target = rng.integers(0, K, size=(B, H, W))
         pred = np.where(rng.random((B, H, W)) < 0.7, target, rng.integers(0, K, size=(B, H, W)))
-        if hidden or rng.random() < 0.5:  # a class that occurs nowhere (NaN), and one only predicted
+        if hidden or variant == 1 or rng.random() < 0.5:  # a class that occurs nowhere (NaN)
             absent = int(rng.integers(K))
             pred[pred == absent] = (absent + 1) % K
             target[target == absent] = (absent + 1) % K
