@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vitcourse"
 LAYERS = {
     "teaching": ["utils", "data", "plot", "attention", "positional", "blocks", "vit", "mixer", "unet", "detr",
                  "train", "checkpoint", "distributed", "profiling", "pretrained", "explore"],
-    "checks": ["checks", "harness", "messages", "catalogue"],
+    "checks": ["checks", "harness", "plain", "messages", "catalogue"],
     "tooling": ["notebooks", "i18n", "glossary", "claims", "decks", "site", "reader", "webcheck", "figures",
                 "grading", "cli"],
 }

@@ -87,9 +87,9 @@ def test_wire_round_trip_and_refusals():
     back = Decoder(max_bytes=2**20, max_elements=100).decode(encode(value))
     np.testing.assert_array_equal(back["a"], value["a"])
     assert back["a"].dtype == np.float32 and back["b"][:3] == [1, 2.5, True] and np.isnan(back["b"][3])
-    with pytest.raises(TypeError, match="not plain data"):
+    with pytest.raises(TypeError, match="expected plain data .*got object"):
         encode({"x": object()})
-    with pytest.raises(TypeError, match="not a plain numeric"):
+    with pytest.raises(TypeError, match="dtype object; expected numbers"):
         encode({"x": np.array([{"a": 1}], dtype=object)})
     # an array header that claims more data than it carries, or more elements than the cap, is refused
     lie = json.dumps({"__nd__": ["float64", [10**6], "AAAA"]}).encode()

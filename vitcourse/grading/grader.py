@@ -31,6 +31,7 @@ from ..checks import get_check
 from ..checks.rules import forbidden_uses
 from ..messages import current_lang, msg, notebook_language, use_lang
 from ..notebooks import ROOT
+from ..plain import PlainDataError
 from .exercise import Exercise, exercise_ids, extract_student_code, load_exercise, strip_magics
 from .flags import find_flags, flags_for_targets
 from .sandbox import Isolation, Limits, SandboxFactory, probe_isolation
@@ -47,7 +48,7 @@ GRADER_VERSION = f"vitcourse-grader {__version__}/1"
 STATUSES = ("passed", "failed", "error", "timeout", "crashed", "not attempted", "flagged")
 MAX_SUBMISSION_BYTES = 50 * 2**20
 _EX_PREFIX = re.compile(r"(?:^|[^0-9])(\d\d)_[A-Za-z]")
-_CASE_STATUSES = {"ok", "not_implemented", "error", "timeout", "missing", "skipped"}
+_CASE_STATUSES = {"ok", "not_plain", "not_implemented", "error", "timeout", "missing", "skipped"}
 
 
 @dataclass
@@ -500,6 +501,8 @@ class Grader:
         for c in cases:
             if type(c) is not dict or c.get("status") not in _CASE_STATUSES:
                 return None
+            if c["status"] == "not_plain" and PlainDataError.from_wire(c.get("key"), c.get("values")) is None:
+                return None
         return cases
 
     def _judge_task(self, task, cases, results, failure, target_cells, cell_errors, syntax_errors
@@ -548,10 +551,13 @@ class Grader:
                     return "error", msg("grade.visible_error", target=c.target, error=_clean(r.get("error", ""), 200),
                                         where=where)
                 mistake = None
-                try:
-                    problems, mistake = c.verdict(r.get("out"), inputs)
-                except Exception as e:  # noqa: BLE001 - output the check could not even compare
-                    problems = [msg("grade.uncomparable", error=type(e).__name__)]
+                if st == "not_plain":  # refused in the sandbox before it was sent, as `Check.verdict` refuses it
+                    problems = [c.not_plain(PlainDataError.from_wire(r["key"], r["values"]))]
+                else:
+                    try:
+                        problems, mistake = c.verdict(r.get("out"), inputs)
+                    except Exception as e:  # noqa: BLE001 - output the check could not even compare
+                        problems = [msg("grade.uncomparable", error=type(e).__name__)]
                 if problems:
                     if hidden:
                         hidden_bad += 1
