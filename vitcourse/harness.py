@@ -169,8 +169,8 @@ def trained_weights(fn: Callable, inputs: dict) -> dict:
     total = sum(int(v.numel()) for v in state.values())
     if total > MAX_TRAINED_PARAMETERS:
         raise ValueError(f"the trained model has {total} parameters, more than {MAX_TRAINED_PARAMETERS}")
-    return {"config": _plain_config(model.config),
-            "state": {k: v.detach().cpu().float().numpy().copy() for k, v in state.items()}}
+    return to_plain({"config": _plain_config(model.config),
+                     "state": {k: v.detach().cpu().float().numpy() for k, v in state.items()}})
 
 
 RUNNERS: dict[str, Callable] = {
