@@ -125,3 +125,28 @@ def test_a_refusal_from_the_sandbox_is_rebuilt_only_from_known_keys():
     assert Grader._valid_cases([{"status": "not_plain", "key": "check.raised", "values": {}}], 1) is None
     with pytest.raises(ValueError, match="PlainDataError needs one of"):
         PlainDataError("plain.size", size=1)
+
+
+def test_the_sandboxed_child_imports_only_plain_and_harness_from_the_package():
+    # the sandbox stays small (docs/architecture.md): the child script imports `plain` and `harness`, and `plain`
+    # itself loads nothing of the package (the message catalogue only when an error is printed), nor PyTorch
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import vitcourse.grading.child as child
+
+    found = set()
+    for node in ast.walk(ast.parse(Path(child.__file__).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "vitcourse"}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "the child runs as a script: no relative imports"
+            if node.module.split(".")[0] == "vitcourse":
+                found.add(node.module)
+    assert found == {"vitcourse.plain", "vitcourse.harness"}
+    probe = ("import sys, vitcourse.plain as p\np.validate({'a': [1, 2.0]})\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('vitcourse', 'torch')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['vitcourse',", "'vitcourse.plain']"], out
