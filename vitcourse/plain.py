@@ -15,10 +15,9 @@ Three users, one definition:
 - `validate` (the trusted side, `vitcourse.checks.validate_output`): accepts
   exactly plain data, converts nothing;
 - the grader's wire format (`vitcourse.grading.child`): encodes the same
-  types, with the protocol's own envelope (`MAX_DEPTH` plus the frame's
-  levels) and without the size limits, which are for outputs only; the
-  sandboxed child refuses an output that `validate` would refuse before it
-  sends it.
+  types (`convert`), nested at most `MAX_DEPTH` plus the frame's own levels
+  and without the size limits, which are for outputs only; the sandboxed
+  child refuses an output that `validate` would refuse before it sends it.
 
 A refusal is a `PlainDataError` (a ``TypeError``) carrying a catalogue key and
 its values, so the grader's child can send *why* and the trusted side says it
@@ -33,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["to_plain", "validate", "PlainDataError", "MAX_DEPTH", "MAX_ARRAY_ELEMENTS", "MAX_STRING", "MAX_LIST",
-           "ARRAY_DTYPES", "RESERVED_KEYS", "REFUSALS"]
+__all__ = ["to_plain", "validate", "convert", "PlainDataError", "MAX_DEPTH", "MAX_ARRAY_ELEMENTS", "MAX_STRING",
+           "MAX_LIST", "ARRAY_DTYPES", "RESERVED_KEYS", "REFUSALS"]
 
 #: How deeply dicts and lists may nest: a value inside more than this many containers is refused.
 MAX_DEPTH = 4
@@ -85,18 +84,16 @@ class PlainDataError(TypeError):
 
 def to_plain(value) -> Any:
     """``value`` converted to plain data: tensors become arrays (on the CPU, detached; bfloat16 as float32),
-    NumPy scalars Python numbers, tuples lists, dict keys strings; raises `PlainDataError` for anything else
-    (a model, an object array, a string subclass) and for what breaks a limit (nesting, sizes)."""
+    NumPy scalars Python numbers, tuples lists, dict keys and string subclasses exact strings, array subclasses
+    their data; raises `PlainDataError` for anything else (a model, an object or complex array) and for what
+    breaks a limit (nesting, sizes). What it returns, `validate` accepts."""
     return _walk(value, 0, MAX_DEPTH, convert=True, sized=True)
 
 
-def validate(value, *, max_depth: int | None = None, sized: bool = True) -> Any:
-    """``value`` itself if it is exactly plain data (types, not duck types), else `PlainDataError`.
-
-    ``max_depth`` (default `MAX_DEPTH`) and ``sized=False`` (no size limits) are for the grader's wire
-    format, whose frames wrap outputs in an envelope; an output is validated with the defaults.
-    """
-    return _walk(value, 0, MAX_DEPTH if max_depth is None else max_depth, convert=False, sized=sized)
+def validate(value) -> Any:
+    """``value`` itself if it is exactly plain data (types, not duck types: no subclass, no NumPy scalar, no
+    tuple) within every limit; else `PlainDataError`. Converts nothing."""
+    return _walk(value, 0, MAX_DEPTH, convert=False, sized=True)
 
 
 def convert(value, *, max_depth: int) -> Any:
