@@ -20,7 +20,7 @@ LAYERS = {
     "teaching": ["utils", "data", "plot", "attention", "positional", "blocks", "vit", "augment", "rollout", "vit_hf",
                  "mixer", "unet", "metrics", "detr", "train", "checkpoint", "distributed", "profiling", "pretrained",
                  "explore"],
-    "checks": ["checks", "harness", "messages", "catalogue"],
+    "checks": ["checks", "harness", "plain", "messages", "catalogue"],
     "tooling": ["notebooks", "i18n", "glossary", "claims", "decks", "site", "reader", "webcheck", "figures",
                 "grading", "cli"],
 }

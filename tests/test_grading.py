@@ -87,9 +87,9 @@ def test_wire_round_trip_and_refusals():
     back = Decoder(max_bytes=2**20, max_elements=100).decode(encode(value))
     np.testing.assert_array_equal(back["a"], value["a"])
     assert back["a"].dtype == np.float32 and back["b"][:3] == [1, 2.5, True] and np.isnan(back["b"][3])
-    with pytest.raises(TypeError, match="not plain data"):
+    with pytest.raises(TypeError, match="expected plain data .*got object"):
         encode({"x": object()})
-    with pytest.raises(TypeError, match="not a plain numeric"):
+    with pytest.raises(TypeError, match="dtype object; expected numbers"):
         encode({"x": np.array([{"a": 1}], dtype=object)})
     # an array header that claims more data than it carries, or more elements than the cap, is refused
     lie = json.dumps({"__nd__": ["float64", [10**6], "AAAA"]}).encode()
@@ -173,6 +173,19 @@ def test_one_broken_task_does_not_cost_the_others(grader, tmp_path):
         rows = _grade(grader, tmp_path, "partial", student_version(WARMUP, {"relu": code}), timeout=ATTACK_TIMEOUT)
         assert rows["test_relu"].points == 0 and rows["test_relu"].status in ("crashed", "timeout", "flagged")
         assert rows["test_row_normalize"].status == "passed" and rows["test_row_normalize"].points == 2
+
+
+def test_an_output_that_is_not_plain_data_fails_as_in_the_notebook(grader, tmp_path):
+    # refused inside the sandbox by `vitcourse.plain` (the judge's own definition) and said on the trusted side in
+    # the judge's words, whatever the depth past the limit (past the wire's old, deeper limit it was an "error")
+    deep = ("def relu(x):\n    out = x.clamp(min=0)\n    for _ in range(12):\n        out = [out]\n"
+            "    return out\n")
+    odd = "import torch\ndef relu(x):\n    return x.clamp(min=0).to(torch.complex64)\n"
+    for code, why in ((deep, "output nested too deeply"), (odd, "an output array has dtype complex64")):
+        rows = _grade(grader, tmp_path, "notplain", student_version(WARMUP, {"relu": code}))
+        r = rows["test_relu"]
+        assert (r.status, r.points) == ("failed", 0) and f"not plain data: {why}" in r.reason, r
+        assert rows["test_row_normalize"].points == 2
 
 
 def test_delegating_to_the_package_reference_earns_nothing_and_is_flagged(grader, tmp_path):

@@ -109,7 +109,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": " (채점기의 숨겨진 경우처럼 새로 뽑은 무작위 경우)",
     },
     # ------------------------------------------------------------------ plain data and comparisons
-    "plain.nested": {"en": "output nested too deeply", "ko": "출력이 너무 깊이 중첩되어 있습니다"},
+    "plain.nested": {"en": "output nested too deeply: more than {limit} levels of dicts and lists",
+                     "ko": "출력이 너무 깊이 중첩되어 있습니다: 딕셔너리와 리스트가 {limit}단계보다 깊습니다"},
     "plain.dtype": {
         "en": "an output array has dtype {dtype}; expected numbers",
         "ko": "출력 배열의 dtype이 {dtype}입니다. 숫자 배열이어야 합니다",
@@ -118,13 +119,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "an output array has {size} elements, more than {limit}",
         "ko": "출력 배열의 원소가 {size}개로, 한도 {limit}개보다 많습니다",
     },
-    "plain.string": {"en": "an output string is longer than 10,000 characters",
-                     "ko": "출력 문자열이 10,000자보다 깁니다"},
+    "plain.string": {"en": "an output string is longer than {limit:,} characters",
+                     "ko": "출력 문자열이 {limit:,}자보다 깁니다"},
     "plain.keys": {"en": "output dict keys must be strings", "ko": "출력 딕셔너리(dict)의 키는 문자열이어야 합니다"},
-    "plain.list": {"en": "output list is too long", "ko": "출력 리스트가 너무 깁니다"},
+    "plain.reserved": {
+        "en": "output dict key {key!r} is reserved by the grader's wire format; use another name",
+        "ko": "출력 딕셔너리(dict)의 키 {key!r}는 채점기의 전송 형식이 쓰는 이름입니다. 다른 이름을 쓰세요",
+    },
+    "plain.list": {"en": "output list is too long: more than {limit} items",
+                   "ko": "출력 리스트가 너무 깁니다: 항목이 {limit}개보다 많습니다"},
     "plain.type": {
-        "en": "expected plain data (array, number, dict or list), got {type}",
-        "ko": "단순한 데이터(배열, 숫자, 딕셔너리, 리스트)여야 하는데 {type} 값을 받았습니다",
+        "en": "expected plain data (array, number, string, dict or list), got {type}",
+        "ko": "단순한 데이터(배열, 숫자, 문자열, 딕셔너리, 리스트)여야 하는데 {type} 값을 받았습니다",
     },
     "judge.not_plain": {
         "en": "{target} returned something that is not plain data: {error}",

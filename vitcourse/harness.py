@@ -7,10 +7,8 @@ checks, solutions and reference implementations are absent. A check names
 its calling convention with ``Check.runner`` (a key of `RUNNERS`);
 the sandbox receives that key and the inputs, never the check itself.
 
-Plain data is what may cross from the learner's process to the judge:
-NumPy arrays of numbers, numbers, strings, and dicts/lists of them
-(`to_plain`). Nothing else, so that no object with a lying ``__eq__`` can
-reach a comparison.
+Every runner returns plain data (`vitcourse.plain.to_plain`): what may
+cross from the learner's process to the judge, defined in `vitcourse.plain`.
 """
 from __future__ import annotations
 
@@ -19,40 +17,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .plain import to_plain
+
 __all__ = ["RUNNERS", "run", "to_plain", "to_torch", "trained_weights", "MAX_TRAINED_PARAMETERS"]
 
 #: Largest trained model (number of parameters) a training task may hand in.
 MAX_TRAINED_PARAMETERS = 5_000_000
-
-
-def to_plain(value) -> Any:
-    """Convert a function's output to plain data: NumPy arrays, numbers, or a dict/list of them.
-
-    Tensors become arrays (on the CPU, detached); anything else that is not
-    plain (a model, a lying object with a custom ``__eq__``) raises TypeError.
-    """
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        t = value.detach().cpu()
-        if t.dtype == torch.bfloat16:
-            t = t.float()
-        return t.numpy().copy()
-    if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            raise TypeError("an output array has dtype=object; expected numbers")
-        return np.array(value, copy=True)
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    raise TypeError(f"expected a tensor, array, number, or a dict/list of them; got {type(value).__name__}")
 
 
 def to_torch(inputs: dict) -> dict:
@@ -199,8 +169,8 @@ def trained_weights(fn: Callable, inputs: dict) -> dict:
     total = sum(int(v.numel()) for v in state.values())
     if total > MAX_TRAINED_PARAMETERS:
         raise ValueError(f"the trained model has {total} parameters, more than {MAX_TRAINED_PARAMETERS}")
-    return {"config": _plain_config(model.config),
-            "state": {k: v.detach().cpu().float().numpy().copy() for k, v in state.items()}}
+    return to_plain({"config": _plain_config(model.config),
+                     "state": {k: v.detach().cpu().float().numpy() for k, v in state.items()}})
 
 
 RUNNERS: dict[str, Callable] = {

@@ -16,12 +16,16 @@ is (`reference`) and how to compare (`compare`), plus a hint.
 Checks live in ``vitcourse/checks/exNN.py`` and are named ``"NN.task"``; the
 module is imported on first use, so a new exercise needs no change here or in
 the grader. See ``docs/authoring.md`` for how to write one.
+
+This module is the framework (`Check`, the registry, `check`); comparisons are
+in `vitcourse.checks.compare`, the training-task base in
+`vitcourse.checks.training`, and what plain data is in `vitcourse.plain`.
+Every name of ``__all__`` is importable from here.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib
-import math
 import os
 import re
 import secrets
@@ -32,6 +36,8 @@ import numpy as np
 from ..harness import to_plain, to_torch
 from ..messages import has as _has_message
 from ..messages import msg
+from ..plain import PlainDataError, validate
+from .compare import accuracy_failures, compare_arrays
 
 __all__ = [
     "Check", "CheckFailed", "register", "get_check", "all_checks", "check", "validate_output",
@@ -44,114 +50,17 @@ __all__ = [
 HIDDEN_SEED_BASE = 1000
 _REGISTRY: dict[str, "Check"] = {}
 _NAME = re.compile(r"^(\d\d)\.[A-Za-z_][A-Za-z0-9_]*$")
-_MAX_OUTPUT_ELEMENTS = 5_000_000
 
 
 class CheckFailed(AssertionError):
     """A check did not pass; the message says what was expected and gives a hint."""
 
 
-# ----------------------------------------------------------------------------- plain data
-
-
-def validate_output(value, *, _depth: int = 0) -> Any:
-    """Check that ``value`` is exactly plain data (type, not duck type), as the grader's parent does.
-
-    Returns it unchanged; raises TypeError for anything else, including
-    subclasses of ``ndarray``/``dict``/``list`` (which could carry a lying
-    ``__eq__``) and arrays that are too large.
-    """
-    if _depth > 4:
-        raise TypeError(msg("plain.nested"))
-    t = type(value)
-    if t is np.ndarray:
-        if value.dtype.kind not in "biuf":
-            raise TypeError(msg("plain.dtype", dtype=value.dtype))
-        if value.size > _MAX_OUTPUT_ELEMENTS:
-            raise TypeError(msg("plain.size", size=value.size, limit=_MAX_OUTPUT_ELEMENTS))
-        return value
-    if t in (bool, int, float) or value is None:
-        return value
-    if t is str:
-        if len(value) > 10_000:
-            raise TypeError(msg("plain.string"))
-        return value
-    if t is dict:
-        for k, v in value.items():
-            if type(k) is not str:
-                raise TypeError(msg("plain.keys"))
-            validate_output(v, _depth=_depth + 1)
-        return value
-    if t is list:
-        if len(value) > 1000:
-            raise TypeError(msg("plain.list"))
-        for v in value:
-            validate_output(v, _depth=_depth + 1)
-        return value
-    raise TypeError(msg("plain.type", type=t.__name__))
-
-
-def _fmt_index(idx) -> str:
-    return "(" + ", ".join(str(int(i)) for i in idx) + ")"
-
-
-def compare_arrays(got, expected, *, what: str | None = None, rtol: float = 1e-4, atol: float = 1e-5,
-                   check_dtype_kind: bool = True) -> list[str]:
-    """Failures (empty list: pass) comparing ``got`` against ``expected`` (plain data, compared in NumPy).
-
-    ``what`` names the compared value in the messages (default: "output" in the learner's language).
-    """
-    what = msg("what.output") if what is None else what
-    if isinstance(expected, dict):
-        if type(got) is not dict:
-            return [msg("cmp.dict", what=what, keys=sorted(expected), got=type(got).__name__)]
-        missing = sorted(set(expected) - set(got))
-        if missing:
-            return [msg("cmp.missing_keys", what=what, keys=missing)]
-        out = []
-        for k in expected:
-            out += compare_arrays(got[k], expected[k], what=f"{what}[{k!r}]", rtol=rtol, atol=atol,
-                                  check_dtype_kind=check_dtype_kind)
-        return out
-    if isinstance(expected, list):
-        if type(got) is not list or len(got) != len(expected):
-            n = len(got) if type(got) is list else type(got).__name__
-            return [msg("cmp.sequence", what=what, n=len(expected), got=n)]
-        out = []
-        for i, (g, e) in enumerate(zip(got, expected)):
-            out += compare_arrays(g, e, what=f"{what}[{i}]", rtol=rtol, atol=atol, check_dtype_kind=check_dtype_kind)
-        return out
-    exp = np.asarray(expected)
-    if type(got) not in (np.ndarray, bool, int, float):
-        return [msg("cmp.array", what=what, shape=exp.shape, got=type(got).__name__)]
-    arr = np.asarray(got)
-    if arr.shape != exp.shape:
-        return [msg("cmp.shape", what=what, expected=exp.shape, got=arr.shape)]
-    if check_dtype_kind:
-        if exp.dtype.kind == "f" and arr.dtype.kind != "f":
-            return [msg("cmp.float", what=what, dtype=arr.dtype)]
-        if exp.dtype.kind in "iu" and arr.dtype.kind not in "iu":
-            return [msg("cmp.int", what=what, dtype=arr.dtype)]
-        if exp.dtype.kind == "b" and arr.dtype.kind != "b":
-            return [msg("cmp.bool", what=what, dtype=arr.dtype)]
-    if exp.dtype.kind == "f" or arr.dtype.kind == "f":
-        a64, e64 = arr.astype(np.float64), exp.astype(np.float64)
-        bad_nan = np.isnan(a64) != np.isnan(e64)
-        if bad_nan.any():
-            i = np.argwhere(bad_nan)[0]
-            return [msg("cmp.nan", what=what, index=_fmt_index(i))]
-        finite = ~np.isnan(e64)
-        diff = np.where(finite, np.abs(a64 - e64), 0.0)
-        tol = atol + rtol * np.abs(np.where(finite, e64, 0.0))
-        if (diff > tol).any():
-            i = np.unravel_index(int(np.argmax(diff - tol)), diff.shape) if diff.ndim else ()
-            return [msg("cmp.values", what=what, diff=float(diff.max()), index=_fmt_index(i), got=float(a64[i]),
-                        expected=float(e64[i]), atol=atol, rtol=rtol)]
-        return []
-    if not np.array_equal(arr, exp):
-        i = np.argwhere(arr != exp)[0] if arr.ndim else ()
-        return [msg("cmp.values_exact", what=what, index=_fmt_index(i), got=arr[tuple(i)], expected=exp[tuple(i)])]
-    return []
+def validate_output(value) -> Any:
+    """``value`` itself if it is exactly plain data (`vitcourse.plain`), as the grader's parent requires;
+    raises `vitcourse.plain.PlainDataError` (a TypeError) for anything else, including subclasses of
+    ``ndarray``/``dict``/``list`` (which could carry a lying ``__eq__``) and arrays that are too large."""
+    return validate(value)
 
 
 # ----------------------------------------------------------------------------- the Check
@@ -256,13 +165,19 @@ class Check:
         """(failures, the catalogue key of the mistake the answer makes or None), as `judge`."""
         try:
             validate_output(got)
-        except TypeError as e:
-            return [msg("judge.not_plain", target=self.target, error=e)], None
+        except PlainDataError as e:
+            return [self.not_plain(e)], None
         failures = self.compare(got, self.reference(inputs), inputs)
         key = self.diagnose(got, inputs) if failures else None
         if key is not None:
             failures = [msg("mistake.found", mistake=msg(key))] + failures
         return failures, key
+
+    def not_plain(self, error: PlainDataError) -> str:
+        """The failure of an output that is not plain data (`vitcourse.plain`): the same words whether the
+        judge refused it (`verdict`) or the learner's process did before sending it (`to_plain`, the grader's
+        sandbox)."""
+        return msg("judge.not_plain", target=self.target, error=error)
 
     def matches_mistake(self, got, variant, inputs: dict) -> bool:
         """Whether ``got`` equals a mistaken answer ``variant`` (default: `compare_arrays` at the check's
@@ -483,6 +398,9 @@ def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: b
             try:
                 got = c.run(fn, {k: (v.copy() if isinstance(v, np.ndarray) else v)
                                  for k, v in c.public_inputs(inputs).items()})
+            except PlainDataError as e:  # it returned something that cannot be judged: a failure, as in the grader
+                raise failed(msg("check.case_failed", name=name, where=where(i, seed),
+                                 problems=c.not_plain(e))) from None
             except Exception as e:  # the learner's code failed: report it, do not crash the checker
                 raise failed(msg("check.case_error", name=name, where=where(i, seed),
                                  problem=_describe_exception(c.target, e))) from None
@@ -554,94 +472,5 @@ def rule_violations(c: "Check", fn) -> list[str]:
     return [msg("rule.uses", how=u.how, name=u.name) for u in uses]
 
 
-def accuracy_failures(pred, labels, threshold: float, what: str | None = None) -> list[str]:
-    """Failures for predicted class labels against true ones at an accuracy threshold (``what``: the measure's
-    name in the messages, default "accuracy" in the learner's language)."""
-    what = msg("what.accuracy") if what is None else what
-    pred = np.asarray(pred)
-    if pred.shape != labels.shape:
-        return [msg("acc.shape", expected=labels.shape, got=pred.shape)]
-    if pred.dtype.kind not in "iu":
-        return [msg("acc.dtype", dtype=pred.dtype)]
-    acc = float((pred == labels).mean())
-    if not math.isfinite(acc) or acc < threshold:
-        return [msg("acc.below", what=what, acc=acc, threshold=threshold)]
-    return []
-
-
-def perturb_digits(images: np.ndarray, rng: np.random.Generator, *, contrast: float = 0.9,
-                   noise: float = 0.02) -> np.ndarray:
-    """Held-out images made fresh for one grading: each dimmed by a random factor in ``[contrast, 1]`` and
-    overlaid with Gaussian noise of standard deviation ``noise``, then clipped to ``[0, 1]``.
-
-    The result cannot be looked up in the public digits data set, so a model
-    can only score on it by having learned to classify digits; a model that
-    has learned loses at most about a point of accuracy on it.
-    """
-    x = np.asarray(images, np.float32)
-    scale = rng.uniform(contrast, 1.0, size=(len(x),) + (1,) * (x.ndim - 1)).astype(np.float32)
-    out = x * scale + rng.normal(0.0, noise, size=x.shape).astype(np.float32)
-    return np.clip(out, 0.0, 1.0)
-
-
-class DigitsTrainingCheck(Check):
-    """A training task: ``target(x_train, y_train)`` returns a trained model, judged on images it never saw.
-
-    The learner's process gets the training split only and hands back the
-    model's config and weights (`vitcourse.harness.trained_weights`); the
-    trusted side rebuilds the required architecture (`build_model`), loads the
-    weights (refusing any other shape or a model over the size cap) and
-    measures accuracy on the held-out split, dimmed and noised afresh from
-    the case's seed (`perturb_digits`): images and labels that never reach the
-    learner's process. The visible case uses the course's split
-    (``split_seed=0``), the hidden case another. Subclasses set ``name``,
-    ``target`` and ``build_model`` (hints in the catalogue) and may change ``threshold``.
-    """
-
-    threshold: float = 0.95
-    upscale: int = 2
-    visible_seeds = (0,)
-    hidden_cases = 1
-    timeout = 300.0
-    runner = "trained_weights"
-    private_inputs = ("x_test", "y_test")
-
-    def make_inputs(self, rng, hidden):
-        from ..data import load_digits
-
-        split_seed = 0 if not hidden else int(rng.integers(1, 10_000))
-        data = load_digits(upscale=self.upscale, split_seed=split_seed)
-        return {"x_train": data.x_train.numpy(), "y_train": data.y_train.numpy(),
-                "x_test": perturb_digits(data.x_test.numpy(), rng), "y_test": data.y_test.numpy()}
-
-    def build_model(self, config: dict):
-        """The required architecture built from the handed-in ``config`` (trusted side)."""
-        raise NotImplementedError
-
-    def reference(self, inputs):
-        return np.asarray(inputs["y_test"], np.int64)
-
-    def compare(self, got, expected, inputs):
-        import torch
-
-        from ..harness import MAX_TRAINED_PARAMETERS
-        from ..train import predict
-
-        if type(got) is not dict or set(got) != {"config", "state"} or type(got["config"]) is not dict \
-                or type(got["state"]) is not dict:
-            return [msg("train.must_return", target=self.target)]
-        try:
-            model = self.build_model(dict(got["config"]))
-        except (TypeError, ValueError) as e:
-            return [msg("train.rebuild", error=str(e)[:200])]
-        n = sum(p.numel() for p in model.parameters())
-        if n > MAX_TRAINED_PARAMETERS:
-            return [msg("train.too_big", n=n, limit=MAX_TRAINED_PARAMETERS)]
-        try:
-            state = {str(k): torch.from_numpy(np.asarray(v, np.float32)) for k, v in got["state"].items()}
-            model.load_state_dict(state, strict=True)
-        except (RuntimeError, TypeError, ValueError) as e:
-            return [msg("train.weights", error=' '.join(str(e).split())[:200])]
-        pred = predict(model.eval(), torch.from_numpy(np.asarray(inputs["x_test"], np.float32)))
-        return accuracy_failures(pred.argmax(-1).numpy().astype(np.int64), expected, self.threshold,
-                                 what=msg("what.test_accuracy"))
+# The training-task base subclasses `Check`, so it is imported once `Check` exists.
+from .training import DigitsTrainingCheck, perturb_digits  # noqa: E402

@@ -1,15 +1,19 @@
 """The untrusted side of grading: the program that runs one submission inside the sandbox.
 
 This file is copied into the sandbox and run there as a script; it imports
-nothing from the grader (the grader's package is absent in the sandbox).
-It also defines the wire format both sides speak, so the trusted parent
-imports `encode`, `Decoder` and `read_frame` from here.
+nothing from the grader (the grader's package is absent in the sandbox):
+from the course package, only `vitcourse.plain` (what plain data is) and,
+once the job has come, `vitcourse.harness` (how to call the learner's
+function). It also defines the wire format both sides speak, so the trusted
+parent imports `encode`, `Decoder` and `read_frame` from here.
 
 Protocol: the parent writes one frame with the job to the child's stdin;
 the child writes frames to file descriptor 3 (a pipe to the parent): its
 progress (``stage``), each blocked action (``violation``, sent at once so it
 cannot be taken back), each failing notebook cell (``cell_error``), each
-check's outputs (``result``) and ``done``. A frame is a 4-byte big-endian
+check's outputs (``result``: per case an output that `vitcourse.plain.validate`
+accepts, or ``not_plain`` with the refusal's catalogue key and values) and
+``done``. A frame is a 4-byte big-endian
 length and a JSON document. Arrays travel inline (dtype, shape, base64
 bytes), so a frame of N bytes decodes to at most N bytes of arrays: there
 are no references to repeat. Nothing is pickled.
@@ -28,11 +32,24 @@ import signal
 import struct
 import sys
 
-__all__ = ["encode", "Decoder", "WireError", "read_frame", "write_frame", "main", "ARRAY_DTYPES"]
+import numpy as np
 
-ARRAY_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
-                "float32", "float64"}
-MAX_DEPTH = 8
+import vitcourse.plain as plain
+from vitcourse.plain import PlainDataError
+
+__all__ = ["encode", "Decoder", "WireError", "read_frame", "write_frame", "main", "ARRAY_DTYPES", "frame_depth",
+           "ENVELOPE_DEPTH"]
+
+ARRAY_DTYPES = plain.ARRAY_DTYPES
+#: How deeply a frame's envelope nests what it carries: a job holds each case's inputs five levels down
+#: (job, checks, check, cases, case); a result holds an output three levels down. Frames nest at most
+#: `frame_depth` levels: this plus `vitcourse.plain.MAX_DEPTH`.
+ENVELOPE_DEPTH = 5
+
+
+def frame_depth() -> int:
+    """How deeply a frame may nest (both ways): the envelope plus plain data's own limit."""
+    return ENVELOPE_DEPTH + plain.MAX_DEPTH
 
 
 class WireError(ValueError):
@@ -42,41 +59,25 @@ class WireError(ValueError):
 # ----------------------------------------------------------------------------- wire format
 
 
-def _enc(value, depth: int = 0):
-    import numpy as np
-
-    if depth > MAX_DEPTH:
-        raise TypeError("value nested too deeply")
+def _json(value):
+    """Plain data (`vitcourse.plain`, already checked) as JSON values: arrays and non-finite floats tagged."""
     t = type(value)
-    if t is np.ndarray:
-        if str(value.dtype) not in ARRAY_DTYPES:
-            raise TypeError(f"array dtype {value.dtype} is not a plain numeric type")
-        data = np.ascontiguousarray(value)
-        return {"__nd__": [str(value.dtype), list(value.shape), base64.b64encode(data.tobytes()).decode("ascii")]}
+    if t is dict:
+        return {k: _json(v) for k, v in value.items()}
+    if t is list:
+        return [_json(v) for v in value]
     if t is float:
         return value if math.isfinite(value) else {"__float__": repr(value)}
     if t in (bool, int, str) or value is None:
         return value
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return _enc(float(value), depth)
-    if t is dict:
-        if any(type(k) is not str for k in value):
-            raise TypeError("dict keys must be strings")
-        if "__nd__" in value or "__float__" in value:
-            raise TypeError("dict keys '__nd__' and '__float__' are reserved")
-        return {k: _enc(v, depth + 1) for k, v in value.items()}
-    if t in (list, tuple):
-        return [_enc(v, depth + 1) for v in value]
-    raise TypeError(f"{t.__name__} is not plain data (array, number, string, dict or list)")
+    data = np.ascontiguousarray(value)
+    return {"__nd__": [str(value.dtype), list(value.shape), base64.b64encode(data.tobytes()).decode("ascii")]}
 
 
 def encode(value) -> bytes:
-    """One frame's payload: ``value`` (plain data) as JSON with arrays inline."""
-    return json.dumps(_enc(value), separators=(",", ":")).encode("utf-8")
+    """One frame's payload: ``value`` (plain data, `vitcourse.plain`) as JSON with arrays inline; raises
+    `vitcourse.plain.PlainDataError` (a TypeError) for what is not plain data or nests past `frame_depth`."""
+    return json.dumps(_json(plain.convert(value, max_depth=frame_depth())), separators=(",", ":")).encode("utf-8")
 
 
 class Decoder:
@@ -103,9 +104,7 @@ class Decoder:
         return self._dec(doc, 0)
 
     def _dec(self, doc, depth: int):
-        import numpy as np
-
-        if depth > MAX_DEPTH + 2:
+        if depth > frame_depth():
             raise WireError("results nested too deeply")
         t = type(doc)
         if t is dict:
@@ -208,6 +207,28 @@ def _describe(e: BaseException) -> str:
     return f"{name}: {text[:300]}" if text else name
 
 
+def run_case(run, runner: str, fn, inputs: dict, timeout: float) -> dict:
+    """One case's record for the ``result`` frame: ``ok`` with the output when `vitcourse.plain.validate`
+    accepts it (what the judge accepts), ``not_plain`` with the refusal's key and values when it does not,
+    else ``timeout`` (after ``timeout`` seconds; 0: no limit), ``not_implemented`` or ``error``."""
+    try:
+        _alarm(timeout)
+        try:
+            got = run(runner, fn, inputs)
+        finally:
+            _alarm(0)
+        plain.validate(got)  # what the judge accepts, or the except below says why not
+        return {"status": "ok", "out": got}
+    except _Timeout:
+        return {"status": "timeout"}
+    except NotImplementedError as e:
+        return {"status": "not_implemented", "error": _describe(e)}
+    except PlainDataError as e:  # it returned something the judge refuses: say why, in the judge's words
+        return {"status": "not_plain", "key": e.key, "values": e.values}
+    except BaseException as e:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, MemoryError included
+        return {"status": "error", "error": _describe(e)}
+
+
 def main() -> None:
     """Run one job: import the libraries, read the job from stdin, run cells and checks, report on fd 3."""
     out_fd = 3
@@ -215,7 +236,6 @@ def main() -> None:
     def send(value) -> None:
         write_frame(out_fd, encode(value))
 
-    import numpy as np
     import torch
 
     torch.set_num_threads(1)
@@ -296,21 +316,8 @@ def main() -> None:
             if fn is None:
                 out.append({"status": "missing"})
                 continue
-            try:
-                _alarm(spec["timeout"])
-                try:
-                    got = harness.run(spec["runner"], fn, inputs)
-                finally:
-                    _alarm(0)
-                encode(got)  # plain data, or the except below says why not
-                out.append({"status": "ok", "out": got})
-            except _Timeout:
-                out.append({"status": "timeout"})
-                timed_out = True
-            except NotImplementedError as e:
-                out.append({"status": "not_implemented", "error": _describe(e)})
-            except BaseException as e:  # noqa: BLE001
-                out.append({"status": "error", "error": _describe(e)})
+            out.append(run_case(harness.run, spec["runner"], fn, inputs, spec["timeout"]))
+            timed_out = out[-1]["status"] == "timeout"
         send({"t": "stage", "stage": f"write {name}"})
         send({"t": "result", "check": name, "cases": out})
     send({"t": "done"})

@@ -31,6 +31,7 @@ from ..checks import get_check
 from ..checks.rules import forbidden_uses
 from ..messages import current_lang, msg, notebook_language, use_lang
 from ..notebooks import ROOT
+from ..plain import PlainDataError
 from .exercise import Exercise, exercise_ids, extract_student_code, load_exercise, strip_magics
 from .flags import find_flags, flags_for_targets
 from .sandbox import Isolation, Limits, SandboxFactory, probe_isolation
@@ -40,14 +41,14 @@ class SandboxError(RuntimeError):
     """The sandbox could not be started or failed (not the student's fault)."""
 
 
-__all__ = ["GRADER_VERSION", "Row", "Submission", "Grader", "discover", "STATUSES", "grade"]
+__all__ = ["GRADER_VERSION", "Row", "Submission", "Grader", "discover", "STATUSES", "grade", "exercise_from_name"]
 
 #: Bump when grading rules change, so a gradebook says which rules made it.
 GRADER_VERSION = f"vitcourse-grader {__version__}/1"
 STATUSES = ("passed", "failed", "error", "timeout", "crashed", "not attempted", "flagged")
 MAX_SUBMISSION_BYTES = 50 * 2**20
 _EX_PREFIX = re.compile(r"(?:^|[^0-9])(\d\d)_[A-Za-z]")
-_CASE_STATUSES = {"ok", "not_implemented", "error", "timeout", "missing", "skipped"}
+_CASE_STATUSES = {"ok", "not_plain", "not_implemented", "error", "timeout", "missing", "skipped"}
 
 
 @dataclass
@@ -85,7 +86,8 @@ class Submission:
     exercise: str | None     # "00", or None when it cannot be told
 
 
-def _exercise_from_name(name: str) -> str | None:
+def exercise_from_name(name: str) -> str | None:
+    """The exercise number a file or folder name gives (``"alice_01_attention.ipynb"`` -> ``"01"``), or None."""
     m = _EX_PREFIX.search(name)
     return m.group(1) if m else None
 
@@ -171,7 +173,7 @@ def discover(paths, *, exercise: str | None = None, solutions: Path = ROOT / "so
         else:
             raise ValueError(f"submission path {str(p)!r} does not exist")
         for f in files:
-            ex = _exercise_from_name(f.name) or (_exercise_from_name(f.parent.name) if top is not None else None)
+            ex = exercise_from_name(f.name) or (exercise_from_name(f.parent.name) if top is not None else None)
             if ex is None:
                 ex = exercise
             if exercise is not None and ex != exercise:
@@ -191,6 +193,16 @@ _CSV_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 def _clean(text, n: int = 300) -> str:
     """Student-provided text made safe for a gradebook cell: one line, no control characters, truncated."""
     return _short(_CSV_TEXT.sub(" ", str(text)), n)
+
+
+@dataclass
+class _SandboxRuns:
+    """What the sandboxes of one submission reported (`Grader._run_sandboxes`)."""
+    results: dict[str, list | None] = field(default_factory=dict)  # check -> one record per case
+    failure: dict[str, str] = field(default_factory=dict)          # check -> "status: why" when it has no results
+    cell_errors: list[dict] = field(default_factory=list)          # notebook cells that raised (first run only)
+    modules: dict[str, str] = field(default_factory=dict)          # target -> the module its function came from
+    violations: list[str] = field(default_factory=list)            # actions the sandbox blocked
 
 
 class Grader:
@@ -318,7 +330,7 @@ class Grader:
         try:
             nb = read_notebook(raw)
             meta = nb.get("metadata", {}).get("vitcourse", {})
-            made_from = _exercise_from_name(str(meta.get("generated_from", ""))) if isinstance(meta, dict) else None
+            made_from = exercise_from_name(str(meta.get("generated_from", ""))) if isinstance(meta, dict) else None
             number = sub.exercise or made_from
         except Exception as e:  # noqa: BLE001 - any unreadable file is the submission's problem
             number = sub.exercise
@@ -349,68 +361,83 @@ class Grader:
         return cases
 
     def _grade_notebook(self, sub: Submission, ex: Exercise, nb, digest: str) -> list[Row]:
+        """Rows of a readable notebook: review the code, make the cases, run them in sandboxes, judge each task."""
         code = extract_student_code(nb, ex)
         if code.untouched:
             return self._rows(sub, ex, "not attempted", msg("grade.untouched"), digest)
+        review = self._review(ex, code)
+        cases = self._make_cases(ex, digest)
+        run = self._run_sandboxes(ex, code, cases)
+        return [self._task_row(sub, ex, task, code, review, cases, run, digest) for task in ex.tasks]
+
+    @staticmethod
+    def _review(ex: Exercise, code) -> tuple[list, dict]:
+        """Static review of the submission's code (`find_flags`): the instructor's own template cells are
+        trusted; returns the flags and where each target is used."""
         trusted_sources = {s.strip() for s in ex.template_code}
         trusted = {i for i, s in code.cells if s.strip() in trusted_sources}
         targets = {t for task in ex.tasks for t in task.targets}
-        flags, uses = find_flags(code.cells, targets, trusted=trusted)
-        cases = self._make_cases(ex, digest)
+        return find_flags(code.cells, targets, trusted=trusted)
+
+    def _run_sandboxes(self, ex: Exercise, code, cases) -> _SandboxRuns:
+        """Run every check's cases on the submission's cells: one sandbox per package view (a task whose answer
+        lives in a package module runs without that module)."""
         cells = [[i, strip_magics(s)] for i, s in code.cells]
         cell_timeout = float(self.timeout or 120.0)
-        # One sandbox per package view: a task whose answer lives in a package module runs without that module.
         groups: dict[tuple, list[str]] = {}
         for name in cases:
             groups.setdefault(tuple(sorted(get_check(name).absent)), []).append(name)
-        results: dict[str, list | None] = {}
-        failure: dict[str, str] = {}
-        cell_errors: list[dict] = []
-        modules: dict[str, str] = {}
-        violations: list[str] = []
+        run = _SandboxRuns()
         for absent, names in groups.items():
-            self._run_group(ex, absent, names, cells, cases, cell_timeout, results, failure, cell_errors, modules,
-                            violations)
-        rows = []
-        for task in ex.tasks:
-            status, reason = self._judge_task(task, cases, results, failure, code.target_cells, cell_errors,
-                                              code.syntax_errors)
-            task_flags = [str(f) for f in flags_for_targets(flags, uses, task.targets)]
-            forbidden = [f for n in task.checks for f in get_check(n).forbidden]
-            if forbidden:
-                task_flags += [str(u) for u in forbidden_uses(code.cells, set(task.targets), forbidden)]
-            task_flags += [f"runtime: {v}" for v in violations]
-            for t in task.targets:
-                mod = modules.get(t)
-                if isinstance(mod, str) and mod.split(".")[0] == "vitcourse":
-                    task_flags.append(f"{t} is the package's own function from {mod[:80]} (delegates to the "
-                                      f"reference implementation)")
-            task_flags = list(dict.fromkeys(task_flags))
-            notes = [code.notes[g] for g, names in ex.solution_cells.items()
-                     if g in code.notes and names & set(task.targets)]
-            if notes:
-                reason += msg("grade.note", notes="; ".join(notes))
-            points, pending_points = (task.points if status == "passed" else 0), 0
-            if task_flags and status == "passed":
-                status, points, pending_points = "flagged", 0, task.points
-                reason = msg("grade.withheld", points=task.points, flag=task_flags[0])
-            elif task_flags:
-                reason += msg("grade.also_flagged", flag=task_flags[0])
-            rows.append(self._row(sub, ex.name, task.task_id, points, task.points, status, reason,
-                                  pending_points=pending_points, flags=_clean(" | ".join(task_flags), 500),
-                                  checks=" ".join(task.checks), sha256=digest, hint=self._hint(task)))
-        return rows
+            self._run_group(ex, absent, names, cells, cases, cell_timeout, run)
+        return run
 
-    def _run_group(self, ex, absent, names, cells, cases, cell_timeout, results, failure, cell_errors, modules,
-                   violations) -> None:
-        """Run the checks ``names`` in fresh sandboxes without the ``absent`` modules; fill in the outcomes."""
+    @staticmethod
+    def _task_flags(task, code, review, run: _SandboxRuns) -> list[str]:
+        """Why a task's points are withheld for review: static flags on its targets, library functions it
+        must not use, blocked actions at run time, targets that are the package's own functions."""
+        flags, uses = review
+        task_flags = [str(f) for f in flags_for_targets(flags, uses, task.targets)]
+        forbidden = [f for n in task.checks for f in get_check(n).forbidden]
+        if forbidden:
+            task_flags += [str(u) for u in forbidden_uses(code.cells, set(task.targets), forbidden)]
+        task_flags += [f"runtime: {v}" for v in run.violations]
+        for t in task.targets:
+            mod = run.modules.get(t)
+            if isinstance(mod, str) and mod.split(".")[0] == "vitcourse":
+                task_flags.append(f"{t} is the package's own function from {mod[:80]} (delegates to the "
+                                  f"reference implementation)")
+        return list(dict.fromkeys(task_flags))
+
+    def _task_row(self, sub: Submission, ex: Exercise, task, code, review, cases, run: _SandboxRuns,
+                  digest: str) -> Row:
+        """One task's row: its verdict (`_judge_task`), the student's notes, and the points, withheld while
+        flagged."""
+        status, reason = self._judge_task(task, cases, run, code)
+        task_flags = self._task_flags(task, code, review, run)
+        notes = [code.notes[g] for g, names in ex.solution_cells.items()
+                 if g in code.notes and names & set(task.targets)]
+        if notes:
+            reason += msg("grade.note", notes="; ".join(notes))
+        points, pending_points = (task.points if status == "passed" else 0), 0
+        if task_flags and status == "passed":
+            status, points, pending_points = "flagged", 0, task.points
+            reason = msg("grade.withheld", points=task.points, flag=task_flags[0])
+        elif task_flags:
+            reason += msg("grade.also_flagged", flag=task_flags[0])
+        return self._row(sub, ex.name, task.task_id, points, task.points, status, reason,
+                         pending_points=pending_points, flags=_clean(" | ".join(task_flags), 500),
+                         checks=" ".join(task.checks), sha256=digest, hint=self._hint(task))
+
+    def _run_group(self, ex, absent, names, cells, cases, cell_timeout, run: _SandboxRuns) -> None:
+        """Run the checks ``names`` in fresh sandboxes without the ``absent`` modules; fill in ``run``."""
         case_timeout = {n: float(self.timeout or get_check(n).timeout) for n in names}
         pending = list(names)
         first = True
         while pending:
             if self.stopping:
                 for n in pending:
-                    failure[n] = "crashed: " + msg("grade.interrupted")
+                    run.failure[n] = "crashed: " + msg("grade.interrupted")
                 return
             checks = {}
             for n in pending:
@@ -441,17 +468,17 @@ class Grader:
                     late = re.fullmatch(r"timed out after ([0-9.]+) s", error)  # the child's words: say them here
                     if late:
                         error = msg("grade.cell_timeout", limit=float(late.group(1)))
-                    cell_errors.append({"cell": f["cell"], "error": error})
+                    run.cell_errors.append({"cell": f["cell"], "error": error})
                 elif t == "module" and type(f.get("target")) is str and type(f.get("module")) is str:
-                    modules.setdefault(f["target"], f["module"])
-                elif t == "violation" and len(violations) < 20:
+                    run.modules.setdefault(f["target"], f["module"])
+                elif t == "violation" and len(run.violations) < 20:
                     v = _clean(f.get("what", ""), 200)
-                    if v not in violations:
-                        violations.append(v)
+                    if v not in run.violations:
+                        run.violations.append(v)
             first = False
             for n in list(pending):
                 if n in got:
-                    results[n] = got[n]
+                    run.results[n] = got[n]
             rest = [n for n in pending if n not in got]
             if not rest:
                 return
@@ -461,7 +488,7 @@ class Grader:
                    msg("grade.why_exit", code=out.exit_code))
             m = re.match(r"(?:case|write) (\S+)", out.stage)
             if m and m.group(1) in rest:
-                failure[m.group(1)] = f"{how}: " + msg("grade.while_running", why=why,
+                run.failure[m.group(1)] = f"{how}: " + msg("grade.while_running", why=why,
                                                        target=get_check(m.group(1)).target)
                 rest.remove(m.group(1))
                 pending = rest  # the checks not reached get a fresh sandbox
@@ -469,7 +496,7 @@ class Grader:
                 cell = re.fullmatch(r"cell (\d+)", out.stage or "")
                 stage = msg("stage.cell", cell=cell.group(1)) if cell else msg("stage.startup")
                 for n in rest:
-                    failure[n] = f"{how}: " + msg("grade.during", why=why, stage=stage)
+                    run.failure[n] = f"{how}: " + msg("grade.during", why=why, stage=stage)
                 pending = []
 
     def budget(self, ex: Exercise, names, cell_timeout: float) -> float:
@@ -500,11 +527,14 @@ class Grader:
         for c in cases:
             if type(c) is not dict or c.get("status") not in _CASE_STATUSES:
                 return None
+            if c["status"] == "not_plain" and PlainDataError.from_wire(c.get("key"), c.get("values")) is None:
+                return None
         return cases
 
-    def _judge_task(self, task, cases, results, failure, target_cells, cell_errors, syntax_errors
-                    ) -> tuple[str, str]:
+    def _judge_task(self, task, cases, run: _SandboxRuns, code) -> tuple[str, str]:
         """(status, reason) of one task from the runner's plain outputs, judged here."""
+        results, failure, cell_errors = run.results, run.failure, run.cell_errors
+        target_cells, syntax_errors = code.target_cells, code.syntax_errors
         n_visible = n_hidden = 0
         for name in task.checks:
             c = get_check(name)
@@ -548,10 +578,13 @@ class Grader:
                     return "error", msg("grade.visible_error", target=c.target, error=_clean(r.get("error", ""), 200),
                                         where=where)
                 mistake = None
-                try:
-                    problems, mistake = c.verdict(r.get("out"), inputs)
-                except Exception as e:  # noqa: BLE001 - output the check could not even compare
-                    problems = [msg("grade.uncomparable", error=type(e).__name__)]
+                if st == "not_plain":  # refused in the sandbox before it was sent, as `Check.verdict` refuses it
+                    problems = [c.not_plain(PlainDataError.from_wire(r["key"], r["values"]))]
+                else:
+                    try:
+                        problems, mistake = c.verdict(r.get("out"), inputs)
+                    except Exception as e:  # noqa: BLE001 - output the check could not even compare
+                        problems = [msg("grade.uncomparable", error=type(e).__name__)]
                 if problems:
                     if hidden:
                         hidden_bad += 1

@@ -43,7 +43,7 @@ from traitlets import Unicode
 
 from ..notebooks import ROOT
 from .exercise import exercise_ids, load_exercise
-from .grader import Grader, Row, Submission, _exercise_from_name
+from .grader import Grader, Row, Submission, exercise_from_name
 
 __all__ = ["TrustedGrades", "ReleasedCellsOverwrite", "NbgraderRun", "run_autograde", "grade_course",
            "find_submissions", "RESULTS_VERSION"]
@@ -95,7 +95,7 @@ def find_submissions(course_dir: str | Path, assignment: str, *, solutions: Path
                          f"`nbgrader generate_assignment {assignment}` first")
     ids = exercise_ids(solutions)
     for name in notebooks:
-        number = _exercise_from_name(name + ".ipynb")
+        number = exercise_from_name(name + ".ipynb")
         if number not in ids or ids[number].stem != name:
             known = ", ".join(p.name for p in ids.values())
             raise ValueError(f"{source / (name + '.ipynb')} is not one of the course's exercises ({known}): "
@@ -109,7 +109,7 @@ def find_submissions(course_dir: str | Path, assignment: str, *, solutions: Path
             path = student_dir / assignment / f"{name}.ipynb"
             if path.is_file():
                 subs.append(Submission(path, unicodedata.normalize("NFC", student_dir.name),
-                                       _exercise_from_name(path.name)))
+                                       exercise_from_name(path.name)))
                 owners[str(path)] = (student_dir.name, name)
     return subs, owners
 
