@@ -210,6 +210,7 @@ def scaled_dot_product_attention(
     # which rows without reading the Nq x Nk scores.
     dead = None
     if mask is not None:
+        assert blocked is not None  # set above whenever a mask is given
         dead = blocked.all(dim=-1, keepdim=True)  # (..., Nq or 1, 1) True = query may attend to nothing
         if bool(dead.any()):
             scores.masked_fill_(dead, 0.0)  # a finite row, so softmax stays finite (and its gradient too)

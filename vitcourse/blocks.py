@@ -20,6 +20,8 @@ same numbers (tests pin this).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -28,7 +30,8 @@ from .utils import check_int
 
 __all__ = ["MLP", "PreNormBlock", "PostNormBlock", "DecoderBlock"]
 
-_ACTIVATIONS = {"gelu": nn.GELU, "gelu_tanh": lambda: nn.GELU(approximate="tanh"), "relu": nn.ReLU, "silu": nn.SiLU}
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "gelu": nn.GELU, "gelu_tanh": lambda: nn.GELU(approximate="tanh"), "relu": nn.ReLU, "silu": nn.SiLU}
 
 
 def _activation(name: str) -> nn.Module:

@@ -42,7 +42,9 @@ def _python_rng() -> list:
 
 
 def _numpy_rng() -> dict[str, Any]:
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = np.random.get_state()
+    assert isinstance(state, tuple)  # the legacy global generator (MT19937) gives its state as a tuple
+    name, keys, pos, has_gauss, cached = state
     return {"name": name, "keys": keys.tolist(), "pos": int(pos), "has_gauss": int(has_gauss),
             "cached": float(cached)}
 

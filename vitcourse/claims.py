@@ -80,8 +80,8 @@ def check_thresholds() -> dict[str, float]:
     """``{"06.train_vit": 0.95, ...}``: the accuracy threshold of every registered check that has one."""
     from .checks import all_checks
 
-    return {name: float(c.threshold) for name, c in all_checks().items()
-            if isinstance(getattr(c, "threshold", None), (int, float))}
+    return {name: float(t) for name, c in all_checks().items()
+            if isinstance(t := getattr(c, "threshold", None), (int, float))}
 
 
 def claim_problems(nb, *, backing=None, thresholds: dict[str, float] | None = None) -> list[str]:

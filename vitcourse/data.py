@@ -275,7 +275,7 @@ class DetectionCanvas(Dataset):
         self.digit_split = digit_split
         self.noise = check_fraction("noise", noise)
         self.seed = check_int("seed", seed, minimum=0)
-        self._masks = {}
+        self._masks: dict[tuple[str, int], np.ndarray] = {}  # (shape, size) -> _shape_mask
 
     @property
     def num_classes(self) -> int:

@@ -189,7 +189,9 @@ def _join_items(lines: list[str]) -> list[str]:
 
 def _md_blocks(source: str) -> list[str]:
     """Markdown split at blank lines, keeping fenced code and $$ display math whole; a heading is its own block."""
-    blocks, cur, fence = [], [], None
+    blocks: list[str] = []
+    cur: list[str] = []
+    fence = None
     for ln in source.splitlines():
         s = ln.strip()
         if fence:
@@ -317,7 +319,7 @@ def _pieces(cell, room: float, fresh: float) -> list:
         rest = copy.deepcopy(cell)
         _add_tag(rest, HIDE_INPUT)
         rest.metadata.setdefault("transient", {})["remove_source"] = True
-        group = []
+        group: list = []
         for out in outputs:  # outputs together while they fit on one slide, else one slide each
             trial = copy.deepcopy(rest)
             trial.outputs = group + [out]
@@ -345,7 +347,9 @@ def _pieces(cell, room: float, fresh: float) -> list:
                 blocks += ["\n".join(i) for i in items]
             else:
                 blocks.append(b)
-        pieces, cur, limit = [], [], room
+        pieces = []
+        cur: list[str] = []
+        limit = room
         for b in blocks:
             joined = "\n\n".join(cur + [b]) if not (cur and _is_list(b) and _is_list(cur[-1])) else "\n".join(cur + [b])
             if cur and _md_height(joined) + _CELL_GAP > limit:
@@ -372,7 +376,8 @@ def _code_pieces(cell, fresh: float) -> list:
     for chunk in _regroup(lines, lambda c, j: not c[j - 1].strip() and c[j].strip() and not c[j][0].isspace()):
         for sub in ([chunk] if fits(chunk) else _regroup(chunk, lambda c, j: not c[j - 1].strip() and c[j].strip())):
             parts += [sub] if fits(sub) else [sub[k:k + n_max - 1] for k in range(0, len(sub), n_max - 1)]
-    pieces, cur = [], []
+    pieces: list[list[str]] = []
+    cur: list[str] = []
     for part in parts:  # pack the parts back together while they fit
         if cur and not fits(cur + part):
             pieces.append(cur)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Sized, cast
 
 import torch
 import torch.distributed as dist
@@ -139,4 +139,5 @@ class GlobalBatchShard(Sampler[int]):
                 batch = []
 
     def __len__(self) -> int:
-        return (len(self.sampler) // self.global_batch) * self.per_rank
+        # len() of a sized sampler (RandomSampler, SequentialSampler); Sampler itself declares no __len__
+        return (len(cast(Sized, self.sampler)) // self.global_batch) * self.per_rank

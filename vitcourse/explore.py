@@ -473,7 +473,8 @@ def patch_size(image=None, patch: int = 16) -> Explorer:
 # ----------------------------------------------------------------------------- 4. DETR's queries on a canvas
 
 
-_QUERY_COLORS = plt.get_cmap("tab10").colors + plt.get_cmap("Dark2").colors   # 18 distinct colours
+# 18 distinct colours; both are ListedColormaps with a tuple of colours (the stubs type get_cmap as a Colormap)
+_QUERY_COLORS: tuple = plt.get_cmap("tab10").colors + plt.get_cmap("Dark2").colors  # type: ignore[attr-defined]
 
 
 def _query_color(q: int):

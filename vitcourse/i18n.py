@@ -304,14 +304,14 @@ def main(argv=None) -> int:
         return 0
     paths = args.notebooks or english_sources()
     if args.cmd == "template":
-        for p in paths:
-            print(template(p))
+        for path in paths:
+            print(template(path))
         return 0
     if args.cmd == "build":
         failed = 0
-        for p in paths:
+        for path in paths:
             try:
-                print(build(p))
+                print(build(path))
             except ValueError as e:
                 print(f"error: {e}", file=sys.stderr)
                 failed += 1

@@ -487,9 +487,9 @@ def main(argv=None) -> int:
         return 0
     bad = 0
     files = []
-    for p in args.paths:
-        p = Path(p)
-        files += sorted(p.glob("*.ipynb")) if p.is_dir() else [p]
+    for arg in args.paths:
+        path = Path(arg)
+        files += sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
     for f in files:
         problems = executed_problems(_nbformat().read(f, as_version=4))
         for prob in problems:

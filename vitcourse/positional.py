@@ -137,10 +137,10 @@ def resize_grid_embedding(pos: torch.Tensor, old_grid: tuple[int, int], new_grid
     if not isinstance(pos, torch.Tensor) or pos.dim() not in (2, 3) or (pos.dim() == 3 and pos.shape[0] != 1):
         shape = tuple(pos.shape) if isinstance(pos, torch.Tensor) else type(pos).__name__
         raise ValueError(f"pos must have shape (1, P + h*w, D) or (P + h*w, D), got {shape}")
-    for name, grid in (("old_grid", old_grid), ("new_grid", new_grid)):
-        if len(tuple(grid)) != 2:
-            raise ValueError(f"{name} must be (h, w), got {grid!r}")
-        for g in grid:
+    for name, hw in (("old_grid", old_grid), ("new_grid", new_grid)):
+        if len(tuple(hw)) != 2:
+            raise ValueError(f"{name} must be (h, w), got {hw!r}")
+        for g in hw:
             check_int(name, g, minimum=1)
     num_prefix_tokens = check_int("num_prefix_tokens", num_prefix_tokens, minimum=0)
     if mode not in ("bicubic", "bilinear", "nearest"):

@@ -86,23 +86,29 @@ def random_checkpoint(kind: str, folder: str | os.PathLike, *, seed: int = 0) ->
 
     folder = Path(folder)
     torch.manual_seed(seed)
+    model: transformers.PreTrainedModel
+    # the call-arg ignores below: transformers' configs take more keyword arguments (num_labels,
+    # use_timm_backbone, ...: PreTrainedConfig's **kwargs) than their dataclass signatures list
     if kind == "vit":
-        config = transformers.ViTConfig(image_size=224, patch_size=16, hidden_size=96, num_hidden_layers=2,
-                                        num_attention_heads=4, intermediate_size=192, num_labels=10)
-        model = transformers.ViTForImageClassification(config)
+        vit_config = transformers.ViTConfig(image_size=224, patch_size=16, hidden_size=96,  # type: ignore[call-arg]
+                                            num_hidden_layers=2, num_attention_heads=4, intermediate_size=192,
+                                            num_labels=10)
+        model = transformers.ViTForImageClassification(vit_config)
     elif kind == "detr":
-        backbone = transformers.ResNetConfig(embedding_size=16, hidden_sizes=[32, 64, 96, 128], depths=[1, 1, 1, 1],
+        backbone = transformers.ResNetConfig(embedding_size=16,  # type: ignore[call-arg]
+                                             hidden_sizes=[32, 64, 96, 128], depths=[1, 1, 1, 1],
                                              layer_type="bottleneck", out_features=["stage4"])
-        config = transformers.DetrConfig(backbone_config=backbone, use_timm_backbone=False,
-                                         use_pretrained_backbone=False, d_model=64, encoder_layers=2,
-                                         decoder_layers=2, encoder_ffn_dim=128, decoder_ffn_dim=128,
-                                         encoder_attention_heads=4, decoder_attention_heads=4, num_queries=20,
-                                         num_labels=10)
-        model = transformers.DetrForObjectDetection(config)
+        detr_config = transformers.DetrConfig(backbone_config=backbone,  # type: ignore[call-arg]
+                                              use_timm_backbone=False, use_pretrained_backbone=False, d_model=64,
+                                              encoder_layers=2, decoder_layers=2, encoder_ffn_dim=128,
+                                              decoder_ffn_dim=128, encoder_attention_heads=4,
+                                              decoder_attention_heads=4, num_queries=20, num_labels=10)
+        detr = transformers.DetrForObjectDetection(detr_config)
         with torch.no_grad():  # Hugging Face's init (std 0.02) makes every query alike: spread them out
-            model.model.query_position_embeddings.weight.normal_()
-            model.class_labels_classifier.weight.normal_(0, 0.3)
-            model.bbox_predictor.layers[-1].weight.normal_(0, 0.3)
+            detr.model.query_position_embeddings.weight.normal_()
+            detr.class_labels_classifier.weight.normal_(0, 0.3)
+            detr.bbox_predictor.layers[-1].weight.normal_(0, 0.3)
+        model = detr
     else:
         raise ValueError(f"kind must be 'vit' or 'detr', got {kind!r}")
     model.eval().save_pretrained(folder)

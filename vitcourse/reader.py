@@ -48,7 +48,7 @@ class PageNav:
     ``other_lang``: href of the same page in the other language, or None for a one-language site.
     """
 
-    def __init__(self, *, lang: str, root: str, assets: str, index: str, prev=None, next=None, slides=None,
+    def __init__(self, *, lang: str, root: str, assets: str, index: str | None, prev=None, next=None, slides=None,
                  download=None, other_lang=None, extra=()):
         if lang not in LABELS:
             raise ValueError(f"lang={lang!r}: expected one of {sorted(LABELS)}")

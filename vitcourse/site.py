@@ -336,6 +336,7 @@ def _exporter(kind: str):
     config.TagRemovePreprocessor.remove_cell_tags = {decks.HIDE_CELL}
     config.TagRemovePreprocessor.remove_input_tags = {decks.HIDE_INPUT}
     config.TagRemovePreprocessor.remove_all_outputs_tags = {decks.HIDE_OUTPUT}
+    exp: HTMLExporter  # SlidesExporter is an HTMLExporter
     if kind == "slides":
         exp = SlidesExporter(config=config, template_name="vitcourse_reveal", extra_template_basedirs=[str(TEMPLATES)],
                              extra_template_paths=[str(TEMPLATES)])
@@ -353,7 +354,7 @@ def _exporter(kind: str):
     exp.mermaid_layout_elk_js_url = "about:blank"
     exp.jupyter_widgets_base_url = "about:blank/"
     exp.widget_renderer_url = "about:blank"
-    if kind == "slides":
+    if isinstance(exp, SlidesExporter):  # kind == "slides"
         exp.reveal_url_prefix = "about:blank"  # set per deck below
         exp.reveal_theme = "white"             # the only theme vendored (others @import web fonts)
     return exp

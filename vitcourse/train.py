@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence, Sized, cast
 
 import torch
 import torch.nn as nn
@@ -94,7 +94,7 @@ def _as_loader(data, batch_size: int, shuffle: bool, generator: torch.Generator 
         return data
     if isinstance(data, Dataset):
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=shuffle
-                          and len(data) >= batch_size)
+                          and len(cast(Sized, data)) >= batch_size)  # a map-style Dataset has a length
     raise TypeError(f"{name} must be a torch Dataset or DataLoader, got {type(data).__name__}")
 
 
@@ -157,16 +157,19 @@ class _Batches:
         Leaves the global RNG at the epoch-start state: the caller restores the
         checkpoint's RNG states afterwards.
         """
-        torch.set_rng_state(start["data.torch"])
+        torch_state = start["data.torch"]
+        assert torch_state is not None  # torch.get_rng_state() in _begin_epoch; only generators' states may be None
+        torch.set_rng_state(torch_state)
         for name, gen in self._generators().items():
             state = start.get(f"data.{name}")
             if (gen is None) != (state is None):
                 raise ValueError("the checkpoint's data order was drawn with a different kind of loader (one with "
                                  "a seeded generator and one without); resume with the same train data and loader")
-            if gen is not None:
+            if gen is not None and state is not None:  # both or neither (checked above)
                 gen.set_state(state)
         self.epoch = position["epoch"]
         self._begin_epoch()
+        assert self._it is not None  # set by _begin_epoch
         for _ in range(position["index"]):
             next(self._it)
         self.index = position["index"]
@@ -269,7 +272,7 @@ def _compiled(module: nn.Module) -> nn.Module:
     """``torch.compile(module)``, with a clear error where this PyTorch cannot compile."""
     if not hasattr(torch, "compile"):
         raise RuntimeError("compile=True needs torch.compile (PyTorch 2.0 or later); pass compile=False")
-    return torch.compile(module)
+    return cast(nn.Module, torch.compile(module))  # a compiled Module is an OptimizedModule (the stubs say callable)
 
 
 def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64, lr: float = 1e-3,
@@ -365,10 +368,11 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
             raise ValueError(f"batch_size={batch_size} (the global batch) is not divisible by the {info.world} "
                              f"processes; pick a multiple of {info.world}, e.g. "
                              f"{batch_size // info.world * info.world or info.world}")
-        if len(train) < batch_size:
-            raise ValueError(f"train has {len(train)} examples, fewer than batch_size={batch_size}: under torchrun "
+        n_train = len(cast(Sized, train))  # a map-style Dataset has a length (Dataset declares no __len__)
+        if n_train < batch_size:
+            raise ValueError(f"train has {n_train} examples, fewer than batch_size={batch_size}: under torchrun "
                              f"every step needs a full global batch; pass a smaller batch_size")
-        shard = dist_utils.GlobalBatchShard(torch.utils.data.RandomSampler(train, generator=generator),
+        shard = dist_utils.GlobalBatchShard(torch.utils.data.RandomSampler(cast(Sized, train), generator=generator),
                                             global_batch=batch_size, rank=info.rank, world=info.world)
         train_loader = DataLoader(train, batch_size=shard.per_rank, sampler=shard, generator=generator,
                                   drop_last=True)
@@ -378,7 +382,7 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
     if test is not None:
         test_loader = _as_loader(test, batch_size, False, None, "test")  # validates the type early
         if distributed and isinstance(test, Dataset) and not isinstance(test, DataLoader):
-            part = torch.utils.data.Subset(test, range(info.rank, len(test), info.world))
+            part = torch.utils.data.Subset(test, range(info.rank, len(cast(Sized, test)), info.world))
             test_loader = DataLoader(part, batch_size=256)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
@@ -394,11 +398,12 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
 
     history = History()
     batches = _Batches(train_loader)
-    running, seen, start_step, seconds_before = 0.0, 0, 0, 0.0
+    running, start_step, seconds_before = 0.0, 0, 0.0
+    seen: float = 0  # a count; all_sum gives it back as a float under torchrun
     settings = {"steps": steps, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
                 "warmup_steps": warmup_steps, "min_lr": min_lr, "eval_every": eval_every,
                 "label_smoothing": label_smoothing, "grad_clip": grad_clip, "seed": seed, "precision": precision,
-                "train_size": len(train_loader.dataset)}
+                "train_size": len(cast(Sized, train_loader.dataset))}
     signature = ckpt.model_signature(model)
     if checkpoint is not None and os.path.exists(checkpoint):
         saved = ckpt.load_checkpoint(checkpoint)
@@ -464,7 +469,7 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
                 history.lr.append(current_lr)
                 running, seen = 0.0, 0
                 if test_loader is not None:
-                    sums = _eval_sums(model, test_loader, loss_fn, device)
+                    sums: Sequence[float] = _eval_sums(model, test_loader, loss_fn, device)
                     if distributed and test_loader is not None and not isinstance(test, DataLoader):
                         sums = dist_utils.all_sum(list(sums), device)
                     if sums[2] == 0:

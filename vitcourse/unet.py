@@ -82,7 +82,7 @@ class Down(nn.Sequential):
         super().__init__(nn.MaxPool2d(2), DoubleConv(in_channels, out_channels))
 
 
-def pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def pad_to(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
     """Zero-pad ``x`` ``(B, C, h, w)`` to ``(B, C, H, W)``, splitting the padding between the two sides.
 
     The decoder's up-sampled map is at most one pixel smaller than the skip

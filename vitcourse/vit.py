@@ -125,6 +125,7 @@ class PatchEmbedding(nn.Module):
         linear = nn.Linear(self.patch_size * self.patch_size * self.in_channels, self.dim)
         with torch.no_grad():
             linear.weight.copy_(rearrange(self.proj.weight, "d c p q -> d (p q c)"))  # (D, P*P*C)
+            assert self.proj.bias is not None  # the Conv2d in __init__ has a bias (the default bias=True)
             linear.bias.copy_(self.proj.bias)
         return linear.to(self.proj.weight.device)
 
@@ -300,6 +301,8 @@ class ViT(nn.Module):
     vector; timm's names and layout), ``head``.
     """
 
+    pos_embed: torch.Tensor  # an nn.Parameter (learned) or a buffer (sine-cosine)
+
     def __init__(self, config: ViTConfig):
         super().__init__()
         if not isinstance(config, ViTConfig):
@@ -337,8 +340,8 @@ class ViT(nn.Module):
         """
         for m in self.modules():
             weight = getattr(m, "weight", None)
-            layer = isinstance(m, (nn.Linear, nn.Conv2d, nn.LayerNorm))
-            if layer and weight is not None and weight.device.type != "meta":
+            layer = (nn.Linear, nn.Conv2d, nn.LayerNorm)
+            if isinstance(m, layer) and weight is not None and weight.device.type != "meta":
                 m.reset_parameters()
         for p in (self.cls_token, self.pos_embed if isinstance(self.pos_embed, nn.Parameter) else None):
             if p is not None and p.device.type != "meta":

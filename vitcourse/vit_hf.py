@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -106,7 +107,8 @@ def _convert_hf_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, 
 
 
 def _config_from_hf(hf_config, num_classes: int) -> ViTConfig:
-    get = hf_config.get if isinstance(hf_config, Mapping) else lambda k, d=None: getattr(hf_config, k, d)
+    get: Callable[..., Any] = hf_config.get if isinstance(hf_config, Mapping) else \
+        lambda k, d=None: getattr(hf_config, k, d)
     act = get("hidden_act", "gelu")
     if act not in _HF_ACTIVATIONS:
         raise ValueError(f"hidden_act must be one of {sorted(_HF_ACTIVATIONS)} (exact or tanh GELU), got {act!r}")
@@ -181,7 +183,8 @@ def vit_from_hf(source, *, config=None, num_heads: int | None = None, norm_eps: 
     Returns:
         a `ViT` in ``eval()`` mode whose logits equal the Hugging Face model's.
     """
-    hf_config = None
+    hf_config: Any = None  # a transformers ViTConfig, a config.json dict or our ViTConfig
+    state_dict: Mapping[str, torch.Tensor]
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_dir():

@@ -36,7 +36,11 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urljoin, urlsplit
+
+if TYPE_CHECKING:  # playwright is optional at run time (the site extra); imported where a browser starts
+    from playwright.sync_api import Page
 
 __all__ = ["find_chromium", "unavailable", "serve", "Browser", "Tab", "Report", "check_deck", "check_page",
            "check_folder", "missing_glyphs", "print_deck", "print_folder", "pdf_page_count"]
@@ -112,7 +116,7 @@ def serve(folder: Path):
 @dataclass
 class Tab:
     """One open page: the Playwright ``page`` and what went wrong while it ran."""
-    page: object
+    page: Page
     errors: list = field(default_factory=list)      # console errors, exceptions, failed loads, HTTP errors
     blocked: list = field(default_factory=list)     # requests to anything but the local server
 

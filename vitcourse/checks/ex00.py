@@ -77,7 +77,7 @@ class RowNormalize(Check):
         return np.divide(x, s, out=np.zeros_like(x), where=s != 0)
 
     #: visible cases (one per seed): (rows, cols, rows of zeros); the hidden ones have zero rows or none
-    VISIBLE = ((4, 5, [1]), (6, 2, [0, 4]), (2, 7, []))
+    VISIBLE: tuple[tuple[int, int, list[int]], ...] = ((4, 5, [1]), (6, 2, [0, 4]), (2, 7, []))
 
     def case_features(self, inputs):
         return {f"a row of zeros: {bool((inputs['x'] == 0).all(axis=-1).any())}"}

@@ -97,7 +97,7 @@ def runtime_env(namespace: dict, forbidden) -> dict[str, str]:
     their listed name (found by identity, so ``sm = torch.softmax`` maps ``sm`` to ``torch.softmax``)."""
     import types
 
-    known = {}
+    known: dict[int, str] = {}  # id(object) -> its listed name
     for f in expand(forbidden):
         obj = _lookup(f) if not f.startswith("Tensor.") else None
         if obj is not None and not isinstance(obj, (int, float, str)):
@@ -160,7 +160,7 @@ class _Resolver:
 
 
 def _top_defs(trees) -> dict[str, tuple[int, ast.AST]]:
-    defs = {}
+    defs: dict[str, tuple[int, ast.AST]] = {}
     for cell, tree in trees:
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

@@ -103,6 +103,11 @@ class FrozenBatchNorm2d(nn.Module):
         y = (x - running_mean) / sqrt(running_var + eps) * weight + bias
     """
 
+    weight: torch.Tensor  # buffers (register_buffer in __init__)
+    bias: torch.Tensor
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+
     def __init__(self, num_features: int, eps: float = 1e-5):
         super().__init__()
         self.eps = eps
@@ -236,7 +241,7 @@ class SmallCNN(nn.Module):
         return self.body(x)  # (B, C, H/2^stages, W/2^stages)
 
 
-def build_backbone(config: BackboneConfig) -> nn.Module:
+def build_backbone(config: BackboneConfig) -> ResNetBackbone | SmallCNN:
     """`ResNetBackbone` or `SmallCNN` for ``config``."""
     if not isinstance(config, BackboneConfig):
         raise TypeError(f"config must be a BackboneConfig, got {type(config).__name__}")

@@ -98,8 +98,8 @@ def scale_boxes(boxes: torch.Tensor, size) -> torch.Tensor:
     if not (isinstance(size, (tuple, list)) and len(size) == 2) or any(float(s) <= 0 for s in size):
         raise ValueError(f"size must be a positive int, a pair (H, W) of positive numbers or a (B, 2) tensor, "
                          f"got {size!r}")
-    h, w = float(size[0]), float(size[1])
-    return boxes * boxes.new_tensor([w, h, w, h])
+    height, width = float(size[0]), float(size[1])
+    return boxes * boxes.new_tensor([width, height, width, height])
 
 
 def check_boxes_xyxy(name: str, boxes: torch.Tensor) -> None:

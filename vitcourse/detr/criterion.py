@@ -55,6 +55,8 @@ class SetCriterion(nn.Module):
         losses: which loss methods to run: ``"labels"``, ``"boxes"``, ``"cardinality"``.
     """
 
+    empty_weight: torch.Tensor  # a buffer (register_buffer in __init__)
+
     def __init__(self, num_classes: int, matcher: HungarianMatcher | None = None, *,
                  weight_dict: dict[str, float] | None = None, eos_coef: float = 0.1,
                  losses: tuple[str, ...] = ("labels", "boxes", "cardinality")):

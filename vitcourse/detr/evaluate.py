@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,7 +56,9 @@ def coco_map(predictions: list[dict], targets: list[dict], image_size, num_class
     if len(targets) == 0:
         raise ValueError("targets is empty: nothing to evaluate")
     h, w = (image_size, image_size) if isinstance(image_size, int) else (int(image_size[0]), int(image_size[1]))
-    images, annotations, detections = [], [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    detections: list[dict[str, Any]] = []
     for img_id, (pred, tgt) in enumerate(zip(predictions, targets)):
         images.append({"id": img_id, "width": w, "height": h})
         boxes = scale_boxes(box_cxcywh_to_xyxy(tgt["boxes"].float()), (h, w))

@@ -30,15 +30,16 @@ decoder ``encoder_attn`` -> ``cross_attn``, layer norms -> ``norm1..3``;
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import torch
 
-from .backbone import BackboneConfig
+from .backbone import BackboneConfig, ResNetBackbone
 from .model import DETR, DETRConfig
 
 __all__ = ["detr_from_hf", "config_from_hf", "hf_state_dict_to_ours"]
 
-_RULES = [
+_RULES: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"^model\.backbone\.model\.embedder\.embedder\.convolution\.", "backbone.conv1."),
     (r"^model\.backbone\.model\.embedder\.embedder\.normalization\.", "backbone.bn1."),
     (r"^model\.backbone\.model\.encoder\.stages\.(\d+)\.layers\.(\d+)\.shortcut\.convolution\.",
@@ -148,6 +149,7 @@ def detr_from_hf(hf_model, *, aux_loss: bool = True) -> DETR:
         raise ValueError(f"weights did not map one to one: missing {missing[:5]}, unexpected {unexpected[:5]}")
     for p in model.parameters():
         p.requires_grad_(True)
+    assert isinstance(model.backbone, ResNetBackbone)  # config_from_hf builds kind="resnet"
     model.backbone.freeze(config.backbone.frozen_stages)  # the paper's freezing: stem and first stage
     return model.to(device=param.device, dtype=param.dtype).train(hf_model.training)
 

@@ -37,6 +37,7 @@ a TypeError that says so, rather than silently inverted.
 from __future__ import annotations
 
 from dataclasses import InitVar, dataclass, field
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -106,8 +107,8 @@ class DETRConfig:
     def cpu(cls, *, num_classes: int = 3, **overrides) -> "DETRConfig":
         """A DETR that learns to detect coloured shapes on 64x64 canvases in minutes on a CPU (lecture 09)."""
         # 1,333,352 params with 3 classes
-        settings = dict(num_queries=10, dim=128, num_heads=8, encoder_layers=3, decoder_layers=3, mlp_dim=256,
-                        dropout=0.0, backbone=BackboneConfig.small_cnn())
+        settings: dict[str, Any] = dict(num_queries=10, dim=128, num_heads=8, encoder_layers=3, decoder_layers=3,
+                                        mlp_dim=256, dropout=0.0, backbone=BackboneConfig.small_cnn())
         settings.update(overrides)
         return cls(num_classes=num_classes, **settings)
 
@@ -168,10 +169,10 @@ class DETR(nn.Module):
             pixel_mask = torch.ones(B, H0, W0, dtype=torch.bool, device=images.device)
         elif not isinstance(pixel_mask, torch.Tensor) or pixel_mask.shape != (B, H0, W0) \
                 or pixel_mask.dtype != torch.bool:
-            got = (f"{pixel_mask.dtype} {tuple(pixel_mask.shape)}" if isinstance(pixel_mask, torch.Tensor)
-                   else type(pixel_mask).__name__)
+            got_mask = (f"{pixel_mask.dtype} {tuple(pixel_mask.shape)}" if isinstance(pixel_mask, torch.Tensor)
+                        else type(pixel_mask).__name__)
             raise ValueError(f"pixel_mask must be a bool tensor {(B, H0, W0)}, True on the image's real pixels and "
-                             f"False on padding, got {got}. Fix: pixel_mask.bool() for a 0/1 mask "
+                             f"False on padding, got {got_mask}. Fix: pixel_mask.bool() for a 0/1 mask "
                              f"(Hugging Face's pixel_mask), ~mask for DETR's padding mask (True on padding)")
         else:
             empty = ~pixel_mask.flatten(1).any(1)  # (B,) images with no real pixel
@@ -221,6 +222,7 @@ class DETR(nn.Module):
             tgt, attn = out if return_attn else (out, None)  # (B, Q, D)
             hidden.append(self.decoder_norm(tgt))  # the shared final norm, applied to every layer's output
             if return_attn:
+                assert attn is not None  # return_attn=True: the block returned (output, attention maps)
                 cross.append(attn["cross"])  # (B, H, Q, M)
         if not self.config.aux_loss:
             hidden = hidden[-1:]

@@ -26,7 +26,7 @@ import math
 import random
 import re
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 __all__ = ["Figure", "figure", "all_figures", "build", "render", "labels", "language", "LANGUAGES", "PALETTE", "heat",
            "fmt", "rich", "softmax", "LECTURES"]
@@ -52,7 +52,7 @@ FIGURES: dict[str, Callable[[], str]] = {}
 # The language figures are drawn in: "en" (the labels as written in l01.py ... l11.py) or "ko" (each label
 # looked up in figures/labels_ko.json, Hangul drawn as outlines: see vitcourse/figures/korean.py).
 LANGUAGES = ("en", "ko")
-_LANG = {"lang": "en", "labels": {}, "missing": set(), "seen": None}
+_LANG: dict[str, Any] = {"lang": "en", "labels": {}, "missing": set(), "seen": None}
 
 
 @contextlib.contextmanager
@@ -88,7 +88,7 @@ def figure(name: str):
             raise ValueError(f"figure name {name!r} is registered twice ({FIGURES[name].__qualname__} and "
                              f"{fn.__qualname__}); give one of them another name")
         FIGURES[name] = fn
-        fn.figure_name = name
+        fn.figure_name = name  # type: ignore[attr-defined]  # a function attribute; Callable has none
         return fn
     return register
 
@@ -440,8 +440,8 @@ class Figure:
             self.text(x + w / 2, y + h / 2, label, size=size, fill=color, weight=weight)
         return g
 
-    def grid(self, x, y, rows: int, cols: int, cell: float, *, fill: Callable[[int, int], str] | str = "#ffffff",
-             stroke=INK, sw=0.8, values: Callable[[int, int], str] | None = None, size=None, cell_h=None,
+    def grid(self, x, y, rows: int, cols: int, cell: float, *, fill: Callable[..., str] | str = "#ffffff",
+             stroke=INK, sw=0.8, values: Callable[..., str] | None = None, size=None, cell_h=None,
              outline=1.4) -> dict:
         """A rows x cols grid of cells (a matrix); ``fill(r, c)`` colours and ``values(r, c)`` labels cells."""
         ch = cell if cell_h is None else cell_h

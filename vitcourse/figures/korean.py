@@ -87,7 +87,7 @@ _TOKEN = re.compile(r"[MLQHVZ]|-?\d+")
 
 def relative(d: str) -> str:
     """Absolute path data (``M L Q H V Z``, whole numbers) as relative commands: the same outline, fewer bytes."""
-    out, x, y, sx, sy, cmd = [], 0, 0, 0, 0, None
+    out, x, y, sx, sy, cmd = [], 0, 0, 0, 0, ""  # path data starts with a command (SVGPathPen writes "M" first)
     tokens = _TOKEN.findall(d)
     i = 0
     while i < len(tokens):

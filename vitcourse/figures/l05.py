@@ -149,7 +149,7 @@ def depth_width() -> str:
            weight="bold")
     f.text(x0, 84, f"ViT-B/16: 12 blocks = {12 * total:,} (no dependence on N or on the number of heads)",
            size=12.5, anchor="start", fill=MUTED)
-    x = x0
+    x: float = x0
     for k, (lab, n, col) in enumerate(parts):
         bw = max(3, w * n / total)
         f.rect(x, y0, bw, 40, fill=col, stroke=INK, sw=1, rx=0)

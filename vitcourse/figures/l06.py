@@ -146,14 +146,14 @@ def conv_equals_linear() -> str:
     f.lines(ph["r"] + 48, ph["cy"] - 28, ["Conv2d(C, D,", "k=P, s=P)"], size=11.5, fill=MUTED, raw=True)
     # feature map D x 4 x 4
     fx, fy = 360, 90
-    r = rng(8)
+    gen = rng(8)
     for d in range(4, -1, -1):
-        f.grid(fx + d * 9, fy - d * 9, K, K, 30, fill=(lambda i, j, d=d: heat(0.15 + 0.7 * r.random()))
+        f.grid(fx + d * 9, fy - d * 9, K, K, 30, fill=(lambda i, j, d=d: heat(0.15 + 0.7 * gen.random()))
                if d == 0 else "#eef0f2", sw=0.6)
     f.text(fx + 60 + 18, fy - 64, "(D, 4, 4)", size=13, fill=MUTED)
     f.arrow(fx + 170, ph["cy"], fx + 240, ph["cy"], sw=2)
     f.lines(fx + 205, ph["cy"] - 26, ["flatten,", "transpose"], size=11.5, fill=MUTED)
-    z = f.grid(fx + 255, 60, N, 8, 11, fill=lambda i, j: heat(0.15 + 0.7 * r.random()), sw=0.3)
+    z = f.grid(fx + 255, 60, N, 8, 11, fill=lambda i, j: heat(0.15 + 0.7 * gen.random()), sw=0.3)
     f.text(z["cx"], z["b"] + 16, "(N, D)", size=12.5, fill=MUTED)
     f.text(z["r"] + 20, 110, "= flatten + Linear", size=15, anchor="start", weight="bold")
     f.text(z["r"] + 20, 136, "the same dot products,", size=12.5, anchor="start", fill=MUTED)

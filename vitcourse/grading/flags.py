@@ -212,7 +212,8 @@ def find_flags(cells: list[tuple[int, str]], targets: set[str], trusted=frozense
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
     modules, from_vitcourse = _imports(t for _, t in trees)
-    flags, uses = [], {}
+    flags: list[Flag] = []
+    uses: dict[str | None, set[str]] = {}
     for i, tree in trees:
         v = _Visitor(i, modules, from_vitcourse, targets)
         try:

@@ -170,7 +170,7 @@ def write_feedback(rows, folder: str | os.PathLike) -> list[Path]:
             lines.append(r.reason if r.status != "flagged" else msg("fb.flagged", lang=lang))
             if r.status == "flagged":
                 lines += ["", *[f"- {f}" for f in r.flags.split(" | ") if f][:5]]
-            if r.status not in ("passed", "flagged") and getattr(r, "hint", ""):
+            if r.status not in ("passed", "flagged") and getattr(r, "hint", None):
                 lines += ["", msg("check.hint", lang=lang, hint=r.hint)]
             lines.append("")
         path = folder / _safe_name(student) / f"{_safe_name(exercise)}.md"

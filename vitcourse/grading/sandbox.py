@@ -327,9 +327,11 @@ class Sandbox:
         return out
 
     def _read_err(self) -> None:
+        stderr = self.proc.stderr
+        assert stderr is not None  # Popen(stderr=PIPE)
         try:
             while True:
-                b = self.proc.stderr.read(4096)
+                b = stderr.read(4096)
                 if not b:
                     break
                 if len(self._stderr) < 8192:
@@ -388,9 +390,11 @@ class Sandbox:
             killed = "timeout" if not self._eof else None
         else:
             payload = encode(job)
+            stdin = self.proc.stdin
+            assert stdin is not None  # Popen(stdin=PIPE)
             try:
-                self.proc.stdin.write(len(payload).to_bytes(4, "big") + payload)
-                self.proc.stdin.close()
+                stdin.write(len(payload).to_bytes(4, "big") + payload)
+                stdin.close()
             except (OSError, ValueError):
                 pass
             job_start = time.monotonic()
@@ -516,7 +520,9 @@ class SandboxFactory:
         if self.isolation.kernel:
             inside = "/opt/vitcourse"
             boot = _BOOT.format(pkg=inside, child=f"{inside}/vcgrade_child.py")
-            argv = _bwrap_argv(_bwrap_path(), pkg, self._binds, tmpfs_mb=self.limits.tmpfs_mb)
+            bwrap = _bwrap_path()
+            assert bwrap is not None  # kernel isolation: probe_isolation found and ran bubblewrap
+            argv = _bwrap_argv(bwrap, pkg, self._binds, tmpfs_mb=self.limits.tmpfs_mb)
             argv += [python, "-I", "-B", "-c", boot]
             cwd = None
         else:
