@@ -138,7 +138,7 @@ def _plain_config(config) -> dict:
     if not isinstance(config, dict):
         raise TypeError(f"the trained model's .config must be a config dataclass (e.g. ViTConfig), got "
                         f"{type(config).__name__}")
-    out = {}
+    out: dict[str, Any] = {}
     for k, v in config.items():
         if isinstance(v, (bool, int, float, str)) or v is None:
             out[str(k)] = v

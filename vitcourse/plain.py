@@ -141,8 +141,8 @@ def _walk(value, depth: int, max_depth: int, *, convert: bool, sized: bool):
     if t is list or (convert and isinstance(value, (list, tuple))):
         if sized and len(value) > MAX_LIST:
             raise PlainDataError("plain.list", limit=MAX_LIST)
-        out = [_walk(v, depth + 1, max_depth, convert=convert, sized=sized) for v in value]
-        return out if convert else value
+        items = [_walk(v, depth + 1, max_depth, convert=convert, sized=sized) for v in value]
+        return items if convert else value
     if convert:
         torch = sys.modules.get("torch")  # a tensor exists only where PyTorch is loaded: never import it here
         if torch is not None and isinstance(value, torch.Tensor):

@@ -423,7 +423,7 @@ def _function_sources(fn) -> list[tuple[int, str]]:
     import inspect
     import textwrap
 
-    out = []
+    out: list[tuple[int, str]] = []
     seen = set()
     todo = [fn]
     while todo and len(out) < 50:

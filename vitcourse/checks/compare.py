@@ -69,13 +69,13 @@ def compare_arrays(got, expected, *, what: str | None = None, rtol: float = 1e-4
         diff = np.where(finite, np.abs(a64 - e64), 0.0)
         tol = atol + rtol * np.abs(np.where(finite, e64, 0.0))
         if (diff > tol).any():
-            i = np.unravel_index(int(np.argmax(diff - tol)), diff.shape) if diff.ndim else ()
-            return [msg("cmp.values", what=what, diff=float(diff.max()), index=_fmt_index(i), got=float(a64[i]),
-                        expected=float(e64[i]), atol=atol, rtol=rtol)]
+            at: tuple = np.unravel_index(int(np.argmax(diff - tol)), diff.shape) if diff.ndim else ()
+            return [msg("cmp.values", what=what, diff=float(diff.max()), index=_fmt_index(at), got=float(a64[at]),
+                        expected=float(e64[at]), atol=atol, rtol=rtol)]
         return []
     if not np.array_equal(arr, exp):
-        i = np.argwhere(arr != exp)[0] if arr.ndim else ()
-        return [msg("cmp.values_exact", what=what, index=_fmt_index(i), got=arr[tuple(i)], expected=exp[tuple(i)])]
+        j: tuple = tuple(np.argwhere(arr != exp)[0]) if arr.ndim else ()
+        return [msg("cmp.values_exact", what=what, index=_fmt_index(j), got=arr[j], expected=exp[j])]
     return []
 
 

@@ -255,8 +255,8 @@ def main() -> None:
 
     # The student's own test calls decide nothing here: `vitcourse.checks` is absent, and a stand-in answers.
     stub = types.ModuleType("vitcourse.checks")
-    stub.check = lambda *a, **k: None
-    stub.CheckFailed = AssertionError
+    setattr(stub, "check", lambda *a, **k: None)  # noqa: B010 - a module built at run time
+    setattr(stub, "CheckFailed", AssertionError)  # noqa: B010
     sys.modules["vitcourse.checks"] = stub
 
     work = os.getcwd()

@@ -538,14 +538,15 @@ class Grader:
         n_visible = n_hidden = 0
         for name in task.checks:
             c = get_check(name)
-            if results.get(name) is None:
+            got = results.get(name)
+            if got is None:
                 status, _, why = failure[name].partition(": ")
                 return status, why
             visible_total = sum(1 for h, _ in cases[name] if not h)
             hidden_bad = 0
             hidden_mistakes = set()  # the named mistakes of the failing hidden cases (None: not one we know)
             hidden_total = len(cases[name]) - visible_total
-            for k, ((hidden, inputs), r) in enumerate(zip(cases[name], results[name])):
+            for k, ((hidden, inputs), r) in enumerate(zip(cases[name], got)):
                 where = (msg("case.hidden", i=k - visible_total + 1, n=hidden_total) if hidden
                          else msg("case.visible", i=k + 1, n=visible_total))
                 st = r.get("status")
@@ -579,7 +580,9 @@ class Grader:
                                         where=where)
                 mistake = None
                 if st == "not_plain":  # refused in the sandbox before it was sent, as `Check.verdict` refuses it
-                    problems = [c.not_plain(PlainDataError.from_wire(r["key"], r["values"]))]
+                    refusal = PlainDataError.from_wire(r["key"], r["values"])
+                    assert refusal is not None  # a refusal it could not rebuild was discarded as malformed above
+                    problems = [c.not_plain(refusal)]
                 else:
                     try:
                         problems, mistake = c.verdict(r.get("out"), inputs)
@@ -594,10 +597,11 @@ class Grader:
             if hidden_bad:
                 # no count: hidden inputs are fresh on every run, and a re-run must give the same gradebook
                 call = f"check({name!r}, {c.target}, hidden=True)"
-                if len(hidden_mistakes) == 1 and None not in hidden_mistakes:
+                only = next(iter(hidden_mistakes))
+                if len(hidden_mistakes) == 1 and only is not None:
                     # every failing hidden case makes the same named mistake: say it (it tells nothing of the
                     # inputs), before the call, so that a long reason loses the call, not the mistake
-                    found = msg("mistake.found", mistake=msg(next(iter(hidden_mistakes))))
+                    found = msg("mistake.found", mistake=msg(only))
                     return "failed", msg("grade.hidden_mistake", target=c.target, found=found, call=call)
                 return "failed", msg("grade.hidden_failed", target=c.target, call=call)
             n_visible += visible_total
