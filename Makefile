@@ -86,6 +86,7 @@ lab-ko: install
 # One pytest run: unit tests, notebook checks, and every notebook cell (nbval) of notebooks/ and solutions/.
 test: install
 	$(BIN)/ruff check vitcourse   # lint (configured in pyproject.toml)
+	$(BIN)/ruff format --check vitcourse   # one layout (ruff format vitcourse fixes it)
 	$(BIN)/mypy   # types of vitcourse/ (configured in pyproject.toml [tool.mypy])
 	-$(PY) -m vitcourse.site vendor   # reveal.js and MathJax for the site tests (they skip without them)
 	TQDM_DISABLE=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile \

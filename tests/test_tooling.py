@@ -9,7 +9,8 @@ import yaml
 
 from vitcourse.notebooks import ROOT
 
-TOOLS = {"ruff check": "$(BIN)/ruff check vitcourse", "mypy": "$(BIN)/mypy"}
+TOOLS = {"ruff check": "$(BIN)/ruff check vitcourse", "ruff format": "$(BIN)/ruff format --check vitcourse",
+         "mypy": "$(BIN)/mypy"}
 
 
 def recipe(makefile: str, target: str) -> list[str]:
@@ -38,12 +39,15 @@ def test_make_test_runs_ruff_and_mypy():
 
 
 def test_missing_tools_fails_on_a_makefile_without_them():
-    good = "test: install\n\t$(BIN)/ruff check vitcourse   # lint\n\t$(BIN)/mypy   # types\n\t$(PY) -m pytest\n"
+    good = ("test: install\n\t$(BIN)/ruff check vitcourse   # lint\n\t$(BIN)/ruff format --check vitcourse\n"
+            "\t$(BIN)/mypy   # types\n\t$(PY) -m pytest\n")
     assert missing_tools(good) == []
     assert missing_tools(good.replace("\t$(BIN)/mypy   # types\n", "")) == ["mypy"]
     assert missing_tools(good.replace("$(BIN)/ruff check vitcourse", "-$(BIN)/ruff check vitcourse")) == ["ruff check"]
     assert missing_tools(good.replace("\t$(BIN)/mypy", "\t# $(BIN)/mypy")) == ["mypy"]  # commented out
-    assert missing_tools("test: install\n\t$(PY) -m pytest\nlint:\n\t$(BIN)/mypy\n") == ["ruff check", "mypy"]
+    assert missing_tools(good.replace("\t$(BIN)/ruff format --check vitcourse\n", "")) == ["ruff format"]
+    assert missing_tools("test: install\n\t$(PY) -m pytest\nlint:\n\t$(BIN)/mypy\n") == ["ruff check", "ruff format",
+                                                                                          "mypy"]
     with pytest.raises(ValueError, match="no target 'test'"):
         missing_tools("lint:\n\t$(BIN)/mypy\n")
 
@@ -54,6 +58,7 @@ def test_make_test_dry_run_shows_both_commands(tmp_path):
     assert out.returncode == 0, out.stderr
     assert f"{tmp_path}/bin/ruff check vitcourse" in out.stdout
     assert f"{tmp_path}/bin/mypy" in out.stdout
+    assert f"{tmp_path}/bin/ruff format --check vitcourse" in out.stdout
 
 
 def test_tools_are_pinned_and_configured():

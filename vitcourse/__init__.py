@@ -12,6 +12,7 @@ from here also imports ``vitcourse.plot``, which registers the Korean font
 (NanumGothic) with matplotlib, so figures made in a notebook show Hangul
 whatever the notebook imports first (tests/test_package.py).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -22,8 +23,11 @@ __version__ = "0.1.0"
 # the grader's sandbox can read it without importing the package (grading/sandbox.py `_lazy_init`)
 _MODULES = [
     (".utils", "get_device seed_everything"),
-    (".data", "DenoisingCanvas DetectionCanvas DigitsSplit SegmentationCanvas collate_fn denormalize load_digits "
-              "sample_image"),
+    (
+        ".data",
+        "DenoisingCanvas DetectionCanvas DigitsSplit SegmentationCanvas collate_fn denormalize load_digits "
+        "sample_image",
+    ),
     (".train", "History evaluate fit predict"),
     (".plot", "plot_attention plot_history show_images"),
     (".attention", "MultiHeadAttention load_from_torch_mha record_attention scaled_dot_product_attention"),

@@ -53,6 +53,7 @@ place; fully masked rows are looked for only when a mask is given, in the mask
 rather than in the scores. `benchmarks/attention.py` compares it with the fused
 kernel.
 """
+
 from __future__ import annotations
 
 import math
@@ -75,8 +76,9 @@ __all__ = [
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
-def _check_mask(mask: torch.Tensor, name: str, target: tuple[int, ...], target_desc: str,
-                bool_means: str = "may attend") -> None:
+def _check_mask(
+    mask: torch.Tensor, name: str, target: tuple[int, ...], target_desc: str, bool_means: str = "may attend"
+) -> None:
     """Raise unless ``mask`` is bool/float, broadcastable to ``target``, and not a float 0/1 mask.
 
     ``bool_means`` says what True means for this mask (for the error message).
@@ -90,8 +92,7 @@ def _check_mask(mask: torch.Tensor, name: str, target: tuple[int, ...], target_d
     except RuntimeError:
         shape = None
     if shape != tuple(target):
-        raise ValueError(f"{name} of shape {tuple(mask.shape)} cannot be broadcast to {target_desc} "
-                         f"{tuple(target)}")
+        raise ValueError(f"{name} of shape {tuple(mask.shape)} cannot be broadcast to {target_desc} {tuple(target)}")
     _check_not_zero_one(mask, name, bool_means)
 
 
@@ -112,7 +113,8 @@ def _check_not_zero_one(mask: torch.Tensor, name: str, bool_means: str) -> None:
             f"(0 = keep, -inf = block), so it would block nothing. Expected a boolean mask (True = {bool_means}) "
             f"or an additive float mask of 0 and -inf. Fix: pass {name}.bool() if 1 means '{bool_means}', "
             f"(~{name}.bool()) if 1 means the opposite, or an additive mask "
-            f"torch.zeros_like({name}).masked_fill(<bool blocked>, float('-inf')).")
+            f"torch.zeros_like({name}).masked_fill(<bool blocked>, float('-inf'))."
+        )
 
 
 def reject_torch_mask_names(where: str, **given) -> None:
@@ -131,7 +133,8 @@ def reject_torch_mask_names(where: str, **given) -> None:
             f"{where} takes {ours}= (bool True = MAY attend, the course's convention), not {theirs}= "
             f"(PyTorch's nn.MultiheadAttention name, where True = NOT allowed). The same bool tensor means the "
             f"opposite in the two conventions, so the name was changed to stop a silent inversion. "
-            f"Fix: pass {fix}.")
+            f"Fix: pass {fix}."
+        )
 
 
 def scaled_dot_product_attention(
@@ -170,11 +173,15 @@ def scaled_dot_product_attention(
         if t.dim() < 2:
             raise ValueError(f"{name} must have at least 2 dimensions (..., N, D), got shape {tuple(t.shape)}")
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must have the same width (last dimension) to be compared by a dot product, "
-                         f"got q width {q.shape[-1]} and k width {k.shape[-1]}")
+        raise ValueError(
+            f"q and k must have the same width (last dimension) to be compared by a dot product, "
+            f"got q width {q.shape[-1]} and k width {k.shape[-1]}"
+        )
     if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"k and v must have the same number of tokens (one value per key), "
-                         f"got k with {k.shape[-2]} and v with {v.shape[-2]}")
+        raise ValueError(
+            f"k and v must have the same number of tokens (one value per key), "
+            f"got k with {k.shape[-2]} and v with {v.shape[-2]}"
+        )
     if not 0.0 <= dropout_p < 1.0:
         raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
     Nq, Dk = q.shape[-2:]
@@ -256,15 +263,26 @@ class MultiHeadAttention(nn.Module):
         fast: use `F.scaled_dot_product_attention` when weights are not asked for.
     """
 
-    def __init__(self, dim: int, num_heads: int, *, qkv_bias: bool = True, out_bias: bool = True,
-                 kdim: int | None = None, vdim: int | None = None, dropout: float = 0.0, fast: bool = True):
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        *,
+        qkv_bias: bool = True,
+        out_bias: bool = True,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        dropout: float = 0.0,
+        fast: bool = True,
+    ):
         super().__init__()
         dim, num_heads = check_int("dim", dim, minimum=1), check_int("num_heads", num_heads, minimum=1)
         kdim = None if kdim is None else check_int("kdim", kdim, minimum=1)
         vdim = None if vdim is None else check_int("vdim", vdim, minimum=1)
         if dim % num_heads != 0:
-            raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads} "
-                             f"(each head gets dim / num_heads channels)")
+            raise ValueError(
+                f"dim {dim} is not divisible by num_heads {num_heads} (each head gets dim / num_heads channels)"
+            )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
@@ -306,9 +324,11 @@ class MultiHeadAttention(nn.Module):
             elif mask.dim() == 4 and shape[0] in (1, B) and shape[1] in (1, H) and shape[2:] == (Nq, Nk):
                 masks.append(mask)  # (B or 1, H or 1, Nq, Nk)
             else:
-                raise ValueError(f"mask must have shape (Nq, Nk) = {(Nq, Nk)}, (B*H, Nq, Nk) = "
-                                 f"{(B * H, Nq, Nk)}, (B, Nq, Nk) = {(B, Nq, Nk)} or (B, H, Nq, Nk) = "
-                                 f"{(B, H, Nq, Nk)}, got {shape}")
+                raise ValueError(
+                    f"mask must have shape (Nq, Nk) = {(Nq, Nk)}, (B*H, Nq, Nk) = "
+                    f"{(B * H, Nq, Nk)}, (B, Nq, Nk) = {(B, Nq, Nk)} or (B, H, Nq, Nk) = "
+                    f"{(B, H, Nq, Nk)}, got {shape}"
+                )
         if not masks:
             return None
         if all(m.dtype == torch.bool for m in masks):
@@ -324,9 +344,18 @@ class MultiHeadAttention(nn.Module):
             additive = additive + m.to(work)
         return additive
 
-    def forward(self, query: torch.Tensor, key: torch.Tensor | None = None, value: torch.Tensor | None = None, *,
-                key_mask: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-                return_attn: bool = False, key_padding_mask=None, attn_mask=None):
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor | None = None,
+        value: torch.Tensor | None = None,
+        *,
+        key_mask: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        return_attn: bool = False,
+        key_padding_mask=None,
+        attn_mask=None,
+    ):
         """query (B, Nq, D), key (B, Nk, kdim), value (B, Nk, vdim) -> (B, Nq, D) [, attn (B, H, Nq, Nk)].
 
         ``key`` defaults to ``query`` and ``value`` to ``key`` (self-attention);
@@ -339,8 +368,9 @@ class MultiHeadAttention(nn.Module):
         allowed) are refused with a TypeError: pass ``key_mask=~key_padding_mask``,
         ``mask=~attn_mask`` (a float ``attn_mask`` is additive: ``mask=attn_mask``).
         """
-        reject_torch_mask_names(type(self).__name__, key_padding_mask=("key_mask", key_padding_mask),
-                                attn_mask=("mask", attn_mask))
+        reject_torch_mask_names(
+            type(self).__name__, key_padding_mask=("key_mask", key_padding_mask), attn_mask=("mask", attn_mask)
+        )
         key = query if key is None else key
         value = key if value is None else value
         for name, t, width in (("query", query, self.dim), ("key", key, self.kdim), ("value", value, self.vdim)):
@@ -351,8 +381,9 @@ class MultiHeadAttention(nn.Module):
         B, Nq, D = query.shape
         Nk = key.shape[1]
         if key.shape[0] != B or value.shape[0] != B:
-            raise ValueError(f"query, key and value must have the same batch size, got {B}, {key.shape[0]} "
-                             f"and {value.shape[0]}")
+            raise ValueError(
+                f"query, key and value must have the same batch size, got {B}, {key.shape[0]} and {value.shape[0]}"
+            )
         if value.shape[1] != Nk:
             raise ValueError(f"key and value must have the same number of tokens, got {Nk} and {value.shape[1]}")
         H, Dh = self.num_heads, self.head_dim
@@ -384,9 +415,16 @@ class MultiHeadAttention(nn.Module):
         """
         if not isinstance(mha, nn.MultiheadAttention):
             raise TypeError(f"mha must be a torch.nn.MultiheadAttention, got {type(mha).__name__}")
-        ours = cls(mha.embed_dim, mha.num_heads, qkv_bias=mha.in_proj_bias is not None,
-                   out_bias=mha.out_proj.bias is not None, kdim=mha.kdim, vdim=mha.vdim, dropout=mha.dropout,
-                   fast=fast)
+        ours = cls(
+            mha.embed_dim,
+            mha.num_heads,
+            qkv_bias=mha.in_proj_bias is not None,
+            out_bias=mha.out_proj.bias is not None,
+            kdim=mha.kdim,
+            vdim=mha.vdim,
+            dropout=mha.dropout,
+            fast=fast,
+        )
         load_from_torch_mha(ours, mha)
         return ours.to(device=mha.out_proj.weight.device, dtype=mha.out_proj.weight.dtype)
 
@@ -401,9 +439,11 @@ def load_from_torch_mha(ours: MultiHeadAttention, mha: nn.MultiheadAttention) ->
     builds ours without it.
     """
     if (ours.dim, ours.num_heads, ours.kdim, ours.vdim) != (mha.embed_dim, mha.num_heads, mha.kdim, mha.vdim):
-        raise ValueError(f"shapes differ: ours (dim, num_heads, kdim, vdim) = "
-                         f"{(ours.dim, ours.num_heads, ours.kdim, ours.vdim)}, nn.MultiheadAttention "
-                         f"{(mha.embed_dim, mha.num_heads, mha.kdim, mha.vdim)}")
+        raise ValueError(
+            f"shapes differ: ours (dim, num_heads, kdim, vdim) = "
+            f"{(ours.dim, ours.num_heads, ours.kdim, ours.vdim)}, nn.MultiheadAttention "
+            f"{(mha.embed_dim, mha.num_heads, mha.kdim, mha.vdim)}"
+        )
     if mha.bias_k is not None or mha.add_zero_attn:
         raise ValueError("nn.MultiheadAttention with add_bias_kv or add_zero_attn has no counterpart here")
     if mha.in_proj_weight is not None:
@@ -452,9 +492,11 @@ def record_attention(model: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
     hooked = []
     for name, module in model.named_modules():
         if isinstance(module, MultiHeadAttention):
+
             def record(attn, name=name):
                 maps.pop(name, None)
                 maps[name] = attn.detach()
+
             module._attn_recorders.append(record)
             hooked.append((module, record))
     try:

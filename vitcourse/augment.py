@@ -5,6 +5,7 @@ digits learns shift and rotation invariance from augmented copies).
 
 Shapes: ``B`` batch, ``C`` channels, ``H, W`` height and width.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,14 @@ from .utils import check_images
 __all__ = ["random_affine"]
 
 
-def random_affine(images: torch.Tensor, *, degrees: float = 10.0, translate: float = 0.1,
-                  scale: tuple[float, float] = (0.9, 1.1), mode: str = "nearest") -> torch.Tensor:
+def random_affine(
+    images: torch.Tensor,
+    *,
+    degrees: float = 10.0,
+    translate: float = 0.1,
+    scale: tuple[float, float] = (0.9, 1.1),
+    mode: str = "nearest",
+) -> torch.Tensor:
     """Light random rotation, shift and zoom of a batch ``(B, C, H, W)``, one draw per image.
 
     ViT has no built-in notion that a shifted digit is the same digit (a
@@ -45,7 +52,8 @@ def random_affine(images: torch.Tensor, *, degrees: float = 10.0, translate: flo
     zoom = torch.empty(B, device=dev).uniform_(lo, hi)  # (B,)
     shift = (torch.rand(B, 2, device=dev) * 2 - 1) * (2 * translate)  # (B, 2), in [-1, 1] grid units
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)  # (B, 2, 3) output -> input coordinates
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )  # (B, 2, 3) output -> input coordinates
     grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)  # (B, H, W, 2)
     return F.grid_sample(images, grid, mode=mode, padding_mode="zeros", align_corners=False)

@@ -18,6 +18,7 @@ Differences from the papers: none in the maths. Each block can copy the
 weights of the matching PyTorch layer (`from_torch`) and then computes the
 same numbers (tests pin this).
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -31,7 +32,11 @@ from .utils import check_int
 __all__ = ["MLP", "PreNormBlock", "PostNormBlock", "DecoderBlock"]
 
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "gelu": nn.GELU, "gelu_tanh": lambda: nn.GELU(approximate="tanh"), "relu": nn.ReLU, "silu": nn.SiLU}
+    "gelu": nn.GELU,
+    "gelu_tanh": lambda: nn.GELU(approximate="tanh"),
+    "relu": nn.ReLU,
+    "silu": nn.SiLU,
+}
 
 
 def _activation(name: str) -> nn.Module:
@@ -48,7 +53,6 @@ def _hidden(dim: int, mlp_ratio: float, mlp_dim: int | None) -> int:
     return max(1, int(dim * mlp_ratio))
 
 
-
 def _activation_name(layer: nn.Module) -> str:
     """``"gelu"`` or ``"relu"``: the activation of a PyTorch Transformer layer (for ``from_torch``)."""
     act = layer.activation
@@ -58,14 +62,16 @@ def _activation_name(layer: nn.Module) -> str:
         return "relu"
     raise ValueError(f"layer.activation must be relu or gelu, got {act!r}")
 
+
 class MLP(nn.Module):
     """Position-wise feed-forward network, the same two layers applied to every token.
 
-        MLP(x) = fc2(dropout(act(fc1(x))))   (B, N, D) -> (B, N, hidden) -> (B, N, out_dim)
+    MLP(x) = fc2(dropout(act(fc1(x))))   (B, N, D) -> (B, N, hidden) -> (B, N, out_dim)
     """
 
-    def __init__(self, dim: int, hidden_dim: int, out_dim: int | None = None, *, activation: str = "gelu",
-                 dropout: float = 0.0):
+    def __init__(
+        self, dim: int, hidden_dim: int, out_dim: int | None = None, *, activation: str = "gelu", dropout: float = 0.0
+    ):
         super().__init__()
         out_dim = dim if out_dim is None else out_dim
         self.fc1 = nn.Linear(dim, hidden_dim)
@@ -88,9 +94,20 @@ class _EncoderBlock(nn.Module):
     ViT keeps them apart, with attention dropout 0 in the paper's configs).
     """
 
-    def __init__(self, dim: int, num_heads: int, *, mlp_ratio: float = 4.0, mlp_dim: int | None = None,
-                 activation: str = "gelu", qkv_bias: bool = True, dropout: float = 0.0,
-                 attn_dropout: float | None = None, norm_eps: float = 1e-5, fast: bool = True):
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        *,
+        mlp_ratio: float = 4.0,
+        mlp_dim: int | None = None,
+        activation: str = "gelu",
+        qkv_bias: bool = True,
+        dropout: float = 0.0,
+        attn_dropout: float | None = None,
+        norm_eps: float = 1e-5,
+        fast: bool = True,
+    ):
         super().__init__()
         attn_dropout = dropout if attn_dropout is None else attn_dropout
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
@@ -101,9 +118,13 @@ class _EncoderBlock(nn.Module):
 
     def _refuse_torch_names(self, key_padding_mask, src_key_padding_mask, attn_mask, src_mask):
         """PyTorch's mask names mean the opposite (True = NOT allowed): refuse them, naming ours."""
-        reject_torch_mask_names(type(self).__name__, key_padding_mask=("key_mask", key_padding_mask),
-                                src_key_padding_mask=("key_mask", src_key_padding_mask),
-                                attn_mask=("mask", attn_mask), src_mask=("mask", src_mask))
+        reject_torch_mask_names(
+            type(self).__name__,
+            key_padding_mask=("key_mask", key_padding_mask),
+            src_key_padding_mask=("key_mask", src_key_padding_mask),
+            attn_mask=("mask", attn_mask),
+            src_mask=("mask", src_mask),
+        )
 
     def _attend(self, h, pos, key_mask, mask, return_attn):
         """Self-attention on h, positions added to queries and keys only."""
@@ -123,13 +144,24 @@ class _EncoderBlock(nn.Module):
             raise ValueError(f"{cls.__name__} needs norm_first={want_pre}, got norm_first={layer.norm_first}")
         name = _activation_name(layer)
         sa = layer.self_attn
-        block = cls(sa.embed_dim, sa.num_heads, mlp_dim=layer.linear1.out_features, activation=name,
-                    qkv_bias=sa.in_proj_bias is not None, dropout=layer.dropout.p, norm_eps=layer.norm1.eps,
-                    fast=fast)
+        block = cls(
+            sa.embed_dim,
+            sa.num_heads,
+            mlp_dim=layer.linear1.out_features,
+            activation=name,
+            qkv_bias=sa.in_proj_bias is not None,
+            dropout=layer.dropout.p,
+            norm_eps=layer.norm1.eps,
+            fast=fast,
+        )
         with torch.no_grad():
             load_from_torch_mha(block.attn, sa)
-            for ours, theirs in ((block.norm1, layer.norm1), (block.norm2, layer.norm2),
-                                 (block.mlp.fc1, layer.linear1), (block.mlp.fc2, layer.linear2)):
+            for ours, theirs in (
+                (block.norm1, layer.norm1),
+                (block.norm2, layer.norm2),
+                (block.mlp.fc1, layer.linear1),
+                (block.mlp.fc2, layer.linear2),
+            ):
                 ours.load_state_dict(theirs.state_dict())
         return block.to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)
 
@@ -144,10 +176,19 @@ class PreNormBlock(_EncoderBlock):
     the same weights (`PreNormBlock.from_torch(layer)`).
     """
 
-    def forward(self, x: torch.Tensor, *, pos: torch.Tensor | None = None,
-                key_mask: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-                return_attn: bool = False, key_padding_mask=None, attn_mask=None, src_key_padding_mask=None,
-                src_mask=None):
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        pos: torch.Tensor | None = None,
+        key_mask: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        return_attn: bool = False,
+        key_padding_mask=None,
+        attn_mask=None,
+        src_key_padding_mask=None,
+        src_mask=None,
+    ):
         """x (B, N, D) -> (B, N, D) [, attn (B, H, N, N)].
 
         key_mask (B, N): bool True = real token (may be attended). mask (N, N) (or a layout
@@ -172,10 +213,19 @@ class PostNormBlock(_EncoderBlock):
     the same weights (`PostNormBlock.from_torch(layer)`).
     """
 
-    def forward(self, x: torch.Tensor, *, pos: torch.Tensor | None = None,
-                key_mask: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-                return_attn: bool = False, key_padding_mask=None, attn_mask=None, src_key_padding_mask=None,
-                src_mask=None):
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        pos: torch.Tensor | None = None,
+        key_mask: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        return_attn: bool = False,
+        key_padding_mask=None,
+        attn_mask=None,
+        src_key_padding_mask=None,
+        src_mask=None,
+    ):
         """x (B, N, D) -> (B, N, D) [, attn (B, H, N, N)].
 
         key_mask (B, N): bool True = real token (may be attended). mask (N, N) (or a layout
@@ -202,8 +252,18 @@ class DecoderBlock(nn.Module):
     both positions are None (`DecoderBlock.from_torch(layer)`).
     """
 
-    def __init__(self, dim: int, num_heads: int, *, mlp_dim: int | None = None, mlp_ratio: float = 4.0,
-                 activation: str = "relu", dropout: float = 0.0, norm_eps: float = 1e-5, fast: bool = True):
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        *,
+        mlp_dim: int | None = None,
+        mlp_ratio: float = 4.0,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        norm_eps: float = 1e-5,
+        fast: bool = True,
+    ):
         super().__init__()
         self.self_attn = MultiHeadAttention(dim, num_heads, dropout=dropout, fast=fast)
         self.drop1 = nn.Dropout(dropout)
@@ -214,10 +274,21 @@ class DecoderBlock(nn.Module):
         self.mlp = MLP(dim, _hidden(dim, mlp_ratio, mlp_dim), activation=activation, dropout=dropout)
         self.norm3 = nn.LayerNorm(dim, eps=norm_eps)
 
-    def forward(self, tgt: torch.Tensor, memory: torch.Tensor, *, query_pos: torch.Tensor | None = None,
-                memory_pos: torch.Tensor | None = None, memory_key_mask: torch.Tensor | None = None,
-                self_mask: torch.Tensor | None = None, tgt_key_mask: torch.Tensor | None = None,
-                return_attn: bool = False, memory_key_padding_mask=None, tgt_mask=None, tgt_key_padding_mask=None):
+    def forward(
+        self,
+        tgt: torch.Tensor,
+        memory: torch.Tensor,
+        *,
+        query_pos: torch.Tensor | None = None,
+        memory_pos: torch.Tensor | None = None,
+        memory_key_mask: torch.Tensor | None = None,
+        self_mask: torch.Tensor | None = None,
+        tgt_key_mask: torch.Tensor | None = None,
+        return_attn: bool = False,
+        memory_key_padding_mask=None,
+        tgt_mask=None,
+        tgt_key_padding_mask=None,
+    ):
         """tgt (B, Q, D), memory (B, M, D) -> (B, Q, D) [, {"self": (B, H, Q, Q), "cross": (B, H, Q, M)}].
 
         Masks, bool True = MAY attend (the course's convention): memory_key_mask (B, M) True =
@@ -226,10 +297,12 @@ class DecoderBlock(nn.Module):
         added to the scores. `nn.TransformerDecoderLayer`'s names (True = NOT allowed) are refused:
         pass ``memory_key_mask=~memory_key_padding_mask``, ``self_mask=~tgt_mask``.
         """
-        reject_torch_mask_names(type(self).__name__,
-                                memory_key_padding_mask=("memory_key_mask", memory_key_padding_mask),
-                                tgt_mask=("self_mask", tgt_mask), tgt_key_padding_mask=("tgt_key_mask",
-                                                                                       tgt_key_padding_mask))
+        reject_torch_mask_names(
+            type(self).__name__,
+            memory_key_padding_mask=("memory_key_mask", memory_key_padding_mask),
+            tgt_mask=("self_mask", tgt_mask),
+            tgt_key_padding_mask=("tgt_key_mask", tgt_key_padding_mask),
+        )
         q = k = tgt if query_pos is None else tgt + query_pos  # (B, Q, D)
         a = self.self_attn(q, k, tgt, mask=self_mask, key_mask=tgt_key_mask, return_attn=return_attn)
         a, self_w = a if return_attn else (a, None)
@@ -251,12 +324,24 @@ class DecoderBlock(nn.Module):
             raise ValueError("DecoderBlock is post-norm; got a layer with norm_first=True")
         name = _activation_name(layer)
         sa = layer.self_attn
-        block = cls(sa.embed_dim, sa.num_heads, mlp_dim=layer.linear1.out_features, activation=name,
-                    dropout=layer.dropout.p, norm_eps=layer.norm1.eps, fast=fast)
+        block = cls(
+            sa.embed_dim,
+            sa.num_heads,
+            mlp_dim=layer.linear1.out_features,
+            activation=name,
+            dropout=layer.dropout.p,
+            norm_eps=layer.norm1.eps,
+            fast=fast,
+        )
         with torch.no_grad():
             load_from_torch_mha(block.self_attn, layer.self_attn)
             load_from_torch_mha(block.cross_attn, layer.multihead_attn)
-            for ours, theirs in ((block.norm1, layer.norm1), (block.norm2, layer.norm2), (block.norm3, layer.norm3),
-                                 (block.mlp.fc1, layer.linear1), (block.mlp.fc2, layer.linear2)):
+            for ours, theirs in (
+                (block.norm1, layer.norm1),
+                (block.norm2, layer.norm2),
+                (block.norm3, layer.norm3),
+                (block.mlp.fc1, layer.linear1),
+                (block.mlp.fc2, layer.linear2),
+            ):
                 ours.load_state_dict(theirs.state_dict())
         return block.to(device=layer.linear1.weight.device, dtype=layer.linear1.weight.dtype)

@@ -10,6 +10,7 @@ the position in the data (epoch and batch) and the Python and NumPy RNG states.
 It is written to a temporary file next to ``path`` and renamed over it, so a
 run killed while saving leaves the previous checkpoint intact.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,7 @@ def _numpy_rng() -> dict[str, Any]:
     state = np.random.get_state()
     assert isinstance(state, tuple)  # the legacy global generator (MT19937) gives its state as a tuple
     name, keys, pos, has_gauss, cached = state
-    return {"name": name, "keys": keys.tolist(), "pos": int(pos), "has_gauss": int(has_gauss),
-            "cached": float(cached)}
+    return {"name": name, "keys": keys.tolist(), "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)}
 
 
 def rng_snapshot(device: torch.device | None = None) -> dict[str, Any]:
@@ -100,8 +100,15 @@ def _from_json(value, tensors: dict[str, torch.Tensor]):
     return value
 
 
-def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: torch.optim.Optimizer,
-                    record: dict[str, Any], rng: dict[str, Any], extra_tensors: dict[str, Any]) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    record: dict[str, Any],
+    rng: dict[str, Any],
+    extra_tensors: dict[str, Any],
+) -> Path:
     """Write one checkpoint file atomically; ``record`` is JSON, ``rng`` from `rng_snapshot`.
 
     ``extra_tensors`` maps names to tensors, or ``None`` for absent ones (e.g. data-order generator states).
@@ -113,8 +120,10 @@ def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: tor
     for name, t in model.state_dict().items():
         tensors[f"model.{name}"] = t.detach().cpu().contiguous().clone()  # clone: tied weights are saved twice
     opt = optimizer.state_dict()
-    opt_json = {"state": {str(i): _tensor_or_json(f"optimizer.{i}", s, tensors) for i, s in opt["state"].items()},
-                "param_groups": _tensor_or_json("optimizer.groups", opt["param_groups"], tensors)}
+    opt_json = {
+        "state": {str(i): _tensor_or_json(f"optimizer.{i}", s, tensors) for i, s in opt["state"].items()},
+        "param_groups": _tensor_or_json("optimizer.groups", opt["param_groups"], tensors),
+    }
     rng_json = {"python": rng["python"], "numpy": rng["numpy"], "cuda": len(rng.get("cuda", []))}
     tensors["rng.torch"] = rng["torch"]
     for i, state in enumerate(rng.get("cuda", [])):
@@ -148,31 +157,39 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             metadata = f.metadata() or {}
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointMismatch(f"checkpoint={str(path)!r} is not a safetensors file written by "
-                                 f"vitcourse.train.fit ({err}); pass a new path to start a fresh run") from None
+        raise CheckpointMismatch(
+            f"checkpoint={str(path)!r} is not a safetensors file written by "
+            f"vitcourse.train.fit ({err}); pass a new path to start a fresh run"
+        ) from None
     try:
         meta = json.loads(metadata["vitcourse"])
     except (KeyError, json.JSONDecodeError):
-        raise CheckpointMismatch(f"checkpoint={str(path)!r} is a safetensors file but not a vitcourse.train.fit "
-                                 f"checkpoint (no 'vitcourse' metadata); pass a new path to start a fresh "
-                                 f"run") from None
+        raise CheckpointMismatch(
+            f"checkpoint={str(path)!r} is a safetensors file but not a vitcourse.train.fit "
+            f"checkpoint (no 'vitcourse' metadata); pass a new path to start a fresh "
+            f"run"
+        ) from None
     if meta.get("format") != FORMAT:
-        raise CheckpointMismatch(f"checkpoint={str(path)!r} has format {meta.get('format')!r}, this vitcourse "
-                                 f"reads {FORMAT!r}; start a fresh run with a new path")
-    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        raise CheckpointMismatch(
+            f"checkpoint={str(path)!r} has format {meta.get('format')!r}, this vitcourse "
+            f"reads {FORMAT!r}; start a fresh run with a new path"
+        )
+    model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     opt = meta["optimizer"]
-    optimizer_state = {"state": {int(i): _from_json(s, tensors) for i, s in opt["state"].items()},
-                       "param_groups": _from_json(opt["param_groups"], tensors)}
+    optimizer_state = {
+        "state": {int(i): _from_json(s, tensors) for i, s in opt["state"].items()},
+        "param_groups": _from_json(opt["param_groups"], tensors),
+    }
     rng = {"python": meta["rng"]["python"], "numpy": meta["rng"]["numpy"], "torch": tensors["rng.torch"]}
     if meta["rng"]["cuda"]:
         rng["cuda"] = [tensors[f"rng.cuda.{i}"] for i in range(meta["rng"]["cuda"])]
     extra = {name: (tensors[f"extra.{name}"] if present else None) for name, present in meta["extra"].items()}
-    return {"record": meta["record"], "model": model_state, "optimizer": optimizer_state, "rng": rng,
-            "extra": extra}
+    return {"record": meta["record"], "model": model_state, "optimizer": optimizer_state, "rng": rng, "extra": extra}
 
 
-def check_compatible(path, saved_record: dict[str, Any], *, signature: dict[str, list[int]],
-                     settings: dict[str, Any]) -> None:
+def check_compatible(
+    path, saved_record: dict[str, Any], *, signature: dict[str, list[int]], settings: dict[str, Any]
+) -> None:
     """Raise `CheckpointMismatch` naming what differs between the checkpoint and this run."""
     where = f"checkpoint={str(path)!r}"
     fix = "pass a new checkpoint path to start a fresh run, or the same model and settings to resume"
@@ -180,8 +197,11 @@ def check_compatible(path, saved_record: dict[str, Any], *, signature: dict[str,
     if saved_sig != signature:
         missing = sorted(set(saved_sig) - set(signature))
         unexpected = sorted(set(signature) - set(saved_sig))
-        shapes = [f"{k}: {saved_sig[k]} in the checkpoint, {signature[k]} in this model"
-                  for k in sorted(set(saved_sig) & set(signature)) if saved_sig[k] != signature[k]]
+        shapes = [
+            f"{k}: {saved_sig[k]} in the checkpoint, {signature[k]} in this model"
+            for k in sorted(set(saved_sig) & set(signature))
+            if saved_sig[k] != signature[k]
+        ]
         parts = []
         if missing:
             parts.append(f"only in the checkpoint: {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""))
@@ -189,10 +209,10 @@ def check_compatible(path, saved_record: dict[str, Any], *, signature: dict[str,
             parts.append(f"only in this model: {', '.join(unexpected[:5])}" + (" ..." if len(unexpected) > 5 else ""))
         if shapes:
             parts.append("different shapes: " + "; ".join(shapes[:5]) + (" ..." if len(shapes) > 5 else ""))
-        raise CheckpointMismatch(f"{where} was written for another model ({saved_record['model_class']}); "
-                                 + "; ".join(parts) + f". {fix}")
+        raise CheckpointMismatch(
+            f"{where} was written for another model ({saved_record['model_class']}); " + "; ".join(parts) + f". {fix}"
+        )
     saved = saved_record["settings"]
     diffs = [f"{k}={saved.get(k)!r} in the checkpoint, {v!r} now" for k, v in settings.items() if saved.get(k) != v]
     if diffs:
-        raise CheckpointMismatch(f"{where} was written by a run with other settings: " + "; ".join(diffs)
-                                 + f". {fix}")
+        raise CheckpointMismatch(f"{where} was written by a run with other settings: " + "; ".join(diffs) + f". {fix}")

@@ -17,6 +17,7 @@ Inline code (```x % 3```) and fenced code blocks in markdown are not prose and a
 
     >>> problems = claim_problems(nb)              # [] when every claim is backed
 """
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,8 @@ _RANGE = rf"{_NUM}(?:{_SPACE}?(?:-|–|—|to){_SPACE}?{_NUM})?"
 _TIME_WITH_NUMBER = re.compile(
     rf"(?<![\w.])(?:(?:≈|~|about){_SPACE}?)?{_RANGE}(?:{_SPACE}?(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|"
     rf"milliseconds?|microseconds?)\b|{_SPACE}(?:s|ms|µs|us|h)\b)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # "a minute and a half", "well under a minute", "in minutes", "takes milliseconds", "seconds"
 # (a bare "second" is left alone: "the second sentence" is an ordinal)
 _TIME_WORD = re.compile(r"\b(?:(?:milli|micro)?seconds|(?:milli|micro)second|minutes?|hours?)\b", re.IGNORECASE)
@@ -80,8 +82,11 @@ def check_thresholds() -> dict[str, float]:
     """``{"06.train_vit": 0.95, ...}``: the accuracy threshold of every registered check that has one."""
     from .checks import all_checks
 
-    return {name: float(t) for name, c in all_checks().items()
-            if isinstance(t := getattr(c, "threshold", None), (int, float))}
+    return {
+        name: float(t)
+        for name, c in all_checks().items()
+        if isinstance(t := getattr(c, "threshold", None), (int, float))
+    }
 
 
 def claim_problems(nb, *, backing=None, thresholds: dict[str, float] | None = None) -> list[str]:
@@ -109,18 +114,24 @@ def claim_problems(nb, *, backing=None, thresholds: dict[str, float] | None = No
             source = _CLASS_PLAN.sub("Speaker notes (", source)
         source = _FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), source)
         for claim in durations(_INLINE_CODE.sub(" ", source)):
-            problems.append(f"cell {index}: the prose states a time, {claim!r}: times depend on the machine; state "
-                            "the work in steps (e.g. '1,500 steps') and let code print the time")
+            problems.append(
+                f"cell {index}: the prose states a time, {claim!r}: times depend on the machine; state "
+                "the work in steps (e.g. '1,500 steps') and let code print the time"
+            )
         for paragraph in re.split(r"\n[ \t]*\n", source):
             if _CITATION.search(paragraph):
                 continue
-            required = {round(100 * t, 6) for name, t in thresholds.items()
-                        if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", paragraph)}
+            required = {
+                round(100 * t, 6)
+                for name, t in thresholds.items()
+                if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", paragraph)
+            }
             for written, value in percentages(_INLINE_CODE.sub(" ", paragraph)):
                 if value not in printed and value not in required:
                     problems.append(
                         f"cell {index}: the prose states {written!r} but no output of the notebook prints "
                         f"{value:g}%: print it from code (f'{{x:.0%}}'), refer to the printed value instead "
                         "('the accuracy printed above'), name the check whose threshold it is (`06.train_vit`), "
-                        "or cite the paper ([paper] or arXiv) in the same paragraph")
+                        "or cite the paper ([paper] or arXiv) in the same paragraph"
+                    )
     return problems

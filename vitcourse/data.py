@@ -10,6 +10,7 @@ Shapes: images are ``(B, C, H, W)`` floats in ``[0, 1]`` unless said
 otherwise; boxes are normalised ``cxcywh`` (centre x, centre y, width,
 height, each divided by the canvas size), the convention of DETR.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +25,19 @@ from torch.utils.data import Dataset, TensorDataset
 from .utils import check_fraction, check_int, check_positive
 
 __all__ = [
-    "DigitsSplit", "load_digits", "SAMPLE_IMAGES", "sample_image", "IMAGENET_MEAN", "IMAGENET_STD",
-    "denormalize", "SHAPES", "COLORS", "DetectionCanvas", "collate_fn", "SegmentationCanvas", "DenoisingCanvas",
+    "DigitsSplit",
+    "load_digits",
+    "SAMPLE_IMAGES",
+    "sample_image",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "denormalize",
+    "SHAPES",
+    "COLORS",
+    "DetectionCanvas",
+    "collate_fn",
+    "SegmentationCanvas",
+    "DenoisingCanvas",
 ]
 
 # ----------------------------------------------------------------------------- digits
@@ -53,8 +65,10 @@ class DigitsSplit:
         return self.x_train.shape[-1]
 
     def __repr__(self) -> str:
-        return (f"DigitsSplit(train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
-                f"classes=10, image_size={self.image_size})")
+        return (
+            f"DigitsSplit(train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
+            f"classes=10, image_size={self.image_size})"
+        )
 
 
 @lru_cache(maxsize=1)
@@ -155,7 +169,7 @@ def sample_image(name: str = "grace_hopper", size: int | None = 224, *, normaliz
         h, w = img.shape[-2:]
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2
-        img = img[:, top:top + side, left:left + side]
+        img = img[:, top : top + side, left : left + side]
         img = F.interpolate(img[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
         img = img.clamp(0, 1)
     if normalize == "imagenet":
@@ -194,7 +208,7 @@ def _shape_mask(shape: str, size: int) -> np.ndarray:
     if shape == "square":
         m = np.ones((size, size), dtype=bool)
     elif shape == "circle":
-        m = (xx - c) ** 2 + (yy - c) ** 2 <= c ** 2
+        m = (xx - c) ** 2 + (yy - c) ** 2 <= c**2
     elif shape == "triangle":  # apex at the top, base at the bottom
         m = (yy >= 0) & (np.abs(xx - c) <= yy / 2.0)
     elif shape == "cross":
@@ -202,7 +216,7 @@ def _shape_mask(shape: str, size: int) -> np.ndarray:
         m = (np.abs(xx - c) <= t) | (np.abs(yy - c) <= t)
     elif shape == "ring":
         r2 = (xx - c) ** 2 + (yy - c) ** 2
-        m = (r2 <= c ** 2) & (r2 >= (0.55 * c) ** 2)
+        m = (r2 <= c**2) & (r2 >= (0.55 * c) ** 2)
     else:  # pragma: no cover - guarded by the constructor
         raise ValueError(f"unknown shape {shape!r}")
     return m
@@ -238,10 +252,20 @@ class DetectionCanvas(Dataset):
         seed: the data set's seed.
     """
 
-    def __init__(self, length: int = 1000, *, kind: str = "shapes", canvas_size: int = 64,
-                 min_objects: int = 1, max_objects: int = 4, object_size: tuple[int, int] = (10, 20),
-                 shapes: tuple[str, ...] = ("square", "circle", "triangle"), digit_split: str = "train",
-                 noise: float = 0.0, seed: int = 0):
+    def __init__(
+        self,
+        length: int = 1000,
+        *,
+        kind: str = "shapes",
+        canvas_size: int = 64,
+        min_objects: int = 1,
+        max_objects: int = 4,
+        object_size: tuple[int, int] = (10, 20),
+        shapes: tuple[str, ...] = ("square", "circle", "triangle"),
+        digit_split: str = "train",
+        noise: float = 0.0,
+        seed: int = 0,
+    ):
         self.length = check_int("length", length, minimum=0)
         if kind not in {"shapes", "digits"}:
             raise ValueError(f"kind must be 'shapes' or 'digits', got {kind!r}")
@@ -261,7 +285,8 @@ class DetectionCanvas(Dataset):
             raise ValueError(
                 f"max_objects={self.max_objects} objects of up to {hi} px cannot be placed without overlap "
                 f"on a {self.canvas_size}x{self.canvas_size} canvas: at most {capacity} fit; lower max_objects "
-                f"or object_size, or raise canvas_size")
+                f"or object_size, or raise canvas_size"
+            )
         if kind == "shapes":
             shapes = tuple(shapes)
             unknown = [s for s in shapes if s not in SHAPES]
@@ -298,8 +323,10 @@ class DetectionCanvas(Dataset):
             for s in sizes:
                 for _ in range(100):
                     y, x = (int(v) for v in rng.integers(0, S - s + 1, size=2))
-                    if all(x + s + 1 <= px or px + ps + 1 <= x or y + s + 1 <= py or py + ps + 1 <= y
-                           for py, px, ps in placed):
+                    if all(
+                        x + s + 1 <= px or px + ps + 1 <= x or y + s + 1 <= py or py + ps + 1 <= y
+                        for py, px, ps in placed
+                    ):
                         placed.append((y, x, s))
                         break
                 else:
@@ -310,8 +337,10 @@ class DetectionCanvas(Dataset):
         hi = self.object_size[1]
         n = S // hi
         cells = rng.permutation(n * n)[: len(sizes)]
-        return [(int(c // n) * hi + int(rng.integers(0, hi - s + 1)),
-                 int(c % n) * hi + int(rng.integers(0, hi - s + 1))) for c, s in zip(cells, sizes)]
+        return [
+            (int(c // n) * hi + int(rng.integers(0, hi - s + 1)), int(c % n) * hi + int(rng.integers(0, hi - s + 1)))
+            for c, s in zip(cells, sizes)
+        ]
 
     def __getitem__(self, index: int):
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
@@ -338,7 +367,7 @@ class DetectionCanvas(Dataset):
                 if m is None:
                     m = self._masks[(self.classes[label], s)] = _shape_mask(self.classes[label], s)
                 rgb = np.asarray(color_values[color], dtype=np.float32)[:, None]
-                image[:, y:y + s, x:x + s][:, m] = rgb
+                image[:, y : y + s, x : x + s][:, m] = rgb
                 pix = m
             else:
                 pool_x, pool_y = self._digit_pool()
@@ -346,9 +375,9 @@ class DetectionCanvas(Dataset):
                 label, color = int(pool_y[j]), -1
                 digit = torch.from_numpy(pool_x[j])[None, None]
                 patch = F.interpolate(digit, size=(s, s), mode="bilinear", align_corners=False)[0, 0].numpy()
-                image[:, y:y + s, x:x + s] = np.maximum(image[:, y:y + s, x:x + s], patch[None])
+                image[:, y : y + s, x : x + s] = np.maximum(image[:, y : y + s, x : x + s], patch[None])
                 pix = patch > 0.25
-            mask[y:y + s, x:x + s][pix] = label + 1
+            mask[y : y + s, x : x + s][pix] = label + 1
             rows, cols = np.nonzero(pix)
             if len(rows) == 0:  # a digit drawn so faint that no pixel passes: use its square
                 x0, y0, x1, y1 = x, y, x + s, y + s
@@ -368,8 +397,10 @@ class DetectionCanvas(Dataset):
         return torch.from_numpy(image), target
 
     def __repr__(self) -> str:
-        return (f"DetectionCanvas(length={self.length}, kind={self.kind!r}, canvas_size={self.canvas_size}, "
-                f"objects={self.min_objects}..{self.max_objects}, classes={self.classes})")
+        return (
+            f"DetectionCanvas(length={self.length}, kind={self.kind!r}, canvas_size={self.canvas_size}, "
+            f"objects={self.min_objects}..{self.max_objects}, classes={self.classes})"
+        )
 
 
 def collate_fn(batch):
@@ -409,8 +440,11 @@ class SegmentationCanvas(Dataset):
     def __init__(self, length: int = 1000, **canvas_kwargs):
         self.canvas = DetectionCanvas(length, **canvas_kwargs)
         S = self.canvas.canvas_size
-        self.images, self.masks = _canvas_tensors(self.canvas) if len(self.canvas) else (
-            torch.zeros(0, 3, S, S), torch.zeros(0, S, S, dtype=torch.int64))
+        self.images, self.masks = (
+            _canvas_tensors(self.canvas)
+            if len(self.canvas)
+            else (torch.zeros(0, 3, S, S), torch.zeros(0, S, S, dtype=torch.int64))
+        )
         self.classes = ("background",) + tuple(self.canvas.classes)
 
     @property
@@ -440,8 +474,9 @@ class DenoisingCanvas(Dataset):
         sigma = check_positive("sigma", sigma)
         noise_seed = check_int("noise_seed", noise_seed, minimum=0)
         if canvas_kwargs.get("noise", 0):
-            raise ValueError(f"noise={canvas_kwargs['noise']!r} would make the clean targets noisy; "
-                             f"use sigma for the input noise")
+            raise ValueError(
+                f"noise={canvas_kwargs['noise']!r} would make the clean targets noisy; use sigma for the input noise"
+            )
         self.sigma = sigma
         self.canvas = DetectionCanvas(length, **canvas_kwargs)
         S = self.canvas.canvas_size

@@ -27,6 +27,7 @@ fails on any slide that still does not.
 Authors override the layout per cell with the usual slide metadata (``slide``/``subslide`` start a
 slide where they want one) and with tags: ``remove_input``, ``remove_output``, ``remove_cell``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,8 +36,18 @@ import math
 import re
 import struct
 
-__all__ = ["SLIDE_SIZE", "BUDGET", "MIN_SCALE", "HIDE_CELL", "HIDE_INPUT", "HIDE_OUTPUT", "strip_markers",
-           "shown_notebook", "deck_notebook", "estimate_height"]
+__all__ = [
+    "SLIDE_SIZE",
+    "BUDGET",
+    "MIN_SCALE",
+    "HIDE_CELL",
+    "HIDE_INPUT",
+    "HIDE_OUTPUT",
+    "strip_markers",
+    "shown_notebook",
+    "deck_notebook",
+    "estimate_height",
+]
 
 #: reveal.js slide size (width, height) in CSS pixels: Reveal.initialize({width, height}).
 SLIDE_SIZE = (1280, 720)
@@ -47,22 +58,22 @@ MIN_SCALE = 0.8
 HIDE_CELL, HIDE_INPUT, HIDE_OUTPUT = "remove_cell", "remove_input", "remove_output"
 
 # Sizes of the deck style sheet (templates/vitcourse_reveal/index.html.j2), in px at scale 1.
-_TEXT_W = 1220                   # content width: 1280 less 2 x 30 px padding
-_FONT = 24                       # body text
-_LINE = _FONT * 1.35             # body line height
-_CHARS = int(_TEXT_W / (_FONT * 0.58))       # proportional text: ~0.58 em per character (measured)
-_CODE_LINE = _FONT * 0.7 * 1.3               # code: 0.7 em, line-height 1.3
-_CODE_CHARS = int((_TEXT_W - 20) / (_FONT * 0.7 * 0.6))   # monospace: 0.6 em per character
-_OUT_LINE = _FONT * 0.62 * 1.3               # text outputs: 0.62 em
+_TEXT_W = 1220  # content width: 1280 less 2 x 30 px padding
+_FONT = 24  # body text
+_LINE = _FONT * 1.35  # body line height
+_CHARS = int(_TEXT_W / (_FONT * 0.58))  # proportional text: ~0.58 em per character (measured)
+_CODE_LINE = _FONT * 0.7 * 1.3  # code: 0.7 em, line-height 1.3
+_CODE_CHARS = int((_TEXT_W - 20) / (_FONT * 0.7 * 0.6))  # monospace: 0.6 em per character
+_OUT_LINE = _FONT * 0.62 * 1.3  # text outputs: 0.62 em
 _OUT_CHARS = int((_TEXT_W - 20) / (_FONT * 0.62 * 0.6))
-_IMG_MAX = 16 * _FONT            # images: max-height 16 em
-_IMG_MIN = 10 * _FONT            # images may give up height down to this when a slide is full
+_IMG_MAX = 16 * _FONT  # images: max-height 16 em
+_IMG_MIN = 10 * _FONT  # images may give up height down to this when a slide is full
 _HEADING = {1: _FONT * 1.8 * 1.2, 2: _FONT * 1.5 * 1.2, 3: _FONT * 1.3 * 1.2, 4: _FONT * 1.1 * 1.2}  # line height 1.2
-_CELL_GAP = 10                   # margin below each cell
-_BLOCK_GAP = 0.35 * _FONT        # margin between paragraphs
-_CODE_PAD = 12                   # padding of a code box
+_CELL_GAP = 10  # margin below each cell
+_BLOCK_GAP = 0.35 * _FONT  # margin between paragraphs
+_CODE_PAD = 12  # padding of a code box
 _CONT = " (cont.)"
-_CONT_KO = " (계속)"       # Korean decks (notebook metadata language "ko")
+_CONT_KO = " (계속)"  # Korean decks (notebook metadata language "ko")
 
 _KBD = re.compile(r"<kbd>([^<>`]*)</kbd>", re.I)
 _MARKER = re.compile(r"^[ \t]*#[ \t]*NBVAL_[A-Z_]+[^\n]*(\n|$)", re.M)
@@ -374,8 +385,8 @@ def _code_pieces(cell, fresh: float) -> list:
 
     parts: list[list[str]] = []
     for chunk in _regroup(lines, lambda c, j: not c[j - 1].strip() and c[j].strip() and not c[j][0].isspace()):
-        for sub in ([chunk] if fits(chunk) else _regroup(chunk, lambda c, j: not c[j - 1].strip() and c[j].strip())):
-            parts += [sub] if fits(sub) else [sub[k:k + n_max - 1] for k in range(0, len(sub), n_max - 1)]
+        for sub in [chunk] if fits(chunk) else _regroup(chunk, lambda c, j: not c[j - 1].strip() and c[j].strip()):
+            parts += [sub] if fits(sub) else [sub[k : k + n_max - 1] for k in range(0, len(sub), n_max - 1)]
     pieces: list[list[str]] = []
     cur: list[str] = []
     for part in parts:  # pack the parts back together while they fit
@@ -406,8 +417,9 @@ def _md_piece(cell, blocks: list[str]):
     piece = copy.deepcopy(cell)
     text = ""
     for b in blocks:  # list items stay one list; other blocks are separated by a blank line
-        text += ("\n" if text and _is_list(b) and _is_list(text.splitlines()[-1].lstrip() or "x") else
-                 "\n\n" if text else "") + b
+        text += (
+            "\n" if text and _is_list(b) and _is_list(text.splitlines()[-1].lstrip() or "x") else "\n\n" if text else ""
+        ) + b
     piece.source = text
     return piece
 
@@ -421,9 +433,9 @@ def deck_notebook(nb, *, notes: bool = True, budget: float = BUDGET):
     cont = _CONT_KO if nb.metadata.get("language") == "ko" else _CONT
     cells = [c for c in nb.cells if _slide_type(c) != "skip"]
     out: list = []
-    heading = ""          # last heading shown, carried to slides without one
-    used = 0.0            # estimated height filled on the current (sub)slide
-    only_heading = True   # the current slide shows nothing but its heading so far
+    heading = ""  # last heading shown, carried to slides without one
+    used = 0.0  # estimated height filled on the current (sub)slide
+    only_heading = True  # the current slide shows nothing but its heading so far
     started = False
 
     def new_slide(cell, slide_type: str):

@@ -11,6 +11,7 @@ and keeps its own slice of each (`GlobalBatchShard`). So N processes see,
 step for step, exactly the examples one process sees, and their averaged
 gradients are one process's gradients up to float rounding.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -68,8 +69,10 @@ def setup(device: torch.device | str | None) -> DistInfo:
     caller already started is used as it is.
     """
     if not dist.is_available():
-        raise RuntimeError("this PyTorch was built without torch.distributed, so fit cannot run under torchrun; "
-                           "run the script with plain python, or install a PyTorch build with distributed support")
+        raise RuntimeError(
+            "this PyTorch was built without torch.distributed, so fit cannot run under torchrun; "
+            "run the script with plain python, or install a PyTorch build with distributed support"
+        )
     local_rank = _env_int("LOCAL_RANK")
     if device is None or device == "auto":
         device = torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
@@ -77,12 +80,16 @@ def setup(device: torch.device | str | None) -> DistInfo:
     if device.type == "cuda" and device.index is None:
         device = torch.device(f"cuda:{local_rank}")
     if device.type not in {"cpu", "cuda"}:
-        raise ValueError(f"device={str(device)!r}: training under torchrun runs on 'cpu' (gloo) or 'cuda' (NCCL), "
-                         f"not {device.type}; pass device='cpu' or device='cuda'")
+        raise ValueError(
+            f"device={str(device)!r}: training under torchrun runs on 'cpu' (gloo) or 'cuda' (NCCL), "
+            f"not {device.type}; pass device='cpu' or device='cuda'"
+        )
     if device.type == "cuda":
         if device.index >= torch.cuda.device_count():
-            raise ValueError(f"device={str(device)!r} but this machine has {torch.cuda.device_count()} GPU(s); "
-                             f"start torchrun with --nproc_per_node at most the number of GPUs")
+            raise ValueError(
+                f"device={str(device)!r} but this machine has {torch.cuda.device_count()} GPU(s); "
+                f"start torchrun with --nproc_per_node at most the number of GPUs"
+            )
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
     if not dist.is_initialized():
@@ -91,10 +98,13 @@ def setup(device: torch.device | str | None) -> DistInfo:
     else:
         backend = dist.get_backend()
         if backend == "nccl" and device.type != "cuda":
-            raise ValueError("the process group uses NCCL, which only moves GPU tensors, but fit was asked to train "
-                             f"on {str(device)!r}; pass device='cuda' or start the group with backend='gloo'")
-    return DistInfo(rank=dist.get_rank(), world=dist.get_world_size(), local_rank=local_rank, device=device,
-                    backend=backend)
+            raise ValueError(
+                "the process group uses NCCL, which only moves GPU tensors, but fit was asked to train "
+                f"on {str(device)!r}; pass device='cuda' or start the group with backend='gloo'"
+            )
+    return DistInfo(
+        rank=dist.get_rank(), world=dist.get_world_size(), local_rank=local_rank, device=device, backend=backend
+    )
 
 
 def _destroy() -> None:
@@ -124,8 +134,10 @@ class GlobalBatchShard(Sampler[int]):
 
     def __init__(self, sampler: Sampler[int], *, global_batch: int, rank: int, world: int):
         if global_batch % world:
-            raise ValueError(f"batch_size={global_batch} (the global batch) is not divisible by the {world} processes; "
-                             f"pick a batch_size that is a multiple of {world}")
+            raise ValueError(
+                f"batch_size={global_batch} (the global batch) is not divisible by the {world} processes; "
+                f"pick a batch_size that is a multiple of {world}"
+            )
         self.sampler, self.global_batch, self.rank, self.world = sampler, global_batch, rank, world
         self.per_rank = global_batch // world
 

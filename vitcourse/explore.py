@@ -35,6 +35,7 @@ still shows the PNG (it skips a widget view whose state the notebook does not ca
 `widget_output_problems`, run on every committed notebook by ``tests/test_explore.py``, reports it, as it reports
 any widget output that has only its ``text/plain`` repr (``VBox(children=...)``) to fall back on.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,14 +54,28 @@ from matplotlib.patches import Rectangle
 
 from .plot import plot_attention, to_numpy_image
 
-__all__ = ["STATIC_ENV", "WIDGET_VIEW", "Explorer", "Control", "live_frontend", "widget_output_problems",
-           "softmax_temperature", "softmax_temperature_figure", "query_attention", "query_attention_figure",
-           "cat_sat_on_the_mat", "patch_size", "patch_size_figure", "patch_sizes", "detr_queries",
-           "detr_queries_figure"]
+__all__ = [
+    "STATIC_ENV",
+    "WIDGET_VIEW",
+    "Explorer",
+    "Control",
+    "live_frontend",
+    "widget_output_problems",
+    "softmax_temperature",
+    "softmax_temperature_figure",
+    "query_attention",
+    "query_attention_figure",
+    "cat_sat_on_the_mat",
+    "patch_size",
+    "patch_size_figure",
+    "patch_sizes",
+    "detr_queries",
+    "detr_queries_figure",
+]
 
-STATIC_ENV = "VITCOURSE_STATIC_OUTPUTS"   # "1": explorers display their static figure only (committed outputs)
+STATIC_ENV = "VITCOURSE_STATIC_OUTPUTS"  # "1": explorers display their static figure only (committed outputs)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-DPI = 100                                  # the PNG's resolution: a 9-inch figure is 900 px wide
+DPI = 100  # the PNG's resolution: a 9-inch figure is 900 px wide
 
 
 # ----------------------------------------------------------------------------- the explorer object
@@ -83,6 +98,7 @@ def live_frontend() -> bool:
 class Control:
     """One control of an explorer: the setting it changes, a factory for the ipywidgets control (called with
     the setting's current value, already in the control's own terms) and the conversions between the two."""
+
     key: str
     build: Callable[[Any], Any]
     to_setting: Callable[[Any], Any] = lambda v: v
@@ -136,8 +152,10 @@ class Explorer:
             try:
                 import ipywidgets as w
             except ImportError as e:  # pragma: no cover - ipywidgets is a dependency
-                raise ImportError("the live explorer needs ipywidgets: pip install ipywidgets (the static figure "
-                                  f"works without it: {self.name}.figure())") from e
+                raise ImportError(
+                    "the live explorer needs ipywidgets: pip install ipywidgets (the static figure "
+                    f"works without it: {self.name}.figure())"
+                ) from e
             widgets = []
             for c in self.controls:
                 ctl = c.build(c.to_control(self.settings[c.key]))
@@ -155,9 +173,10 @@ class Explorer:
             try:
                 self._image.value = self.png()
                 self._message.value = ""
-            except ValueError as e:   # a combination the drawing function refuses: say why, keep the last figure
+            except ValueError as e:  # a combination the drawing function refuses: say why, keep the last figure
                 self.settings[control.key] = old
                 self._message.value = f"<span style='color:#b00'>{_html_escape(str(e))}</span>"
+
         return update
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -174,8 +193,19 @@ def _html_escape(text: str) -> str:
 # ----------------------------------------------------------------------------- committed outputs
 
 
-_WIDGET_REPR = ("VBox(", "HBox(", "Box(", "interactive(", "Output(", "Image(value=", "FloatSlider(", "IntSlider(",
-                "Dropdown(", "FloatLogSlider(", "SelectionSlider(")
+_WIDGET_REPR = (
+    "VBox(",
+    "HBox(",
+    "Box(",
+    "interactive(",
+    "Output(",
+    "Image(value=",
+    "FloatSlider(",
+    "IntSlider(",
+    "Dropdown(",
+    "FloatLogSlider(",
+    "SelectionSlider(",
+)
 
 
 def widget_output_problems(nb) -> list[str]:
@@ -192,16 +222,20 @@ def widget_output_problems(nb) -> list[str]:
             data = output.get("data", {})
             if WIDGET_VIEW in data:
                 fallback = "with a static PNG fallback" if "image/png" in data else "with no static fallback"
-                problems.append(f"cell {index}: a live widget view ({fallback}) is stored: it needs the kernel "
-                                "that made it; re-execute the notebook with `python -m vitcourse.notebooks execute`")
+                problems.append(
+                    f"cell {index}: a live widget view ({fallback}) is stored: it needs the kernel "
+                    "that made it; re-execute the notebook with `python -m vitcourse.notebooks execute`"
+                )
                 continue
             if output.get("output_type") not in ("display_data", "execute_result"):
                 continue
             text = data.get("text/plain", "")
             text = "".join(text) if isinstance(text, list) else text
             if set(data) <= {"text/plain"} and text.lstrip().startswith(_WIDGET_REPR):
-                problems.append(f"cell {index}: a widget stored as its text repr only ({text.strip()[:40]!r}...): "
-                                "display an explorer (a static figure) or a figure instead, and re-execute")
+                problems.append(
+                    f"cell {index}: a widget stored as its text repr only ({text.strip()[:40]!r}...): "
+                    "display an explorer (a static figure) or a figure instead, and re-execute"
+                )
     return problems
 
 
@@ -212,8 +246,9 @@ def _vector(name: str, value, *, min_len: int = 1) -> torch.Tensor:
     try:
         t = torch.as_tensor(value, dtype=torch.float32).detach().cpu()
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be a 1D sequence of numbers (a list or a tensor), got {type(value).__name__}"
-                        ) from e
+        raise TypeError(
+            f"{name} must be a 1D sequence of numbers (a list or a tensor), got {type(value).__name__}"
+        ) from e
     if t.ndim != 1 or len(t) < min_len:
         raise ValueError(f"{name} must be a 1D sequence of at least {min_len} number(s), got shape {tuple(t.shape)}")
     if not torch.isfinite(t).all():
@@ -242,11 +277,10 @@ def _labels(name: str, labels, n: int, default: Sequence[str]) -> list[str]:
 # ----------------------------------------------------------------------------- 1. softmax temperature
 
 
-DEFAULT_SCORES = (2.0, 1.0, 0.5, -1.0)   # lecture 01's experiment on the temperature
+DEFAULT_SCORES = (2.0, 1.0, 0.5, -1.0)  # lecture 01's experiment on the temperature
 
 
-def softmax_temperature_figure(scores=DEFAULT_SCORES, tau: float = 1.0, labels: Sequence[str] | None = None
-                               ) -> Figure:
+def softmax_temperature_figure(scores=DEFAULT_SCORES, tau: float = 1.0, labels: Sequence[str] | None = None) -> Figure:
     """Bars of the scores ``s`` (left) and of ``softmax(s / tau)`` (right, titled ``weights``) for one ``tau``.
 
     Small ``tau`` puts (nearly) all the weight on the largest score, a hard look-up; large ``tau`` flattens the
@@ -255,7 +289,7 @@ def softmax_temperature_figure(scores=DEFAULT_SCORES, tau: float = 1.0, labels: 
     s = _vector("scores", scores)
     tau = _positive("tau", tau)
     labels = _labels("labels", labels, len(s), [f"s={x:g}" for x in s.tolist()])
-    weights = torch.softmax(s / tau, dim=-1)                              # (n,)
+    weights = torch.softmax(s / tau, dim=-1)  # (n,)
     entropy = float(-(weights * weights.clamp_min(1e-12).log()).sum())
     n = len(s)
     fig, (ax_s, ax_w) = plt.subplots(1, 2, figsize=(9, 3.0), gridspec_kw={"width_ratios": [1, 1.3]})
@@ -270,8 +304,14 @@ def softmax_temperature_figure(scores=DEFAULT_SCORES, tau: float = 1.0, labels: 
     ax_w.set_ylabel("weight")
     ax_w.set_title(f"weights = softmax(s / tau), tau = {tau:.3g}")
     ax_w.legend(loc="upper right", fontsize=8, frameon=False)
-    ax_w.text(0.02, 0.97, f"max weight {float(weights.max()):.3f}\nentropy {entropy:.3f} (uniform {math.log(n):.3f})",
-              transform=ax_w.transAxes, va="top", fontsize=8)
+    ax_w.text(
+        0.02,
+        0.97,
+        f"max weight {float(weights.max()):.3f}\nentropy {entropy:.3f} (uniform {math.log(n):.3f})",
+        transform=ax_w.transAxes,
+        va="top",
+        fontsize=8,
+    )
     fig.tight_layout()
     return fig
 
@@ -284,11 +324,24 @@ def softmax_temperature(scores=DEFAULT_SCORES, tau: float = 1.0, labels: Sequenc
 
     def build(value):
         import ipywidgets as w
-        return w.FloatLogSlider(value=value, base=10, min=-1.5, max=2, step=0.05, description="tau",
-                                continuous_update=False, readout_format=".3g")
 
-    return Explorer("softmax_temperature", lambda tau: softmax_temperature_figure(s, tau, labels),
-                    {"tau": tau}, [Control("tau", build)])
+        return w.FloatLogSlider(
+            value=value,
+            base=10,
+            min=-1.5,
+            max=2,
+            step=0.05,
+            description="tau",
+            continuous_update=False,
+            readout_format=".3g",
+        )
+
+    return Explorer(
+        "softmax_temperature",
+        lambda tau: softmax_temperature_figure(s, tau, labels),
+        {"tau": tau},
+        [Control("tau", build)],
+    )
 
 
 # ----------------------------------------------------------------------------- 2. one query token's attention
@@ -303,11 +356,12 @@ def cat_sat_on_the_mat() -> tuple[list[str], torch.Tensor]:
     words = ["The", "cat", "sat", "on", "the", "mat"]
     types = ["noun", "verb", "det", "prep"]
     word_type = {"The": "det", "the": "det", "cat": "noun", "mat": "noun", "sat": "verb", "on": "prep"}
-    E = torch.eye(4)[[types.index(word_type[w]) for w in words]]          # (6, 4) one-hot types
-    looks_for = torch.tensor([[0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0],
-                              [1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]) * 3.0
-    Q, K = E @ looks_for, E                                               # (6, 4), (6, 4)
-    return words, torch.softmax(Q @ K.T / math.sqrt(4), dim=-1)           # (6, 6)
+    E = torch.eye(4)[[types.index(word_type[w]) for w in words]]  # (6, 4) one-hot types
+    looks_for = (
+        torch.tensor([[0.0, 1.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]) * 3.0
+    )
+    Q, K = E @ looks_for, E  # (6, 4), (6, 4)
+    return words, torch.softmax(Q @ K.T / math.sqrt(4), dim=-1)  # (6, 6)
 
 
 def _attention(tokens, attn) -> tuple[list[str], np.ndarray]:
@@ -316,9 +370,11 @@ def _attention(tokens, attn) -> tuple[list[str], np.ndarray]:
     tokens = list(tokens)
     a = attn.detach().float().cpu().numpy() if isinstance(attn, torch.Tensor) else np.asarray(attn, dtype=float)
     if a.ndim != 2 or a.shape != (len(tokens), len(tokens)):
-        raise ValueError(f"attn must be a ({len(tokens)}, {len(tokens)}) matrix (queries x keys, one row and one "
-                         f"column per token), got shape {a.shape}; index batch and head axes away first, "
-                         f"e.g. attn[0, head]")
+        raise ValueError(
+            f"attn must be a ({len(tokens)}, {len(tokens)}) matrix (queries x keys, one row and one "
+            f"column per token), got shape {a.shape}; index batch and head axes away first, "
+            f"e.g. attn[0, head]"
+        )
     if not np.isfinite(a).all() or (a < 0).any():
         raise ValueError("attn must hold attention weights: finite and non-negative (the softmax's output)")
     return tokens, a
@@ -327,18 +383,23 @@ def _attention(tokens, attn) -> tuple[list[str], np.ndarray]:
 def _query_index(tokens: list[str], query) -> int:
     if isinstance(query, (int, np.integer)) and not isinstance(query, bool):
         if not 0 <= int(query) < len(tokens):
-            raise ValueError(f"query position {query} is out of range: the sentence has {len(tokens)} tokens "
-                             f"(positions 0 to {len(tokens) - 1})")
+            raise ValueError(
+                f"query position {query} is out of range: the sentence has {len(tokens)} tokens "
+                f"(positions 0 to {len(tokens) - 1})"
+            )
         return int(query)
     if not isinstance(query, str):
         raise TypeError(f"query must be a token (a string) or its position (an int), got {query!r}")
     where = [i for i, t in enumerate(tokens) if t == query]
     if not where:
-        raise ValueError(f"unknown query token {query!r}: the tokens are {tokens} (case matters); pass one of them "
-                         f"or its position")
+        raise ValueError(
+            f"unknown query token {query!r}: the tokens are {tokens} (case matters); pass one of them or its position"
+        )
     if len(where) > 1:
-        raise ValueError(f"query token {query!r} appears {len(where)} times (positions {where}); pass its "
-                         f"position instead, e.g. query={where[0]}")
+        raise ValueError(
+            f"query token {query!r} appears {len(where)} times (positions {where}); pass its "
+            f"position instead, e.g. query={where[0]}"
+        )
     return where[0]
 
 
@@ -352,7 +413,7 @@ def query_attention_figure(tokens: Sequence[str], attn, query: str | int) -> Fig
     """
     tokens, a = _attention(tokens, attn)
     q = _query_index(tokens, query)
-    row = a[q]                                                            # (N,) the weights of query q
+    row = a[q]  # (N,) the weights of query q
     n = len(tokens)
     fig, (ax_map, ax_row) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.1, 1]})
     plot_attention(a, tokens, tokens, ax=ax_map, annotate=n <= 12, title="all queries (rows)")
@@ -382,11 +443,15 @@ def query_attention(tokens: Sequence[str] | None = None, attn=None, query: str |
 
     def build(value):
         import ipywidgets as w
-        return w.Dropdown(options=[(f"{i}: {t}", i) for i, t in enumerate(tokens)], value=value,
-                          description="query")
 
-    return Explorer("query_attention", lambda query: query_attention_figure(tokens, a, query),
-                    {"query": q}, [Control("query", build)])
+        return w.Dropdown(options=[(f"{i}: {t}", i) for i, t in enumerate(tokens)], value=value, description="query")
+
+    return Explorer(
+        "query_attention",
+        lambda query: query_attention_figure(tokens, a, query),
+        {"query": q},
+        [Control("query", build)],
+    )
 
 
 # ----------------------------------------------------------------------------- 3. patch size on the photograph
@@ -395,12 +460,14 @@ def query_attention(tokens: Sequence[str] | None = None, attn=None, query: str |
 def _photo(image) -> np.ndarray:
     if isinstance(image, torch.Tensor) and image.ndim == 3 and image.shape[0] != 3:
         raise ValueError(f"image must be a colour image (3, H, W), got shape {tuple(image.shape)}")
-    arr = to_numpy_image(image)                                           # (H, W, 3)
+    arr = to_numpy_image(image)  # (H, W, 3)
     if arr.ndim != 3 or arr.shape[-1] != 3:
         raise ValueError(f"image must be a colour image (3, H, W) or (H, W, 3), got shape {arr.shape}")
     if arr.min() < -1e-3 or arr.max() > 1 + 1e-3:
-        raise ValueError(f"image values must be in [0, 1], got [{arr.min():.2f}, {arr.max():.2f}]: an "
-                         "ImageNet-normalised image? pass vitcourse.data.denormalize(image)")
+        raise ValueError(
+            f"image values must be in [0, 1], got [{arr.min():.2f}, {arr.max():.2f}]: an "
+            "ImageNet-normalised image? pass vitcourse.data.denormalize(image)"
+        )
     return arr.clip(0, 1)
 
 
@@ -413,8 +480,10 @@ def _check_patch(patch, h: int, w: int) -> int:
     if isinstance(patch, bool) or not isinstance(patch, (int, np.integer)):
         raise TypeError(f"patch must be an int (pixels per side), got {patch!r}")
     if patch < 1 or h % patch or w % patch:
-        raise ValueError(f"patch={patch} does not cut the {h} x {w} image into whole patches; choose a size that "
-                         f"divides both sides, e.g. one of {patch_sizes(h, w)}")
+        raise ValueError(
+            f"patch={patch} does not cut the {h} x {w} image into whole patches; choose a size that "
+            f"divides both sides, e.g. one of {patch_sizes(h, w)}"
+        )
     return int(patch)
 
 
@@ -429,7 +498,7 @@ def patch_size_figure(image, patch: int = 16) -> Figure:
     p = _check_patch(patch, h, w)
     gh, gw = h // p, w // p
     n = gh * gw
-    mosaic = arr.reshape(gh, p, gw, p, 3).mean(axis=(1, 3))              # (gh, gw, 3) one colour per token
+    mosaic = arr.reshape(gh, p, gw, p, 3).mean(axis=(1, 3))  # (gh, gw, 3) one colour per token
     fig, (ax_img, ax_tok) = plt.subplots(1, 2, figsize=(9, 4.6))
     ax_img.imshow(arr)
     for k in range(1, gh):
@@ -438,12 +507,16 @@ def patch_size_figure(image, patch: int = 16) -> Figure:
         ax_img.axvline(k * p - 0.5, color="white", lw=0.6)
     ax_img.set_title(f"P = {p}: {gh} x {gw} = {n:,} patches")
     ax_tok.imshow(mosaic, interpolation="nearest")
-    ax_tok.set_title(f"each patch is one token of P*P*3 = {p * p * 3:,} numbers\n(shown here by its mean colour)",
-                     fontsize=10)
+    ax_tok.set_title(
+        f"each patch is one token of P*P*3 = {p * p * 3:,} numbers\n(shown here by its mean colour)", fontsize=10
+    )
     for ax in (ax_img, ax_tok):
         ax.set_axis_off()
-    fig.suptitle(f"sequence of N + 1 = {n + 1:,} tokens with the class token; "
-                 f"attention matrix of {(n + 1) ** 2:,} weights per head", fontsize=11)
+    fig.suptitle(
+        f"sequence of N + 1 = {n + 1:,} tokens with the class token; "
+        f"attention matrix of {(n + 1) ** 2:,} weights per head",
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 
@@ -464,10 +537,10 @@ def patch_size(image=None, patch: int = 16) -> Explorer:
 
     def build(value):
         import ipywidgets as w
+
         return w.SelectionSlider(options=options, value=value, description="patch P", continuous_update=False)
 
-    return Explorer("patch_size", lambda patch: patch_size_figure(arr, patch), {"patch": p},
-                    [Control("patch", build)])
+    return Explorer("patch_size", lambda patch: patch_size_figure(arr, patch), {"patch": p}, [Control("patch", build)])
 
 
 # ----------------------------------------------------------------------------- 4. DETR's queries on a canvas
@@ -485,11 +558,14 @@ def _detections(pred_logits, pred_boxes) -> tuple[torch.Tensor, torch.Tensor]:
     logits = torch.as_tensor(pred_logits).detach().float().cpu()
     boxes = torch.as_tensor(pred_boxes).detach().float().cpu()
     if logits.ndim != 2 or logits.shape[-1] < 2:
-        raise ValueError(f"pred_logits must be (Q, C+1) for one image (C classes and 'no object'), got "
-                         f"{tuple(logits.shape)}; for a batch, pass outputs['pred_logits'][k]")
+        raise ValueError(
+            f"pred_logits must be (Q, C+1) for one image (C classes and 'no object'), got "
+            f"{tuple(logits.shape)}; for a batch, pass outputs['pred_logits'][k]"
+        )
     if boxes.shape != (logits.shape[0], 4):
-        raise ValueError(f"pred_boxes must be ({logits.shape[0]}, 4), one normalised cxcywh box per query, got "
-                         f"{tuple(boxes.shape)}")
+        raise ValueError(
+            f"pred_boxes must be ({logits.shape[0]}, 4), one normalised cxcywh box per query, got {tuple(boxes.shape)}"
+        )
     return logits, boxes
 
 
@@ -505,13 +581,23 @@ def _query(query, num_queries: int) -> int | None:
     if query is None:
         return None
     if isinstance(query, bool) or not isinstance(query, (int, np.integer)) or not 0 <= query < num_queries:
-        raise ValueError(f"query must be None (every query above the threshold) or a query index 0 to "
-                         f"{num_queries - 1}, got {query!r}")
+        raise ValueError(
+            f"query must be None (every query above the threshold) or a query index 0 to "
+            f"{num_queries - 1}, got {query!r}"
+        )
     return int(query)
 
 
-def detr_queries_figure(image, pred_logits, pred_boxes, target: dict | None = None, *, threshold: float = 0.5,
-                        query: int | None = None, class_names: Sequence[str] | None = None) -> Figure:
+def detr_queries_figure(
+    image,
+    pred_logits,
+    pred_boxes,
+    target: dict | None = None,
+    *,
+    threshold: float = 0.5,
+    query: int | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Figure:
     """One canvas with DETR's predicted boxes, one colour per query (left), and every query's score (right).
 
     A query's score is its highest probability over the real classes (as `vitcourse.detr.post_process`).
@@ -532,8 +618,8 @@ def detr_queries_figure(image, pred_logits, pred_boxes, target: dict | None = No
     nq, num_classes = logits.shape[0], logits.shape[1] - 1
     query = _query(query, nq)
     names = _labels("class_names", class_names, num_classes, [str(c) for c in range(num_classes)])
-    scores, labels = logits.softmax(-1)[:, :-1].max(-1)                 # (Q,), (Q,)
-    pixel = scale_boxes(box_cxcywh_to_xyxy(boxes), (h, w))               # (Q, 4) xyxy pixels
+    scores, labels = logits.softmax(-1)[:, :-1].max(-1)  # (Q,), (Q,)
+    pixel = scale_boxes(box_cxcywh_to_xyxy(boxes), (h, w))  # (Q, 4) xyxy pixels
     shown = [query] if query is not None else [q for q in range(nq) if scores[q] > threshold]
 
     fig, (ax_img, ax_s) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [1, 1.2]})
@@ -541,18 +627,27 @@ def detr_queries_figure(image, pred_logits, pred_boxes, target: dict | None = No
     if target is not None:
         gt = scale_boxes(box_cxcywh_to_xyxy(torch.as_tensor(target["boxes"]).float().reshape(-1, 4)), (h, w))
         for x0, y0, x1, y1 in gt.tolist():
-            ax_img.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="white", lw=1.2, ls="--",
-                                       gid="target"))
+            ax_img.add_patch(
+                Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="white", lw=1.2, ls="--", gid="target")
+            )
     for q in shown:
         x0, y0, x1, y1 = pixel[q].tolist()
         color = _query_color(q)
         ax_img.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=color, lw=2, gid=f"query {q}"))
-        ax_img.text(x0, y0 - 0.5, f"q{q} {names[int(labels[q])]} {float(scores[q]):.2f}", color="white",
-                    fontsize=7, va="bottom", bbox={"facecolor": color, "alpha": 0.85, "pad": 1, "lw": 0})
+        ax_img.text(
+            x0,
+            y0 - 0.5,
+            f"q{q} {names[int(labels[q])]} {float(scores[q]):.2f}",
+            color="white",
+            fontsize=7,
+            va="bottom",
+            bbox={"facecolor": color, "alpha": 0.85, "pad": 1, "lw": 0},
+        )
     ax_img.set_axis_off()
     n_true = "" if target is None else f" for {len(torch.as_tensor(target['labels']).reshape(-1))} objects"
-    ax_img.set_title(f"query {query}" if query is not None else f"{len(shown)} queries above {threshold:.2f}{n_true}",
-                     fontsize=10)
+    ax_img.set_title(
+        f"query {query}" if query is not None else f"{len(shown)} queries above {threshold:.2f}{n_true}", fontsize=10
+    )
     ax_s.bar(range(nq), scores.numpy(), color=[(*_query_color(q)[:3], 1.0 if q in shown else 0.3) for q in range(nq)])
     if query is None:
         ax_s.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:.2f}")
@@ -566,9 +661,16 @@ def detr_queries_figure(image, pred_logits, pred_boxes, target: dict | None = No
     return fig
 
 
-def detr_queries(images, outputs: dict, targets: Sequence[dict] | None = None, *,
-                 class_names: Sequence[str] | None = None, canvas: int = 0, threshold: float = 0.5,
-                 query: int | None = None) -> Explorer:
+def detr_queries(
+    images,
+    outputs: dict,
+    targets: Sequence[dict] | None = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    canvas: int = 0,
+    threshold: float = 0.5,
+    query: int | None = None,
+) -> Explorer:
     """Explorer over stored DETR predictions (`vitcourse.detr.predict_detr`): canvas, threshold, one query.
 
     Args:
@@ -576,13 +678,17 @@ def detr_queries(images, outputs: dict, targets: Sequence[dict] | None = None, *
             "pred_boxes": (B, Q, 4)}``; targets: one target dict per image, or None.
     """
     if not isinstance(outputs, dict) or not {"pred_logits", "pred_boxes"} <= set(outputs):
-        raise TypeError("outputs must be the model's output dict with 'pred_logits' and 'pred_boxes' "
-                        "(outputs, targets, images = vitcourse.detr.predict_detr(model, dataset))")
+        raise TypeError(
+            "outputs must be the model's output dict with 'pred_logits' and 'pred_boxes' "
+            "(outputs, targets, images = vitcourse.detr.predict_detr(model, dataset))"
+        )
     images = torch.as_tensor(images)
     logits, boxes = torch.as_tensor(outputs["pred_logits"]), torch.as_tensor(outputs["pred_boxes"])
     if images.ndim != 4 or logits.ndim != 3 or len(images) != len(logits) or len(logits) != len(boxes):
-        raise ValueError(f"images must be (B, 3, H, W) and outputs (B, Q, ...) for the same B, got images "
-                         f"{tuple(images.shape)}, pred_logits {tuple(logits.shape)}, pred_boxes {tuple(boxes.shape)}")
+        raise ValueError(
+            f"images must be (B, 3, H, W) and outputs (B, Q, ...) for the same B, got images "
+            f"{tuple(images.shape)}, pred_logits {tuple(logits.shape)}, pred_boxes {tuple(boxes.shape)}"
+        )
     if targets is not None and len(targets) != len(images):
         raise ValueError(f"targets has {len(targets)} entries for {len(images)} images; give one per image or None")
     b, nq = logits.shape[0], logits.shape[1]
@@ -593,25 +699,47 @@ def detr_queries(images, outputs: dict, targets: Sequence[dict] | None = None, *
     _labels("class_names", class_names, logits.shape[-1] - 1, ())
 
     def draw(canvas, threshold, query):
-        return detr_queries_figure(images[canvas], logits[canvas], boxes[canvas],
-                                   None if targets is None else targets[canvas], threshold=threshold, query=query,
-                                   class_names=class_names)
+        return detr_queries_figure(
+            images[canvas],
+            logits[canvas],
+            boxes[canvas],
+            None if targets is None else targets[canvas],
+            threshold=threshold,
+            query=query,
+            class_names=class_names,
+        )
 
     def canvas_control(value):
         import ipywidgets as w
+
         return w.IntSlider(value=value, min=0, max=b - 1, description="canvas", continuous_update=False)
 
     def threshold_control(value):
         import ipywidgets as w
-        return w.FloatSlider(value=value, min=0.0, max=1.0, step=0.05, description="threshold",
-                             continuous_update=False)
+
+        return w.FloatSlider(value=value, min=0.0, max=1.0, step=0.05, description="threshold", continuous_update=False)
 
     def query_control(value):
         import ipywidgets as w
-        return w.Dropdown(options=[("all above threshold", -1)] + [(f"query {q}", q) for q in range(nq)],
-                          value=value, description="show")
 
-    return Explorer("detr_queries", draw, {"canvas": int(canvas), "threshold": float(threshold), "query": query},
-                    [Control("canvas", canvas_control), Control("threshold", threshold_control),
-                     Control("query", query_control, to_setting=lambda v: None if v < 0 else v,
-                             to_control=lambda v: -1 if v is None else v)])
+        return w.Dropdown(
+            options=[("all above threshold", -1)] + [(f"query {q}", q) for q in range(nq)],
+            value=value,
+            description="show",
+        )
+
+    return Explorer(
+        "detr_queries",
+        draw,
+        {"canvas": int(canvas), "threshold": float(threshold), "query": query},
+        [
+            Control("canvas", canvas_control),
+            Control("threshold", threshold_control),
+            Control(
+                "query",
+                query_control,
+                to_setting=lambda v: None if v < 0 else v,
+                to_control=lambda v: -1 if v is None else v,
+            ),
+        ],
+    )

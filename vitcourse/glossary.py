@@ -25,6 +25,7 @@ a stale Korean index. ``tests/test_glossary.py`` runs them.
     python -m vitcourse.glossary write   # rewrite the 한국어 -> English index from the English table
     python -m vitcourse.glossary check   # list problems, exit status 1 if any
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,25 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ROOT", "GLOSSARY", "Term", "Gloss", "parse", "parse_index", "render_index", "write", "glosses",
-           "translation_texts", "gloss_problems", "unknown_glosses", "other_rendering_problems", "dead_rows",
-           "lecture_text", "problems", "NOT_TERMS"]
+__all__ = [
+    "ROOT",
+    "GLOSSARY",
+    "Term",
+    "Gloss",
+    "parse",
+    "parse_index",
+    "render_index",
+    "write",
+    "glosses",
+    "translation_texts",
+    "gloss_problems",
+    "unknown_glosses",
+    "other_rendering_problems",
+    "dead_rows",
+    "lecture_text",
+    "problems",
+    "NOT_TERMS",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 GLOSSARY = ROOT / "docs" / "glossary.md"
@@ -51,21 +68,53 @@ _GROUP = {"ㄲ": "ㄱ", "ㄸ": "ㄷ", "ㅃ": "ㅂ", "ㅆ": "ㅅ", "ㅉ": "ㅈ"} 
 #: English words the translations put in parentheses that are not course terms: names, shapes, titles,
 #: everyday words. A gloss of anything else must be a glossary term (`unknown_glosses`).
 #: (Glosses with no run of three lower-case letters, such as shapes "(B, N, D)" or "(RGB)", are never terms.)
-NOT_TERMS = frozenset({
-    # people, papers, projects, libraries, models
-    "Carion", "Vaswani", "Vaswani et al., 2017", "Dosovitskiy et al., arXiv:2010.11929", "Dennis Turp",
-    "Grace Hopper", "AlexNet, ResNeXt", "TransUNet, 2021; SETR", "DeiT", "PyTorch", "scikit-learn",
-    "Figure 2", "MAE, DETR", "Mixer-S/16, B/16, L/16", "ViT-B/16: 16 x 16", "Malgun Gothic, Windows",
-    # example words and quoted phrases, not terms
-    "cat, dog, car, bus", "attends vaguely", "split, transform, merge", "boxes, matcher and set loss",
-    "True =", "tau → 0", "Shift+Enter",
-    # headings and course furniture
-    "conventions", "environment check", "instructors", "map of the course", "self-study path",
-    "seed notes", "source notes", "drop-down",
-    # words of the docs that are not course terms: table headings, notation, names
-    "column", "status", "reason", "lax", "SHA-256", "PEP 578", "mkdocs",
-    "mistake",  # 실수, the word the Korean docs use, is float's rendering (실수, real number)
-})
+NOT_TERMS = frozenset(
+    {
+        # people, papers, projects, libraries, models
+        "Carion",
+        "Vaswani",
+        "Vaswani et al., 2017",
+        "Dosovitskiy et al., arXiv:2010.11929",
+        "Dennis Turp",
+        "Grace Hopper",
+        "AlexNet, ResNeXt",
+        "TransUNet, 2021; SETR",
+        "DeiT",
+        "PyTorch",
+        "scikit-learn",
+        "Figure 2",
+        "MAE, DETR",
+        "Mixer-S/16, B/16, L/16",
+        "ViT-B/16: 16 x 16",
+        "Malgun Gothic, Windows",
+        # example words and quoted phrases, not terms
+        "cat, dog, car, bus",
+        "attends vaguely",
+        "split, transform, merge",
+        "boxes, matcher and set loss",
+        "True =",
+        "tau → 0",
+        "Shift+Enter",
+        # headings and course furniture
+        "conventions",
+        "environment check",
+        "instructors",
+        "map of the course",
+        "self-study path",
+        "seed notes",
+        "source notes",
+        "drop-down",
+        # words of the docs that are not course terms: table headings, notation, names
+        "column",
+        "status",
+        "reason",
+        "lax",
+        "SHA-256",
+        "PEP 578",
+        "mkdocs",
+        "mistake",  # 실수, the word the Korean docs use, is float's rendering (실수, real number)
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -90,6 +139,7 @@ class Term:
 @dataclass(frozen=True)
 class Gloss:
     """``한국어 (English)`` in a translation: ``before`` is the text just before the parenthesis."""
+
     english: str
     before: str
     where: str = ""
@@ -120,8 +170,10 @@ def _section(text: str, heading: str) -> list[tuple[int, str]]:
     try:
         start = next(i for i, ln in enumerate(lines) if ln.strip() == heading)
     except StopIteration:
-        raise ValueError(f"docs/glossary.md: no section {heading!r}; the glossary must have the sections "
-                         f"{EN_HEADING!r} and {KO_HEADING!r}") from None
+        raise ValueError(
+            f"docs/glossary.md: no section {heading!r}; the glossary must have the sections "
+            f"{EN_HEADING!r} and {KO_HEADING!r}"
+        ) from None
     out = []
     for i in range(start + 1, len(lines)):
         if lines[i].startswith("## "):
@@ -146,15 +198,21 @@ def parse(path: Path | str = GLOSSARY) -> list[Term]:
         if set("".join(cells)) <= set("-: "):
             continue
         if len(cells) != len(COLUMNS):
-            raise ValueError(f"{path}:{lineno}: {len(cells)} cells, expected {len(COLUMNS)} ({COLUMNS}); "
-                             "leave a cell empty rather than dropping it")
+            raise ValueError(
+                f"{path}:{lineno}: {len(cells)} cells, expected {len(COLUMNS)} ({COLUMNS}); "
+                "leave a cell empty rather than dropping it"
+            )
         en, ko, lec, also, other, note = cells
         if not en or not ko:
-            raise ValueError(f"{path}:{lineno}: a row needs both an English term and its Korean rendering, "
-                             f"got English={en!r}, 한국어={ko!r}")
+            raise ValueError(
+                f"{path}:{lineno}: a row needs both an English term and its Korean rendering, "
+                f"got English={en!r}, 한국어={ko!r}"
+            )
         if "," in ko or "/" in ko:
-            raise ValueError(f"{path}:{lineno}: 한국어 {ko!r} must be one rendering; put other renderings in "
-                             "'Other renderings' and a second term in a row of its own")
+            raise ValueError(
+                f"{path}:{lineno}: 한국어 {ko!r} must be one rendering; put other renderings in "
+                "'Other renderings' and a second term in a row of its own"
+            )
         terms.append(Term(en, ko, lec, _split(also), _split(other), note, lineno))
     if not terms:
         raise ValueError(f"{path}: the {EN_HEADING!r} table has no rows")
@@ -163,12 +221,16 @@ def parse(path: Path | str = GLOSSARY) -> list[Term]:
     for t in terms:
         for form in t.english_forms:
             if norm(form) in seen_en and seen_en[norm(form)] is not t:
-                raise ValueError(f"{path}:{t.line}: English {form!r} is already a term on line "
-                                 f"{seen_en[norm(form)].line}; one row per term")
+                raise ValueError(
+                    f"{path}:{t.line}: English {form!r} is already a term on line "
+                    f"{seen_en[norm(form)].line}; one row per term"
+                )
             seen_en[norm(form)] = t
         if t.korean in seen_ko:
-            raise ValueError(f"{path}:{t.line}: 한국어 {t.korean!r} already renders {seen_ko[t.korean].english!r} "
-                             f"(line {seen_ko[t.korean].line}); the index needs one English term per Korean term")
+            raise ValueError(
+                f"{path}:{t.line}: 한국어 {t.korean!r} already renders {seen_ko[t.korean].english!r} "
+                f"(line {seen_ko[t.korean].line}); the index needs one English term per Korean term"
+            )
         seen_ko[t.korean] = t
     return terms
 
@@ -187,9 +249,13 @@ def _sort_key(korean: str) -> tuple[int, str]:
 
 def render_index(terms: list[Term]) -> str:
     """The 한국어 -> English section: every term sorted by its Korean (가나다), grouped by initial consonant."""
-    out = [KO_HEADING, "",
-           "Made from the table above by `python -m vitcourse.glossary write`; do not edit by hand. "
-           "위 표에서 자동으로 만든 색인입니다.", ""]
+    out = [
+        KO_HEADING,
+        "",
+        "Made from the table above by `python -m vitcourse.glossary write`; do not edit by hand. "
+        "위 표에서 자동으로 만든 색인입니다.",
+        "",
+    ]
     group = None
     for t in sorted(terms, key=lambda t: _sort_key(t.korean)):
         g = _initial(t.korean)
@@ -219,7 +285,7 @@ def write(path: Path | str = GLOSSARY) -> Path:
     text = path.read_text(encoding="utf-8")
     terms = parse(path)
     at = text.find("\n" + KO_HEADING)
-    head = text if at < 0 else text[:at + 1]
+    head = text if at < 0 else text[: at + 1]
     path.write_text(head.rstrip("\n") + "\n\n" + render_index(terms), encoding="utf-8")
     return path
 
@@ -237,11 +303,11 @@ def glosses(text: str, where: str = "") -> list[Gloss]:
     for m in _GLOSS.finditer(text):
         inner = m.group("inner")
         h = _HANGUL.search(inner)
-        if h and not re.search(r"[,;]\s*[*_`]*$", inner[:h.start()]):
+        if h and not re.search(r"[,;]\s*[*_`]*$", inner[: h.start()]):
             continue  # "(MLP-믹서, MLP-Mixer)": Korean with English inside, not a gloss
-        english = (inner[:h.start()] if h else inner).rstrip(" *_`").rstrip(",;:").strip()
-        end = m.start("inner") - 1 - len(m.group("space"))      # where the Korean term ends
-        before = text[max(0, end - 40):end].split("\n\n")[-1].split(")")[-1]
+        english = (inner[: h.start()] if h else inner).rstrip(" *_`").rstrip(",;:").strip()
+        end = m.start("inner") - 1 - len(m.group("space"))  # where the Korean term ends
+        before = text[max(0, end - 40) : end].split("\n\n")[-1].split(")")[-1]
         if english:
             out.append(Gloss(english, before.replace("\n", " "), where))
     return out
@@ -250,8 +316,10 @@ def glosses(text: str, where: str = "") -> list[Gloss]:
 def translation_texts(root: Path = ROOT) -> list[tuple[str, str]]:
     """(where, Korean text) for every translated cell and Korean-only cell under ``root/i18n/ko``, and every
     Korean doc in ``root/docs/ko``."""
-    out = [(p.relative_to(root).as_posix(), p.read_text(encoding="utf-8"))
-           for p in sorted((root / "docs" / "ko").glob("*.md"))]
+    out = [
+        (p.relative_to(root).as_posix(), p.read_text(encoding="utf-8"))
+        for p in sorted((root / "docs" / "ko").glob("*.md"))
+    ]
     for path in sorted((root / "i18n" / "ko").rglob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         rel = path.relative_to(root).as_posix()
@@ -279,9 +347,11 @@ def gloss_problems(terms: list[Term], texts: list[tuple[str, str]]) -> list[str]
             t = _find(g.english, table)
             if t is None or not _HANGUL.search(t.korean) or g.uses(t.korean):
                 continue
-            out.append(f"{where}: '{g.before.strip()[-20:]} ({g.english})' glosses {g.english!r} with other "
-                       f"Korean; docs/glossary.md (line {t.line}) renders it {t.korean!r}: write "
-                       f"'{t.korean} ({g.english})' or change the glossary")
+            out.append(
+                f"{where}: '{g.before.strip()[-20:]} ({g.english})' glosses {g.english!r} with other "
+                f"Korean; docs/glossary.md (line {t.line}) renders it {t.korean!r}: write "
+                f"'{t.korean} ({g.english})' or change the glossary"
+            )
     return out
 
 
@@ -293,8 +363,11 @@ def unknown_glosses(terms: list[Term], texts: list[tuple[str, str]], not_terms=N
         for g in glosses(text, where):
             if _find(g.english, table) is None and norm(g.english) not in skip and _NOTATION.search(g.english):
                 seen.setdefault(g.english, f"{where}: '{g.before.strip()[-20:]} ({g.english})'")
-    return [f"{w}: {e!r} is glossed but is not in docs/glossary.md; add a row (English, 한국어, lecture) or, "
-            f"if it is not a course term, add it to vitcourse.glossary.NOT_TERMS" for e, w in sorted(seen.items())]
+    return [
+        f"{w}: {e!r} is glossed but is not in docs/glossary.md; add a row (English, 한국어, lecture) or, "
+        f"if it is not a course term, add it to vitcourse.glossary.NOT_TERMS"
+        for e, w in sorted(seen.items())
+    ]
 
 
 def other_rendering_problems(terms: list[Term], texts: list[tuple[str, str]]) -> list[str]:
@@ -309,8 +382,10 @@ def other_rendering_problems(terms: list[Term], texts: list[tuple[str, str]]) ->
         for t in terms:
             for other in t.other:
                 if any(other in line and t.korean not in line for line in prose.splitlines()):
-                    out.append(f"{where}: uses {other!r} for {t.english!r}; the course writes {t.korean!r} "
-                               f"(docs/glossary.md line {t.line}); name {other!r} only in parentheses")
+                    out.append(
+                        f"{where}: uses {other!r} for {t.english!r}; the course writes {t.korean!r} "
+                        f"(docs/glossary.md line {t.line}); name {other!r} only in parentheses"
+                    )
     return out
 
 
@@ -328,19 +403,26 @@ def lecture_text(root: Path = ROOT) -> str:
 
 def dead_rows(terms: list[Term], text: str) -> list[str]:
     """Rows whose English (in any of its forms) no lecture uses and that are not marked ``kept:``."""
-    return [f"docs/glossary.md line {t.line}: {t.english!r} appears in no lecture; remove the row or start its "
-            "Note with 'kept: <why>'" for t in terms
-            if not t.kept and not any(norm(f) in text for f in t.english_forms)]
+    return [
+        f"docs/glossary.md line {t.line}: {t.english!r} appears in no lecture; remove the row or start its "
+        "Note with 'kept: <why>'"
+        for t in terms
+        if not t.kept and not any(norm(f) in text for f in t.english_forms)
+    ]
 
 
 def index_problems(path: Path | str, terms: list[Term]) -> list[str]:
     """Rows missing from either direction: the index must hold exactly the English table's (한국어, English)."""
     forward = {(t.korean, t.english) for t in terms}
     backward = parse_index(path)
-    out = [f"docs/glossary.md: {ko} -> {en} is in the English table but not in the Korean index"
-           for ko, en in sorted(forward - set(backward))]
-    out += [f"docs/glossary.md: {ko} -> {en} is in the Korean index but not in the English table"
-            for ko, en in sorted(set(backward) - forward)]
+    out = [
+        f"docs/glossary.md: {ko} -> {en} is in the English table but not in the Korean index"
+        for ko, en in sorted(forward - set(backward))
+    ]
+    out += [
+        f"docs/glossary.md: {ko} -> {en} is in the Korean index but not in the English table"
+        for ko, en in sorted(set(backward) - forward)
+    ]
     if not out and backward != [(t.korean, t.english) for t in sorted(terms, key=lambda t: _sort_key(t.korean))]:
         out.append("docs/glossary.md: the Korean index is not in 가나다 order")
     if out:
@@ -349,8 +431,10 @@ def index_problems(path: Path | str, terms: list[Term]) -> list[str]:
 
 
 # "English term (한국어)" in the English prose: a parenthesis that starts with Hangul, after up to six words
-_KO_GLOSS = re.compile(r"(?P<before>(?:[A-Za-z][\w'/-]*[*_`]* ){0,5}[A-Za-z][\w'/-]*)[*_`]* ?"
-                       r"\((?P<ko>[\uac00-\ud7a3][^()\n]*)\)")
+_KO_GLOSS = re.compile(
+    r"(?P<before>(?:[A-Za-z][\w'/-]*[*_`]* ){0,5}[A-Za-z][\w'/-]*)[*_`]* ?"
+    r"\((?P<ko>[\uac00-\ud7a3][^()\n]*)\)"
+)
 
 
 def english_markdown(root: Path = ROOT) -> list[tuple[str, str]]:
@@ -360,8 +444,9 @@ def english_markdown(root: Path = ROOT) -> list[tuple[str, str]]:
         for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
             if cell.get("cell_type") == "markdown":
                 src = cell.get("source", "")
-                out.append((f"{path.relative_to(root).as_posix()} cell {i}", "".join(src) if isinstance(src, list)
-                            else src))
+                out.append(
+                    (f"{path.relative_to(root).as_posix()} cell {i}", "".join(src) if isinstance(src, list) else src)
+                )
     return out
 
 
@@ -391,9 +476,11 @@ def english_gloss_problems(terms: list[Term], texts: list[tuple[str, str]]) -> l
             wider = [term.korean] + [t.korean for t in terms if norm(term.english) in norm(t.english)]  # "warm-up
             # exercise (준비 운동)" may be glossed after "warm-up"
             if not any(_squash(k) in _squash(korean) for k in wider):
-                out.append(f"{where}: '{' '.join(words)} ({korean})' glosses {term.english!r} with other Korean; "
-                           f"docs/glossary.md (line {term.line}) renders it {term.korean!r}: write "
-                           f"'({term.korean})' or change the glossary")
+                out.append(
+                    f"{where}: '{' '.join(words)} ({korean})' glosses {term.english!r} with other Korean; "
+                    f"docs/glossary.md (line {term.line}) renders it {term.korean!r}: write "
+                    f"'({term.korean})' or change the glossary"
+                )
     return out
 
 
@@ -401,9 +488,14 @@ def problems(root: Path = ROOT) -> list[str]:
     path = root / "docs" / "glossary.md"
     terms = parse(path)
     texts = translation_texts(root)
-    return (index_problems(path, terms) + gloss_problems(terms, texts) + unknown_glosses(terms, texts)
-            + other_rendering_problems(terms, texts) + dead_rows(terms, lecture_text(root))
-            + english_gloss_problems(terms, english_markdown(root)))
+    return (
+        index_problems(path, terms)
+        + gloss_problems(terms, texts)
+        + unknown_glosses(terms, texts)
+        + other_rendering_problems(terms, texts)
+        + dead_rows(terms, lecture_text(root))
+        + english_gloss_problems(terms, english_markdown(root))
+    )
 
 
 def main(argv=None) -> int:

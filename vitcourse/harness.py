@@ -10,6 +10,7 @@ the sandbox receives that key and the inputs, never the check itself.
 Every runner returns plain data (`vitcourse.plain.to_plain`): what may
 cross from the learner's process to the judge, defined in `vitcourse.plain`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -103,7 +104,7 @@ def _detr_targets(t: dict) -> list[dict]:
     """DETR's list of per-image target dicts from flat ``labels``/``boxes`` and per-image ``counts``."""
     out, start = [], 0
     for n in np.asarray(t["counts"]).tolist():
-        out.append({"labels": t["labels"][start:start + n], "boxes": t["boxes"][start:start + n]})
+        out.append({"labels": t["labels"][start : start + n], "boxes": t["boxes"][start : start + n]})
         start += n
     return out
 
@@ -114,8 +115,15 @@ def call_matcher(fn: Callable, inputs: dict) -> Any:
 
     t = to_torch(inputs)
     with torch.no_grad():
-        out = fn(t["pred_logits"][0], t["pred_boxes"][0], t["labels"], t["boxes"], cost_class=t["cost_class"],
-                 cost_bbox=t["cost_bbox"], cost_giou=t["cost_giou"])
+        out = fn(
+            t["pred_logits"][0],
+            t["pred_boxes"][0],
+            t["labels"],
+            t["boxes"],
+            cost_class=t["cost_class"],
+            cost_bbox=t["cost_bbox"],
+            cost_giou=t["cost_giou"],
+        )
     return to_plain(list(out))
 
 
@@ -125,8 +133,15 @@ def call_set_loss(fn: Callable, inputs: dict) -> Any:
 
     t = to_torch(inputs)
     with torch.no_grad():
-        out = fn(t["pred_logits"], t["pred_boxes"], _detr_targets(t), eos_coef=t["eos_coef"],
-                 cost_class=t["cost_class"], cost_bbox=t["cost_bbox"], cost_giou=t["cost_giou"])
+        out = fn(
+            t["pred_logits"],
+            t["pred_boxes"],
+            _detr_targets(t),
+            eos_coef=t["eos_coef"],
+            cost_class=t["cost_class"],
+            cost_bbox=t["cost_bbox"],
+            cost_giou=t["cost_giou"],
+        )
     if not isinstance(out, dict):
         raise TypeError(f"set_loss must return a dict of losses, got {type(out).__name__}")
     return to_plain({k: out[k] for k in ("loss_ce", "loss_bbox", "loss_giou") if k in out})
@@ -136,8 +151,9 @@ def _plain_config(config) -> dict:
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
         config = dataclasses.asdict(config)
     if not isinstance(config, dict):
-        raise TypeError(f"the trained model's .config must be a config dataclass (e.g. ViTConfig), got "
-                        f"{type(config).__name__}")
+        raise TypeError(
+            f"the trained model's .config must be a config dataclass (e.g. ViTConfig), got {type(config).__name__}"
+        )
     out: dict[str, Any] = {}
     for k, v in config.items():
         if isinstance(v, (bool, int, float, str)) or v is None:
@@ -163,21 +179,32 @@ def trained_weights(fn: Callable, inputs: dict) -> dict:
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"the training function must return the trained torch.nn.Module, got {type(model).__name__}")
     if not hasattr(model, "config"):
-        raise TypeError(f"the returned {type(model).__name__} has no .config: build it from the course's config "
-                        f"class (e.g. ViT(ViTConfig(...)) or MLPMixer(MixerConfig(...))) so it can be rebuilt")
+        raise TypeError(
+            f"the returned {type(model).__name__} has no .config: build it from the course's config "
+            f"class (e.g. ViT(ViTConfig(...)) or MLPMixer(MixerConfig(...))) so it can be rebuilt"
+        )
     state = model.state_dict()
     total = sum(int(v.numel()) for v in state.values())
     if total > MAX_TRAINED_PARAMETERS:
         raise ValueError(f"the trained model has {total} parameters, more than {MAX_TRAINED_PARAMETERS}")
-    return to_plain({"config": _plain_config(model.config),
-                     "state": {k: v.detach().cpu().float().numpy() for k, v in state.items()}})
+    return to_plain(
+        {
+            "config": _plain_config(model.config),
+            "state": {k: v.detach().cpu().float().numpy() for k, v in state.items()},
+        }
+    )
 
 
 RUNNERS: dict[str, Callable] = {
-    "kwargs": call_kwargs, "params_x": call_params,
+    "kwargs": call_kwargs,
+    "params_x": call_params,
     "params_images": lambda fn, inputs: call_params(fn, inputs, first="images"),
-    "permuted": call_permuted, "future_changed": call_future_changed, "garbage_padding": call_garbage_padding,
-    "matcher": call_matcher, "set_loss": call_set_loss, "trained_weights": trained_weights,
+    "permuted": call_permuted,
+    "future_changed": call_future_changed,
+    "garbage_padding": call_garbage_padding,
+    "matcher": call_matcher,
+    "set_loss": call_set_loss,
+    "trained_weights": trained_weights,
 }
 
 

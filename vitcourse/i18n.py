@@ -28,6 +28,7 @@ the English doc it translates (``<!-- translated from docs/teaching.md sha256:..
     python -m vitcourse.i18n check                                     # list problems, exit 1 if any
     make ko                                                            # build all, then exercises/ko/
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,22 @@ import re
 import sys
 from pathlib import Path
 
-__all__ = ["ROOT", "LANG", "FOLDERS", "en_sha", "translation_path", "korean_path", "load", "template", "build",
-           "problems", "hangul_share", "english_sources", "DOCS_TRANSLATED", "doc_problems"]
+__all__ = [
+    "ROOT",
+    "LANG",
+    "FOLDERS",
+    "en_sha",
+    "translation_path",
+    "korean_path",
+    "load",
+    "template",
+    "build",
+    "problems",
+    "hangul_share",
+    "english_sources",
+    "DOCS_TRANSLATED",
+    "doc_problems",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 LANG = "ko"
@@ -118,11 +133,13 @@ def _korean_markdown(text: str) -> str:
     from .figures import all_figures
 
     drawn = all_figures()
-    text = _FIGURE_LINK.sub(lambda m: f"{m.group(1)}figures/ko/{m.group(2)}.svg" if m.group(2) in drawn
-                            else m.group(0), text)
+    text = _FIGURE_LINK.sub(
+        lambda m: f"{m.group(1)}figures/ko/{m.group(2)}.svg" if m.group(2) in drawn else m.group(0), text
+    )
     text = re.sub(r"\bsrc=([\"'])(?!https?:|/|\.\./|#)(figures/)", r"src=\1../\2", text)
-    return re.sub(r"\]\(\s*<?(?!https?:|/|\.\./|#)(figures/)", lambda m: m.group(0)[:-len("figures/")] + "../figures/",
-                  text)
+    return re.sub(
+        r"\]\(\s*<?(?!https?:|/|\.\./|#)(figures/)", lambda m: m.group(0)[: -len("figures/")] + "../figures/", text
+    )
 
 
 def problems(english: Path, root: Path = ROOT) -> list[str]:
@@ -140,12 +157,16 @@ def problems(english: Path, root: Path = ROOT) -> list[str]:
         if not entry or not str(entry.get("ko", "")).strip():
             out.append(f"{name}: markdown cell {cell['id']} has no Korean translation")
         elif entry.get("en_sha") != en_sha(_source(cell)):
-            out.append(f"{name}: markdown cell {cell['id']} changed after it was translated (stale translation): "
-                       f"update its 'ko' text and set en_sha to {en_sha(_source(cell))}")
+            out.append(
+                f"{name}: markdown cell {cell['id']} changed after it was translated (stale translation): "
+                f"update its 'ko' text and set en_sha to {en_sha(_source(cell))}"
+            )
     for i, e in enumerate(doc.get("extra", [])):
         if e.get("after") not in ids | {c.get("id") for c in nb["cells"]} or not str(e.get("ko", "")).strip():
-            out.append(f"{name}: Korean-only cell {i} follows {e.get('after')!r}, which is not a cell of the English "
-                       f"notebook, or is empty")
+            out.append(
+                f"{name}: Korean-only cell {i} follows {e.get('after')!r}, which is not a cell of the English "
+                f"notebook, or is empty"
+            )
     for extra in sorted(set(doc["cells"]) - ids):
         out.append(f"{name}: the translation of cell {extra} belongs to no markdown cell of the English notebook")
     ko = korean_path(english)
@@ -221,12 +242,20 @@ def build(english: Path, root: Path = ROOT, *, strict: bool = True) -> Path:
         if at is None:
             missing.append(f"extra {i} (after {e.get('after')!r}: no such cell)")
             continue
-        nb["cells"].insert(at + 1, {"cell_type": "markdown", "id": f"ko-extra-{i}",
-                                    "metadata": {"slideshow": {"slide_type": e.get("slide_type", "subslide")}},
-                                    "source": _korean_markdown(e["ko"])})
+        nb["cells"].insert(
+            at + 1,
+            {
+                "cell_type": "markdown",
+                "id": f"ko-extra-{i}",
+                "metadata": {"slideshow": {"slide_type": e.get("slide_type", "subslide")}},
+                "source": _korean_markdown(e["ko"]),
+            },
+        )
     if missing and strict:
-        raise ValueError(f"{english}: {len(missing)} markdown cell(s) lack a current Korean translation "
-                         f"({', '.join(missing[:5])}...): translate them in {translation_path(english, root)}")
+        raise ValueError(
+            f"{english}: {len(missing)} markdown cell(s) lack a current Korean translation "
+            f"({', '.join(missing[:5])}...): translate them in {translation_path(english, root)}"
+        )
     nb.setdefault("metadata", {})["language"] = LANG
     meta = nb["metadata"].setdefault("vitcourse", {})
     meta["translated_from"] = str(Path(english).resolve().relative_to(root))
@@ -264,27 +293,35 @@ def doc_problems(root: Path = ROOT) -> list[str]:
     for name in DOCS_TRANSLATED:
         en, ko = root / "docs" / name, root / "docs" / LANG / name
         if not en.is_file():
-            out.append(f"docs/{name}: the English doc is missing; remove {name!r} from DOCS_TRANSLATED in "
-                       f"vitcourse/i18n.py or restore docs/{name}")
+            out.append(
+                f"docs/{name}: the English doc is missing; remove {name!r} from DOCS_TRANSLATED in "
+                f"vitcourse/i18n.py or restore docs/{name}"
+            )
             continue
         want = doc_header(name, en.read_text(encoding="utf-8"))
         if not ko.is_file():
-            out.append(f"docs/{LANG}/{name}: missing; translate docs/{name} into docs/{LANG}/{name} "
-                       f"and make its first line {want}")
+            out.append(
+                f"docs/{LANG}/{name}: missing; translate docs/{name} into docs/{LANG}/{name} "
+                f"and make its first line {want}"
+            )
             continue
         text = ko.read_text(encoding="utf-8")
         first = text.split("\n", 1)[0].strip()
         if first != want:
-            out.append(f"docs/{LANG}/{name}: stale or without header (first line is {first[:80]!r}, expected "
-                       f"{want!r}); translate the changed parts of docs/{name} into docs/{LANG}/{name}, "
-                       f"then update the hash in its first line to {want}")
+            out.append(
+                f"docs/{LANG}/{name}: stale or without header (first line is {first[:80]!r}, expected "
+                f"{want!r}); translate the changed parts of docs/{name} into docs/{LANG}/{name}, "
+                f"then update the hash in its first line to {want}"
+            )
         prose = _CODE.sub(" ", text)
         hangul, latin = len(_HANGUL.findall(prose)), len(_LATIN.findall(prose))
         share = hangul / max(1, hangul + latin)
         if share < DOC_MIN_HANGUL:
-            out.append(f"docs/{LANG}/{name}: Hangul is {share:.0%} of the letters of its prose (code and links "
-                       f"left out), expected at least {DOC_MIN_HANGUL:.0%}; translate the English prose left "
-                       f"in docs/{LANG}/{name} into Korean")
+            out.append(
+                f"docs/{LANG}/{name}: Hangul is {share:.0%} of the letters of its prose (code and links "
+                f"left out), expected at least {DOC_MIN_HANGUL:.0%}; translate the English prose left "
+                f"in docs/{LANG}/{name} into Korean"
+            )
     return out
 
 
@@ -294,8 +331,9 @@ def main(argv=None) -> int:
     for name in ("template", "build", "check"):
         p = sub.add_parser(name)
         p.add_argument("notebooks", nargs="*", type=Path, help="English notebooks (default: all)")
-    p = sub.add_parser("execute", help="execute the Korean notebooks whose outputs are still English "
-                                       "(--all: every one)")
+    p = sub.add_parser(
+        "execute", help="execute the Korean notebooks whose outputs are still English (--all: every one)"
+    )
     p.add_argument("notebooks", nargs="*", type=Path, help="Korean notebooks (default: notebooks/ko, solutions/ko)")
     p.add_argument("--all", action="store_true")
     args = parser.parse_args(argv)

@@ -19,6 +19,7 @@ The language, first that applies:
 ``python -m vitcourse.messages`` lists catalogue problems (a missing language,
 mismatched placeholders, an untranslated text) and exits 1 if there are any.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,8 +29,18 @@ import string
 import sys
 from pathlib import Path
 
-__all__ = ["LANGS", "DEFAULT_LANG", "msg", "has", "current_lang", "use_lang", "notebook_lang",
-           "notebook_language", "placeholders", "problems"]
+__all__ = [
+    "LANGS",
+    "DEFAULT_LANG",
+    "msg",
+    "has",
+    "current_lang",
+    "use_lang",
+    "notebook_lang",
+    "notebook_language",
+    "placeholders",
+    "problems",
+]
 
 LANGS = ("en", "ko")
 DEFAULT_LANG = "en"
@@ -44,8 +55,9 @@ def _catalogue() -> dict:
 
 def _check_lang(lang, what: str) -> str:
     if lang not in LANGS:
-        raise ValueError(f"{what} must be one of {', '.join(LANGS)}, got {lang!r}: use 'en' for English or 'ko' "
-                         f"for Korean")
+        raise ValueError(
+            f"{what} must be one of {', '.join(LANGS)}, got {lang!r}: use 'en' for English or 'ko' for Korean"
+        )
     return lang
 
 
@@ -113,21 +125,23 @@ def msg(key: str, /, *, lang: str | None = None, **values) -> str:
     """The message ``key`` in ``lang`` (default: `current_lang`), its placeholders filled from ``values``."""
     entry = _catalogue().get(key)
     if entry is None:
-        raise KeyError(f"no message {key!r} in vitcourse.catalogue.MESSAGES: add it there in every language "
-                       f"({', '.join(LANGS)})")
+        raise KeyError(
+            f"no message {key!r} in vitcourse.catalogue.MESSAGES: add it there in every language ({', '.join(LANGS)})"
+        )
     lang = current_lang() if lang is None else _check_lang(lang, "lang")
     text = entry.get(lang) or entry[DEFAULT_LANG]
     try:
         return text.format(**values)
     except (KeyError, IndexError) as e:
-        raise KeyError(f"message {key!r} needs the value {e} (it has placeholders {sorted(placeholders(text))}, "
-                       f"got {sorted(values)})") from None
+        raise KeyError(
+            f"message {key!r} needs the value {e} (it has placeholders {sorted(placeholders(text))}, "
+            f"got {sorted(values)})"
+        ) from None
 
 
 def placeholders(text: str) -> set[str]:
     """Names of the ``str.format`` fields of ``text`` (``"{n:g} of {total}"`` -> ``{"n", "total"}``)."""
-    return {field.split(".")[0].split("[")[0] for _, field, _, _ in string.Formatter().parse(text)
-            if field is not None}
+    return {field.split(".")[0].split("[")[0] for _, field, _, _ in string.Formatter().parse(text) if field is not None}
 
 
 def _only_placeholders(text: str) -> bool:
@@ -161,8 +175,10 @@ def problems(catalogue: dict | None = None) -> list[str]:
             out.append(f"{key}: a text is not a valid format string ({e})")
             continue
         if len({frozenset(f) for f in fields.values()}) > 1:
-            out.append(f"{key}: placeholders differ between languages: "
-                       + "; ".join(f"{lang} {sorted(f)}" for lang, f in fields.items()))
+            out.append(
+                f"{key}: placeholders differ between languages: "
+                + "; ".join(f"{lang} {sorted(f)}" for lang, f in fields.items())
+            )
         if texts["ko"] == texts["en"] and not _only_placeholders(texts["en"]):
             out.append(f"{key}: the ko text is the en text, untranslated")
     return out

@@ -11,6 +11,7 @@ included). Every score counts all the pixels given (the whole batch at
 once); a class absent from both ``pred`` and ``target`` has no defined
 score: NaN, skipped by the means.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,13 +32,13 @@ def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int)
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor of class indices, got {type(t).__name__}")
         if t.dtype.is_floating_point or t.dtype == torch.bool or t.is_complex():
-            raise TypeError(f"{name} must hold integer class indices, got dtype {t.dtype}; "
-                            f"use logits.argmax(1) for predictions")
+            raise TypeError(
+                f"{name} must hold integer class indices, got dtype {t.dtype}; use logits.argmax(1) for predictions"
+            )
         if t.numel() and (int(t.min()) < 0 or int(t.max()) >= num_classes):
             raise ValueError(f"{name} has values in [{int(t.min())}, {int(t.max())}], expected 0..{num_classes - 1}")
     if pred.shape != target.shape:
-        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} and "
-                         f"{tuple(target.shape)}")
+        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
     idx = target.reshape(-1).long() * num_classes + pred.reshape(-1).long()  # (B*H*W,) flat cell index
     return torch.bincount(idx, minlength=num_classes**2).view(num_classes, num_classes)  # (K, K)
 

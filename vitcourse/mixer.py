@@ -27,6 +27,7 @@ weights have shape ``(S, N)``, so a model is tied to one number of patches:
 another image size raises a ValueError instead of silently mixing the wrong
 tokens.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -63,8 +64,16 @@ class MixerConfig:
     activation: str = "gelu"  # "gelu" (exact, erf) or "gelu_tanh" (tanh approximation, the paper's JAX code)
 
     def __post_init__(self):
-        for name in ("image_size", "patch_size", "in_channels", "num_classes", "dim", "depth", "token_mlp_dim",
-                     "channel_mlp_dim"):
+        for name in (
+            "image_size",
+            "patch_size",
+            "in_channels",
+            "num_classes",
+            "dim",
+            "depth",
+            "token_mlp_dim",
+            "channel_mlp_dim",
+        ):
             check_int(name, getattr(self, name), minimum=1)
         if self.image_size % self.patch_size != 0:
             raise ValueError(f"image_size {self.image_size} is not divisible by patch_size {self.patch_size}")
@@ -75,8 +84,11 @@ class MixerConfig:
 
     def __repr__(self) -> str:
         """Fields, with ``activation`` (added after lecture 08 was recorded) shown only when not the default."""
-        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
-                 if f.name != "activation" or self.activation != "gelu"]
+        shown = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)
+            if f.name != "activation" or self.activation != "gelu"
+        ]
         return f"MixerConfig({', '.join(shown)})"
 
     @property
@@ -87,8 +99,16 @@ class MixerConfig:
     @classmethod
     def tiny_digits(cls, **overrides) -> "MixerConfig":
         """16x16 digits (``load_digits(upscale=2)``), 4x4 patches: 16 tokens.  # 144K params, as the tiny ViT"""
-        base = dict(image_size=16, patch_size=4, in_channels=1, num_classes=10, dim=64, depth=4,
-                    token_mlp_dim=64, channel_mlp_dim=256)
+        base = dict(
+            image_size=16,
+            patch_size=4,
+            in_channels=1,
+            num_classes=10,
+            dim=64,
+            depth=4,
+            token_mlp_dim=64,
+            channel_mlp_dim=256,
+        )
         return cls(**{**base, **overrides})
 
     @classmethod
@@ -121,8 +141,17 @@ class MixerBlock(nn.Module):
         activation: ``"gelu"`` (exact) or ``"gelu_tanh"`` (the paper's JAX code), in both MLPs.
     """
 
-    def __init__(self, num_patches: int, dim: int, token_mlp_dim: int, channel_mlp_dim: int, *,
-                 dropout: float = 0.0, norm_eps: float = 1e-6, activation: str = "gelu"):
+    def __init__(
+        self,
+        num_patches: int,
+        dim: int,
+        token_mlp_dim: int,
+        channel_mlp_dim: int,
+        *,
+        dropout: float = 0.0,
+        norm_eps: float = 1e-6,
+        activation: str = "gelu",
+    ):
         super().__init__()
         self.num_patches = check_int("num_patches", num_patches, minimum=1)
         check_int("dim", dim, minimum=1)
@@ -136,8 +165,10 @@ class MixerBlock(nn.Module):
             raise ValueError(f"x must have shape (B, N, D), got {tuple(x.shape)}")
         B, N, D = x.shape
         if N != self.num_patches:
-            raise ValueError(f"x has {N} patches, but this MixerBlock's token-mixing MLP was built for "
-                             f"num_patches={self.num_patches}: its weights are tied to one number of patches")
+            raise ValueError(
+                f"x has {N} patches, but this MixerBlock's token-mixing MLP was built for "
+                f"num_patches={self.num_patches}: its weights are tied to one number of patches"
+            )
         y = self.norm1(x).transpose(1, 2)  # (B, D, N): each row is one channel across all patches
         x = x + self.token_mlp(y).transpose(1, 2)  # (B, N, D)  mix tokens, same MLP for every channel
         x = x + self.channel_mlp(self.norm2(x))  # (B, N, D)  mix channels, same MLP for every patch
@@ -160,8 +191,17 @@ class MLPMixer(nn.Module):
         c = config
         self.patch_embed = PatchEmbedding(c.patch_size, c.in_channels, c.dim)  # shared with the ViT
         self.blocks = nn.ModuleList(
-            MixerBlock(c.num_patches, c.dim, c.token_mlp_dim, c.channel_mlp_dim, dropout=c.dropout,
-                       norm_eps=c.norm_eps, activation=c.activation) for _ in range(c.depth))
+            MixerBlock(
+                c.num_patches,
+                c.dim,
+                c.token_mlp_dim,
+                c.channel_mlp_dim,
+                dropout=c.dropout,
+                norm_eps=c.norm_eps,
+                activation=c.activation,
+            )
+            for _ in range(c.depth)
+        )
         self.norm = nn.LayerNorm(c.dim, eps=c.norm_eps)
         self.head = nn.Linear(c.dim, c.num_classes)
 
@@ -177,7 +217,8 @@ class MLPMixer(nn.Module):
             raise ValueError(
                 f"image size {H}x{W} does not match this Mixer's image_size={c.image_size}: its token-mixing "
                 f"weights are tied to {c.num_patches} patches (of {c.patch_size} px), and a {H}x{W} image would "
-                f"give {n}. Resize the images to {c.image_size}x{c.image_size} or build a new MLPMixer")
+                f"give {n}. Resize the images to {c.image_size}x{c.image_size} or build a new MLPMixer"
+            )
 
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
         """Patch tokens after the last block and the final LayerNorm: ``(B, N, D)``."""

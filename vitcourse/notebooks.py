@@ -22,6 +22,7 @@ exercise there once (:func:`make_work_copy`) and never overwrites a file in
 it. ``make exercises`` refuses to overwrite a file in ``exercises/`` that is
 not what it generated (someone edited it), unless ``--force`` is given.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,21 @@ import time
 from pathlib import Path
 
 __all__ = [
-    "md", "code", "solution_cell", "test_cell", "new_notebook", "execute", "make_exercise", "generate_exercises",
-    "executed_problems", "make_work_copy", "nbgrader_checksum", "ExerciseEdited", "SLIDE_TYPES", "ROOT", "WORK_DIR",
+    "md",
+    "code",
+    "solution_cell",
+    "test_cell",
+    "new_notebook",
+    "execute",
+    "make_exercise",
+    "generate_exercises",
+    "executed_problems",
+    "make_work_copy",
+    "nbgrader_checksum",
+    "ExerciseEdited",
+    "SLIDE_TYPES",
+    "ROOT",
+    "WORK_DIR",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +91,10 @@ def parse_notebook(text: str) -> NotebookDict:
     nb = json.loads(text, object_hook=NotebookDict)
     version = nb.get("nbformat") if isinstance(nb, dict) else None
     if version != 4 or not isinstance(nb.get("cells"), list):
-        raise ValueError(f"not a version-4 Jupyter notebook with a list of cells (nbformat {version!r}); "
-                         "open it in JupyterLab and save it again")
+        raise ValueError(
+            f"not a version-4 Jupyter notebook with a list of cells (nbformat {version!r}); "
+            "open it in JupyterLab and save it again"
+        )
     for cell in nb.cells:
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(cell["source"])
@@ -113,8 +129,13 @@ def solution_cell(source: str, grade_id: str, slide: str = "-"):
     if BEGIN_SOLUTION not in source or END_SOLUTION not in source:
         raise ValueError(f"solution cell {grade_id!r} needs '{BEGIN_SOLUTION}' and '{END_SOLUTION}' lines")
     cell = code(source, slide)
-    cell.metadata["nbgrader"] = {"grade": False, "solution": True, "locked": False, "grade_id": grade_id,
-                                 "schema_version": 3}
+    cell.metadata["nbgrader"] = {
+        "grade": False,
+        "solution": True,
+        "locked": False,
+        "grade_id": grade_id,
+        "schema_version": 3,
+    }
     return cell
 
 
@@ -123,8 +144,14 @@ def test_cell(source: str, grade_id: str, points: int, slide: str = "-"):
     if not isinstance(points, int) or points < 1:
         raise ValueError(f"points must be a positive integer, got {points!r}")
     cell = code(source, slide)
-    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "grade_id": grade_id,
-                                 "points": points, "schema_version": 3}
+    cell.metadata["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "grade_id": grade_id,
+        "points": points,
+        "schema_version": 3,
+    }
     return cell
 
 
@@ -160,8 +187,9 @@ def execute(path: str | os.PathLike, *, timeout: int = 900, kernel_name: str = "
     env = {"TQDM_DISABLE": "1", STATIC_ENV: "1"}
     env_backup = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name=kernel_name, resources={"metadata": {"path": str(path.parent.resolve())}}
+    )
     start = time.perf_counter()
     try:
         client.execute()
@@ -195,8 +223,10 @@ def executed_problems(nb) -> list[str]:
     if any(c is None for c in counts):
         problems.append(f"{sum(c is None for c in counts)} of {len(counts)} code cells were never executed")
     elif counts != list(range(1, len(counts) + 1)):
-        problems.append(f"execution counts are {counts[:12]}{'...' if len(counts) > 12 else ''}, "
-                        f"not 1..{len(counts)}: re-run the notebook top to bottom (make execute NB=...)")
+        problems.append(
+            f"execution counts are {counts[:12]}{'...' if len(counts) > 12 else ''}, "
+            f"not 1..{len(counts)}: re-run the notebook top to bottom (make execute NB=...)"
+        )
     return problems
 
 
@@ -212,8 +242,11 @@ def _blank_solutions(source: str, where: str, markdown: bool) -> str:
                 raise ValueError(f"{where}: '{BEGIN_SOLUTION}' inside another solution region")
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
-            out += ["YOUR ANSWER HERE"] if markdown else [f"{indent}# YOUR CODE HERE",
-                                                         f"{indent}raise NotImplementedError()"]
+            out += (
+                ["YOUR ANSWER HERE"]
+                if markdown
+                else [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError()"]
+            )
         elif stripped == END_SOLUTION:
             if not inside:
                 raise ValueError(f"{where}: '{END_SOLUTION}' without a matching '{BEGIN_SOLUTION}'")
@@ -256,8 +289,14 @@ def nbgrader_checksum(cell) -> str:
     grade, solution = bool(meta.get("grade", False)), bool(meta.get("solution", False))
     locked = False if solution else True if grade else bool(meta.get("locked", False))
     m = hashlib.md5()
-    for part in (cell.source, cell.cell_type, str(meta.get("grade", False)), str(meta.get("solution", False)),
-                 str(locked), meta["grade_id"]):
+    for part in (
+        cell.source,
+        cell.cell_type,
+        str(meta.get("grade", False)),
+        str(meta.get("solution", False)),
+        str(locked),
+        meta["grade_id"],
+    ):
         m.update(part.encode("utf-8"))
     if grade:
         m.update(str(float(meta["points"])).encode("utf-8"))
@@ -293,15 +332,19 @@ def make_exercise(nb, name: str = "notebook"):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             if BEGIN_SOLUTION not in cell.source:
-                raise ValueError(f"{where}: a solution cell (grade_id {meta.get('grade_id')!r}) has no "
-                                 f"'{BEGIN_SOLUTION}' region")
+                raise ValueError(
+                    f"{where}: a solution cell (grade_id {meta.get('grade_id')!r}) has no '{BEGIN_SOLUTION}' region"
+                )
             cell.source = _blank_solutions(cell.source, where, cell.cell_type == "markdown")
         elif BEGIN_SOLUTION in cell.source:
             raise ValueError(f"{where}: '{BEGIN_SOLUTION}' in a cell without nbgrader solution metadata")
         if meta.get("grade") and not meta.get("solution"):
             graded += 1
-        cell.source = _strip_hidden(cell.source, where) if BEGIN_HIDDEN in cell.source or END_HIDDEN in cell.source \
+        cell.source = (
+            _strip_hidden(cell.source, where)
+            if BEGIN_HIDDEN in cell.source or END_HIDDEN in cell.source
             else cell.source
+        )
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -325,7 +368,8 @@ class ExerciseEdited(RuntimeError):
             f"To keep that work, copy each file into my-work/ under a new name first (e.g. `cp {first} {keep}`; "
             f"my-work/ is where exercises are done and nothing there is ever overwritten). Then, to regenerate "
             f"exercises/ from solutions/ anyway, run `make exercises FORCE=1` "
-            f"(or `python -m vitcourse.notebooks exercises --force`).")
+            f"(or `python -m vitcourse.notebooks exercises --force`)."
+        )
 
 
 def _sha256(text: str) -> str:
@@ -343,8 +387,9 @@ def _read_record(exercises: Path) -> dict:
 def _committed_text(path: Path) -> str | None:
     """``path``'s content at git HEAD, or None (not in a git checkout, not committed, or git missing)."""
     try:
-        out = subprocess.run(["git", "-C", str(path.parent), "show", f"HEAD:./{path.name}"], capture_output=True,
-                             timeout=30)
+        out = subprocess.run(
+            ["git", "-C", str(path.parent), "show", f"HEAD:./{path.name}"], capture_output=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.decode() if out.returncode == 0 else None
@@ -359,8 +404,13 @@ def _is_generated(path: Path, new_text: str | None, record: dict) -> bool:
     return committed is not None and committed == text
 
 
-def generate_exercises(solutions: Path = ROOT / "solutions", exercises: Path = ROOT / "exercises", *,
-                       check: bool = False, force: bool = False) -> list[str]:
+def generate_exercises(
+    solutions: Path = ROOT / "solutions",
+    exercises: Path = ROOT / "exercises",
+    *,
+    check: bool = False,
+    force: bool = False,
+) -> list[str]:
     """Write ``exercises/NN_*.ipynb`` from ``solutions/``; with ``check``, only report what is out of sync.
 
     Returns the list of out-of-sync (check) or written files. Without
@@ -450,8 +500,11 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=int, default=900)
     p = sub.add_parser("exercises", help="generate exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="fail if exercises/ is out of sync; write nothing")
-    p.add_argument("--force", action="store_true",
-                   help="overwrite exercise files even if someone edited them (copy your work to my-work/ first)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite exercise files even if someone edited them (copy your work to my-work/ first)",
+    )
     p.add_argument("--solutions", default=str(ROOT / "solutions"), help=argparse.SUPPRESS)
     p.add_argument("--exercises", default=str(ROOT / "exercises"), help=argparse.SUPPRESS)
     p = sub.add_parser("work-copy", help="copy exercises/ into my-work/ (files already there are never touched)")
@@ -469,19 +522,24 @@ def main(argv=None) -> int:
     if args.cmd == "work-copy":
         copied = make_work_copy(Path(args.exercises), Path(args.to))
         where = os.path.relpath(args.to)
-        print(f"{where}/: your copies of the exercises (do them there; never overwritten)"
-              + (f"; new: {', '.join(copied)}" if copied else ""))
+        print(
+            f"{where}/: your copies of the exercises (do them there; never overwritten)"
+            + (f"; new: {', '.join(copied)}" if copied else "")
+        )
         return 0
     if args.cmd == "exercises":
         try:
-            changed = generate_exercises(Path(args.solutions), Path(args.exercises), check=args.check,
-                                         force=args.force)
+            changed = generate_exercises(Path(args.solutions), Path(args.exercises), check=args.check, force=args.force)
         except ExerciseEdited as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
         if args.check and changed:
-            print("exercises/ is out of sync with solutions/; run `make exercises` (if you edited an exercise, "
-                  "copy it to my-work/ first: that is where exercises are done):", *changed, sep="\n  ")
+            print(
+                "exercises/ is out of sync with solutions/; run `make exercises` (if you edited an exercise, "
+                "copy it to my-work/ first: that is where exercises are done):",
+                *changed,
+                sep="\n  ",
+            )
             return 1
         print(("up to date" if not changed else "wrote:\n  " + "\n  ".join(changed)))
         return 0

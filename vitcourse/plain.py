@@ -25,6 +25,7 @@ in the submission's language. This module imports only NumPy (PyTorch only if
 it is already loaded, the message catalogue only to print an error): it runs
 inside the grader's sandbox.
 """
+
 from __future__ import annotations
 
 import sys
@@ -32,8 +33,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["to_plain", "validate", "convert", "PlainDataError", "MAX_DEPTH", "MAX_ARRAY_ELEMENTS", "MAX_STRING",
-           "MAX_LIST", "ARRAY_DTYPES", "RESERVED_KEYS", "REFUSALS"]
+__all__ = [
+    "to_plain",
+    "validate",
+    "convert",
+    "PlainDataError",
+    "MAX_DEPTH",
+    "MAX_ARRAY_ELEMENTS",
+    "MAX_STRING",
+    "MAX_LIST",
+    "ARRAY_DTYPES",
+    "RESERVED_KEYS",
+    "REFUSALS",
+]
 
 #: How deeply dicts and lists may nest: a value inside more than this many containers is refused.
 MAX_DEPTH = 4
@@ -44,14 +56,22 @@ MAX_STRING = 10_000
 #: Longest list in an output.
 MAX_LIST = 1000
 #: The array dtypes that are plain (native byte order): numbers and booleans.
-ARRAY_DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                          "float16", "float32", "float64"})
+ARRAY_DTYPES = frozenset(
+    {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"}
+)
 #: Dict keys the wire format uses for arrays and non-finite floats.
 RESERVED_KEYS = frozenset({"__nd__", "__float__"})
 #: Every refusal: catalogue key -> the names of its values (`PlainDataError.key`, `PlainDataError.values`).
-REFUSALS = {"plain.nested": ("limit",), "plain.dtype": ("dtype",), "plain.size": ("size", "limit"),
-            "plain.string": ("limit",), "plain.keys": (), "plain.reserved": ("key",), "plain.list": ("limit",),
-            "plain.type": ("type",)}
+REFUSALS = {
+    "plain.nested": ("limit",),
+    "plain.dtype": ("dtype",),
+    "plain.size": ("size", "limit"),
+    "plain.string": ("limit",),
+    "plain.keys": (),
+    "plain.reserved": ("key",),
+    "plain.list": ("limit",),
+    "plain.type": ("type",),
+}
 
 
 class PlainDataError(TypeError):
@@ -60,8 +80,9 @@ class PlainDataError(TypeError):
 
     def __init__(self, key: str, /, **values):
         if key not in REFUSALS or set(values) != set(REFUSALS[key]):
-            raise ValueError(f"PlainDataError needs one of {sorted(REFUSALS)} with its values, got {key!r} "
-                             f"with {sorted(values)}")
+            raise ValueError(
+                f"PlainDataError needs one of {sorted(REFUSALS)} with its values, got {key!r} with {sorted(values)}"
+            )
         super().__init__(key, values)
         self.key, self.values = key, values
 
@@ -69,8 +90,7 @@ class PlainDataError(TypeError):
     def from_wire(cls, key, values) -> "PlainDataError | None":
         """A refusal sent by the grader's child (untrusted): rebuilt only if ``key`` is one of `REFUSALS` and
         its values are short strings or integers; None otherwise."""
-        if type(key) is not str or key not in REFUSALS or type(values) is not dict \
-                or set(values) != set(REFUSALS[key]):
+        if type(key) is not str or key not in REFUSALS or type(values) is not dict or set(values) != set(REFUSALS[key]):
             return None
         if any(not (type(v) is int or (type(v) is str and len(v) <= 100)) for v in values.values()):
             return None

@@ -12,6 +12,7 @@ matplotlib falls back along that list, glyph by glyph, to NanumGothic only for
 what the first font lacks (Hangul). ``koreanize_matplotlib`` itself is never imported:
 its import would make NanumGothic the font of every label.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,9 +26,9 @@ from matplotlib import font_manager
 
 __all__ = ["show_images", "plot_attention", "plot_history", "to_numpy_image", "use_korean_font", "korean_font_path"]
 
-KOREAN_FONT_PACKAGE = "koreanize_matplotlib"   # pip: koreanize-matplotlib (ships NanumGothic, SIL OFL)
+KOREAN_FONT_PACKAGE = "koreanize_matplotlib"  # pip: koreanize-matplotlib (ships NanumGothic, SIL OFL)
 KOREAN_FONT_FILE = "NanumGothic.ttf"
-MAX_FIGURE_INCHES = (12.0, 10.0)                # plot_attention's largest (width, height): ~1200 x 1000 px
+MAX_FIGURE_INCHES = (12.0, 10.0)  # plot_attention's largest (width, height): ~1200 x 1000 px
 
 
 def korean_font_path() -> Path | None:
@@ -52,7 +53,7 @@ def use_korean_font() -> str | None:
         return None
     font_manager.fontManager.addfont(str(path))
     name = font_manager.FontProperties(fname=str(path)).get_name()
-    families = list(plt.rcParams["font.family"])     # matplotlib falls back along this list, glyph by glyph
+    families = list(plt.rcParams["font.family"])  # matplotlib falls back along this list, glyph by glyph
     if name not in families:
         plt.rcParams["font.family"] = families + [name]
     return name
@@ -67,16 +68,27 @@ def to_numpy_image(img) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[0] in (1, 3):
         arr = arr[0] if arr.shape[0] == 1 else np.transpose(arr, (1, 2, 0))
     elif arr.ndim == 3 and arr.shape[-1] not in (3, 4):
-        raise ValueError(f"an image must have 1 or 3 channels, (C, H, W) with C in (1, 3), or (H, W) or (H, W, 3); "
-                         f"got shape {arr.shape}. Show one channel at a time (img[c]) or pick 3 of them "
-                         f"(img[:3])")
+        raise ValueError(
+            f"an image must have 1 or 3 channels, (C, H, W) with C in (1, 3), or (H, W) or (H, W, 3); "
+            f"got shape {arr.shape}. Show one channel at a time (img[c]) or pick 3 of them "
+            f"(img[:3])"
+        )
     if arr.ndim not in (2, 3):
         raise ValueError(f"an image must have shape (C, H, W) with C in (1, 3), (H, W) or (H, W, 3), got {arr.shape}")
     return arr
 
 
-def show_images(images, titles: Sequence[str] | None = None, *, ncols: int = 8, cmap: str = "gray",
-                scale: float = 1.5, suptitle: str | None = None, vmin=None, vmax=None):
+def show_images(
+    images,
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int = 8,
+    cmap: str = "gray",
+    scale: float = 1.5,
+    suptitle: str | None = None,
+    vmin=None,
+    vmax=None,
+):
     """A grid of images (a ``(B, C, H, W)`` tensor or a list of images); returns the figure."""
     if isinstance(images, torch.Tensor):
         if images.ndim not in (3, 4):
@@ -91,8 +103,9 @@ def show_images(images, titles: Sequence[str] | None = None, *, ncols: int = 8, 
         raise ValueError(f"ncols must be >= 1, got {ncols}")
     ncols = min(ncols, len(images))
     nrows = (len(images) + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows + (0.4 if suptitle else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(scale * ncols, scale * nrows + (0.4 if suptitle else 0)), squeeze=False
+    )
     for ax in axes.flat:
         ax.axis("off")
     for i, img in enumerate(images):
@@ -111,8 +124,16 @@ def show_images(images, titles: Sequence[str] | None = None, *, ncols: int = 8, 
     return fig
 
 
-def plot_attention(weights, x_labels: Sequence[str] | None = None, y_labels: Sequence[str] | None = None, *,
-                   ax=None, title: str | None = None, annotate: bool | None = None, cmap: str = "viridis"):
+def plot_attention(
+    weights,
+    x_labels: Sequence[str] | None = None,
+    y_labels: Sequence[str] | None = None,
+    *,
+    ax=None,
+    title: str | None = None,
+    annotate: bool | None = None,
+    cmap: str = "viridis",
+):
     """Heat map of an attention matrix ``(N_q, N_k)``: rows are queries, columns keys.
 
     Args:
@@ -130,8 +151,12 @@ def plot_attention(weights, x_labels: Sequence[str] | None = None, y_labels: Seq
         raise ValueError(f"y_labels has {len(y_labels)} labels for {w.shape[0]} queries (rows)")
     if ax is None:
         # about half an inch per row and column, capped: a 197 x 197 map stays a screen-sized image
-        fig, ax = plt.subplots(figsize=(min(0.55 * w.shape[1] + 2, MAX_FIGURE_INCHES[0]),
-                                        min(0.5 * w.shape[0] + 1.2, MAX_FIGURE_INCHES[1])))
+        fig, ax = plt.subplots(
+            figsize=(
+                min(0.55 * w.shape[1] + 2, MAX_FIGURE_INCHES[0]),
+                min(0.5 * w.shape[0] + 1.2, MAX_FIGURE_INCHES[1]),
+            )
+        )
     else:
         fig = ax.figure
     im = ax.imshow(w, cmap=cmap, vmin=0, vmax=max(1e-12, float(np.nanmax(w))) if np.all(w >= 0) else None)
@@ -147,8 +172,15 @@ def plot_attention(weights, x_labels: Sequence[str] | None = None, y_labels: Seq
         hi = np.nanmax(np.abs(w)) if w.size else 1.0
         for i in range(w.shape[0]):
             for j in range(w.shape[1]):
-                ax.text(j, i, f"{w[i, j]:.2f}", ha="center", va="center", fontsize=8,
-                        color="black" if abs(w[i, j]) > 0.6 * hi else "white")
+                ax.text(
+                    j,
+                    i,
+                    f"{w[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black" if abs(w[i, j]) > 0.6 * hi else "white",
+                )
     if title:
         ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
@@ -159,13 +191,16 @@ def plot_attention(weights, x_labels: Sequence[str] | None = None, y_labels: Seq
 def plot_history(history, *, title: str | None = None):
     """Training loss, test loss and test accuracy of a `vitcourse.train.History`; returns the figure."""
     if not hasattr(history, "step") or not hasattr(history, "train_loss"):
-        raise TypeError(f"history must be the History returned by vitcourse.fit (history = fit(model, ...); "
-                        f"plot_history(history)), got {type(history).__name__}"
-                        + (" (a dict: pass fit's return value itself, not a dict of losses)"
-                           if isinstance(history, dict) else ""))
+        raise TypeError(
+            f"history must be the History returned by vitcourse.fit (history = fit(model, ...); "
+            f"plot_history(history)), got {type(history).__name__}"
+            + (" (a dict: pass fit's return value itself, not a dict of losses)" if isinstance(history, dict) else "")
+        )
     if not history.step:
-        raise ValueError("history has no recorded steps: it is an empty History; pass the one returned by "
-                         "vitcourse.fit after training (fit records one entry every eval_every steps)")
+        raise ValueError(
+            "history has no recorded steps: it is an empty History; pass the one returned by "
+            "vitcourse.fit after training (fit records one entry every eval_every steps)"
+        )
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
     ax1.plot(history.step, history.train_loss, label="train loss")
     if history.test_loss:

@@ -15,6 +15,7 @@ layout (first half encodes the column x, second half the row y; each half is
 [sin | cos]); DETR's `PositionEmbeddingSine` normalises coordinates and
 interleaves sin/cos, which orders the same features differently.
 """
+
 from __future__ import annotations
 
 import torch
@@ -91,21 +92,29 @@ def sincos_2d(grid_h: int, grid_w: int, dim: int, *, temperature: float = 10000.
     dim = check_int("dim", dim, minimum=4)
     temperature = check_positive("temperature", temperature)
     if dim % 4 != 0:
-        raise ValueError(f"dim {dim} must be divisible by 4 for the 2D sine-cosine encoding "
-                         f"(sin and cos for each of the two axes)")
+        raise ValueError(
+            f"dim {dim} must be divisible by 4 for the 2D sine-cosine encoding (sin and cos for each of the two axes)"
+        )
     quarter = dim // 4
     omega = 1.0 / temperature ** (torch.arange(quarter, dtype=torch.float64) / quarter)  # (D/4,)
-    y, x = torch.meshgrid(torch.arange(grid_h, dtype=torch.float64), torch.arange(grid_w, dtype=torch.float64),
-                          indexing="ij")  # (h, w) each
+    y, x = torch.meshgrid(
+        torch.arange(grid_h, dtype=torch.float64), torch.arange(grid_w, dtype=torch.float64), indexing="ij"
+    )  # (h, w) each
     ax = x.reshape(-1, 1) * omega  # (h*w, D/4)
     ay = y.reshape(-1, 1) * omega  # (h*w, D/4)
     pe = torch.cat([ax.sin(), ax.cos(), ay.sin(), ay.cos()], dim=1)  # (h*w, D)
     return pe.float()
 
 
-def resize_grid_embedding(pos: torch.Tensor, old_grid: tuple[int, int], new_grid: tuple[int, int],
-                          num_prefix_tokens: int = 0, mode: str = "bicubic", *,
-                          antialias: bool = False) -> torch.Tensor:
+def resize_grid_embedding(
+    pos: torch.Tensor,
+    old_grid: tuple[int, int],
+    new_grid: tuple[int, int],
+    num_prefix_tokens: int = 0,
+    mode: str = "bicubic",
+    *,
+    antialias: bool = False,
+) -> torch.Tensor:
     """Interpolate a grid of position embeddings to a new grid (ViT fine-tuning at another resolution).
 
     The grid is resized as an image with ``D`` channels by ``F.interpolate``
@@ -155,8 +164,10 @@ def resize_grid_embedding(pos: torch.Tensor, old_grid: tuple[int, int], new_grid
     (h, w), (nh, nw) = tuple(old_grid), tuple(new_grid)
     _, total, D = pos.shape
     if total != num_prefix_tokens + h * w:
-        raise ValueError(f"pos has {total} tokens but num_prefix_tokens + h*w = {num_prefix_tokens} + {h}*{w} "
-                         f"= {num_prefix_tokens + h * w} for old_grid {(h, w)}")
+        raise ValueError(
+            f"pos has {total} tokens but num_prefix_tokens + h*w = {num_prefix_tokens} + {h}*{w} "
+            f"= {num_prefix_tokens + h * w} for old_grid {(h, w)}"
+        )
     prefix, grid = pos[:, :num_prefix_tokens], pos[:, num_prefix_tokens:]  # (1, P, D), (1, h*w, D)
     grid = grid.reshape(1, h, w, D).permute(0, 3, 1, 2)  # (1, D, h, w)
     kwargs = {} if mode == "nearest" else {"align_corners": False, "antialias": antialias}

@@ -11,6 +11,7 @@ folder directly; `detr_from_pretrained` reads it with ``transformers`` and
 converts with `vitcourse.detr.detr_from_hf`. ``transformers`` is needed for the
 DETR folder and for writing the stand-ins.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,16 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["PUBLISHED", "Checkpoint", "cached_checkpoint", "find_checkpoint", "random_checkpoint",
-           "detr_from_pretrained", "hf_detr_from_pretrained", "image_normalization"]
+__all__ = [
+    "PUBLISHED",
+    "Checkpoint",
+    "cached_checkpoint",
+    "find_checkpoint",
+    "random_checkpoint",
+    "detr_from_pretrained",
+    "hf_detr_from_pretrained",
+    "image_normalization",
+]
 
 #: The published checkpoints this module knows (Hugging Face Hub ids).
 PUBLISHED = {"vit": "google/vit-base-patch16-224", "detr": "facebook/detr-resnet-50"}
@@ -53,9 +62,11 @@ class Checkpoint:
         if self.published:
             return f"{self.kind}: the published weights {self.repo_id}, from the local Hugging Face cache ({self.path})"
         revision = f" (revision {REVISIONS[self.kind]})" if REVISIONS[self.kind] else ""
-        return (f"{self.kind}: NOT the published weights ({self.repo_id}{revision} is not in the local Hugging Face "
-                f"cache); a randomly initialised Hugging Face model with a small configuration, saved to {self.path}. "
-                f"Its predictions and attention maps are noise; the code path is the same.")
+        return (
+            f"{self.kind}: NOT the published weights ({self.repo_id}{revision} is not in the local Hugging Face "
+            f"cache); a randomly initialised Hugging Face model with a small configuration, saved to {self.path}. "
+            f"Its predictions and attention maps are noise; the code path is the same."
+        )
 
 
 def _complete(path: Path) -> bool:
@@ -71,8 +82,14 @@ def cached_checkpoint(repo_id: str, *, revision: str | None = None, download: bo
         return None
     for weights in ("*.safetensors", "pytorch_model.bin"):  # the second only where a repo has no safetensors
         try:
-            path = Path(snapshot_download(repo_id, revision=revision, local_files_only=not download,
-                                          allow_patterns=["config.json", "preprocessor_config.json", weights]))
+            path = Path(
+                snapshot_download(
+                    repo_id,
+                    revision=revision,
+                    local_files_only=not download,
+                    allow_patterns=["config.json", "preprocessor_config.json", weights],
+                )
+            )
         except Exception:  # noqa: BLE001 - not cached, offline, or no such repo: all mean "not available"
             continue
         if _complete(path):
@@ -90,19 +107,38 @@ def random_checkpoint(kind: str, folder: str | os.PathLike, *, seed: int = 0) ->
     # the call-arg ignores below: transformers' configs take more keyword arguments (num_labels,
     # use_timm_backbone, ...: PreTrainedConfig's **kwargs) than their dataclass signatures list
     if kind == "vit":
-        vit_config = transformers.ViTConfig(image_size=224, patch_size=16, hidden_size=96,  # type: ignore[call-arg]
-                                            num_hidden_layers=2, num_attention_heads=4, intermediate_size=192,
-                                            num_labels=10)
+        vit_config = transformers.ViTConfig(
+            image_size=224,
+            patch_size=16,
+            hidden_size=96,  # type: ignore[call-arg]
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=192,
+            num_labels=10,
+        )
         model = transformers.ViTForImageClassification(vit_config)
     elif kind == "detr":
-        backbone = transformers.ResNetConfig(embedding_size=16,  # type: ignore[call-arg]
-                                             hidden_sizes=[32, 64, 96, 128], depths=[1, 1, 1, 1],
-                                             layer_type="bottleneck", out_features=["stage4"])
-        detr_config = transformers.DetrConfig(backbone_config=backbone,  # type: ignore[call-arg]
-                                              use_timm_backbone=False, use_pretrained_backbone=False, d_model=64,
-                                              encoder_layers=2, decoder_layers=2, encoder_ffn_dim=128,
-                                              decoder_ffn_dim=128, encoder_attention_heads=4,
-                                              decoder_attention_heads=4, num_queries=20, num_labels=10)
+        backbone = transformers.ResNetConfig(
+            embedding_size=16,  # type: ignore[call-arg]
+            hidden_sizes=[32, 64, 96, 128],
+            depths=[1, 1, 1, 1],
+            layer_type="bottleneck",
+            out_features=["stage4"],
+        )
+        detr_config = transformers.DetrConfig(
+            backbone_config=backbone,  # type: ignore[call-arg]
+            use_timm_backbone=False,
+            use_pretrained_backbone=False,
+            d_model=64,
+            encoder_layers=2,
+            decoder_layers=2,
+            encoder_ffn_dim=128,
+            decoder_ffn_dim=128,
+            encoder_attention_heads=4,
+            decoder_attention_heads=4,
+            num_queries=20,
+            num_labels=10,
+        )
         detr = transformers.DetrForObjectDetection(detr_config)
         with torch.no_grad():  # Hugging Face's init (std 0.02) makes every query alike: spread them out
             detr.model.query_position_embeddings.weight.normal_()
@@ -148,8 +184,10 @@ def hf_detr_from_pretrained(path: str | os.PathLike):
 
     path = Path(path)
     if not (path / "config.json").is_file():
-        raise ValueError(f"checkpoint directory {str(path)!r} has no config.json (expected a folder written by "
-                         f"save_pretrained or a Hugging Face cache snapshot)")
+        raise ValueError(
+            f"checkpoint directory {str(path)!r} has no config.json (expected a folder written by "
+            f"save_pretrained or a Hugging Face cache snapshot)"
+        )
     return DetrForObjectDetection.from_pretrained(path, local_files_only=True).eval()
 
 

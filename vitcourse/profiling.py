@@ -18,6 +18,7 @@ Example::
     >>> cpu_time(lambda: F.scaled_dot_product_attention(q, k, v))          # seconds, fastest of 5
     >>> count_flops(lambda: F.scaled_dot_product_attention(q, k, v))       # 2 * 2 N^2 d
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,8 +36,10 @@ __all__ = ["cpu_time", "peak_bytes", "saved_tensor_bytes", "count_flops"]
 
 def _check_callable(fn) -> None:
     if not callable(fn):
-        raise TypeError(f"fn must be a callable with no arguments, e.g. `lambda: attn(x)`; got {fn!r} of type "
-                        f"{type(fn).__name__} (pass the call wrapped in a lambda, not its result)")
+        raise TypeError(
+            f"fn must be a callable with no arguments, e.g. `lambda: attn(x)`; got {fn!r} of type "
+            f"{type(fn).__name__} (pass the call wrapped in a lambda, not its result)"
+        )
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ code, not outputs) and `write_search_index` writes them as JSON into ``search-in
 language edition. It is a script (``window.vcSearchIndex = {...}``) rather than a bare ``.json`` file so that
 it also loads from ``file://``, where browsers refuse ``fetch``; ``site.js`` loads it on the first keystroke.
 """
+
 from __future__ import annotations
 
 import html
@@ -19,23 +20,51 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-__all__ = ["LABELS", "ASSETS", "PageNav", "headings", "search_sections", "write_search_index", "decorate",
-           "copy_assets"]
+__all__ = [
+    "LABELS",
+    "ASSETS",
+    "PageNav",
+    "headings",
+    "search_sections",
+    "write_search_index",
+    "decorate",
+    "copy_assets",
+]
 
 ASSETS = Path(__file__).resolve().parent / "templates" / "site"
 
 #: Interface words per language (the pages' own text comes from the notebooks).
 LABELS = {
-    "en": {"index": "Course index", "prev": "Previous", "next": "Next", "slides": "Slides",
-           "contents": "Contents", "search": "Search the course", "theme": "Light/dark",
-           "other": "한국어", "other_title": "이 페이지를 한국어로", "no_results": "No results for",
-           "download_lecture": "Download notebook (.ipynb)", "download_exercise": "Download exercise notebook (.ipynb)",
-           "download_solution": "Download solution notebook (.ipynb)"},
-    "ko": {"index": "강의 목록", "prev": "이전", "next": "다음", "slides": "슬라이드",
-           "contents": "목차", "search": "강의 검색", "theme": "밝게/어둡게",
-           "other": "English", "other_title": "This page in English", "no_results": "검색 결과 없음:",
-           "download_lecture": "노트북 내려받기 (.ipynb)", "download_exercise": "실습 노트북 내려받기 (.ipynb)",
-           "download_solution": "풀이 노트북 내려받기 (.ipynb)"},
+    "en": {
+        "index": "Course index",
+        "prev": "Previous",
+        "next": "Next",
+        "slides": "Slides",
+        "contents": "Contents",
+        "search": "Search the course",
+        "theme": "Light/dark",
+        "other": "한국어",
+        "other_title": "이 페이지를 한국어로",
+        "no_results": "No results for",
+        "download_lecture": "Download notebook (.ipynb)",
+        "download_exercise": "Download exercise notebook (.ipynb)",
+        "download_solution": "Download solution notebook (.ipynb)",
+    },
+    "ko": {
+        "index": "강의 목록",
+        "prev": "이전",
+        "next": "다음",
+        "slides": "슬라이드",
+        "contents": "목차",
+        "search": "강의 검색",
+        "theme": "밝게/어둡게",
+        "other": "English",
+        "other_title": "This page in English",
+        "no_results": "검색 결과 없음:",
+        "download_lecture": "노트북 내려받기 (.ipynb)",
+        "download_exercise": "실습 노트북 내려받기 (.ipynb)",
+        "download_solution": "풀이 노트북 내려받기 (.ipynb)",
+    },
 }
 
 
@@ -48,8 +77,20 @@ class PageNav:
     ``other_lang``: href of the same page in the other language, or None for a one-language site.
     """
 
-    def __init__(self, *, lang: str, root: str, assets: str, index: str | None, prev=None, next=None, slides=None,
-                 download=None, other_lang=None, extra=()):
+    def __init__(
+        self,
+        *,
+        lang: str,
+        root: str,
+        assets: str,
+        index: str | None,
+        prev=None,
+        next=None,
+        slides=None,
+        download=None,
+        other_lang=None,
+        extra=(),
+    ):
         if lang not in LABELS:
             raise ValueError(f"lang={lang!r}: expected one of {sorted(LABELS)}")
         self.lang, self.root, self.assets, self.index = lang, root, assets, index
@@ -81,9 +122,9 @@ _SKIP_CLASSES = ("jp-OutputArea", "jp-InputPrompt", "jp-OutputPrompt", "anchor-l
 class _Sections(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.sections = [["", "", []]]   # [id, title, text parts]
-        self.skip = 0                    # depth inside a skipped element
-        self.heading = None              # [id, parts] while inside h1-h3 with an id
+        self.sections = [["", "", []]]  # [id, title, text parts]
+        self.skip = 0  # depth inside a skipped element
+        self.heading = None  # [id, parts] while inside h1-h3 with an id
 
     def handle_starttag(self, tag, attrs):
         if tag in _VOID:
@@ -128,8 +169,9 @@ def search_sections(page: str, url: str, page_title: str, *, max_chars: int = 20
         text = " ".join(" ".join(parts).split())
         if not (title or text):
             continue
-        out.append({"u": f"{url}#{hid}" if hid else url, "t": title or page_title, "p": page_title,
-                    "x": text[:max_chars]})
+        out.append(
+            {"u": f"{url}#{hid}" if hid else url, "t": title or page_title, "p": page_title, "x": text[:max_chars]}
+        )
     return out
 
 
@@ -147,17 +189,20 @@ def read_search_index(path: Path) -> dict:
     prefix = "window.vcSearchIndex = "
     if not text.startswith(prefix):
         raise ValueError(f"{path} is not a search index written by write_search_index (no {prefix!r} prefix)")
-    return json.loads(text[len(prefix):].rstrip().rstrip(";"))
+    return json.loads(text[len(prefix) :].rstrip().rstrip(";"))
 
 
 # ----------------------------------------------------------------------------- the chrome
 
 
 def _a(label: str, href: str, cls: str = "", **attrs) -> str:
-    extra = "".join(f' {k.replace("_", "-")}="{html.escape(str(v))}"' if v is not True else f" {k}"
-                    for k, v in attrs.items() if v)
-    return (f'<a href="{html.escape(href)}"{f" class={chr(34)}{cls}{chr(34)}" if cls else ""} data-vc-nav'
-            f'{extra}>{html.escape(label)}</a>')
+    extra = "".join(
+        f' {k.replace("_", "-")}="{html.escape(str(v))}"' if v is not True else f" {k}" for k, v in attrs.items() if v
+    )
+    return (
+        f'<a href="{html.escape(href)}"{f" class={chr(34)}{cls}{chr(34)}" if cls else ""} data-vc-nav'
+        f"{extra}>{html.escape(label)}</a>"
+    )
 
 
 def _top_bar(nav: PageNav) -> str:
@@ -173,15 +218,26 @@ def _top_bar(nav: PageNav) -> str:
         links.append(_a(nav.download[0], nav.download[1], "vc-download", download=True))
     links += [_a(label, href) for label, href in nav.extra]
     if nav.other_lang:
-        links.append(_a(L["other"], nav.other_lang, "vc-lang", hreflang="en" if nav.lang == "ko" else "ko",
-                        title=L["other_title"]))
-    search = (f'<div class="vc-search" role="search"><input type="search" id="vc-search-box" '
-              f'placeholder="{html.escape(L["search"])}" aria-label="{html.escape(L["search"])}" autocomplete="off" '
-              f'data-index="{html.escape(nav.root)}search-index.js" data-root="{html.escape(nav.root)}" '
-              f'data-none="{html.escape(L["no_results"])}">'
-              f'<ol id="vc-search-results" class="vc-search-results" hidden></ol></div>')
-    theme = (f'<button type="button" class="vc-theme" id="vc-theme" title="{html.escape(L["theme"])}" '
-             f'aria-label="{html.escape(L["theme"])}">◐</button>')
+        links.append(
+            _a(
+                L["other"],
+                nav.other_lang,
+                "vc-lang",
+                hreflang="en" if nav.lang == "ko" else "ko",
+                title=L["other_title"],
+            )
+        )
+    search = (
+        f'<div class="vc-search" role="search"><input type="search" id="vc-search-box" '
+        f'placeholder="{html.escape(L["search"])}" aria-label="{html.escape(L["search"])}" autocomplete="off" '
+        f'data-index="{html.escape(nav.root)}search-index.js" data-root="{html.escape(nav.root)}" '
+        f'data-none="{html.escape(L["no_results"])}">'
+        f'<ol id="vc-search-results" class="vc-search-results" hidden></ol></div>'
+    )
+    theme = (
+        f'<button type="button" class="vc-theme" id="vc-theme" title="{html.escape(L["theme"])}" '
+        f'aria-label="{html.escape(L["theme"])}">◐</button>'
+    )
     return f'<header class="vc-top"><nav class="vc-nav">{" ".join(links)}</nav>{search}{theme}</header>'
 
 
@@ -189,27 +245,41 @@ def _sidebar(nav: PageNav, items: list[tuple[int, str, str]]) -> str:
     if not items:
         return ""
     top = min(level for level, _, _ in items)
-    lis = "".join(f'<li class="vc-toc-{level - top + 1}"><a href="#{html.escape(hid)}">{html.escape(text)}</a></li>'
-                  for level, hid, text in items)
-    return (f'<details class="vc-sidebar" open><summary>{html.escape(LABELS[nav.lang]["contents"])}</summary>'
-            f'<nav aria-label="{html.escape(LABELS[nav.lang]["contents"])}"><ol>{lis}</ol></nav></details>')
+    lis = "".join(
+        f'<li class="vc-toc-{level - top + 1}"><a href="#{html.escape(hid)}">{html.escape(text)}</a></li>'
+        for level, hid, text in items
+    )
+    return (
+        f'<details class="vc-sidebar" open><summary>{html.escape(LABELS[nav.lang]["contents"])}</summary>'
+        f'<nav aria-label="{html.escape(LABELS[nav.lang]["contents"])}"><ol>{lis}</ol></nav></details>'
+    )
 
 
 def _pager(nav: PageNav) -> str:
     if not (nav.prev or nav.next):
         return ""
     L = LABELS[nav.lang]
-    prev = (f'<a href="{html.escape(nav.prev[1])}" rel="prev" class="vc-prev" data-vc-nav><small>{L["prev"]}</small>'
-            f'<span>{html.escape(nav.prev[0])}</span></a>' if nav.prev else "<span></span>")
-    nxt = (f'<a href="{html.escape(nav.next[1])}" rel="next" class="vc-next" data-vc-nav><small>{L["next"]}</small>'
-           f'<span>{html.escape(nav.next[0])}</span></a>' if nav.next else "<span></span>")
+    prev = (
+        f'<a href="{html.escape(nav.prev[1])}" rel="prev" class="vc-prev" data-vc-nav><small>{L["prev"]}</small>'
+        f"<span>{html.escape(nav.prev[0])}</span></a>"
+        if nav.prev
+        else "<span></span>"
+    )
+    nxt = (
+        f'<a href="{html.escape(nav.next[1])}" rel="next" class="vc-next" data-vc-nav><small>{L["next"]}</small>'
+        f"<span>{html.escape(nav.next[0])}</span></a>"
+        if nav.next
+        else "<span></span>"
+    )
     return f'<nav class="vc-pager">{prev}{nxt}</nav>'
 
 
 #: Runs before the page paints: the stored choice, else the system's (prefers-color-scheme).
-_THEME_HEAD = ("<script>(function(){var t=null;try{t=localStorage.getItem('vc-theme')}catch(e){}"
-               "if(t!=='dark'&&t!=='light'){t=window.matchMedia&&matchMedia('(prefers-color-scheme: dark)').matches"
-               "?'dark':'light'}document.documentElement.setAttribute('data-vc-theme',t)})();</script>")
+_THEME_HEAD = (
+    "<script>(function(){var t=null;try{t=localStorage.getItem('vc-theme')}catch(e){}"
+    "if(t!=='dark'&&t!=='light'){t=window.matchMedia&&matchMedia('(prefers-color-scheme: dark)').matches"
+    "?'dark':'light'}document.documentElement.setAttribute('data-vc-theme',t)})();</script>"
+)
 
 
 def decorate(page: str, nav: PageNav) -> str:
@@ -218,17 +288,22 @@ def decorate(page: str, nav: PageNav) -> str:
     page = re.sub(r"<html\b[^>]*>", f'<html lang="{nav.lang}">', page, count=1)
     page = re.sub(r"(<head\b[^>]*>)", lambda m: m.group(1) + "\n" + _THEME_HEAD, page, count=1)
     i = page.index("</head>")  # after the notebook's own styles, so that the site's rules win
-    page = (page[:i] + f'<link rel="stylesheet" href="{html.escape(nav.assets)}/site.css">\n'
-            f'<script src="{html.escape(nav.assets)}/site.js" defer></script>\n' + page[i:])
+    page = (
+        page[:i] + f'<link rel="stylesheet" href="{html.escape(nav.assets)}/site.css">\n'
+        f'<script src="{html.escape(nav.assets)}/site.js" defer></script>\n' + page[i:]
+    )
     body = re.search(r"<body\b[^>]*>", page)
     if body is None or "</body>" not in page:
         raise ValueError("decorate: the page has no <body> ... </body>")
     open_tag = body.group(0)
     cls = re.search(r'class="([^"]*)"', open_tag)
-    new_tag = (open_tag.replace(cls.group(0), f'class="{cls.group(1)} vc-site"') if cls
-               else open_tag[:-1] + ' class="vc-site">')
+    new_tag = (
+        open_tag.replace(cls.group(0), f'class="{cls.group(1)} vc-site"')
+        if cls
+        else open_tag[:-1] + ' class="vc-site">'
+    )
     chrome = _top_bar(nav) + _sidebar(nav, headings(page))
-    page = page[:body.start()] + new_tag + "\n" + chrome + page[body.end():]
+    page = page[: body.start()] + new_tag + "\n" + chrome + page[body.end() :]
     i = page.rindex("</body>")
     return page[:i] + _pager(nav) + "\n" + page[i:]
 

@@ -23,6 +23,7 @@ Differences from the paper: ``head_fusion="max"`` / ``"min"`` and
 the implementation that made rollout common for ViTs (it drops the smallest
 weights over the whole map; here they are dropped row by row).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -44,15 +45,18 @@ def _stack_maps(attn_maps, name: str = "attn_maps") -> torch.Tensor:
             raise ValueError(f"{name}: every layer's map must have the same shape, got {sorted(shapes)}")
         maps = torch.stack(list(attn_maps))  # (L, B, H, T, T)
     else:
-        raise TypeError(f"{name} must be a non-empty list of (B, H, T, T) tensors or one (L, B, H, T, T) tensor, "
-                        f"got {type(attn_maps).__name__}")
+        raise TypeError(
+            f"{name} must be a non-empty list of (B, H, T, T) tensors or one (L, B, H, T, T) tensor, "
+            f"got {type(attn_maps).__name__}"
+        )
     if maps.ndim != 5 or maps.shape[-1] != maps.shape[-2]:
         raise ValueError(f"{name} must stack to shape (L, B, H, T, T), got {tuple(maps.shape)}")
     return maps
 
 
-def attention_rollout(attn_maps, *, head_fusion: str = "mean", residual: bool = True,
-                      discard_ratio: float = 0.0) -> torch.Tensor:
+def attention_rollout(
+    attn_maps, *, head_fusion: str = "mean", residual: bool = True, discard_ratio: float = 0.0
+) -> torch.Tensor:
     """Attention rollout (Abnar & Zuidema 2020): how much each output token draws on each input token.
 
     Args:

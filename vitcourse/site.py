@@ -31,6 +31,7 @@ Site layout (``build/site``)::
     ko/docs/*.html          docs/ko/*.md, the Korean docs (the Korean index links the English doc where none)
     vendor/                 reveal.js and MathJax
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,10 +54,21 @@ from . import decks
 from .notebooks import ROOT, SLIDE_TYPES, make_exercise
 
 __all__ = [
-    "CDN_HOSTS", "Lecture", "copy_figures", "build_slides", "build_site", "install_vendor", "copy_vendor",
+    "CDN_HOSTS",
+    "Lecture",
+    "copy_figures",
+    "build_slides",
+    "build_site",
+    "install_vendor",
+    "copy_vendor",
     "slide_counts",
-    "lecture_info", "notes_report", "find_cdn_references", "find_external_resources", "grading_notes",
-    "rewrite_links", "check_built",
+    "lecture_info",
+    "notes_report",
+    "find_cdn_references",
+    "find_external_resources",
+    "grading_notes",
+    "rewrite_links",
+    "check_built",
 ]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -66,22 +78,55 @@ NPM_DIR = ROOT / "build" / "npm"
 
 #: Hosts that serve JavaScript/CSS/fonts to web pages; none may appear in a built file.
 CDN_HOSTS = (
-    "cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "cdn.mathjax.org", "code.jquery.com",
-    "ajax.googleapis.com", "fonts.googleapis.com", "fonts.gstatic.com", "cdn.plot.ly", "bootstrapcdn.com",
-    "cdn.skypack.dev", "esm.sh", "esm.run", "jspm.io", "cdn.rawgit.com", "rawcdn.githack.com",
-    "cdn.statically.io", "ajax.aspnetcdn.com", "polyfill.io",
+    "cdn.jsdelivr.net",
+    "unpkg.com",
+    "cdnjs.cloudflare.com",
+    "cdn.mathjax.org",
+    "code.jquery.com",
+    "ajax.googleapis.com",
+    "fonts.googleapis.com",
+    "fonts.gstatic.com",
+    "cdn.plot.ly",
+    "bootstrapcdn.com",
+    "cdn.skypack.dev",
+    "esm.sh",
+    "esm.run",
+    "jspm.io",
+    "cdn.rawgit.com",
+    "rawcdn.githack.com",
+    "cdn.statically.io",
+    "ajax.aspnetcdn.com",
+    "polyfill.io",
 )
 
 #: Files copied from node_modules (relative paths; a trailing "/" copies a folder).
 VENDOR_FILES = {
-    "reveal.js": ["LICENSE", "dist/reveal.js", "dist/reveal.css", "dist/reset.css", "dist/theme/white.css",
-                  "dist/plugin/notes.js", "dist/plugin/zoom.js", "dist/plugin/search.js"],
-    "mathjax": ["LICENSE", "es5/startup.js", "es5/core.js", "es5/input/tex.js", "es5/input/tex/",
-                "es5/output/chtml.js", "es5/output/chtml/"],
+    "reveal.js": [
+        "LICENSE",
+        "dist/reveal.js",
+        "dist/reveal.css",
+        "dist/reset.css",
+        "dist/theme/white.css",
+        "dist/plugin/notes.js",
+        "dist/plugin/zoom.js",
+        "dist/plugin/search.js",
+    ],
+    "mathjax": [
+        "LICENSE",
+        "es5/startup.js",
+        "es5/core.js",
+        "es5/input/tex.js",
+        "es5/input/tex/",
+        "es5/output/chtml.js",
+        "es5/output/chtml/",
+    ],
 }
 
-_FORMULA = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$[^\s$](?:[^$\n]*?[^\s\\$])?\$(?!\d)|\\\(.+?\\\)|\\\[.+?\\\]"
-                      r"|\\begin\{(equation|align|gather|multline)\*?\}", re.S)
+_FORMULA = re.compile(
+    r"\$\$.+?\$\$|(?<![\\$])\$[^\s$](?:[^$\n]*?[^\s\\$])?\$(?!\d)|\\\(.+?\\\)|\\\[.+?\\\]"
+    r"|\\begin\{(equation|align|gather|multline)\*?\}",
+    re.S,
+)
 
 
 class BuildError(RuntimeError):
@@ -106,7 +151,7 @@ def slide_counts(nb) -> dict:
     first = next((i for i, t in enumerate(types) if t not in ("notes", "skip")), None)
     if first is None:
         raise ValueError("every cell is 'notes' or 'skip': the notebook has no visible slide")
-    after = types[first + 1:]
+    after = types[first + 1 :]
     return {
         "slides": 1 + after.count("slide"),
         "subslides": 1 + after.count("slide") + after.count("subslide"),
@@ -125,8 +170,11 @@ def has_formula(text: str) -> bool:
 
 def formula_cells(nb, *, deck: bool) -> int:
     """Markdown cells with formulas that a deck (``skip`` cells left out) or a page shows."""
-    return sum(1 for c in nb.cells if c.cell_type == "markdown" and has_formula(c.source)
-               and not (deck and _slide_type(c) == "skip"))
+    return sum(
+        1
+        for c in nb.cells
+        if c.cell_type == "markdown" and has_formula(c.source) and not (deck and _slide_type(c) == "skip")
+    )
 
 
 @dataclass
@@ -134,9 +182,9 @@ class Lecture:
     path: Path
     number: str
     title: str
-    goals: str = ""            # markdown (a list), "" when the notebook states none
-    prerequisites: str = ""    # markdown
-    summary: str = ""          # markdown: the first paragraph after the title
+    goals: str = ""  # markdown (a list), "" when the notebook states none
+    prerequisites: str = ""  # markdown
+    summary: str = ""  # markdown: the first paragraph after the title
     exercises: list[Path] = field(default_factory=list)
 
     @property
@@ -160,12 +208,12 @@ def _section(cells_md: list[str], names: tuple[str, ...]) -> str:
             if not m.group("kind").startswith("#"):  # "**Label**: inline text" keeps the inline text
                 rest = re.sub(r"^[^*_]*?(\*\*|__)", "", m.group("rest"), count=1).lstrip(" :")
                 out = [rest] if rest.strip() else []
-            rest_lines = lines[i + 1:]
+            rest_lines = lines[i + 1 :]
             for j, ln in enumerate(rest_lines):
                 if stop.match(ln):
                     break  # the next heading or bold label
                 if not ln.strip() and out and "".join(out).strip():
-                    nxt = next((x for x in rest_lines[j + 1:] if x.strip()), "")
+                    nxt = next((x for x in rest_lines[j + 1 :] if x.strip()), "")
                     if not re.match(r"\s*([-*+]|\d+[.)])\s", nxt):
                         break  # a blank line not followed by (more of) a list ends the section
                 out.append(ln)
@@ -196,10 +244,15 @@ def lecture_info(path: Path, solutions: Path | None = None) -> Lecture:
         summary = next((b for b in paragraphs if not re.match(r"^\s*(#|\*\*[^*]+\*\*\s*$|[-*+]\s|\d+[.)]\s)", b)), "")
         if summary:
             break
-    return Lecture(path=path, number=number, title=title, summary=summary,
-                   goals=_section(head, ("learning goals", "learning objectives", "goals", "학습 목표")),
-                   prerequisites=_section(head, ("prerequisites", "prerequisite", "before you start", "선수")),
-                   exercises=exercises)
+    return Lecture(
+        path=path,
+        number=number,
+        title=title,
+        summary=summary,
+        goals=_section(head, ("learning goals", "learning objectives", "goals", "학습 목표")),
+        prerequisites=_section(head, ("prerequisites", "prerequisite", "before you start", "선수")),
+        exercises=exercises,
+    )
 
 
 def notes_report(notebooks: list[Path]) -> list[dict]:
@@ -210,16 +263,25 @@ def notes_report(notebooks: list[Path]) -> list[dict]:
         missing = [i for i, c in enumerate(nb.cells) if "slide_type" not in c.metadata.get("slideshow", {})]
         invalid = [i for i, c in enumerate(nb.cells) if _slide_type(c) not in SLIDE_TYPES]
         counts = slide_counts(nb) if nb.cells else {"notes": 0, "subslides": 0}
-        rows.append({"notebook": str(p), "cells": len(nb.cells), "notes": counts["notes"],
-                     "subslides": counts["subslides"], "missing_slide_type": missing, "invalid_slide_type": invalid})
+        rows.append(
+            {
+                "notebook": str(p),
+                "cells": len(nb.cells),
+                "notes": counts["notes"],
+                "subslides": counts["subslides"],
+                "missing_slide_type": missing,
+                "invalid_slide_type": invalid,
+            }
+        )
     return rows
 
 
 # ----------------------------------------------------------------------------- vendor (npm)
 
 
-def install_vendor(npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: bool = True,
-                   install: bool = True) -> Path:
+def install_vendor(
+    npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: bool = True, install: bool = True
+) -> Path:
     """``npm ci`` the pinned browser packages into ``npm_dir`` (skipped when the lock file is unchanged).
 
     Returns the ``node_modules`` folder. Raises `BuildError` when npm is missing or fails, or, with
@@ -233,12 +295,17 @@ def install_vendor(npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: 
     digest = hashlib.sha256(manifest.read_bytes() + lock.read_bytes()).hexdigest()
     stamp = npm_dir / ".vitcourse-lock-sha256"
     modules = npm_dir / "node_modules"
-    if stamp.is_file() and stamp.read_text() == digest and all(
-            (modules / pkg / files[0]).exists() for pkg, files in VENDOR_FILES.items()):
+    if (
+        stamp.is_file()
+        and stamp.read_text() == digest
+        and all((modules / pkg / files[0]).exists() for pkg, files in VENDOR_FILES.items())
+    ):
         return modules
     if not install:
-        raise BuildError(f"reveal.js and MathJax are not installed in {modules} at the versions of package-lock.json: "
-                         "run `make vendor` (npm ci) first")
+        raise BuildError(
+            f"reveal.js and MathJax are not installed in {modules} at the versions of package-lock.json: "
+            "run `make vendor` (npm ci) first"
+        )
     npm = shutil.which("npm")
     if npm is None:
         raise BuildError("npm is needed to install reveal.js and MathJax (Node.js >= 18); install Node.js and retry")
@@ -248,8 +315,10 @@ def install_vendor(npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: 
     cmd = [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"]
     proc = subprocess.run(cmd, cwd=npm_dir, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise BuildError(f"`{' '.join(cmd[1:])}` failed in {npm_dir} (exit {proc.returncode}); the first install "
-                         f"needs the npm registry, later builds reuse {modules}:\n{proc.stderr[-2000:]}")
+        raise BuildError(
+            f"`{' '.join(cmd[1:])}` failed in {npm_dir} (exit {proc.returncode}); the first install "
+            f"needs the npm registry, later builds reuse {modules}:\n{proc.stderr[-2000:]}"
+        )
     if not quiet:
         print(proc.stdout.strip())
     stamp.write_text(digest)
@@ -265,7 +334,7 @@ def copy_vendor(node_modules: Path, dest: Path) -> Path:
         for rel in files:
             src = src_root / rel
             # es5/ is MathJax's build folder; drop it so pages say vendor/mathjax/startup.js
-            dst = dst_root / (rel[len("es5/"):] if rel.startswith("es5/") else rel)
+            dst = dst_root / (rel[len("es5/") :] if rel.startswith("es5/") else rel)
             if rel.endswith("/"):
                 if not src.is_dir():
                     raise BuildError(f"{src} is missing: is {pkg} installed at the version in package-lock.json?")
@@ -309,9 +378,12 @@ def find_external_resources(folder: Path) -> list[str]:
         if not p.is_file() or p.suffix not in (".html", ".htm", ".css"):
             continue
         text = p.read_text(errors="replace")
-        urls = [u for tag in _RESOURCE_TAG.finditer(text)  # <link rel=canonical> etc. load nothing
-                if tag.group(1).lower() != "link" or _LOADING_REL.search(tag.group(0))
-                for u in _EXTERNAL_ATTR.findall(tag.group(0))]
+        urls = [
+            u
+            for tag in _RESOURCE_TAG.finditer(text)  # <link rel=canonical> etc. load nothing
+            if tag.group(1).lower() != "link" or _LOADING_REL.search(tag.group(0))
+            for u in _EXTERNAL_ATTR.findall(tag.group(0))
+        ]
         urls += _CSS_URL.findall(text) + _JS_IMPORT.findall(text)
         hits += [f"{p.relative_to(folder)}: {u}" for u in urls]
     return hits
@@ -320,8 +392,9 @@ def find_external_resources(folder: Path) -> list[str]:
 def _check_offline(out: Path) -> None:
     problems = find_cdn_references(out) + find_external_resources(out)
     if problems:
-        raise BuildError(f"built files under {out} point to the web ({len(problems)}):\n  "
-                         + "\n  ".join(problems[:40]))
+        raise BuildError(
+            f"built files under {out} point to the web ({len(problems)}):\n  " + "\n  ".join(problems[:40])
+        )
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -338,14 +411,22 @@ def _exporter(kind: str):
     config.TagRemovePreprocessor.remove_all_outputs_tags = {decks.HIDE_OUTPUT}
     exp: HTMLExporter  # SlidesExporter is an HTMLExporter
     if kind == "slides":
-        exp = SlidesExporter(config=config, template_name="vitcourse_reveal", extra_template_basedirs=[str(TEMPLATES)],
-                             extra_template_paths=[str(TEMPLATES)])
+        exp = SlidesExporter(
+            config=config,
+            template_name="vitcourse_reveal",
+            extra_template_basedirs=[str(TEMPLATES)],
+            extra_template_paths=[str(TEMPLATES)],
+        )
         exp.exclude_input_prompt = exp.exclude_output_prompt = True  # prompts take a tenth of a slide's width
     else:
-        exp = HTMLExporter(config=config, template_name="vitcourse_lab", extra_template_basedirs=[str(TEMPLATES)],
-                           extra_template_paths=[str(TEMPLATES)])
+        exp = HTMLExporter(
+            config=config,
+            template_name="vitcourse_lab",
+            extra_template_basedirs=[str(TEMPLATES)],
+            extra_template_paths=[str(TEMPLATES)],
+        )
         exp.exclude_input_prompt = False
-    exp.embed_images = True           # markdown images become data URIs: pages are self-contained
+    exp.embed_images = True  # markdown images become data URIs: pages are self-contained
     # Defaults point to CDNs; the templates do not use them, and these keep any leftover reference local.
     exp.mathjax_url = "about:blank"
     exp.require_js_url = "about:blank"
@@ -356,20 +437,27 @@ def _exporter(kind: str):
     exp.widget_renderer_url = "about:blank"
     if isinstance(exp, SlidesExporter):  # kind == "slides"
         exp.reveal_url_prefix = "about:blank"  # set per deck below
-        exp.reveal_theme = "white"             # the only theme vendored (others @import web fonts)
+        exp.reveal_theme = "white"  # the only theme vendored (others @import web fonts)
     return exp
 
 
-def _render(kind: str, nb, src: Path, *, vendor: str, assets: str = "", nav=(), banner: str = "",
-            mark_graded: bool = False) -> str:
+def _render(
+    kind: str, nb, src: Path, *, vendor: str, assets: str = "", nav=(), banner: str = "", mark_graded: bool = False
+) -> str:
     exp = _exporter(kind)
     if kind == "slides":
         exp.reveal_url_prefix = f"{vendor}/reveal.js"
         exp.language_code = nb.metadata.get("language", "en")  # <html lang="ko">: Korean fonts and line breaking
     resources = {
         "metadata": {"name": src.stem, "path": str(src.parent.resolve())},
-        "vitcourse": {"vendor": vendor, "assets": assets, "nav": list(nav), "banner": banner,
-                      "mark_graded": mark_graded, "min_scale": decks.MIN_SCALE},
+        "vitcourse": {
+            "vendor": vendor,
+            "assets": assets,
+            "nav": list(nav),
+            "banner": banner,
+            "mark_graded": mark_graded,
+            "min_scale": decks.MIN_SCALE,
+        },
     }
     body, _ = exp.from_notebook_node(nb, resources=resources)
     return body
@@ -409,6 +497,7 @@ def rewrite_links(text: str, src_dir: str, page_dir: str) -> str:
     ``src_dir`` is the source file's folder in the repository (``notebooks``, ``solutions``, ``docs``).
     Links with a scheme, anchors, and links to files the site does not carry are left unchanged.
     """
+
     def fix(m):
         ref = html.unescape(m.group(3))
         if re.match(r"^[a-z][a-z0-9+.-]*:|^/", ref, re.I) or "data-vc-nav" in m.group(0):
@@ -419,7 +508,7 @@ def rewrite_links(text: str, src_dir: str, page_dir: str) -> str:
         if target is None:
             return m.group(0)
         new = os.path.relpath(target, page_dir).replace(os.sep, "/") + (sep + frag if sep else "")
-        rest = m.group(0)[len(m.group(1)) + len(m.group(3)) + 2:]
+        rest = m.group(0)[len(m.group(1)) + len(m.group(3)) + 2 :]
         return f"{m.group(1)}{m.group(2)}{html.escape(new)}{m.group(2)}{rest}"
 
     return _HREF.sub(fix, text)
@@ -441,9 +530,16 @@ def copy_figures(notebooks, dest: Path) -> Path | None:
     return copied
 
 
-def build_slides(out: Path = ROOT / "build" / "slides", notebooks: list[Path] | None = None, *,
-                 vendor: str = "vendor", node_modules: Path | None = None, copy_assets: bool = True,
-                 check: bool = True, notes: bool = True) -> list[Path]:
+def build_slides(
+    out: Path = ROOT / "build" / "slides",
+    notebooks: list[Path] | None = None,
+    *,
+    vendor: str = "vendor",
+    node_modules: Path | None = None,
+    copy_assets: bool = True,
+    check: bool = True,
+    notes: bool = True,
+) -> list[Path]:
     """One reveal.js deck per lecture: ``out/NN_x.slides.html`` with reveal.js/MathJax in ``out/<vendor>``.
 
     Each deck shows `vitcourse.decks.deck_notebook` of its notebook: laid out on 1280x720 slides, hidden
@@ -493,41 +589,75 @@ def grading_notes(solution: Path) -> dict:
             for name in names:
                 try:
                     c = get_check(name)
-                    checks.append({"name": name, "target": c.target, "hint": c.hint,
-                                   "visible_cases": len(tuple(c.visible_seeds)), "hidden_cases": c.hidden_cases,
-                                   "timeout": c.timeout, "in_hidden_tests": name in hidden})
+                    checks.append(
+                        {
+                            "name": name,
+                            "target": c.target,
+                            "hint": c.hint,
+                            "visible_cases": len(tuple(c.visible_seeds)),
+                            "hidden_cases": c.hidden_cases,
+                            "timeout": c.timeout,
+                            "in_hidden_tests": name in hidden,
+                        }
+                    )
                 except (ValueError, ImportError) as e:
                     problems.append(f"{meta.get('grade_id')}: {e}")
-                    checks.append({"name": name, "target": "?", "hint": f"(unknown check: {e})", "visible_cases": 0,
-                                   "hidden_cases": 0, "timeout": 0, "in_hidden_tests": name in hidden})
-            tasks.append({"grade_id": meta.get("grade_id", f"cell {i}"), "points": int(meta.get("points", 0)),
-                          "checks": checks, "has_hidden_tests": bool(hidden.strip())})
-    return {"tasks": tasks, "solution_cells": solutions, "total_points": sum(t["points"] for t in tasks),
-            "problems": problems}
+                    checks.append(
+                        {
+                            "name": name,
+                            "target": "?",
+                            "hint": f"(unknown check: {e})",
+                            "visible_cases": 0,
+                            "hidden_cases": 0,
+                            "timeout": 0,
+                            "in_hidden_tests": name in hidden,
+                        }
+                    )
+            tasks.append(
+                {
+                    "grade_id": meta.get("grade_id", f"cell {i}"),
+                    "points": int(meta.get("points", 0)),
+                    "checks": checks,
+                    "has_hidden_tests": bool(hidden.strip()),
+                }
+            )
+    return {
+        "tasks": tasks,
+        "solution_cells": solutions,
+        "total_points": sum(t["points"] for t in tasks),
+        "problems": problems,
+    }
 
 
 def _grading_notes_html(notes: dict, name: str) -> str:
     e = html.escape
     rows = []
     for t in notes["tasks"]:
-        checks = "<br>".join(
-            f"<code>{e(c['name'])}</code> on <code>{e(c['target'])}</code>: {c['visible_cases']} visible + "
-            f"{c['hidden_cases']} hidden cases{', timeout ' + format(c['timeout'], 'g') + ' s' if c['timeout'] else ''}"
-            f"<br><small>hint shown on failure: {e(c['hint'])}</small>" for c in t["checks"]) or "(no check() call)"
-        rows.append(f"<tr><td><code>{e(t['grade_id'])}</code></td><td>{t['points']}</td><td>{checks}</td>"
-                    f"<td>{'yes' if t['has_hidden_tests'] else 'no'}</td></tr>")
+        checks = (
+            "<br>".join(
+                f"<code>{e(c['name'])}</code> on <code>{e(c['target'])}</code>: {c['visible_cases']} visible + "
+                f"{c['hidden_cases']} hidden cases{', timeout ' + format(c['timeout'], 'g') + ' s' if c['timeout'] else ''}"
+                f"<br><small>hint shown on failure: {e(c['hint'])}</small>"
+                for c in t["checks"]
+            )
+            or "(no check() call)"
+        )
+        rows.append(
+            f"<tr><td><code>{e(t['grade_id'])}</code></td><td>{t['points']}</td><td>{checks}</td>"
+            f"<td>{'yes' if t['has_hidden_tests'] else 'no'}</td></tr>"
+        )
     problems = "".join(f"<li>{e(p)}</li>" for p in notes["problems"])
     return f"""<section class="vc-grading">
 <h2>Grading notes: {e(name)}</h2>
-<p>Total: <b>{notes['total_points']} points</b> in {len(notes['tasks'])} graded test cell(s); students fill
-{len(notes['solution_cells'])} solution cell(s). Grade a folder of submissions with
+<p>Total: <b>{notes["total_points"]} points</b> in {len(notes["tasks"])} graded test cell(s); students fill
+{len(notes["solution_cells"])} solution cell(s). Grade a folder of submissions with
 <code>make grade SUBMISSIONS=folder</code>: the grader never runs the test cells; it runs the student's own
 code cells in a sandboxed process and judges every check listed below on fresh random cases (visible and
 hidden). Solution and test cells are framed below; the hidden tests and the solutions appear only here, never
 in the student version.</p>
 <table class="vc-table"><thead><tr><th>test cell</th><th>points</th><th>checks (what is graded)</th>
-<th>hidden tests</th></tr></thead><tbody>{''.join(rows)}</tbody></table>
-{f'<p class="vc-warn">Problems:</p><ul>{problems}</ul>' if problems else ''}
+<th>hidden tests</th></tr></thead><tbody>{"".join(rows)}</tbody></table>
+{f'<p class="vc-warn">Problems:</p><ul>{problems}</ul>' if problems else ""}
 </section>"""
 
 
@@ -560,47 +690,74 @@ window.MathJax = {{loader: {{load: ['input/tex', 'output/chtml']}},
 
 #: The words of the index and exercise pages per language (the lectures' own text comes from the notebooks).
 _WORDS = {
-    "en": {"title": "vitcourse: from attention to ViT and DETR", "syllabus": "Syllabus", "documents": "Documents",
-           "more": "More exercises", "goals": "Learning goals", "prereq": "Prerequisites", "read": "Read",
-           "slides": "Slides", "notebook": "Notebook (.ipynb)", "exercise": "Exercise {} (.ipynb)",
-           "instructor": "Instructor version", "instructor_index": "Instructor material",
-           "student_version": "Student version", "teaching": "Teaching guide and schedule",
-           "glossary": "Glossary (English / 한국어)", "none": "No lecture notebooks yet.", "doc_suffix": "",
-           "intro": "A notebook course from attention to Vision Transformers and DETR that runs on a laptop CPU. "
-                    "Every lecture is a Jupyter notebook; this site shows each one as a page and as a slide deck "
-                    "(press <kbd>S</kbd> in a deck for the speaker view), and offers the notebooks and exercises "
-                    "for download. Run the course locally with <code>make lab</code>.",
-           "exercise_banner": "Student version (no outputs). Download <a href=\"{href}\">{name}</a>, open it in "
-                              "JupyterLab and replace each <code>raise NotImplementedError()</code>.",
-           "instructor_banner": "Instructor version: solutions shown, executed outputs, hidden tests. Do not hand out."},
-    "ko": {"title": "vitcourse: 어텐션에서 ViT와 DETR까지", "syllabus": "강의 계획", "documents": "문서",
-           "more": "추가 실습", "goals": "학습 목표", "prereq": "선수 지식", "read": "읽기",
-           "slides": "슬라이드", "notebook": "노트북 (.ipynb)", "exercise": "실습 {} (.ipynb)",
-           "instructor": "강사용", "instructor_index": "강사용 자료", "student_version": "학생용",
-           "teaching": "강의 안내와 일정 (영어)", "glossary": "용어집 (English / 한국어)",
-           "none": "아직 강의 노트북이 없습니다.", "doc_suffix": " (영어)",
-           "intro": "노트북 CPU에서 돌아가는, 어텐션(attention)에서 비전 트랜스포머(Vision Transformer)와 DETR까지의 "
-                    "노트북 강의입니다. 강의마다 주피터 노트북(Jupyter notebook) 하나이며, 이 사이트는 각 강의를 "
-                    "웹 페이지와 슬라이드로 보여 주고(슬라이드에서 <kbd>S</kbd>를 누르면 발표자 화면), 노트북과 "
-                    "실습을 내려받게 합니다. 내 컴퓨터에서는 <code>make lab-ko</code>로 강의를 엽니다.",
-           "exercise_banner": "학생용 (출력 없음). <a href=\"{href}\">{name}</a>을 내려받아 주피터랩(JupyterLab)에서 "
-                              "열고 <code>raise NotImplementedError()</code>를 하나씩 직접 구현하세요.",
-           "instructor_banner": "강사용: 풀이, 실행 결과, 숨은 테스트가 보입니다. 학생에게 나눠 주지 마세요."},
+    "en": {
+        "title": "vitcourse: from attention to ViT and DETR",
+        "syllabus": "Syllabus",
+        "documents": "Documents",
+        "more": "More exercises",
+        "goals": "Learning goals",
+        "prereq": "Prerequisites",
+        "read": "Read",
+        "slides": "Slides",
+        "notebook": "Notebook (.ipynb)",
+        "exercise": "Exercise {} (.ipynb)",
+        "instructor": "Instructor version",
+        "instructor_index": "Instructor material",
+        "student_version": "Student version",
+        "teaching": "Teaching guide and schedule",
+        "glossary": "Glossary (English / 한국어)",
+        "none": "No lecture notebooks yet.",
+        "doc_suffix": "",
+        "intro": "A notebook course from attention to Vision Transformers and DETR that runs on a laptop CPU. "
+        "Every lecture is a Jupyter notebook; this site shows each one as a page and as a slide deck "
+        "(press <kbd>S</kbd> in a deck for the speaker view), and offers the notebooks and exercises "
+        "for download. Run the course locally with <code>make lab</code>.",
+        "exercise_banner": 'Student version (no outputs). Download <a href="{href}">{name}</a>, open it in '
+        "JupyterLab and replace each <code>raise NotImplementedError()</code>.",
+        "instructor_banner": "Instructor version: solutions shown, executed outputs, hidden tests. Do not hand out.",
+    },
+    "ko": {
+        "title": "vitcourse: 어텐션에서 ViT와 DETR까지",
+        "syllabus": "강의 계획",
+        "documents": "문서",
+        "more": "추가 실습",
+        "goals": "학습 목표",
+        "prereq": "선수 지식",
+        "read": "읽기",
+        "slides": "슬라이드",
+        "notebook": "노트북 (.ipynb)",
+        "exercise": "실습 {} (.ipynb)",
+        "instructor": "강사용",
+        "instructor_index": "강사용 자료",
+        "student_version": "학생용",
+        "teaching": "강의 안내와 일정 (영어)",
+        "glossary": "용어집 (English / 한국어)",
+        "none": "아직 강의 노트북이 없습니다.",
+        "doc_suffix": " (영어)",
+        "intro": "노트북 CPU에서 돌아가는, 어텐션(attention)에서 비전 트랜스포머(Vision Transformer)와 DETR까지의 "
+        "노트북 강의입니다. 강의마다 주피터 노트북(Jupyter notebook) 하나이며, 이 사이트는 각 강의를 "
+        "웹 페이지와 슬라이드로 보여 주고(슬라이드에서 <kbd>S</kbd>를 누르면 발표자 화면), 노트북과 "
+        "실습을 내려받게 합니다. 내 컴퓨터에서는 <code>make lab-ko</code>로 강의를 엽니다.",
+        "exercise_banner": '학생용 (출력 없음). <a href="{href}">{name}</a>을 내려받아 주피터랩(JupyterLab)에서 '
+        "열고 <code>raise NotImplementedError()</code>를 하나씩 직접 구현하세요.",
+        "instructor_banner": "강사용: 풀이, 실행 결과, 숨은 테스트가 보입니다. 학생에게 나눠 주지 마세요.",
+    },
 }
 
 
 @dataclass
 class _Edition:
     """One language of the site: its sources and where it lives under the site root (``""`` or ``"ko/"``)."""
+
     lang: str
     prefix: str
     notebooks: Path
     solutions: Path
     lectures: list = field(default_factory=list)
     exercises: list = field(default_factory=list)
-    pages: set = field(default_factory=set)     # site-root paths of its pages
-    docs: dict = field(default_factory=dict)    # doc stem -> the .md this edition renders (docs/ or docs/ko/)
-    index: list = field(default_factory=list)   # search entries
+    pages: set = field(default_factory=set)  # site-root paths of its pages
+    docs: dict = field(default_factory=dict)  # doc stem -> the .md this edition renders (docs/ or docs/ko/)
+    index: list = field(default_factory=list)  # search entries
 
     @property
     def slides(self) -> str:
@@ -625,10 +782,18 @@ def _dark_theme_css() -> str:
     return ""
 
 
-def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROOT / "notebooks",
-               solutions_dir: Path = ROOT / "solutions", docs_dir: Path = ROOT / "docs", instructor: bool = True,
-               node_modules: Path | None = None, title: str | None = None, languages=("en", "ko"),
-               log=print) -> Path:
+def build_site(
+    out: Path = ROOT / "build" / "site",
+    *,
+    notebooks_dir: Path = ROOT / "notebooks",
+    solutions_dir: Path = ROOT / "solutions",
+    docs_dir: Path = ROOT / "docs",
+    instructor: bool = True,
+    node_modules: Path | None = None,
+    title: str | None = None,
+    languages=("en", "ko"),
+    log=print,
+) -> Path:
     """Build the static course website into ``out`` and return ``out/index.html``.
 
     ``instructor=False`` leaves out the solutions (instructor pages and solution notebooks) and the speaker
@@ -646,8 +811,10 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
         raise ValueError(f"languages={tuple(languages)!r}: expected 'en' and optionally 'ko' (known: {sorted(_WORDS)})")
     if out.exists() and any(out.iterdir()):
         if not ((out / "index.html").is_file() and (out / "vendor").is_dir()):
-            raise BuildError(f"{out} is not empty and does not look like a built site (index.html + vendor/); "
-                             "refusing to delete it: choose an empty or new folder")
+            raise BuildError(
+                f"{out} is not empty and does not look like a built site (index.html + vendor/); "
+                "refusing to delete it: choose an empty or new folder"
+            )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     copy_vendor(node_modules or install_vendor(), out / "vendor")
@@ -661,8 +828,13 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
     if not instructor:
         docs = [d for d in docs if d.stem not in INSTRUCTOR_DOCS]
     for ed in editions:  # a doc with a translation in docs/<lang>/ (docs/ko/teaching.md) is built in that edition
-        ed.docs = {d.stem: d for d in docs} if not ed.prefix else {
-            d.stem: Path(docs_dir) / ed.lang / d.name for d in docs if (Path(docs_dir) / ed.lang / d.name).is_file()}
+        ed.docs = (
+            {d.stem: d for d in docs}
+            if not ed.prefix
+            else {
+                d.stem: Path(docs_dir) / ed.lang / d.name for d in docs if (Path(docs_dir) / ed.lang / d.name).is_file()
+            }
+        )
     for ed in editions:  # plan every page first: the language switch needs to know what the other edition has
         ed.lectures = [lecture_info(p, ed.solutions) for p in _notebooks(ed.notebooks)]
         ed.exercises = _notebooks(ed.solutions) if ed.solutions.is_dir() else []
@@ -673,16 +845,28 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
             ed.pages.add(f"{ed.prefix}instructor/index.html")
         ed.pages |= {f"{ed.prefix}docs/{stem}.html" for stem in ed.docs}
 
-    def write(ed: _Edition, page: str, text: str, *, page_title: str, prev=None, next=None, slides=None,
-              download=None, extra=(), searchable: bool = True):
+    def write(
+        ed: _Edition,
+        page: str,
+        text: str,
+        *,
+        page_title: str,
+        prev=None,
+        next=None,
+        slides=None,
+        download=None,
+        extra=(),
+        searchable: bool = True,
+    ):
         """Decorate and write the page at site path ``page``; prev/next/slides/download are site paths."""
         other = next_ed = None
         if len(editions) > 1:
             next_ed = editions[1] if ed is editions[0] else editions[0]
-            rest = page[len(ed.prefix):]
+            rest = page[len(ed.prefix) :]
             other = next_ed.prefix + rest if next_ed.prefix + rest in next_ed.pages else next_ed.prefix + "index.html"
         nav = reader.PageNav(
-            lang=ed.lang, root=_href(page, ed.prefix + "index.html")[:-len("index.html")],
+            lang=ed.lang,
+            root=_href(page, ed.prefix + "index.html")[: -len("index.html")],
             assets=_href(page, "assets/x").rsplit("/", 1)[0],
             index=_href(page, ed.prefix + "index.html") if page != ed.prefix + "index.html" else None,
             prev=(prev[0], _href(page, prev[1])) if prev else None,
@@ -690,9 +874,10 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
             slides=_href(page, slides) if slides else None,
             download=(download[0], _href(page, download[1])) if download else None,
             other_lang=_href(page, other) if other else None,
-            extra=[(label, _href(page, target)) for label, target in extra])
+            extra=[(label, _href(page, target)) for label, target in extra],
+        )
         if searchable:
-            ed.index += reader.search_sections(text, page[len(ed.prefix):], page_title)
+            ed.index += reader.search_sections(text, page[len(ed.prefix) :], page_title)
         (out / page).parent.mkdir(parents=True, exist_ok=True)
         (out / page).write_text(reader.decorate(text, nav))
 
@@ -701,8 +886,14 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
         vendor = _href(ed.prefix + "lectures/x.html", "vendor")
         lectures = ed.lectures
         # slides
-        for deck in build_slides(out / ed.slides, [lec.path for lec in lectures], vendor=_href(ed.slides + "x", "vendor"),
-                                 copy_assets=False, check=False, notes=instructor):
+        for deck in build_slides(
+            out / ed.slides,
+            [lec.path for lec in lectures],
+            vendor=_href(ed.slides + "x", "vendor"),
+            copy_assets=False,
+            check=False,
+            notes=instructor,
+        ):
             src_dir = "notebooks" + ("/" + ed.lang if ed.prefix else "")
             deck.write_text(rewrite_links(deck.read_text(), src_dir, ed.slides.rstrip("/")))
         log(f"  {len(lectures)} decks ({ed.lang})")
@@ -710,8 +901,10 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
         # lecture pages + notebook downloads
         src_nb = "notebooks" + ("/" + ed.lang if ed.prefix else "")
         (out / ed.prefix / "notebooks").mkdir(parents=True, exist_ok=True)
-        titles = [f"{lec.number} {lec.title}" if lec.number and not lec.title.startswith(lec.number) else lec.title
-                  for lec in lectures]
+        titles = [
+            f"{lec.number} {lec.title}" if lec.number and not lec.title.startswith(lec.number) else lec.title
+            for lec in lectures
+        ]
         for i, lec in enumerate(lectures):
             nb = nbformat.read(lec.path, as_version=4)
             download = f"{ed.prefix}notebooks/{lec.path.name}"
@@ -722,15 +915,29 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
                 nb_public.cells = [c for c in nb.cells if _slide_type(c) != "notes"]
                 (out / download).write_text(nbformat.writes(nb_public) + "\n")
             page = f"{ed.prefix}lectures/{lec.stem}.html"
-            body = _render("page", decks.shown_notebook(nb, notes=instructor), lec.path, vendor=vendor,
-                           assets=_href(page, "assets"))
-            write(ed, page, rewrite_links(body, src_nb, f"{ed.prefix}lectures".rstrip("/")), page_title=titles[i],
-                  prev=(titles[i - 1], f"{ed.prefix}lectures/{lectures[i - 1].stem}.html") if i else None,
-                  next=(titles[i + 1], f"{ed.prefix}lectures/{lectures[i + 1].stem}.html")
-                  if i + 1 < len(lectures) else None,
-                  slides=f"{ed.slides}{lec.stem}.slides.html", download=(L["download_lecture"], download),
-                  extra=[(W["exercise"].format(ex.stem).replace(" (.ipynb)", ""),
-                          f"{ed.prefix}exercises/{ex.stem}.html") for ex in lec.exercises])
+            body = _render(
+                "page",
+                decks.shown_notebook(nb, notes=instructor),
+                lec.path,
+                vendor=vendor,
+                assets=_href(page, "assets"),
+            )
+            write(
+                ed,
+                page,
+                rewrite_links(body, src_nb, f"{ed.prefix}lectures".rstrip("/")),
+                page_title=titles[i],
+                prev=(titles[i - 1], f"{ed.prefix}lectures/{lectures[i - 1].stem}.html") if i else None,
+                next=(titles[i + 1], f"{ed.prefix}lectures/{lectures[i + 1].stem}.html")
+                if i + 1 < len(lectures)
+                else None,
+                slides=f"{ed.slides}{lec.stem}.slides.html",
+                download=(L["download_lecture"], download),
+                extra=[
+                    (W["exercise"].format(ex.stem).replace(" (.ipynb)", ""), f"{ed.prefix}exercises/{ex.stem}.html")
+                    for ex in lec.exercises
+                ],
+            )
         copy_figures([lec.path for lec in lectures], out / ed.prefix / "lectures")
         copy_figures([lec.path for lec in lectures], out / ed.prefix / "notebooks")
         if ed.prefix:  # the Korean notebooks show ../figures/x.svg (the English folder)
@@ -745,33 +952,56 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
             nb = nbformat.read(sol, as_version=4)
             student = make_exercise(nb, sol.name)
             (out / ed.prefix / "exercises").mkdir(parents=True, exist_ok=True)
-            (out / ed.prefix / "exercises" / sol.name).write_text(nbformat.writes(student) + "\n")  # as `make exercises`
+            (out / ed.prefix / "exercises" / sol.name).write_text(
+                nbformat.writes(student) + "\n"
+            )  # as `make exercises`
             page = f"{ed.prefix}exercises/{sol.stem}.html"
-            body = _render("page", student, sol, vendor=vendor, assets="",
-                           banner=W["exercise_banner"].format(href=html.escape(sol.name), name=html.escape(sol.name)))
+            body = _render(
+                "page",
+                student,
+                sol,
+                vendor=vendor,
+                assets="",
+                banner=W["exercise_banner"].format(href=html.escape(sol.name), name=html.escape(sol.name)),
+            )
             src_ex = "exercises" + ("/" + ed.lang if ed.prefix else "")
-            write(ed, page, rewrite_links(body, src_ex, f"{ed.prefix}exercises"), page_title=sol.stem,
-                  prev=(sols[i - 1].stem, f"{ed.prefix}exercises/{sols[i - 1].stem}.html") if i else None,
-                  next=(sols[i + 1].stem, f"{ed.prefix}exercises/{sols[i + 1].stem}.html") if i + 1 < len(sols) else None,
-                  download=(L["download_exercise"], f"{ed.prefix}exercises/{sol.name}"))
+            write(
+                ed,
+                page,
+                rewrite_links(body, src_ex, f"{ed.prefix}exercises"),
+                page_title=sol.stem,
+                prev=(sols[i - 1].stem, f"{ed.prefix}exercises/{sols[i - 1].stem}.html") if i else None,
+                next=(sols[i + 1].stem, f"{ed.prefix}exercises/{sols[i + 1].stem}.html") if i + 1 < len(sols) else None,
+                download=(L["download_exercise"], f"{ed.prefix}exercises/{sol.name}"),
+            )
             if instructor:
                 notes = grading_notes(sol)
                 graded[sol.stem] = notes
                 (out / ed.prefix / "instructor").mkdir(parents=True, exist_ok=True)
                 shutil.copy2(sol, out / ed.prefix / "instructor" / sol.name)
                 page = f"{ed.prefix}instructor/{sol.stem}.html"
-                body = _render("page", nb, sol, vendor=vendor, assets="", mark_graded=True,
-                               banner=W["instructor_banner"])
-                body = body.replace('<div class="vc-banner">', _grading_notes_html(notes, sol.stem)
-                                    + '\n<div class="vc-banner">', 1)
-                write(ed, page, rewrite_links(body, src_sol, f"{ed.prefix}instructor".rstrip("/")),
-                      page_title=sol.stem, searchable=False,
-                      prev=(sols[i - 1].stem, f"{ed.prefix}instructor/{sols[i - 1].stem}.html") if i else None,
-                      next=(sols[i + 1].stem, f"{ed.prefix}instructor/{sols[i + 1].stem}.html")
-                      if i + 1 < len(sols) else None,
-                      download=(L["download_solution"], f"{ed.prefix}instructor/{sol.name}"),
-                      extra=[(W["instructor_index"], f"{ed.prefix}instructor/index.html"),
-                             (W["student_version"], f"{ed.prefix}exercises/{sol.stem}.html")])
+                body = _render(
+                    "page", nb, sol, vendor=vendor, assets="", mark_graded=True, banner=W["instructor_banner"]
+                )
+                body = body.replace(
+                    '<div class="vc-banner">', _grading_notes_html(notes, sol.stem) + '\n<div class="vc-banner">', 1
+                )
+                write(
+                    ed,
+                    page,
+                    rewrite_links(body, src_sol, f"{ed.prefix}instructor".rstrip("/")),
+                    page_title=sol.stem,
+                    searchable=False,
+                    prev=(sols[i - 1].stem, f"{ed.prefix}instructor/{sols[i - 1].stem}.html") if i else None,
+                    next=(sols[i + 1].stem, f"{ed.prefix}instructor/{sols[i + 1].stem}.html")
+                    if i + 1 < len(sols)
+                    else None,
+                    download=(L["download_solution"], f"{ed.prefix}instructor/{sol.name}"),
+                    extra=[
+                        (W["instructor_index"], f"{ed.prefix}instructor/index.html"),
+                        (W["student_version"], f"{ed.prefix}exercises/{sol.stem}.html"),
+                    ],
+                )
         log(f"  {len(sols)} exercises ({ed.lang})" + (" (student + instructor)" if instructor else " (student only)"))
 
         # docs: the English ones, and those translated in docs/ko/ (the Korean index links the English for the rest)
@@ -782,27 +1012,43 @@ def build_site(out: Path = ROOT / "build" / "site", *, notebooks_dir: Path = ROO
             if text.startswith("<!-- translated from"):  # the i18n header (vitcourse.i18n.doc_problems)
                 text = text.split("\n", 1)[-1]
             body = _page(stem, _md_to_html(text), vendor=_href(page, "vendor"), lang=ed.lang)
-            write(ed, page, rewrite_links(body, src_docs, f"{ed.prefix}docs"),
-                  page_title=stem.replace("_", " ").capitalize(),
-                  extra=[(o.replace("_", " ").capitalize(), f"{ed.prefix}docs/{o}.html") for o in ed.docs if o != stem])
+            write(
+                ed,
+                page,
+                rewrite_links(body, src_docs, f"{ed.prefix}docs"),
+                page_title=stem.replace("_", " ").capitalize(),
+                extra=[(o.replace("_", " ").capitalize(), f"{ed.prefix}docs/{o}.html") for o in ed.docs if o != stem],
+            )
 
         # instructor index
         if instructor:
             rows = "".join(
-                f"<tr><td><a href=\"{s.stem}.html\">{html.escape(s.stem)}</a></td><td>{graded[s.stem]['total_points']}"
-                f"</td><td>{len(graded[s.stem]['tasks'])}</td><td><a href=\"{s.name}\">solution notebook</a> &middot; "
-                f"<a href=\"../exercises/{s.name}\">student notebook</a></td></tr>" for s in sols)
-            body = (f"<h1 id=\"instructor-material\">{W['instructor_index']}</h1><p>Exercises with solutions, executed "
-                    "outputs, hidden tests and grading notes. Not for students: <code>make site</code> builds the "
-                    "student site.</p><table class=\"vc-table\"><thead><tr><th>exercise</th><th>points</th>"
-                    f"<th>graded cells</th><th>downloads</th></tr></thead><tbody>{rows}</tbody></table>")
-            write(ed, f"{ed.prefix}instructor/index.html", _page(W["instructor_index"], body, vendor=vendor,
-                                                                 lang=ed.lang),
-                  page_title=W["instructor_index"], searchable=False)
+                f'<tr><td><a href="{s.stem}.html">{html.escape(s.stem)}</a></td><td>{graded[s.stem]["total_points"]}'
+                f'</td><td>{len(graded[s.stem]["tasks"])}</td><td><a href="{s.name}">solution notebook</a> &middot; '
+                f'<a href="../exercises/{s.name}">student notebook</a></td></tr>'
+                for s in sols
+            )
+            body = (
+                f'<h1 id="instructor-material">{W["instructor_index"]}</h1><p>Exercises with solutions, executed '
+                "outputs, hidden tests and grading notes. Not for students: <code>make site</code> builds the "
+                'student site.</p><table class="vc-table"><thead><tr><th>exercise</th><th>points</th>'
+                f"<th>graded cells</th><th>downloads</th></tr></thead><tbody>{rows}</tbody></table>"
+            )
+            write(
+                ed,
+                f"{ed.prefix}instructor/index.html",
+                _page(W["instructor_index"], body, vendor=vendor, lang=ed.lang),
+                page_title=W["instructor_index"],
+                searchable=False,
+            )
 
         # index
-        write(ed, f"{ed.prefix}index.html",
-              _index_html(title if title and not ed.prefix else W["title"], ed, docs, instructor), page_title=W["title"])
+        write(
+            ed,
+            f"{ed.prefix}index.html",
+            _index_html(title if title and not ed.prefix else W["title"], ed, docs, instructor),
+            page_title=W["title"],
+        )
         reader.write_search_index(out / ed.prefix, ed.index, ed.lang)
         log(f"  search index ({ed.lang}): {len(ed.index)} sections")
     _check_offline(out)
@@ -815,33 +1061,49 @@ def _index_html(title: str, ed: _Edition, docs, instructor: bool) -> str:
     here = ed.prefix + "index.html"
     cards = []
     for lec in ed.lectures:
-        links = [f'<a href="lectures/{lec.stem}.html">{W["read"]}</a>',
-                 f'<a href="{_href(here, ed.slides + lec.stem + ".slides.html")}">{W["slides"]}</a>',
-                 f'<a href="notebooks/{lec.path.name}">{W["notebook"]}</a>']
+        links = [
+            f'<a href="lectures/{lec.stem}.html">{W["read"]}</a>',
+            f'<a href="{_href(here, ed.slides + lec.stem + ".slides.html")}">{W["slides"]}</a>',
+            f'<a href="notebooks/{lec.path.name}">{W["notebook"]}</a>',
+        ]
         for ex in lec.exercises:
             links.append(f'<a href="exercises/{ex.name}">{e(W["exercise"].format(ex.stem))}</a>')
             if instructor:
                 links.append(f'<a href="instructor/{ex.stem}.html">{W["instructor"]}</a>')
-        goals = (f"<div class=\"vc-goals\"><b>{W['goals']}</b>{_md_to_html(lec.goals)}</div>" if lec.goals
-                 else f"<div class=\"vc-summary\">{_md_to_html(lec.summary)}</div>" if lec.summary else "")
-        prereq = (f"<div class=\"vc-prereq\"><b>{W['prereq']}</b>{_md_to_html(lec.prerequisites)}</div>"
-                  if lec.prerequisites else "")
+        goals = (
+            f'<div class="vc-goals"><b>{W["goals"]}</b>{_md_to_html(lec.goals)}</div>'
+            if lec.goals
+            else f'<div class="vc-summary">{_md_to_html(lec.summary)}</div>'
+            if lec.summary
+            else ""
+        )
+        prereq = (
+            f'<div class="vc-prereq"><b>{W["prereq"]}</b>{_md_to_html(lec.prerequisites)}</div>'
+            if lec.prerequisites
+            else ""
+        )
         cards.append(f"""<section class="vc-lecture" id="lecture-{e(lec.stem)}">
-<h3 id="h-{e(lec.stem)}">{e(lec.number + ' ' if lec.number and not lec.title.startswith(lec.number) else '')}{e(lec.title)}</h3>
+<h3 id="h-{e(lec.stem)}">{e(lec.number + " " if lec.number and not lec.title.startswith(lec.number) else "")}{e(lec.title)}</h3>
 {goals}{prereq}
-<p class="vc-links">{' '.join(links)}</p>
+<p class="vc-links">{" ".join(links)}</p>
 </section>""")
     listed = {ex for lec in ed.lectures for ex in lec.exercises}
     extra_html = "".join(
-        f"<li><a href=\"exercises/{s.name}\">{e(s.stem)} (.ipynb)</a>"
-        + (f" &middot; <a href=\"instructor/{s.stem}.html\">{W['instructor']}</a>" if instructor else "") + "</li>"
-        for s in ed.exercises if s not in listed)
+        f'<li><a href="exercises/{s.name}">{e(s.stem)} (.ipynb)</a>'
+        + (f' &middot; <a href="instructor/{s.stem}.html">{W["instructor"]}</a>' if instructor else "")
+        + "</li>"
+        for s in ed.exercises
+        if s not in listed
+    )
 
     def doc(stem):  # this edition's doc page when it has one, else the English one
         return (ed.prefix if stem in ed.docs else "") + f"docs/{stem}.html"
 
-    doc_links = "".join(f"<li><a href=\"{_href(here, doc(d.stem))}\">{e(d.stem.replace('_', ' ').capitalize())}"
-                        f"{'' if d.stem in ed.docs else W['doc_suffix']}</a></li>" for d in docs)
+    doc_links = "".join(
+        f'<li><a href="{_href(here, doc(d.stem))}">{e(d.stem.replace("_", " ").capitalize())}'
+        f"{'' if d.stem in ed.docs else W['doc_suffix']}</a></li>"
+        for d in docs
+    )
     names = {d.stem for d in docs}
     quick = []
     if "teaching" in names:
@@ -851,13 +1113,13 @@ def _index_html(title: str, ed: _Edition, docs, instructor: bool) -> str:
     if instructor:
         quick.append(f'<a href="instructor/index.html">{W["instructor_index"]}</a>')
     body = f"""<h1 id="top">{e(title)}</h1>
-<p>{W['intro']}</p>
-<p class="vc-links">{' '.join(quick)}</p>
-<h2 id="syllabus">{W['syllabus']}</h2>
-{''.join(cards) or f"<p>{W['none']}</p>"}
-{f'<h2 id="more-exercises">{W["more"]}</h2><ul>{extra_html}</ul>' if extra_html else ''}
-<h2 id="documents">{W['documents']}</h2>
-<ul>{doc_links or '<li>-</li>'}</ul>
+<p>{W["intro"]}</p>
+<p class="vc-links">{" ".join(quick)}</p>
+<h2 id="syllabus">{W["syllabus"]}</h2>
+{"".join(cards) or f"<p>{W['none']}</p>"}
+{f'<h2 id="more-exercises">{W["more"]}</h2><ul>{extra_html}</ul>' if extra_html else ""}
+<h2 id="documents">{W["documents"]}</h2>
+<ul>{doc_links or "<li>-</li>"}</ul>
 """
     return _page(title, body, vendor=_href(here, "vendor"), lang=ed.lang)
 
@@ -865,8 +1127,7 @@ def _index_html(title: str, ed: _Edition, docs, instructor: bool) -> str:
 # ----------------------------------------------------------------------------- in a browser
 
 
-def check_built(folder: Path, notebooks_dir: Path = ROOT / "notebooks", screenshots: Path | None = None,
-                log=print):
+def check_built(folder: Path, notebooks_dir: Path = ROOT / "notebooks", screenshots: Path | None = None, log=print):
     """Open every deck and page under ``folder`` in headless Chromium (`vitcourse.webcheck`), print a report and
     return it (``report.problems`` is empty when everything passed).
 
@@ -888,8 +1149,9 @@ def check_built(folder: Path, notebooks_dir: Path = ROOT / "notebooks", screensh
         return webcheck.check_folder(Path(folder), base, browser, shots=screenshots, expected=expected, log=log)
 
 
-def build_pdfs(folder: Path = ROOT / "build" / "slides", out: Path = ROOT / "build" / "pdf", *, browser=None,
-               log=print) -> list[str]:
+def build_pdfs(
+    folder: Path = ROOT / "build" / "slides", out: Path = ROOT / "build" / "pdf", *, browser=None, log=print
+) -> list[str]:
     """One PDF per deck built under ``folder`` (``make slides``) into ``out`` (``ko/`` decks into ``out/ko``),
     printed by headless Chromium from reveal.js's print view; returns the problems (a slide that would be cut or
     spill onto a second page, a page count other than the slide count), [] when every PDF is right.
@@ -902,7 +1164,7 @@ def build_pdfs(folder: Path = ROOT / "build" / "slides", out: Path = ROOT / "bui
     if not any(Path(folder).rglob("*.slides.html")):
         raise BuildError(f"no decks (*.slides.html) in {folder}: run `make slides` first")
     t0 = time.perf_counter()
-    with webcheck.serve(folder) as base, (contextlib.nullcontext(browser) if browser else webcheck.Browser()) as b:
+    with webcheck.serve(folder) as base, contextlib.nullcontext(browser) if browser else webcheck.Browser() as b:
         results = webcheck.print_folder(Path(folder), base, b, Path(out), log=log)
     problems = [f"{deck}: {p}" for deck, r in results.items() for p in r["problems"]]
     log(f"{len(results)} PDFs in {out} ({time.perf_counter() - t0:.1f} s), {len(problems)} problem(s)")
@@ -923,16 +1185,22 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(ROOT / "build" / "pdf"))
     p = sub.add_parser("site", help="the static course website (for students unless --instructor)")
     p.add_argument("--out", default=None, help="default: build/site, or build/site-instructor with --instructor")
-    p.add_argument("--instructor", action="store_true",
-                   help="add solutions, hidden tests, grading notes and speaker notes (never hand this site out)")
+    p.add_argument(
+        "--instructor",
+        action="store_true",
+        help="add solutions, hidden tests, grading notes and speaker notes (never hand this site out)",
+    )
     sub.add_parser("vendor", help="npm ci reveal.js and MathJax (package-lock.json) into build/npm")
     sub.add_parser("notes", help="speaker notes and slide types per lecture notebook")
     p = sub.add_parser("scan", help="list CDN references and external resources in a built folder")
     p.add_argument("folder")
     p = sub.add_parser("check", help="open every deck and page of a built folder in headless Chromium and report")
     p.add_argument("folder")
-    p.add_argument("--screenshots", default=None,
-                   help="folder for a screenshot of every slide (default: FOLDER-shots next to FOLDER)")
+    p.add_argument(
+        "--screenshots",
+        default=None,
+        help="folder for a screenshot of every slide (default: FOLDER-shots next to FOLDER)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.cmd == "slides":
@@ -956,8 +1224,10 @@ def main(argv=None) -> int:
             for r in rows:
                 flag = "" if r["notes"] else "   <- no speaker notes"
                 bad = r["missing_slide_type"] + r["invalid_slide_type"]
-                print(f"{Path(r['notebook']).name:40s} {r['cells']:4d} cells {r['subslides']:3d} slides "
-                      f"{r['notes']:3d} notes{flag}{f'   cells without a valid slide type: {bad}' if bad else ''}")
+                print(
+                    f"{Path(r['notebook']).name:40s} {r['cells']:4d} cells {r['subslides']:3d} slides "
+                    f"{r['notes']:3d} notes{flag}{f'   cells without a valid slide type: {bad}' if bad else ''}"
+                )
             return 0
         elif args.cmd == "scan":
             hits = find_cdn_references(Path(args.folder)) + find_external_resources(Path(args.folder))

@@ -4,6 +4,7 @@ Schedules are counted in optimiser steps, never in seconds, so a seeded run
 reproduces exactly; an optional ``max_seconds`` is only a safety net. The
 returned `History` holds the curves and plots itself.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -85,16 +86,23 @@ class History:
         return plot_history(self, title=title)
 
     def __repr__(self) -> str:
-        return (f"History(steps={self.steps_done}, final_acc={self.final_acc:.4f}, best_acc={self.best_acc:.4f}, "
-                f"seconds={self.seconds:.1f})")
+        return (
+            f"History(steps={self.steps_done}, final_acc={self.final_acc:.4f}, best_acc={self.best_acc:.4f}, "
+            f"seconds={self.seconds:.1f})"
+        )
 
 
 def _as_loader(data, batch_size: int, shuffle: bool, generator: torch.Generator | None, name: str) -> DataLoader:
     if isinstance(data, DataLoader):
         return data
     if isinstance(data, Dataset):
-        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=shuffle
-                          and len(cast(Sized, data)) >= batch_size)  # a map-style Dataset has a length
+        return DataLoader(
+            data,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            drop_last=shuffle and len(cast(Sized, data)) >= batch_size,
+        )  # a map-style Dataset has a length
     raise TypeError(f"{name} must be a torch Dataset or DataLoader, got {type(data).__name__}")
 
 
@@ -142,8 +150,10 @@ class _Batches:
             try:
                 batch = next(self._it)
             except StopIteration:
-                raise ValueError("train gives no batches (an empty dataset, or fewer examples than batch_size with "
-                                 "drop_last=True); pass more data or a smaller batch_size") from None
+                raise ValueError(
+                    "train gives no batches (an empty dataset, or fewer examples than batch_size with "
+                    "drop_last=True); pass more data or a smaller batch_size"
+                ) from None
         self.index += 1
         return batch
 
@@ -163,8 +173,10 @@ class _Batches:
         for name, gen in self._generators().items():
             state = start.get(f"data.{name}")
             if (gen is None) != (state is None):
-                raise ValueError("the checkpoint's data order was drawn with a different kind of loader (one with "
-                                 "a seeded generator and one without); resume with the same train data and loader")
+                raise ValueError(
+                    "the checkpoint's data order was drawn with a different kind of loader (one with "
+                    "a seeded generator and one without); resume with the same train data and loader"
+                )
             if gen is not None and state is not None:  # both or neither (checked above)
                 gen.set_state(state)
         self.epoch = position["epoch"]
@@ -186,8 +198,14 @@ def _to(batch, device):
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data, *, loss_fn: Callable = F.cross_entropy, batch_size: int = 256,
-             device: torch.device | str | None = None) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module,
+    data,
+    *,
+    loss_fn: Callable = F.cross_entropy,
+    batch_size: int = 256,
+    device: torch.device | str | None = None,
+) -> tuple[float, float]:
     """Mean loss and accuracy of a classifier over ``data`` (``(x, y)`` batches), under ``no_grad``."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     loader = _as_loader(data, batch_size, False, None, "data")
@@ -222,7 +240,7 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 256) -> torc
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    out = torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+    out = torch.cat([model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
     model.train(was_training)
     return out
 
@@ -235,18 +253,20 @@ def _resolve_device(device) -> torch.device:
         return device
     choices = ", ".join(repr(d) for d in (*DEVICES, "auto"))
     if not isinstance(device, str) or device.split(":")[0] not in DEVICES:
-        raise ValueError(f"device must be one of {choices}, a device with an index such as 'cuda:0', or a "
-                         f"torch.device; got {device!r}"
-                         + (": for an NVIDIA GPU use 'cuda' (or 'cuda:0'), for Apple silicon 'mps'"
-                            if device == "gpu" else ""))
+        raise ValueError(
+            f"device must be one of {choices}, a device with an index such as 'cuda:0', or a "
+            f"torch.device; got {device!r}"
+            + (": for an NVIDIA GPU use 'cuda' (or 'cuda:0'), for Apple silicon 'mps'" if device == "gpu" else "")
+        )
     kind = device.split(":")[0]
     try:
         get_device(kind)  # raises when that kind of device is not available
     except ValueError:
-        raise ValueError(f"device={device!r} was asked for, but no {kind} device is available here; "
-                         f"use 'cpu' or 'auto' (the best available device)") from None
+        raise ValueError(
+            f"device={device!r} was asked for, but no {kind} device is available here; "
+            f"use 'cpu' or 'auto' (the best available device)"
+        ) from None
     return torch.device(device)
-
 
 
 PRECISIONS = ("fp32", "bf16")
@@ -255,14 +275,21 @@ PRECISIONS = ("fp32", "bf16")
 def _autocast(device: torch.device, precision: str):
     """The forward pass's precision: float32 as is, or bfloat16 autocast (weights and optimiser stay float32)."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {precision!r}"
-                         + ("; float16 needs loss scaling, which fit does not do: use 'bf16'"
-                            if precision in {"fp16", "float16", "half"} else ""))
+        raise ValueError(
+            f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {precision!r}"
+            + (
+                "; float16 needs loss scaling, which fit does not do: use 'bf16'"
+                if precision in {"fp16", "float16", "half"}
+                else ""
+            )
+        )
     if precision == "fp32":
         return contextlib.nullcontext()
     if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise ValueError(f"precision='bf16' but this GPU ({torch.cuda.get_device_name(device)}) has no bfloat16 "
-                         f"support; use precision='fp32'")
+        raise ValueError(
+            f"precision='bf16' but this GPU ({torch.cuda.get_device_name(device)}) has no bfloat16 "
+            f"support; use precision='fp32'"
+        )
     if device.type not in {"cpu", "cuda"}:
         raise ValueError(f"precision='bf16' is supported on 'cpu' and 'cuda', not {device.type}; use precision='fp32'")
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
@@ -275,13 +302,33 @@ def _compiled(module: nn.Module) -> nn.Module:
     return cast(nn.Module, torch.compile(module))  # a compiled Module is an OptimizedModule (the stubs say callable)
 
 
-def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64, lr: float = 1e-3,
-        weight_decay: float = 0.05, warmup_steps: int = 0, min_lr: float = 0.0, eval_every: int | None = None,
-        loss_fn: Callable = F.cross_entropy, augment: Callable | None = None, label_smoothing: float = 0.0,
-        grad_clip: float | None = 1.0, seed: int = 0, device: torch.device | str | None = None,
-        max_seconds: float | None = None, progress: bool | None = None, desc: str = "train",
-        threads: int | str | None = None, checkpoint: str | os.PathLike | None = None,
-        checkpoint_every: int | None = None, precision: str = "fp32", compile: bool = False) -> History:
+def fit(
+    model: nn.Module,
+    train,
+    test=None,
+    *,
+    steps: int,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 0.05,
+    warmup_steps: int = 0,
+    min_lr: float = 0.0,
+    eval_every: int | None = None,
+    loss_fn: Callable = F.cross_entropy,
+    augment: Callable | None = None,
+    label_smoothing: float = 0.0,
+    grad_clip: float | None = 1.0,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    max_seconds: float | None = None,
+    progress: bool | None = None,
+    desc: str = "train",
+    threads: int | str | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+    precision: str = "fp32",
+    compile: bool = False,
+) -> History:
     """Train a classifier with AdamW and a warm-up + cosine schedule for a fixed number of steps.
 
     The same call runs in one process or in N under ``torchrun --nproc_per_node=N``
@@ -342,8 +389,9 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
     if checkpoint_every is not None and checkpoint is None:
         raise ValueError("checkpoint_every was given without checkpoint=PATH; pass the file to save to")
-    checkpoint_every = check_int("checkpoint_every", checkpoint_every if checkpoint_every is not None
-                                 else eval_every, minimum=1)
+    checkpoint_every = check_int(
+        "checkpoint_every", checkpoint_every if checkpoint_every is not None else eval_every, minimum=1
+    )
     if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
         raise TypeError(f"checkpoint must be a file path (str or pathlib.Path), got {type(checkpoint).__name__}")
     if not isinstance(compile, bool):
@@ -362,20 +410,29 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
     generator = torch.Generator().manual_seed(seed)
     if distributed:
         if not isinstance(train, Dataset) or isinstance(train, DataLoader):
-            raise TypeError(f"under torchrun, train must be a torch Dataset (fit splits each global batch between "
-                            f"the processes), got {type(train).__name__}; pass the dataset, not a DataLoader")
+            raise TypeError(
+                f"under torchrun, train must be a torch Dataset (fit splits each global batch between "
+                f"the processes), got {type(train).__name__}; pass the dataset, not a DataLoader"
+            )
         if batch_size % info.world:
-            raise ValueError(f"batch_size={batch_size} (the global batch) is not divisible by the {info.world} "
-                             f"processes; pick a multiple of {info.world}, e.g. "
-                             f"{batch_size // info.world * info.world or info.world}")
+            raise ValueError(
+                f"batch_size={batch_size} (the global batch) is not divisible by the {info.world} "
+                f"processes; pick a multiple of {info.world}, e.g. "
+                f"{batch_size // info.world * info.world or info.world}"
+            )
         n_train = len(cast(Sized, train))  # a map-style Dataset has a length (Dataset declares no __len__)
         if n_train < batch_size:
-            raise ValueError(f"train has {n_train} examples, fewer than batch_size={batch_size}: under torchrun "
-                             f"every step needs a full global batch; pass a smaller batch_size")
-        shard = dist_utils.GlobalBatchShard(torch.utils.data.RandomSampler(cast(Sized, train), generator=generator),
-                                            global_batch=batch_size, rank=info.rank, world=info.world)
-        train_loader = DataLoader(train, batch_size=shard.per_rank, sampler=shard, generator=generator,
-                                  drop_last=True)
+            raise ValueError(
+                f"train has {n_train} examples, fewer than batch_size={batch_size}: under torchrun "
+                f"every step needs a full global batch; pass a smaller batch_size"
+            )
+        shard = dist_utils.GlobalBatchShard(
+            torch.utils.data.RandomSampler(cast(Sized, train), generator=generator),
+            global_batch=batch_size,
+            rank=info.rank,
+            world=info.world,
+        )
+        train_loader = DataLoader(train, batch_size=shard.per_rank, sampler=shard, generator=generator, drop_last=True)
     else:
         train_loader = _as_loader(train, batch_size, True, generator, "train")
     test_loader = None
@@ -386,8 +443,9 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
             test_loader = DataLoader(part, batch_size=256)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
-    optimizer = make_adamw([{"params": decay, "weight_decay": weight_decay},
-                            {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    optimizer = make_adamw(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr
+    )
     step_model: nn.Module = model
     if distributed:
         from torch.nn.parallel import DistributedDataParallel
@@ -400,10 +458,20 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
     batches = _Batches(train_loader)
     running, start_step, seconds_before = 0.0, 0, 0.0
     seen: float = 0  # a count; all_sum gives it back as a float under torchrun
-    settings = {"steps": steps, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
-                "warmup_steps": warmup_steps, "min_lr": min_lr, "eval_every": eval_every,
-                "label_smoothing": label_smoothing, "grad_clip": grad_clip, "seed": seed, "precision": precision,
-                "train_size": len(cast(Sized, train_loader.dataset))}
+    settings = {
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "warmup_steps": warmup_steps,
+        "min_lr": min_lr,
+        "eval_every": eval_every,
+        "label_smoothing": label_smoothing,
+        "grad_clip": grad_clip,
+        "seed": seed,
+        "precision": precision,
+        "train_size": len(cast(Sized, train_loader.dataset)),
+    }
     signature = ckpt.model_signature(model)
     if checkpoint is not None and os.path.exists(checkpoint):
         saved = ckpt.load_checkpoint(checkpoint)
@@ -425,11 +493,25 @@ def fit(model: nn.Module, train, test=None, *, steps: int, batch_size: int = 64,
             return
         position, start_states = batches.state()
         curves = {k: getattr(history, k) for k in ("step", "train_loss", "test_loss", "test_acc", "lr")}
-        record = {"step": step, "settings": settings, "model_signature": signature,
-                  "model_class": type(model).__qualname__, "history": curves, "running": running, "seen": seen,
-                  "seconds": seconds_before + time.perf_counter() - start, "data": position}
-        ckpt.save_checkpoint(checkpoint, model=model, optimizer=optimizer, record=record,
-                             rng=ckpt.rng_snapshot(device), extra_tensors=start_states)
+        record = {
+            "step": step,
+            "settings": settings,
+            "model_signature": signature,
+            "model_class": type(model).__qualname__,
+            "history": curves,
+            "running": running,
+            "seen": seen,
+            "seconds": seconds_before + time.perf_counter() - start,
+            "data": position,
+        }
+        ckpt.save_checkpoint(
+            checkpoint,
+            model=model,
+            optimizer=optimizer,
+            record=record,
+            rng=ckpt.rng_snapshot(device),
+            extra_tensors=start_states,
+        )
 
     with threads_for(model if device.type == "cpu" else None, threads=threads):
         show = info.main and (progress_enabled() if progress is None else bool(progress))

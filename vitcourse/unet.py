@@ -35,6 +35,7 @@ Also here: `TransUNet` (a ViT encoder with this decoder). The lecture's data
 its segmentation metrics (`vitcourse.metrics`: IoU and Dice) are in their own
 modules. Used by ``notebooks/10_unet.ipynb``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -45,9 +46,17 @@ from .utils import check_image_dtype, check_int, moved_names
 
 __all__ = ["DoubleConv", "Down", "Up", "UNet", "TransUNet", "pad_to"]
 # names that lived here before the split (an old notebook importing one is told where it went)
-__getattr__ = moved_names(__name__, {"SegmentationCanvas": "vitcourse.data", "DenoisingCanvas": "vitcourse.data",
-                                       **{n: "vitcourse.metrics" for n in ("confusion_matrix", "iou_per_class",
-                                                                           "dice_per_class", "mean_iou", "mean_dice")}})
+__getattr__ = moved_names(
+    __name__,
+    {
+        "SegmentationCanvas": "vitcourse.data",
+        "DenoisingCanvas": "vitcourse.data",
+        **{
+            n: "vitcourse.metrics"
+            for n in ("confusion_matrix", "iou_per_class", "dice_per_class", "mean_iou", "mean_dice")
+        },
+    },
+)
 
 
 # ----------------------------------------------------------------------------- building blocks
@@ -152,12 +161,22 @@ class UNet(nn.Module):
     and ``dec{L-1}..dec0`` (decoder output per level).
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int | None = None, *, num_classes: int | None = None,
-                 depth: int = 4, width: int = 64, skips: bool = True):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int | None = None,
+        *,
+        num_classes: int | None = None,
+        depth: int = 4,
+        width: int = 64,
+        skips: bool = True,
+    ):
         super().__init__()
         if out_channels is not None and num_classes is not None and out_channels != num_classes:
-            raise ValueError(f"give out_channels or num_classes, not both with different values "
-                             f"(out_channels={out_channels}, num_classes={num_classes})")
+            raise ValueError(
+                f"give out_channels or num_classes, not both with different values "
+                f"(out_channels={out_channels}, num_classes={num_classes})"
+            )
         out_channels = out_channels if out_channels is not None else num_classes
         if out_channels is None:
             raise TypeError("UNet needs out_channels (or num_classes): the number of output channels")
@@ -187,8 +206,10 @@ class UNet(nn.Module):
         check_image_dtype("x", x, self.head.weight.dtype)
         H, W = x.shape[-2:]
         if min(H, W) < self.min_size:
-            raise ValueError(f"input size {H}x{W} is too small for depth {self.depth}: each side needs at least "
-                             f"2**{self.depth} = {self.min_size} pixels so the bottleneck keeps one pixel")
+            raise ValueError(
+                f"input size {H}x{W} is too small for depth {self.depth}: each side needs at least "
+                f"2**{self.depth} = {self.min_size} pixels so the bottleneck keeps one pixel"
+            )
 
     def forward(self, x: torch.Tensor, return_features: bool = False):
         self._check_input(x)
@@ -272,8 +293,9 @@ class TransUNet(nn.Module):
 
         P = vit_config.patch_size
         if P < 2 or P & (P - 1):
-            raise ValueError(f"patch size {P} must be a power of two >= 2 so that log2(P) decoder stages "
-                             f"restore the pixel grid")
+            raise ValueError(
+                f"patch size {P} must be a power of two >= 2 so that log2(P) decoder stages restore the pixel grid"
+            )
         self.out_channels = check_int("out_channels", out_channels, minimum=1)
         self.width = check_int("width", width, minimum=1)
         self.config = vit_config.replace(num_classes=0)
@@ -289,7 +311,7 @@ class TransUNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, C, H, W = x.shape
         P = self.config.patch_size
-        tokens = self.vit.forward_features(x)[:, self.vit.num_prefix_tokens:]  # (B, N, D), class token dropped
+        tokens = self.vit.forward_features(x)[:, self.vit.num_prefix_tokens :]  # (B, N, D), class token dropped
         grid = tokens.transpose(1, 2).reshape(B, self.config.dim, H // P, W // P)  # (B, D, H/P, W/P)
         h = self.to_grid(grid)  # (B, width * P, H/P, W/P): the bottleneck
         skips = [self.inc(x)]  # (B, width, H, W)

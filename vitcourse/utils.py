@@ -6,6 +6,7 @@ laptop and on a GPU machine without edits. `configure_threads` picks the
 number of CPU threads for a model's size, so training keeps its speed on a
 busy laptop (see "CPU threads on a busy machine" in docs/teaching.md).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,22 @@ from typing import Iterator, NamedTuple
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "moved_names", "check_int", "check_positive", "check_fraction",
-           "check_images", "check_image_dtype", "DEVICES", "choose_threads", "configure_threads", "threads_for",
-           "wait_policy_at_start", "SMALL_MODEL_PARAMS"]
+__all__ = [
+    "seed_everything",
+    "get_device",
+    "moved_names",
+    "check_int",
+    "check_positive",
+    "check_fraction",
+    "check_images",
+    "check_image_dtype",
+    "DEVICES",
+    "choose_threads",
+    "configure_threads",
+    "threads_for",
+    "wait_policy_at_start",
+    "SMALL_MODEL_PARAMS",
+]
 
 DEVICES = ("cpu", "cuda", "mps")  # the devices the course supports; "auto" (None) picks the best one
 
@@ -29,11 +43,14 @@ def moved_names(module: str, moved: dict[str, str]):
     raises an ImportError that says where it lives now (an old notebook's ``from vitcourse.vit import
     random_affine`` then tells its reader what to write), and every other missing name is the usual
     AttributeError."""
+
     def __getattr__(name: str):
         if name in moved:
-            raise ImportError(f"{name} moved from {module} to {moved[name]}: write "
-                              f"`from {moved[name]} import {name}`", name=module)
+            raise ImportError(
+                f"{name} moved from {module} to {moved[name]}: write `from {moved[name]} import {name}`", name=module
+            )
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
     return __getattr__
 
 
@@ -86,14 +103,18 @@ def check_image_dtype(name: str, images: torch.Tensor, expected: torch.dtype) ->
     """
     if not images.is_floating_point():
         raw = " (raw pixels 0..255)" if images.dtype == torch.uint8 else ""
-        raise TypeError(f"{name} has dtype {images.dtype}{raw}"
-                        f", but the model takes floating point images: convert with `{name}.float() / 255` "
-                        f"(then normalise them as the training images were)")
+        raise TypeError(
+            f"{name} has dtype {images.dtype}{raw}"
+            f", but the model takes floating point images: convert with `{name}.float() / 255` "
+            f"(then normalise them as the training images were)"
+        )
     if images.dtype != expected:
-        raise TypeError(f"{name} has dtype {images.dtype} but the model's weights are {expected}: convert the "
-                        f"images with `{name}.to({str(expected).replace('torch.', 'torch.')})`"
-                        f"{' (i.e. `.float()`)' if expected == torch.float32 else ''}, or the model with "
-                        f"`model.to({expected})`")
+        raise TypeError(
+            f"{name} has dtype {images.dtype} but the model's weights are {expected}: convert the "
+            f"images with `{name}.to({str(expected).replace('torch.', 'torch.')})`"
+            f"{' (i.e. `.float()`)' if expected == torch.float32 else ''}, or the model with "
+            f"`model.to({expected})`"
+        )
 
 
 def seed_everything(seed: int) -> int:
@@ -155,8 +176,9 @@ class ThreadChoice(NamedTuple):
     reason: str
 
 
-def choose_threads(num_params: int | None, *, current: int, requested: int | str | None = None,
-                   env: str | None = None) -> tuple[int, str]:
+def choose_threads(
+    num_params: int | None, *, current: int, requested: int | str | None = None, env: str | None = None
+) -> tuple[int, str]:
     """The CPU thread count for a model of ``num_params`` parameters, and the reason (a pure function).
 
     Order: ``requested`` (an argument), then ``env`` (the ``VITCOURSE_THREADS``
@@ -202,8 +224,7 @@ def configure_threads(model=None, *, threads: int | str | None = None) -> Thread
             raise TypeError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")
         num_params = sum(p.numel() for p in model.parameters())
     previous = torch.get_num_threads()
-    n, reason = choose_threads(num_params, current=previous, requested=threads,
-                               env=os.environ.get("VITCOURSE_THREADS"))
+    n, reason = choose_threads(num_params, current=previous, requested=threads, env=os.environ.get("VITCOURSE_THREADS"))
     if n != previous:
         torch.set_num_threads(n)
     return ThreadChoice(n, previous, reason)

@@ -40,6 +40,7 @@ own module: `vitcourse.rollout` (attention rollout), `vitcourse.augment`
 (`random_affine`) and `vitcourse.vit_hf` (pretrained Hugging Face and timm
 weights: `vit_from_hf`, `vit_from_timm`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,9 +56,16 @@ from .utils import check_fraction, check_image_dtype, check_images, check_int, c
 
 __all__ = ["ViTConfig", "ViT", "PatchEmbedding", "patchify", "unpatchify", "count_parameters"]
 # names that lived here before the split (an old notebook importing one is told where it went)
-__getattr__ = moved_names(__name__, {"random_affine": "vitcourse.augment", "attention_rollout": "vitcourse.rollout",
-                                       "cls_attention_grid": "vitcourse.rollout", "vit_from_hf": "vitcourse.vit_hf",
-                                       "vit_from_timm": "vitcourse.vit_hf"})
+__getattr__ = moved_names(
+    __name__,
+    {
+        "random_affine": "vitcourse.augment",
+        "attention_rollout": "vitcourse.rollout",
+        "cls_attention_grid": "vitcourse.rollout",
+        "vit_from_hf": "vitcourse.vit_hf",
+        "vit_from_timm": "vitcourse.vit_hf",
+    },
+)
 
 
 # ----------------------------------------------------------------------------- patches
@@ -90,8 +98,10 @@ def unpatchify(patches: torch.Tensor, patch_size: int, grid: tuple[int, int] | i
     if patches.shape[1] != h * w:
         raise ValueError(f"patches has {patches.shape[1]} patches, but a {h}x{w} grid needs {h * w}")
     if patches.shape[2] != patch_size * patch_size * channels:
-        raise ValueError(f"patches has {patches.shape[2]} values per patch, but patch size {patch_size} with "
-                         f"{channels} channels needs {patch_size * patch_size * channels}")
+        raise ValueError(
+            f"patches has {patches.shape[2]} values per patch, but patch size {patch_size} with "
+            f"{channels} channels needs {patch_size * patch_size * channels}"
+        )
     return rearrange(patches, "b (h w) (p q c) -> b c (h p) (w q)", h=h, w=w, p=patch_size, q=patch_size, c=channels)
 
 
@@ -205,12 +215,17 @@ class ViTConfig:
         if self.class_token is not None and not isinstance(self.class_token, bool):
             raise TypeError(f"class_token must be None or a bool, got {self.class_token!r}")
         if self.pool == "cls" and self.class_token is False:
-            raise ValueError("pool='cls' needs class_token=True (or None): the class token is what is pooled; "
-                             "use pool='mean' for a model without one")
+            raise ValueError(
+                "pool='cls' needs class_token=True (or None): the class token is what is pooled; "
+                "use pool='mean' for a model without one"
+            )
 
     def __repr__(self) -> str:
-        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
-                 if f.name not in _LATER or getattr(self, f.name) != _LATER[f.name]]
+        shown = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)
+            if f.name not in _LATER or getattr(self, f.name) != _LATER[f.name]
+        ]
         return f"ViTConfig({', '.join(shown)})"
 
     @property
@@ -225,7 +240,7 @@ class ViTConfig:
 
     @property
     def num_patches(self) -> int:
-        return self.grid_size ** 2
+        return self.grid_size**2
 
     @property
     def num_tokens(self) -> int:
@@ -244,8 +259,21 @@ class ViTConfig:
     @classmethod
     def tiny_digits(cls, **overrides) -> "ViTConfig":
         """The lecture's CPU model for 16x16 digits (``load_digits(upscale=2)``).  # 137k params"""
-        return cls(**{**dict(image_size=16, patch_size=4, in_channels=1, num_classes=10, dim=64, depth=4,
-                             num_heads=4, mlp_dim=128), **overrides})
+        return cls(
+            **{
+                **dict(
+                    image_size=16,
+                    patch_size=4,
+                    in_channels=1,
+                    num_classes=10,
+                    dim=64,
+                    depth=4,
+                    num_heads=4,
+                    mlp_dim=128,
+                ),
+                **overrides,
+            }
+        )
 
     @classmethod
     def ti16(cls, **overrides) -> "ViTConfig":
@@ -316,11 +344,21 @@ class ViT(nn.Module):
         else:
             self.register_buffer("pos_embed", self._sincos(c.grid_size, c.grid_size), persistent=False)
         self.dropout = nn.Dropout(c.dropout)
-        self.blocks = nn.ModuleList([
-            PreNormBlock(c.dim, c.num_heads, mlp_dim=c.mlp_dim, activation=c.activation, qkv_bias=c.qkv_bias,
-                         dropout=c.dropout, attn_dropout=c.attn_dropout, norm_eps=c.norm_eps)
-            for _ in range(c.depth)
-        ])
+        self.blocks = nn.ModuleList(
+            [
+                PreNormBlock(
+                    c.dim,
+                    c.num_heads,
+                    mlp_dim=c.mlp_dim,
+                    activation=c.activation,
+                    qkv_bias=c.qkv_bias,
+                    dropout=c.dropout,
+                    attn_dropout=c.attn_dropout,
+                    norm_eps=c.norm_eps,
+                )
+                for _ in range(c.depth)
+            ]
+        )
         # The final LayerNorm: on every token before pooling (paper), or on the pooled vector (timm's fc_norm).
         self.norm = nn.Identity() if c.fc_norm else nn.LayerNorm(c.dim, eps=c.norm_eps)
         self.fc_norm = nn.LayerNorm(c.dim, eps=c.norm_eps) if c.fc_norm else nn.Identity()
@@ -359,8 +397,9 @@ class ViT(nn.Module):
             return self.pos_embed
         if self.config.pos_embedding == "sincos":
             return self._sincos(grid_h, grid_w).to(self.pos_embed)
-        return resize_grid_embedding(self.pos_embed, (g, g), (grid_h, grid_w),
-                                          num_prefix_tokens=self.num_prefix_tokens, mode="bicubic")
+        return resize_grid_embedding(
+            self.pos_embed, (g, g), (grid_h, grid_w), num_prefix_tokens=self.num_prefix_tokens, mode="bicubic"
+        )
 
     # -- forward
 
@@ -371,20 +410,24 @@ class ViT(nn.Module):
         B, C, H, W = images.shape
         P, S = self.config.patch_size, self.config.image_size
         if C != self.config.in_channels:
-            raise ValueError(f"images have {C} channels, expected {self.config.in_channels} "
-                             f"(shape {tuple(images.shape)})")
+            raise ValueError(
+                f"images have {C} channels, expected {self.config.in_channels} (shape {tuple(images.shape)})"
+            )
         _check_divisible(H, W, P)
         if (H, W) != (S, S) and not interpolate_pos_encoding:
-            raise ValueError(f"image size {H}x{W} differs from the configured {S}x{S}; pass "
-                             f"interpolate_pos_encoding=True to resize the position embeddings")
+            raise ValueError(
+                f"image size {H}x{W} differs from the configured {S}x{S}; pass "
+                f"interpolate_pos_encoding=True to resize the position embeddings"
+            )
         x = self.patch_embed(images)  # (B, N, D)
         if self.cls_token is not None:
             x = torch.cat([self.cls_token.expand(B, -1, -1), x], dim=1)  # (B, T, D), T = N + 1
         x = x + self.position_embeddings(H // P, W // P)  # (B, T, D)
         return self.dropout(x)
 
-    def forward_features(self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False,
-                         return_attn: bool = False):
+    def forward_features(
+        self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False, return_attn: bool = False
+    ):
         """All tokens after the last block and ``norm``, ``(B, T, D)`` (plus attention maps on request).
 
         With ``config.fc_norm`` the tokens are not normalised here (``norm``
@@ -406,13 +449,12 @@ class ViT(nn.Module):
         if self.config.pool == "cls":
             pooled = tokens[:, 0]  # (B, D)
         else:
-            pooled = tokens[:, self.num_prefix_tokens:].mean(dim=1)  # (B, D), the class token (if any) left out
+            pooled = tokens[:, self.num_prefix_tokens :].mean(dim=1)  # (B, D), the class token (if any) left out
         return self.fc_norm(pooled)  # (B, D); an Identity unless config.fc_norm
 
     def forward(self, images: torch.Tensor, *, interpolate_pos_encoding: bool = False, return_attn: bool = False):
         """Logits ``(B, K)``; with ``return_attn=True`` also a list of ``L`` attention maps ``(B, H, T, T)``."""
-        out = self.forward_features(images, interpolate_pos_encoding=interpolate_pos_encoding,
-                                         return_attn=return_attn)
+        out = self.forward_features(images, interpolate_pos_encoding=interpolate_pos_encoding, return_attn=return_attn)
         tokens, maps = out if return_attn else (out, None)
         logits = self.head(self.pool(tokens))  # (B, K)
         return (logits, maps) if return_attn else logits

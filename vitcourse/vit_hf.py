@@ -23,6 +23,7 @@ Name mapping (Hugging Face -> course; transformers >= 5's module names are mappe
 ``vit.layernorm`` -> ``norm``; ``classifier`` -> ``head``. timm: ``blocks.i.attn.qkv`` is split
 into ``q_proj``, ``k_proj``, ``v_proj``; ``attn.proj`` -> ``attn.out_proj``; other names are already ours.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,9 +76,11 @@ def _refuse_fc_norm(keys, port: str) -> None:
     """fc_norm is a LayerNorm *after* pooling: loading it as the final ``norm`` would give wrong logits, silently."""
     found = [k for k in keys if "fc_norm" in k]
     if found:
-        raise ValueError(f"state_dict has {found} (timm's fc_norm: the LayerNorm after mean pooling, as in MAE and "
-                         f"DeiT-III); {port} has no such layer and must not load it as the final norm. Use "
-                         f"vit_from_timm, which maps it onto ViTConfig(fc_norm=True)")
+        raise ValueError(
+            f"state_dict has {found} (timm's fc_norm: the LayerNorm after mean pooling, as in MAE and "
+            f"DeiT-III); {port} has no such layer and must not load it as the final norm. Use "
+            f"vit_from_timm, which maps it onto ViTConfig(fc_norm=True)"
+        )
 
 
 def _convert_hf_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -85,7 +88,7 @@ def _convert_hf_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, 
     _refuse_fc_norm(state_dict, "a Hugging Face ViT")
     out, unknown = {}, []
     for key, value in state_dict.items():
-        k = key[len("vit."):] if key.startswith("vit.") else key
+        k = key[len("vit.") :] if key.startswith("vit.") else key
         if any(k.startswith(p) for p in _HF_IGNORED):
             continue
         if k in _HF_TOP_KEYS:
@@ -93,7 +96,7 @@ def _convert_hf_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, 
             continue
         for prefix in ("layers.", "encoder.layer."):
             if k.startswith(prefix):
-                index, _, rest = k[len(prefix):].partition(".")
+                index, _, rest = k[len(prefix) :].partition(".")
                 stem, _, leaf = rest.rpartition(".")
                 if index.isdigit() and stem in _HF_BLOCK_KEYS:
                     out[f"blocks.{int(index)}.{_HF_BLOCK_KEYS[stem]}.{leaf}"] = value
@@ -101,14 +104,17 @@ def _convert_hf_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, 
         else:
             unknown.append(key)
     if unknown:
-        raise ValueError(f"state_dict has keys that are not part of a Hugging Face ViT: {unknown[:8]}"
-                         f"{' ...' if len(unknown) > 8 else ''}")
+        raise ValueError(
+            f"state_dict has keys that are not part of a Hugging Face ViT: {unknown[:8]}"
+            f"{' ...' if len(unknown) > 8 else ''}"
+        )
     return out
 
 
 def _config_from_hf(hf_config, num_classes: int) -> ViTConfig:
-    get: Callable[..., Any] = hf_config.get if isinstance(hf_config, Mapping) else \
-        lambda k, d=None: getattr(hf_config, k, d)
+    get: Callable[..., Any] = (
+        hf_config.get if isinstance(hf_config, Mapping) else lambda k, d=None: getattr(hf_config, k, d)
+    )
     act = get("hidden_act", "gelu")
     if act not in _HF_ACTIVATIONS:
         raise ValueError(f"hidden_act must be one of {sorted(_HF_ACTIVATIONS)} (exact or tanh GELU), got {act!r}")
@@ -121,13 +127,21 @@ def _config_from_hf(hf_config, num_classes: int) -> ViTConfig:
             v = v[0]
         return int(v)
 
-    return ViTConfig(image_size=side("image_size"), patch_size=side("patch_size"),
-                     in_channels=int(get("num_channels", 3)), num_classes=num_classes, dim=int(get("hidden_size")),
-                     depth=int(get("num_hidden_layers")), num_heads=int(get("num_attention_heads")),
-                     mlp_dim=int(get("intermediate_size")), qkv_bias=bool(get("qkv_bias", True)),
-                     norm_eps=float(get("layer_norm_eps", 1e-12)), activation=_HF_ACTIVATIONS[act],
-                     dropout=float(get("hidden_dropout_prob", 0.0)),
-                     attn_dropout=float(get("attention_probs_dropout_prob", 0.0)))
+    return ViTConfig(
+        image_size=side("image_size"),
+        patch_size=side("patch_size"),
+        in_channels=int(get("num_channels", 3)),
+        num_classes=num_classes,
+        dim=int(get("hidden_size")),
+        depth=int(get("num_hidden_layers")),
+        num_heads=int(get("num_attention_heads")),
+        mlp_dim=int(get("intermediate_size")),
+        qkv_bias=bool(get("qkv_bias", True)),
+        norm_eps=float(get("layer_norm_eps", 1e-12)),
+        activation=_HF_ACTIVATIONS[act],
+        dropout=float(get("hidden_dropout_prob", 0.0)),
+        attn_dropout=float(get("attention_probs_dropout_prob", 0.0)),
+    )
 
 
 def _config_from_state_dict(sd: Mapping[str, torch.Tensor], num_heads: int, norm_eps: float) -> ViTConfig:
@@ -141,10 +155,18 @@ def _config_from_state_dict(sd: Mapping[str, torch.Tensor], num_heads: int, norm
     if grid * grid != tokens - 1:
         raise ValueError(f"position embeddings have {tokens} rows; expected a class token plus a square grid")
     depth = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks."))
-    return ViTConfig(image_size=grid * patch, patch_size=patch, in_channels=channels,
-                     num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0, dim=dim, depth=depth,
-                     num_heads=num_heads, mlp_dim=mlp_dim, qkv_bias="blocks.0.attn.q_proj.bias" in sd,
-                     norm_eps=norm_eps)
+    return ViTConfig(
+        image_size=grid * patch,
+        patch_size=patch,
+        in_channels=channels,
+        num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0,
+        dim=dim,
+        depth=depth,
+        num_heads=num_heads,
+        mlp_dim=mlp_dim,
+        qkv_bias="blocks.0.attn.q_proj.bias" in sd,
+        norm_eps=norm_eps,
+    )
 
 
 def _read_checkpoint_dir(path: Path) -> tuple[dict, dict]:
@@ -198,8 +220,9 @@ def vit_from_hf(source, *, config=None, num_heads: int | None = None, norm_eps: 
         state_dict = source
         hf_config = config
     else:
-        raise TypeError(f"source must be a Hugging Face ViT model, a state dict or a directory path, "
-                        f"got {type(source).__name__}")
+        raise TypeError(
+            f"source must be a Hugging Face ViT model, a state dict or a directory path, got {type(source).__name__}"
+        )
     sd = _convert_hf_state_dict(state_dict)
     num_classes = sd["head.weight"].shape[0] if "head.weight" in sd else 0
     if isinstance(hf_config, ViTConfig):
@@ -216,9 +239,11 @@ def vit_from_hf(source, *, config=None, num_heads: int | None = None, norm_eps: 
 def _load_converted(cfg: ViTConfig, sd: Mapping[str, torch.Tensor]) -> ViT:
     """``ViT(cfg)`` holding the (renamed) weights ``sd``, every name and shape checked; in ``eval()`` mode."""
     if cfg.fc_norm != ("fc_norm.weight" in sd):
-        raise ValueError(f"the weights {'have' if 'fc_norm.weight' in sd else 'lack'} fc_norm (a LayerNorm after "
-                         f"pooling) but the config has fc_norm={cfg.fc_norm}: a LayerNorm before and one after "
-                         f"mean pooling give different logits; use config.replace(fc_norm={'fc_norm.weight' in sd})")
+        raise ValueError(
+            f"the weights {'have' if 'fc_norm.weight' in sd else 'lack'} fc_norm (a LayerNorm after "
+            f"pooling) but the config has fc_norm={cfg.fc_norm}: a LayerNorm before and one after "
+            f"mean pooling give different logits; use config.replace(fc_norm={'fc_norm.weight' in sd})"
+        )
     with torch.device("meta"):  # no memory and no random init: every weight comes from the checkpoint
         model = ViT(cfg)
     expected = model.state_dict()
@@ -238,10 +263,25 @@ def _load_converted(cfg: ViTConfig, sd: Mapping[str, torch.Tensor]) -> ViT:
 # ----------------------------------------------------------------------------- timm (and MAE, DeiT) weights
 
 # timm's VisionTransformer names -> ours; the fused ``attn.qkv`` is split into q, k, v in `_convert_timm_state_dict`.
-_TIMM_BLOCK_KEYS = {"norm1": "norm1", "norm2": "norm2", "attn.proj": "attn.out_proj", "mlp.fc1": "mlp.fc1",
-                    "mlp.fc2": "mlp.fc2"}
-_TIMM_TOP_KEYS = {"cls_token", "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias", "norm.weight",
-                  "norm.bias", "fc_norm.weight", "fc_norm.bias", "head.weight", "head.bias"}
+_TIMM_BLOCK_KEYS = {
+    "norm1": "norm1",
+    "norm2": "norm2",
+    "attn.proj": "attn.out_proj",
+    "mlp.fc1": "mlp.fc1",
+    "mlp.fc2": "mlp.fc2",
+}
+_TIMM_TOP_KEYS = {
+    "cls_token",
+    "pos_embed",
+    "patch_embed.proj.weight",
+    "patch_embed.proj.bias",
+    "norm.weight",
+    "norm.bias",
+    "fc_norm.weight",
+    "fc_norm.bias",
+    "head.weight",
+    "head.bias",
+}
 
 
 def _convert_timm_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -251,7 +291,7 @@ def _convert_timm_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str
         if key in _TIMM_TOP_KEYS:
             out[key] = value
             continue
-        index, _, rest = key[len("blocks."):].partition(".") if key.startswith("blocks.") else ("", "", "")
+        index, _, rest = key[len("blocks.") :].partition(".") if key.startswith("blocks.") else ("", "", "")
         stem, _, leaf = rest.rpartition(".")
         if index.isdigit() and stem == "attn.qkv" and leaf in ("weight", "bias"):
             q, k, v = value.chunk(3, dim=0)  # timm stacks the projections as rows [q; k; v]
@@ -262,14 +302,21 @@ def _convert_timm_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str
         else:
             unknown.append(key)
     if unknown:
-        raise ValueError(f"state_dict has keys that this port of timm's plain ViT does not know (layer scale, "
-                         f"register tokens, q/k norms and relative positions are not supported): {unknown[:8]}"
-                         f"{' ...' if len(unknown) > 8 else ''}")
+        raise ValueError(
+            f"state_dict has keys that this port of timm's plain ViT does not know (layer scale, "
+            f"register tokens, q/k norms and relative positions are not supported): {unknown[:8]}"
+            f"{' ...' if len(unknown) > 8 else ''}"
+        )
     return out
 
 
-def vit_from_timm(state_dict: Mapping[str, torch.Tensor], *, config: ViTConfig | None = None,
-                  num_heads: int | None = None, norm_eps: float = 1e-6) -> ViT:
+def vit_from_timm(
+    state_dict: Mapping[str, torch.Tensor],
+    *,
+    config: ViTConfig | None = None,
+    num_heads: int | None = None,
+    norm_eps: float = 1e-6,
+) -> ViT:
     """Build our `ViT` from the state dict of a timm ``VisionTransformer`` (also MAE and DeiT fine-tuned ViTs).
 
     timm names the final LayerNorm ``norm`` when it normalises every token
@@ -307,14 +354,25 @@ def vit_from_timm(state_dict: Mapping[str, torch.Tensor], *, config: ViTConfig |
         has_cls, fc_norm = "cls_token" in sd, "fc_norm.weight" in sd
         grid = math.isqrt(tokens - has_cls)
         if grid * grid != tokens - has_cls:
-            raise ValueError(f"pos_embed has {tokens} rows; expected {'a class token plus ' if has_cls else ''}a "
-                             f"square grid (timm's no_embed_class layout is not supported)")
-        config = ViTConfig(image_size=grid * patch, patch_size=patch, in_channels=channels,
-                           num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0, dim=dim,
-                           depth=1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks.")),
-                           num_heads=num_heads, mlp_dim=mlp_dim, qkv_bias="blocks.0.attn.q_proj.bias" in sd,
-                           norm_eps=norm_eps, pool="cls" if has_cls and not fc_norm else "mean", fc_norm=fc_norm,
-                           class_token=has_cls)
+            raise ValueError(
+                f"pos_embed has {tokens} rows; expected {'a class token plus ' if has_cls else ''}a "
+                f"square grid (timm's no_embed_class layout is not supported)"
+            )
+        config = ViTConfig(
+            image_size=grid * patch,
+            patch_size=patch,
+            in_channels=channels,
+            num_classes=sd["head.weight"].shape[0] if "head.weight" in sd else 0,
+            dim=dim,
+            depth=1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks.")),
+            num_heads=num_heads,
+            mlp_dim=mlp_dim,
+            qkv_bias="blocks.0.attn.q_proj.bias" in sd,
+            norm_eps=norm_eps,
+            pool="cls" if has_cls and not fc_norm else "mean",
+            fc_norm=fc_norm,
+            class_token=has_cls,
+        )
     elif not isinstance(config, ViTConfig):
         raise TypeError(f"config must be a vitcourse ViTConfig, got {type(config).__name__}")
     return _load_converted(config, sd)

@@ -23,6 +23,7 @@ without a heading, and a slide count that differs from the deck notebook's
 slide metadata are problems. A screenshot of every slide goes to
 ``shots/NN_x/slide-H-V.png`` (H, V counted from 1).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,8 +43,21 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 if TYPE_CHECKING:  # playwright is optional at run time (the site extra); imported where a browser starts
     from playwright.sync_api import Page
 
-__all__ = ["find_chromium", "unavailable", "serve", "Browser", "Tab", "Report", "check_deck", "check_page",
-           "check_folder", "missing_glyphs", "print_deck", "print_folder", "pdf_page_count"]
+__all__ = [
+    "find_chromium",
+    "unavailable",
+    "serve",
+    "Browser",
+    "Tab",
+    "Report",
+    "check_deck",
+    "check_page",
+    "check_folder",
+    "missing_glyphs",
+    "print_deck",
+    "print_folder",
+    "pdf_page_count",
+]
 
 #: The slide size the decks are built for (Reveal.initialize width/height).
 SLIDE_SIZE = (1280, 720)
@@ -68,11 +82,15 @@ def unavailable() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return ("the Python package 'playwright' is not installed: pip install -c constraints.txt -e '.[test]' "
-                "(no browser download is needed; the system Chromium is used)")
+        return (
+            "the Python package 'playwright' is not installed: pip install -c constraints.txt -e '.[test]' "
+            "(no browser download is needed; the system Chromium is used)"
+        )
     if find_chromium() is None:
-        return ("no system Chromium on $PATH (or $CHROMIUM): install it, e.g. `apt-get install -y chromium` "
-                "on Debian/Ubuntu; .ci/run does this in CI")
+        return (
+            "no system Chromium on $PATH (or $CHROMIUM): install it, e.g. `apt-get install -y chromium` "
+            "on Debian/Ubuntu; .ci/run does this in CI"
+        )
     return None
 
 
@@ -80,8 +98,12 @@ def unavailable() -> str | None:
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".ipynb": "application/x-ipynb+json", ".js": "text/javascript", ".json": "application/json"}
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".ipynb": "application/x-ipynb+json",
+        ".js": "text/javascript",
+        ".json": "application/json",
+    }
 
     def log_message(self, *args):  # quiet
         pass
@@ -99,7 +121,9 @@ def serve(folder: Path):
     """Serve ``folder`` on ``http://127.0.0.1:<free port>/`` in a background thread; yields the base URL."""
     folder = Path(folder).resolve()
     if not folder.is_dir():
-        raise FileNotFoundError(f"serve(folder={str(folder)!r}): not a folder; build it first (make slides / make site)")
+        raise FileNotFoundError(
+            f"serve(folder={str(folder)!r}): not a folder; build it first (make slides / make site)"
+        )
     httpd = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -116,9 +140,10 @@ def serve(folder: Path):
 @dataclass
 class Tab:
     """One open page: the Playwright ``page`` and what went wrong while it ran."""
+
     page: Page
-    errors: list = field(default_factory=list)      # console errors, exceptions, failed loads, HTTP errors
-    blocked: list = field(default_factory=list)     # requests to anything but the local server
+    errors: list = field(default_factory=list)  # console errors, exceptions, failed loads, HTTP errors
+    blocked: list = field(default_factory=list)  # requests to anything but the local server
 
     @property
     def problems(self) -> list[str]:
@@ -128,8 +153,14 @@ class Tab:
 class Browser:
     """Headless system Chromium through Playwright's sync API; every request off ``allowed`` origins is blocked."""
 
-    def __init__(self, *, executable: str | None = None, viewport: dict = VIEWPORT, timeout_s: float = 60,
-                 env: dict | None = None):
+    def __init__(
+        self,
+        *,
+        executable: str | None = None,
+        viewport: dict = VIEWPORT,
+        timeout_s: float = 60,
+        env: dict | None = None,
+    ):
         why = unavailable() if executable is None else None
         if why:
             raise RuntimeError(f"no headless browser: {why}")
@@ -146,12 +177,21 @@ class Browser:
         return self
 
     def _launch(self):
-        args = ["--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                "--disable-component-update", "--hide-scrollbars"]
+        args = [
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--hide-scrollbars",
+        ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.append("--no-sandbox")  # Chromium refuses its sandbox as root (CI containers)
-        return self._pw.chromium.launch(executable_path=self.executable, headless=True, args=args,
-                                        **({"env": {**os.environ, **self.env}} if self.env else {}))
+        return self._pw.chromium.launch(
+            executable_path=self.executable,
+            headless=True,
+            args=args,
+            **({"env": {**os.environ, **self.env}} if self.env else {}),
+        )
 
     @contextlib.contextmanager
     def sibling(self, *, env: dict):
@@ -213,11 +253,19 @@ def watch(tab: Tab) -> None:
     """Record console errors and warnings (`CONSOLE_PROBLEMS`), page exceptions, failed requests and HTTP errors
     of ``tab.page`` in ``tab.errors``."""
     page = tab.page
-    page.on("console", lambda m: tab.errors.append(f"console {m.type}: {m.text}")
-            if m.type in CONSOLE_PROBLEMS and not any(k in m.text for k in CONSOLE_IGNORED) else None)
+    page.on(
+        "console",
+        lambda m: (
+            tab.errors.append(f"console {m.type}: {m.text}")
+            if m.type in CONSOLE_PROBLEMS and not any(k in m.text for k in CONSOLE_IGNORED)
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: tab.errors.append(f"uncaught exception: {e}"))
-    page.on("requestfailed", lambda r: None if r.url in tab.blocked else
-            tab.errors.append(f"failed to load {r.url}: {r.failure}"))
+    page.on(
+        "requestfailed",
+        lambda r: None if r.url in tab.blocked else tab.errors.append(f"failed to load {r.url}: {r.failure}"),
+    )
     page.on("response", lambda r: tab.errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None)
 
 
@@ -304,9 +352,11 @@ _TOFU_JS = """() => {
 def missing_glyphs(page) -> list[str]:
     """Problems for Korean characters that the page in ``page`` (a Playwright page) draws as missing-glyph boxes."""
     res = page.evaluate(_TOFU_JS)
-    return [f"{m['count']} Korean character(s) drawn as missing-glyph boxes (no font has them) in font "
-            f"{m['font']!r}: {m['chars']!r}; install a Korean font (Debian/Ubuntu: apt-get install fonts-nanum)"
-            for m in res["missing"]]
+    return [
+        f"{m['count']} Korean character(s) drawn as missing-glyph boxes (no font has them) in font "
+        f"{m['font']!r}: {m['chars']!r}; install a Korean font (Debian/Ubuntu: apt-get install fonts-nanum)"
+        for m in res["missing"]
+    ]
 
 
 def check_deck(tab: Tab, *, shots: Path | None = None, expected: dict | None = None) -> dict:
@@ -326,10 +376,15 @@ def check_deck(tab: Tab, *, shots: Path | None = None, expected: dict | None = N
     if (rev.get("width"), rev.get("height")) != SLIDE_SIZE:
         problems.append(f"the deck is {rev.get('width')}x{rev.get('height')}, expected {SLIDE_SIZE[0]}x{SLIDE_SIZE[1]}")
     if expected is not None and (rev["total"], rev["horizontal"], stats["notes"]) != (
-            expected["subslides"], expected["slides"], expected["notes"]):
-        problems.append(f"the deck shows {rev['total']} slides ({rev['horizontal']} horizontal) and {stats['notes']} "
-                        f"speaker notes; its notebook says {expected['subslides']} ({expected['slides']}) and "
-                        f"{expected['notes']}")
+        expected["subslides"],
+        expected["slides"],
+        expected["notes"],
+    ):
+        problems.append(
+            f"the deck shows {rev['total']} slides ({rev['horizontal']} horizontal) and {stats['notes']} "
+            f"speaker notes; its notebook says {expected['subslides']} ({expected['slides']}) and "
+            f"{expected['notes']}"
+        )
     page.evaluate("Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
     if shots is not None:
         Path(shots).mkdir(parents=True, exist_ok=True)
@@ -338,13 +393,16 @@ def check_deck(tab: Tab, *, shots: Path | None = None, expected: dict | None = N
         m = page.evaluate(_MEASURE_JS, [h, v])
         where = f"slide {h + 1}.{v + 1} {m['title'][:40]!r}"
         if m["room"] and m["height"] > m["room"] + 1:
-            problems.append(f"{where}: content is {m['height']} px tall, the slide has {m['room']} px "
-                            f"(x{m['height'] / m['room']:.2f})")
+            problems.append(
+                f"{where}: content is {m['height']} px tall, the slide has {m['room']} px "
+                f"(x{m['height'] / m['room']:.2f})"
+            )
         if m["roomWidth"] and m["width"] > m["roomWidth"] + 1:
             problems.append(f"{where}: content is {m['width']} px wide, the slide has {m['roomWidth']} px")
         for c in m["clipped"]:
-            problems.append(f"{where}: clipped {c['what']} ({c['scroll']} px of text in {c['client']} px): "
-                            f"{c['text']!r}")
+            problems.append(
+                f"{where}: clipped {c['what']} ({c['scroll']} px of text in {c['client']} px): {c['text']!r}"
+            )
         if not m["title"]:
             problems.append(f"{where}: no heading (h1-h4)")
         if shots is not None:
@@ -405,8 +463,9 @@ def print_deck(browser: "Browser", ctx, blocked: list, url: str, dest: Path, *, 
     is taller than the slide (it would be cut, or spill onto a second page), code or output wider than its box,
     a page count that is not the slide count, and whatever went wrong loading the page. Nothing is written
     when the deck did not reach its print layout."""
-    tab = browser.open(ctx, blocked, url + ("&" if "?" in url else "?") + "print-pdf", wait=_READY_PRINT,
-                       timeout_s=timeout_s)
+    tab = browser.open(
+        ctx, blocked, url + ("&" if "?" in url else "?") + "print-pdf", wait=_READY_PRINT, timeout_s=timeout_s
+    )
     page = tab.page
     problems = []
     try:
@@ -417,8 +476,10 @@ def print_deck(browser: "Browser", ctx, blocked: list, url: str, dest: Path, *, 
         for p in layout:
             where = f"slide {p['page']} {p['title'][:40]!r}"
             if p["height"] > p["room"] + 1:
-                problems.append(f"{where}: content is {p['height']} px tall, the page has {p['room']} px: it would "
-                                f"be cut" + (f" and spill onto {p['pages']} pages" if p["pages"] > 1 else ""))
+                problems.append(
+                    f"{where}: content is {p['height']} px tall, the page has {p['room']} px: it would "
+                    f"be cut" + (f" and spill onto {p['pages']} pages" if p["pages"] > 1 else "")
+                )
             if p["clipped"]:
                 problems.append(f"{where}: {p['clipped']} code/output block(s) wider than their box (cut)")
         Path(dest).parent.mkdir(parents=True, exist_ok=True)
@@ -446,8 +507,10 @@ def print_folder(folder: Path, base: str, browser: "Browser", out: Path, *, log=
             del blocked[:]
             r = print_deck(browser, ctx, blocked, urljoin(base, rel), dest)
             results[rel] = dict(r, pdf=str(dest))
-            log(f"{rel:48s} {r['slides']:>3} slides {r['pages']:>3} pages  {dest}"
-                + ("" if not r["problems"] else "\n    PROBLEM " + "\n    PROBLEM ".join(r["problems"])))
+            log(
+                f"{rel:48s} {r['slides']:>3} slides {r['pages']:>3} pages  {dest}"
+                + ("" if not r["problems"] else "\n    PROBLEM " + "\n    PROBLEM ".join(r["problems"]))
+            )
     finally:
         ctx.close()
     return results
@@ -529,8 +592,9 @@ def check_links(tab: Tab, base: str, cache: dict) -> list[str]:
 def check_page(tab: Tab, base: str, cache: dict) -> dict:
     """Content and links of the site page open in ``tab``; ``problems`` lists what is wrong."""
     stats = tab.page.evaluate(_STATS_JS)
-    stats["problems"] = (_content_problems(stats) + missing_glyphs(tab.page) + check_links(tab, base, cache)
-                         + tab.problems)
+    stats["problems"] = (
+        _content_problems(stats) + missing_glyphs(tab.page) + check_links(tab, base, cache) + tab.problems
+    )
     return stats
 
 
@@ -541,7 +605,7 @@ def check_page(tab: Tab, base: str, cache: dict) -> dict:
 class Report:
     lines: list = field(default_factory=list)
     problems: list = field(default_factory=list)
-    decks: dict = field(default_factory=dict)   # deck path (relative to the folder) -> check_deck stats
+    decks: dict = field(default_factory=dict)  # deck path (relative to the folder) -> check_deck stats
 
     @property
     def tall(self) -> int:
@@ -552,8 +616,16 @@ class Report:
         return sum(1 for p in self.problems if ": clipped " in p)
 
 
-def check_folder(folder: Path, base: str, browser: Browser, *, shots: Path | None = None, expected=None,
-                 links: bool = True, log=print) -> Report:
+def check_folder(
+    folder: Path,
+    base: str,
+    browser: Browser,
+    *,
+    shots: Path | None = None,
+    expected=None,
+    links: bool = True,
+    log=print,
+) -> Report:
     """Check every deck (``*.slides.html``) and page (other ``*.html``, ``vendor/`` left out) under ``folder``,
     served at ``base``. ``expected(deck_path)`` may return `slide_counts` for a deck (or None)."""
     folder = Path(folder)
@@ -570,10 +642,15 @@ def check_folder(folder: Path, base: str, browser: Browser, *, shots: Path | Non
             tab = browser.open(ctx, blocked, url, wait=_READY_DECK if deck else _READY_PAGE)
             if deck:
                 stem = rel[: -len(".slides.html")]  # ko/01_attention: Korean decks keep their own screenshots
-                st = check_deck(tab, shots=Path(shots) / stem if shots is not None else None,
-                                expected=expected(f) if expected else None)
-                line = (f"{rel:48s} {len(st['slides']):>3} slides {st['notes']:>3} notes {st['mjx']:>4} formulas "
-                        f"{len(st['images']):>3} images")
+                st = check_deck(
+                    tab,
+                    shots=Path(shots) / stem if shots is not None else None,
+                    expected=expected(f) if expected else None,
+                )
+                line = (
+                    f"{rel:48s} {len(st['slides']):>3} slides {st['notes']:>3} notes {st['mjx']:>4} formulas "
+                    f"{len(st['images']):>3} images"
+                )
                 report.decks[rel] = st
             else:
                 st = check_page(tab, base, cache) if links else {"problems": tab.problems}
@@ -583,7 +660,8 @@ def check_folder(folder: Path, base: str, browser: Browser, *, shots: Path | Non
             log(line + ("" if not st["problems"] else "\n    PROBLEM " + "\n    PROBLEM ".join(st["problems"])))
     finally:
         ctx.close()
-    log(f"{len(files)} files, {len(report.problems)} problem(s): {report.tall} slide(s) taller than "
-        f"{SLIDE_SIZE[0]}x{SLIDE_SIZE[1]}, {report.clipped} clipped code/output block(s)")
+    log(
+        f"{len(files)} files, {len(report.problems)} problem(s): {report.tall} slide(s) taller than "
+        f"{SLIDE_SIZE[0]}x{SLIDE_SIZE[1]}, {report.clipped} clipped code/output block(s)"
+    )
     return report
-

@@ -22,6 +22,7 @@ in `vitcourse.checks.compare`, the training-task base in
 `vitcourse.checks.training`, and what plain data is in `vitcourse.plain`.
 Every name of ``__all__`` is importable from here.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,9 +41,21 @@ from ..plain import PlainDataError, validate
 from .compare import accuracy_failures, compare_arrays
 
 __all__ = [
-    "Check", "CheckFailed", "register", "get_check", "all_checks", "check", "validate_output",
-    "compare_arrays", "to_plain", "to_torch", "HIDDEN_SEED_BASE", "accuracy_failures", "DigitsTrainingCheck",
-    "perturb_digits", "visible_variant",
+    "Check",
+    "CheckFailed",
+    "register",
+    "get_check",
+    "all_checks",
+    "check",
+    "validate_output",
+    "compare_arrays",
+    "to_plain",
+    "to_torch",
+    "HIDDEN_SEED_BASE",
+    "accuracy_failures",
+    "DigitsTrainingCheck",
+    "perturb_digits",
+    "visible_variant",
 ]
 
 #: `Check.cases` (hidden=True, no seeds) uses seeds from here on, for reproducible tests; `check` in a notebook
@@ -200,8 +213,9 @@ class Check:
     def cases(self, hidden: bool = False, seeds=None) -> list[tuple[int, dict]]:
         if seeds is None:
             seeds = range(HIDDEN_SEED_BASE, HIDDEN_SEED_BASE + self.hidden_cases) if hidden else self.visible_seeds
-        return [(int(s), self.make_inputs(np.random.default_rng([int(s), _stable_hash(self.name)]), hidden))
-                for s in seeds]
+        return [
+            (int(s), self.make_inputs(np.random.default_rng([int(s), _stable_hash(self.name)]), hidden)) for s in seeds
+        ]
 
     def __repr__(self) -> str:
         return f"<Check {self.name} on {self.target}>"
@@ -347,8 +361,9 @@ def _hint_block(c: "Check", level: int, call: str) -> str:
     return "\n".join(lines)
 
 
-def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: bool = False,
-          hint: int | None = None) -> None:
+def check(
+    name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: bool = False, hint: int | None = None
+) -> None:
     """Run check ``name`` on ``fn`` here, in this process, for instant feedback.
 
     Prints a pass line, or raises `CheckFailed` saying which case failed, what
@@ -389,25 +404,30 @@ def check(name: str, fn: Callable, *, hidden: bool = False, seeds=None, quiet: b
     def where(i: int, seed: int) -> str:
         text = msg("case.hidden" if hidden else "case.visible", i=i + 1, n=len(cases))
         if hidden:
-            text = msg("check.again", where=text, seed=seed, call=f"check({name!r}, {c.target}, hidden=True, "
-                                                                   f"seeds=[{seed}])")
+            text = msg(
+                "check.again", where=text, seed=seed, call=f"check({name!r}, {c.target}, hidden=True, seeds=[{seed}])"
+            )
         return text
 
     with _no_progress_bars():
         for i, (seed, inputs) in enumerate(cases):
             try:
-                got = c.run(fn, {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                                 for k, v in c.public_inputs(inputs).items()})
+                got = c.run(
+                    fn, {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in c.public_inputs(inputs).items()}
+                )
             except PlainDataError as e:  # it returned something that cannot be judged: a failure, as in the grader
-                raise failed(msg("check.case_failed", name=name, where=where(i, seed),
-                                 problems=c.not_plain(e))) from None
+                raise failed(
+                    msg("check.case_failed", name=name, where=where(i, seed), problems=c.not_plain(e))
+                ) from None
             except Exception as e:  # the learner's code failed: report it, do not crash the checker
-                raise failed(msg("check.case_error", name=name, where=where(i, seed),
-                                 problem=_describe_exception(c.target, e))) from None
+                raise failed(
+                    msg("check.case_error", name=name, where=where(i, seed), problem=_describe_exception(c.target, e))
+                ) from None
             failures = c.judge(got, inputs)
             if failures:
-                raise failed(msg("check.case_failed", name=name, where=where(i, seed),
-                                 problems="\n  - ".join(failures[:5])))
+                raise failed(
+                    msg("check.case_failed", name=name, where=where(i, seed), problems="\n  - ".join(failures[:5]))
+                )
     _FAILURES.pop(name, None)
     if not quiet:
         key = f"check.passed_{'hidden' if hidden else 'visible'}.{'one' if len(cases) == 1 else 'many'}"
@@ -443,7 +463,7 @@ def _function_sources(fn) -> list[tuple[int, str]]:
                 scope[var] = cell.cell_contents
             except ValueError:
                 pass
-        for n in (code.co_names + code.co_freevars if code is not None else ()):
+        for n in code.co_names + code.co_freevars if code is not None else ():
             g = scope.get(n)
             if inspect.isfunction(g) and g.__module__ == getattr(fn, "__module__", None):
                 todo.append(g)

@@ -5,6 +5,7 @@ first difference, where it is and by how much; `accuracy_failures` judges
 predicted labels against an accuracy threshold. Both return a list of failure
 messages (empty: pass) in the learner's language (`vitcourse.messages`).
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,9 @@ def _fmt_index(idx) -> str:
     return "(" + ", ".join(str(int(i)) for i in idx) + ")"
 
 
-def compare_arrays(got, expected, *, what: str | None = None, rtol: float = 1e-4, atol: float = 1e-5,
-                   check_dtype_kind: bool = True) -> list[str]:
+def compare_arrays(
+    got, expected, *, what: str | None = None, rtol: float = 1e-4, atol: float = 1e-5, check_dtype_kind: bool = True
+) -> list[str]:
     """Failures (empty list: pass) comparing ``got`` against ``expected`` (plain data, compared in NumPy).
 
     ``what`` names the compared value in the messages (default: "output" in the learner's language).
@@ -35,8 +37,9 @@ def compare_arrays(got, expected, *, what: str | None = None, rtol: float = 1e-4
             return [msg("cmp.missing_keys", what=what, keys=missing)]
         out = []
         for k in expected:
-            out += compare_arrays(got[k], expected[k], what=f"{what}[{k!r}]", rtol=rtol, atol=atol,
-                                  check_dtype_kind=check_dtype_kind)
+            out += compare_arrays(
+                got[k], expected[k], what=f"{what}[{k!r}]", rtol=rtol, atol=atol, check_dtype_kind=check_dtype_kind
+            )
         return out
     if isinstance(expected, list):
         if type(got) is not list or len(got) != len(expected):
@@ -70,8 +73,18 @@ def compare_arrays(got, expected, *, what: str | None = None, rtol: float = 1e-4
         tol = atol + rtol * np.abs(np.where(finite, e64, 0.0))
         if (diff > tol).any():
             at: tuple = np.unravel_index(int(np.argmax(diff - tol)), diff.shape) if diff.ndim else ()
-            return [msg("cmp.values", what=what, diff=float(diff.max()), index=_fmt_index(at), got=float(a64[at]),
-                        expected=float(e64[at]), atol=atol, rtol=rtol)]
+            return [
+                msg(
+                    "cmp.values",
+                    what=what,
+                    diff=float(diff.max()),
+                    index=_fmt_index(at),
+                    got=float(a64[at]),
+                    expected=float(e64[at]),
+                    atol=atol,
+                    rtol=rtol,
+                )
+            ]
         return []
     if not np.array_equal(arr, exp):
         j: tuple = tuple(np.argwhere(arr != exp)[0]) if arr.ndim else ()
@@ -92,5 +105,3 @@ def accuracy_failures(pred, labels, threshold: float, what: str | None = None) -
     if not math.isfinite(acc) or acc < threshold:
         return [msg("acc.below", what=what, acc=acc, threshold=threshold)]
     return []
-
-

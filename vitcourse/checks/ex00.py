@@ -2,6 +2,7 @@
 
 References are NumPy (float64) so they share no code with the learner's PyTorch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,8 +37,14 @@ def _divide_rows(x, s):
 class Relu(Check):
     name = "00.relu"
     absent = ()
-    forbidden = ("torch.relu", "torch.nn.functional.relu", "Tensor.relu", "torch.nn.ReLU",
-                 "torch.nn.functional.relu_", "Tensor.relu_")
+    forbidden = (
+        "torch.relu",
+        "torch.nn.functional.relu",
+        "Tensor.relu",
+        "torch.nn.ReLU",
+        "torch.nn.functional.relu_",
+        "Tensor.relu_",
+    )
     target = "relu"
     mistakes = (
         ("mistake.00.relu.keeps_negatives", lambda i: np.minimum(_f64(i), 0.0)),
@@ -67,8 +74,10 @@ class RowNormalize(Check):
     mistakes = (
         ("mistake.00.row_normalize.columns", lambda i: RowNormalize.by(_f64(i), _f64(i).sum(axis=0, keepdims=True))),
         ("mistake.00.row_normalize.zero_rows_nan", lambda i: _divide_rows(_f64(i), _f64(i).sum(-1, keepdims=True))),
-        ("mistake.00.row_normalize.length",
-         lambda i: RowNormalize.by(_f64(i), np.sqrt((_f64(i) ** 2).sum(-1, keepdims=True)))),
+        (
+            "mistake.00.row_normalize.length",
+            lambda i: RowNormalize.by(_f64(i), np.sqrt((_f64(i) ** 2).sum(-1, keepdims=True))),
+        ),
     )
 
     @staticmethod

@@ -4,6 +4,7 @@ References are written in NumPy (float64) so they share no code with the
 student's PyTorch. Mask convention as in the lecture and
 ``F.scaled_dot_product_attention``: bool, True = the query MAY attend to the key.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -82,9 +83,17 @@ def _attention_nan_rows(inputs):
 class Softmax(Check):
     name = "01.softmax"
     absent = ("attention",)
-    forbidden = ("torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax", "Tensor.softmax",
-                 "torch.nn.Softmax", "torch.log_softmax", "torch.nn.functional.log_softmax", "Tensor.log_softmax",
-                 "scipy.special.softmax")
+    forbidden = (
+        "torch.softmax",
+        "torch.nn.functional.softmax",
+        "torch.special.softmax",
+        "Tensor.softmax",
+        "torch.nn.Softmax",
+        "torch.log_softmax",
+        "torch.nn.functional.log_softmax",
+        "Tensor.log_softmax",
+        "scipy.special.softmax",
+    )
     target = "softmax"
     rtol, atol = 1e-3, 1e-6
     mistakes = (
@@ -150,9 +159,14 @@ class CausalMask(Check):
 class MaskedAttention(Check):
     name = "01.masked_attention"
     absent = ("attention",)
-    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
-                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
-                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
+    forbidden = (
+        "torch.nn.functional.scaled_dot_product_attention",
+        "torch.nn.MultiheadAttention",
+        "torch.nn.functional.multi_head_attention_forward",
+        "torch.nn.TransformerEncoderLayer",
+        "torch.nn.TransformerDecoderLayer",
+        "vitcourse.attention",
+    )
     target = "masked_attention"
     mistakes = (
         ("mistake.01.masked_attention.no_scale", lambda i: _attention_with(i, scale=np.sqrt(i["q"].shape[-1]))),
@@ -200,5 +214,6 @@ class MaskedAttention(Check):
     def compare(self, got, expected, inputs):
         if type(got) is not list or len(got) != 2:
             return [msg("ex01.pair")]
-        return (compare_arrays(got[0], expected[0], what="out", rtol=1e-4, atol=1e-5)
-                + compare_arrays(got[1], expected[1], what="weights", rtol=1e-4, atol=1e-5))
+        return compare_arrays(got[0], expected[0], what="out", rtol=1e-4, atol=1e-5) + compare_arrays(
+            got[1], expected[1], what="weights", rtol=1e-4, atol=1e-5
+        )

@@ -6,6 +6,7 @@ values, each check tests a property on the student's own outputs: shuffling
 the tokens shuffles the outputs (permutation equivariance), and a causal
 output never changes when later tokens change.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -78,9 +79,14 @@ def _weights(rng, hidden):
 class SelfAttention(Check):
     name = "02.self_attention"
     absent = ("attention",)
-    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
-                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
-                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
+    forbidden = (
+        "torch.nn.functional.scaled_dot_product_attention",
+        "torch.nn.MultiheadAttention",
+        "torch.nn.functional.multi_head_attention_forward",
+        "torch.nn.TransformerEncoderLayer",
+        "torch.nn.TransformerDecoderLayer",
+        "vitcourse.attention",
+    )
     target = "self_attention"
     mistakes = (
         ("mistake.02.no_scale", lambda i: _attention_variant(i, scale=1.0)),
@@ -115,9 +121,14 @@ class SelfAttention(Check):
 class CausalSelfAttention(Check):
     name = "02.causal_self_attention"
     absent = ("attention",)
-    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
-                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
-                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
+    forbidden = (
+        "torch.nn.functional.scaled_dot_product_attention",
+        "torch.nn.MultiheadAttention",
+        "torch.nn.functional.multi_head_attention_forward",
+        "torch.nn.TransformerEncoderLayer",
+        "torch.nn.TransformerDecoderLayer",
+        "vitcourse.attention",
+    )
     target = "causal_self_attention"
     mistakes = (
         ("mistake.02.causal_future", lambda i: _attention_variant(i, allowed=_future)),
@@ -136,15 +147,17 @@ class CausalSelfAttention(Check):
         # but the first, and only the last one (the hidden cases draw both too)
         variant = 0 if hidden else visible_variant(rng, 3)
         inputs["cut"] = (int(rng.integers(1, n)), 1, n - 1)[variant]
-        inputs["future"] = rng.normal(size=(inputs["x"].shape[0], n - inputs["cut"], inputs["x"].shape[2])
-                                      ).astype(np.float32)
+        inputs["future"] = rng.normal(size=(inputs["x"].shape[0], n - inputs["cut"], inputs["x"].shape[2])).astype(
+            np.float32
+        )
         return inputs
 
     runner = "future_changed"
 
     def reference(self, inputs):
-        return self_attention_np(inputs["x"], inputs["w_q"], inputs["w_k"], inputs["w_v"],
-                                 causal=True).astype(np.float32)
+        return self_attention_np(inputs["x"], inputs["w_q"], inputs["w_k"], inputs["w_v"], causal=True).astype(
+            np.float32
+        )
 
     def compare(self, got, expected, inputs):
         failures = compare_arrays(got["out"], expected, rtol=1e-4, atol=1e-5)
@@ -153,7 +166,6 @@ class CausalSelfAttention(Check):
         cut = inputs["cut"]
         before = np.asarray(got["out"])[:, :cut]
         after = np.asarray(got["out_changed_future"])
-        if after.shape != np.asarray(got["out"]).shape or compare_arrays(after[:, :cut], before, rtol=1e-5,
-                                                                         atol=1e-6):
+        if after.shape != np.asarray(got["out"]).shape or compare_arrays(after[:, :cut], before, rtol=1e-5, atol=1e-6):
             failures.append(msg("ex02.causal", cut=cut, last=cut - 1))
         return failures

@@ -6,6 +6,7 @@ Weight layout follows ``torch.nn.MultiheadAttention``: ``in_proj_weight`` is
 References are written in NumPy (float64) so they do not share code with the
 student's PyTorch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,13 +31,12 @@ def _softmax_np(s: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def mha_forward_np(x, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads,
-                   return_attn=False):
+def mha_forward_np(x, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, num_heads, return_attn=False):
     """Multi-head self-attention in NumPy float64 (the trusted reference)."""
     x = np.asarray(x, np.float64)
     D = x.shape[-1]
     qkv = x @ np.asarray(in_proj_weight, np.float64).T + np.asarray(in_proj_bias, np.float64)  # (B, N, 3D)
-    q, k, v = (_split_heads_np(qkv[..., i * D:(i + 1) * D], num_heads) for i in range(3))  # (B, H, N, Dh)
+    q, k, v = (_split_heads_np(qkv[..., i * D : (i + 1) * D], num_heads) for i in range(3))  # (B, H, N, Dh)
     attn = _softmax_np(q @ k.transpose(0, 1, 3, 2) / np.sqrt(D // num_heads))  # (B, H, N, N)
     out = _merge_heads_np(attn @ v)  # (B, N, D)
     out = out @ np.asarray(out_proj_weight, np.float64).T + np.asarray(out_proj_bias, np.float64)
@@ -63,7 +63,7 @@ def _mha_variant(inputs, *, scale=None, out_transposed=False, by_reshape=False):
     B, N, D = x.shape
     qkv = x @ np.asarray(inputs["in_proj_weight"], np.float64).T + inputs["in_proj_bias"]  # (B, N, 3D)
     split = _split_by_reshape if by_reshape else _split_heads_np
-    q, k, v = (split(qkv[..., i * D:(i + 1) * D], H) for i in range(3))  # (B, H, N, Dh)
+    q, k, v = (split(qkv[..., i * D : (i + 1) * D], H) for i in range(3))  # (B, H, N, Dh)
     attn = _softmax_np(q @ k.transpose(0, 1, 3, 2) / (np.sqrt(D // H) if scale is None else scale))
     heads = attn @ v  # (B, H, N, Dh)
     out = heads.reshape(B, N, D) if by_reshape else _merge_heads_np(heads)
@@ -109,8 +109,10 @@ class MergeHeads(Check):
     target = "merge_heads"
     mistakes = (
         ("mistake.03.merge_by_reshape", lambda i: i["x"].reshape(i["x"].shape[0], i["x"].shape[2], -1)),
-        ("mistake.03.merge_interleaved",
-         lambda i: i["x"].transpose(0, 2, 3, 1).reshape(i["x"].shape[0], i["x"].shape[2], -1)),
+        (
+            "mistake.03.merge_interleaved",
+            lambda i: i["x"].transpose(0, 2, 3, 1).reshape(i["x"].shape[0], i["x"].shape[2], -1),
+        ),
     )
 
     def make_inputs(self, rng, hidden):
@@ -125,9 +127,14 @@ class MergeHeads(Check):
 class MultiHeadForward(Check):
     name = "03.mha_forward"
     absent = ("attention",)
-    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
-                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
-                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
+    forbidden = (
+        "torch.nn.functional.scaled_dot_product_attention",
+        "torch.nn.MultiheadAttention",
+        "torch.nn.functional.multi_head_attention_forward",
+        "torch.nn.TransformerEncoderLayer",
+        "torch.nn.TransformerDecoderLayer",
+        "vitcourse.attention",
+    )
     target = "mha_forward"
     mistakes = (
         ("mistake.03.mha_scale_D", lambda i: _mha_variant(i, scale=np.sqrt(i["x"].shape[-1]))),
@@ -156,5 +163,6 @@ class MultiHeadForward(Check):
         return mha_forward_np(**inputs)
 
     def compare(self, got, expected, inputs):
-        return compare_arrays(got, expected, what=msg("what.output_of", target="mha_forward"), rtol=self.rtol,
-                              atol=self.atol)
+        return compare_arrays(
+            got, expected, what=msg("what.output_of", target="mha_forward"), rtol=self.rtol, atol=self.atol
+        )

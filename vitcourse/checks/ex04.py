@@ -9,6 +9,7 @@ Conventions (stated in the exercise notebook):
   (as ``vitcourse.positional.sincos_2d``): ``omega_i = temperature ** (-i / (D/4))``, i = 0..D/4-1,
   ``out[t] = [sin(x omega) | cos(x omega) | sin(y omega) | cos(y omega)]`` (column first, then row).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,7 +34,7 @@ def offset_matrix_np(k: int, dim: int, base: float = 10000.0) -> np.ndarray:
     m = np.zeros((dim, dim))
     for i, wi in enumerate(w):
         c, s = np.cos(k * wi), np.sin(k * wi)
-        m[2 * i:2 * i + 2, 2 * i:2 * i + 2] = [[c, s], [-s, c]]
+        m[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = [[c, s], [-s, c]]
     return m
 
 
@@ -92,8 +93,11 @@ class Sinusoidal(Check):
         if not hidden:  # one per seed: other lengths (a single position too), widths and bases, as hidden ones
             n, dim, base = ((6, 8, 10000.0), (1, 4, 100.0), (9, 6, 1000.0))[visible_variant(rng, 3)]
             return {"num_positions": n, "dim": dim, "base": base}
-        return {"num_positions": int(rng.integers(1, 60)), "dim": 2 * int(rng.integers(1, 17)),
-                "base": float(rng.choice([100.0, 1000.0, 10000.0]))}
+        return {
+            "num_positions": int(rng.integers(1, 60)),
+            "dim": 2 * int(rng.integers(1, 17)),
+            "base": float(rng.choice([100.0, 1000.0, 10000.0])),
+        }
 
     def reference(self, inputs):
         return sinusoidal_np(**inputs)
@@ -112,16 +116,18 @@ class OffsetMatrix(Check):
     rtol, atol = 1e-4, 1e-5
     mistakes = (
         ("mistake.04.offset_transposed", lambda i: offset_matrix_np(i["k"], i["dim"], i["base"]).T),
-        ("mistake.04.offset_frequency",
-         lambda i: offset_matrix_np(i["k"], i["dim"], i["base"] ** 0.5)),
+        ("mistake.04.offset_frequency", lambda i: offset_matrix_np(i["k"], i["dim"], i["base"] ** 0.5)),
     )
 
     def make_inputs(self, rng, hidden):
         if not hidden:  # one per seed: an offset forward, backward, of one step and of none; other widths and bases
             k, dim, base = ((3, 8, 10000.0), (-2, 4, 100.0), (1, 6, 10000.0), (0, 2, 100.0))[visible_variant(rng, 4)]
             return {"k": k, "dim": dim, "base": base}
-        return {"k": int(rng.integers(-20, 21)), "dim": 2 * int(rng.integers(1, 9)),
-                "base": float(rng.choice([100.0, 10000.0]))}
+        return {
+            "k": int(rng.integers(-20, 21)),
+            "dim": 2 * int(rng.integers(1, 9)),
+            "base": float(rng.choice([100.0, 10000.0])),
+        }
 
     def reference(self, inputs):
         return offset_matrix_np(**inputs)
@@ -147,9 +153,12 @@ class Grid2D(Check):
             visible = ((2, 3, 8, 10000.0), (1, 4, 4, 100.0), (3, 1, 12, 10000.0))
             h, w, dim, temperature = visible[visible_variant(rng, 3)]
             return {"grid_h": h, "grid_w": w, "dim": dim, "temperature": temperature}
-        return {"grid_h": int(rng.integers(1, 8)), "grid_w": int(rng.integers(1, 8)),
-                "dim": 4 * int(rng.integers(1, 9)),
-                "temperature": float(rng.choice([100.0, 10000.0]))}
+        return {
+            "grid_h": int(rng.integers(1, 8)),
+            "grid_w": int(rng.integers(1, 8)),
+            "dim": 4 * int(rng.integers(1, 9)),
+            "temperature": float(rng.choice([100.0, 10000.0])),
+        }
 
     def reference(self, inputs):
         return grid_2d_np(**inputs)

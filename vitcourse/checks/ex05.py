@@ -7,6 +7,7 @@ the MLP and layer-norm ``eps``. The grader passes plain arrays; `run` turns
 them into the ``params`` dict of tensors the learner's function receives.
 References are NumPy float64.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,9 +18,18 @@ from .ex03 import mha_forward_np
 
 #: Keys of ``params`` and their shapes (D model width, F hidden width of the MLP).
 PARAM_NAMES = {
-    "in_proj_weight": "(3D, D)", "in_proj_bias": "(3D,)", "out_proj_weight": "(D, D)", "out_proj_bias": "(D,)",
-    "norm1_weight": "(D,)", "norm1_bias": "(D,)", "linear1_weight": "(F, D)", "linear1_bias": "(F,)",
-    "linear2_weight": "(D, F)", "linear2_bias": "(D,)", "norm2_weight": "(D,)", "norm2_bias": "(D,)",
+    "in_proj_weight": "(3D, D)",
+    "in_proj_bias": "(3D,)",
+    "out_proj_weight": "(D, D)",
+    "out_proj_bias": "(D,)",
+    "norm1_weight": "(D,)",
+    "norm1_bias": "(D,)",
+    "linear1_weight": "(F, D)",
+    "linear1_bias": "(F,)",
+    "linear2_weight": "(D, F)",
+    "linear2_bias": "(D,)",
+    "norm2_weight": "(D,)",
+    "norm2_bias": "(D,)",
 }
 
 
@@ -40,8 +50,9 @@ def _mlp_np(x, p):
 
 
 def _attn_np(x, p, num_heads):
-    return mha_forward_np(x, p["in_proj_weight"], p["in_proj_bias"], p["out_proj_weight"], p["out_proj_bias"],
-                          num_heads)
+    return mha_forward_np(
+        x, p["in_proj_weight"], p["in_proj_bias"], p["out_proj_weight"], p["out_proj_bias"], num_heads
+    )
 
 
 def pre_norm_np(x, p, num_heads, eps=1e-5):
@@ -57,7 +68,7 @@ def post_norm_np(x, p, num_heads, eps=1e-5):
 
 
 def _gelu_tanh_np(x):
-    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
 
 
 def _block_variant(inputs, *, pre, act=None, residual_normed=False):
@@ -91,8 +102,13 @@ def _relu_np(x):
 class LayerNorm(Check):
     name = "05.layer_norm"
     absent = ("blocks", "attention")
-    forbidden = ("torch.nn.functional.layer_norm", "torch.nn.LayerNorm", "torch.layer_norm",
-                 "torch.native_layer_norm", "vitcourse.blocks")
+    forbidden = (
+        "torch.nn.functional.layer_norm",
+        "torch.nn.LayerNorm",
+        "torch.layer_norm",
+        "torch.native_layer_norm",
+        "vitcourse.blocks",
+    )
     target = "layer_norm"
     rtol, atol = 1e-4, 1e-4
     mistakes = (
@@ -118,10 +134,12 @@ class LayerNorm(Check):
         else:
             shape = (int(rng.integers(1, 4)), int(rng.integers(1, 7)), int(rng.integers(2, 33)))
         D = shape[-1]
-        return {"x": rng.normal(float(rng.uniform(-3, 3)), float(rng.uniform(0.5, 4)), size=shape).astype(np.float32),
-                "weight": rng.normal(1, 0.3, size=D).astype(np.float32),
-                "bias": rng.normal(0, 0.3, size=D).astype(np.float32),
-                "eps": eps if not hidden else float(rng.choice([1e-5, 1e-3, 0.1]))}
+        return {
+            "x": rng.normal(float(rng.uniform(-3, 3)), float(rng.uniform(0.5, 4)), size=shape).astype(np.float32),
+            "weight": rng.normal(1, 0.3, size=D).astype(np.float32),
+            "bias": rng.normal(0, 0.3, size=D).astype(np.float32),
+            "eps": eps if not hidden else float(rng.choice([1e-5, 1e-3, 0.1])),
+        }
 
     def reference(self, inputs):
         return layer_norm_np(**inputs)
@@ -136,15 +154,29 @@ class _BlockCheck(Check):
         if not hidden:  # one per seed: other sizes, a single head too, as the hidden cases have
             B, N, H, Dh, F = ((2, 4, 2, 4, 16), (1, 3, 1, 3, 8), (3, 2, 3, 2, 12))[visible_variant(rng, 3)]
         else:
-            B, N, H, Dh = (int(rng.integers(1, 4)), int(rng.integers(1, 8)), int(rng.integers(1, 4)),
-                           int(rng.integers(2, 6)))
+            B, N, H, Dh = (
+                int(rng.integers(1, 4)),
+                int(rng.integers(1, 8)),
+                int(rng.integers(1, 4)),
+                int(rng.integers(2, 6)),
+            )
             F = int(rng.integers(4, 33))
         D = H * Dh
         s = 1 / np.sqrt(D)
-        shapes = {"in_proj_weight": (3 * D, D), "in_proj_bias": (3 * D,), "out_proj_weight": (D, D),
-                  "out_proj_bias": (D,), "norm1_weight": (D,), "norm1_bias": (D,), "linear1_weight": (F, D),
-                  "linear1_bias": (F,), "linear2_weight": (D, F), "linear2_bias": (D,), "norm2_weight": (D,),
-                  "norm2_bias": (D,)}
+        shapes = {
+            "in_proj_weight": (3 * D, D),
+            "in_proj_bias": (3 * D,),
+            "out_proj_weight": (D, D),
+            "out_proj_bias": (D,),
+            "norm1_weight": (D,),
+            "norm1_bias": (D,),
+            "linear1_weight": (F, D),
+            "linear1_bias": (F,),
+            "linear2_weight": (D, F),
+            "linear2_bias": (D,),
+            "norm2_weight": (D,),
+            "norm2_bias": (D,),
+        }
         inputs = {"x": rng.normal(0.5, 1.5, size=(B, N, D)).astype(np.float32), "num_heads": H}
         for name, shape in shapes.items():
             if name.startswith("norm") and name.endswith("weight"):
@@ -168,9 +200,14 @@ class _BlockCheck(Check):
 class PreNormBlock(_BlockCheck):
     name = "05.pre_norm_block"
     absent = ("blocks", "attention")
-    forbidden = ("torch.nn.MultiheadAttention", "torch.nn.functional.multi_head_attention_forward",
-                 "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer", "vitcourse.attention",
-                 "vitcourse.blocks")
+    forbidden = (
+        "torch.nn.MultiheadAttention",
+        "torch.nn.functional.multi_head_attention_forward",
+        "torch.nn.TransformerEncoderLayer",
+        "torch.nn.TransformerDecoderLayer",
+        "vitcourse.attention",
+        "vitcourse.blocks",
+    )
     target = "pre_norm_block"
     mistakes = (
         ("mistake.05.block_post_norm", lambda i: _block_variant(i, pre=False)),
@@ -188,9 +225,14 @@ class PreNormBlock(_BlockCheck):
 class PostNormBlock(_BlockCheck):
     name = "05.post_norm_block"
     absent = ("blocks", "attention")
-    forbidden = ("torch.nn.MultiheadAttention", "torch.nn.functional.multi_head_attention_forward",
-                 "torch.nn.TransformerEncoderLayer", "torch.nn.TransformerDecoderLayer", "vitcourse.attention",
-                 "vitcourse.blocks")
+    forbidden = (
+        "torch.nn.MultiheadAttention",
+        "torch.nn.functional.multi_head_attention_forward",
+        "torch.nn.TransformerEncoderLayer",
+        "torch.nn.TransformerDecoderLayer",
+        "vitcourse.attention",
+        "vitcourse.blocks",
+    )
     target = "post_norm_block"
     mistakes = (
         ("mistake.05.block_pre_norm", lambda i: _block_variant(i, pre=True)),

@@ -11,6 +11,7 @@ Conventions (stated in the exercise notebook):
   LayerNorm eps 1e-6 and exact GELU, final norm, linear head on the class token).
 - ``train_vit(x_train, y_train)`` returns a trained model, judged on held-out digits it never sees.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,22 +21,35 @@ from . import Check, DigitsTrainingCheck, compare_arrays, register, visible_vari
 
 #: weights of one block: name -> shape as a function of (D, F) (F = MLP width)
 _BLOCK_SHAPES = {
-    "norm1.weight": lambda D, F: (D,), "norm1.bias": lambda D, F: (D,),
-    "attn.q_proj.weight": lambda D, F: (D, D), "attn.q_proj.bias": lambda D, F: (D,),
-    "attn.k_proj.weight": lambda D, F: (D, D), "attn.k_proj.bias": lambda D, F: (D,),
-    "attn.v_proj.weight": lambda D, F: (D, D), "attn.v_proj.bias": lambda D, F: (D,),
-    "attn.out_proj.weight": lambda D, F: (D, D), "attn.out_proj.bias": lambda D, F: (D,),
-    "norm2.weight": lambda D, F: (D,), "norm2.bias": lambda D, F: (D,),
-    "mlp.fc1.weight": lambda D, F: (F, D), "mlp.fc1.bias": lambda D, F: (F,),
-    "mlp.fc2.weight": lambda D, F: (D, F), "mlp.fc2.bias": lambda D, F: (D,),
+    "norm1.weight": lambda D, F: (D,),
+    "norm1.bias": lambda D, F: (D,),
+    "attn.q_proj.weight": lambda D, F: (D, D),
+    "attn.q_proj.bias": lambda D, F: (D,),
+    "attn.k_proj.weight": lambda D, F: (D, D),
+    "attn.k_proj.bias": lambda D, F: (D,),
+    "attn.v_proj.weight": lambda D, F: (D, D),
+    "attn.v_proj.bias": lambda D, F: (D,),
+    "attn.out_proj.weight": lambda D, F: (D, D),
+    "attn.out_proj.bias": lambda D, F: (D,),
+    "norm2.weight": lambda D, F: (D,),
+    "norm2.bias": lambda D, F: (D,),
+    "mlp.fc1.weight": lambda D, F: (F, D),
+    "mlp.fc1.bias": lambda D, F: (F,),
+    "mlp.fc2.weight": lambda D, F: (D, F),
+    "mlp.fc2.bias": lambda D, F: (D,),
 }
 
 
-def vit_param_shapes(*, channels: int, patch: int, grid: int, dim: int, depth: int, mlp_dim: int,
-                     classes: int) -> dict[str, tuple[int, ...]]:
+def vit_param_shapes(
+    *, channels: int, patch: int, grid: int, dim: int, depth: int, mlp_dim: int, classes: int
+) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every weight of ``vitcourse.vit.ViT`` (class token, learned positions)."""
-    shapes = {"cls_token": (1, 1, dim), "pos_embed": (1, grid * grid + 1, dim),
-              "patch_embed.proj.weight": (dim, channels, patch, patch), "patch_embed.proj.bias": (dim,)}
+    shapes = {
+        "cls_token": (1, 1, dim),
+        "pos_embed": (1, grid * grid + 1, dim),
+        "patch_embed.proj.weight": (dim, channels, patch, patch),
+        "patch_embed.proj.bias": (dim,),
+    }
     for i in range(depth):
         shapes.update({f"blocks.{i}.{k}": f(dim, mlp_dim) for k, f in _BLOCK_SHAPES.items()})
     shapes.update({"norm.weight": (dim,), "norm.bias": (dim,), "head.weight": (classes, dim), "head.bias": (classes,)})
@@ -76,8 +90,12 @@ class Patchify(Check):
     mistakes = (
         ("mistake.06.patchify_channels_first", lambda i: _patchify_variant(i, (0, 2, 4, 1, 3, 5))),
         ("mistake.06.patchify_columns_first", lambda i: _patchify_variant(i, (0, 4, 2, 3, 5, 1))),
-        ("mistake.06.patchify_reshape", lambda i: np.asarray(i["images"]).reshape(
-            i["images"].shape[0], -1, i["patch_size"] ** 2 * i["images"].shape[1])),
+        (
+            "mistake.06.patchify_reshape",
+            lambda i: np.asarray(i["images"]).reshape(
+                i["images"].shape[0], -1, i["patch_size"] ** 2 * i["images"].shape[1]
+            ),
+        ),
     )
 
     def case_features(self, inputs):
@@ -88,8 +106,13 @@ class Patchify(Check):
         if not hidden:  # one per seed: (B, C, grid h, grid w, P); a 2x3 grid: mixing up h and w fails
             B, C, h, w, P = ((2, 3, 2, 3, 4), (1, 1, 3, 2, 2), (3, 2, 2, 2, 1))[visible_variant(rng, 3)]
         else:
-            B, C, h, w, P = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 5)),
-                             int(rng.integers(1, 5)), int(rng.integers(1, 6)))
+            B, C, h, w, P = (
+                int(rng.integers(1, 4)),
+                int(rng.integers(1, 4)),
+                int(rng.integers(1, 5)),
+                int(rng.integers(1, 5)),
+                int(rng.integers(1, 6)),
+            )
         images = rng.normal(size=(B, C, h * P, w * P)).astype(np.float32)
         return {"images": images, "patch_size": P}
 
@@ -130,11 +153,19 @@ class PatchEmbedding(Check):
         if not hidden:  # one per seed: (B, C, grid h, grid w, P, D), as the hidden ones vary them
             B, C, h, w, P, D = ((2, 3, 2, 3, 4, 5), (1, 1, 3, 2, 2, 3), (3, 2, 2, 2, 1, 4))[visible_variant(rng, 3)]
         else:
-            B, C, h, w, P, D = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 5)),
-                                int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 9)))
-        return {"images": rng.normal(size=(B, C, h * P, w * P)).astype(np.float32),
-                "weight": rng.normal(0, 1 / np.sqrt(C * P * P), size=(D, C, P, P)).astype(np.float32),
-                "bias": rng.normal(0, 0.5, size=(D,)).astype(np.float32)}
+            B, C, h, w, P, D = (
+                int(rng.integers(1, 4)),
+                int(rng.integers(1, 4)),
+                int(rng.integers(1, 5)),
+                int(rng.integers(1, 5)),
+                int(rng.integers(1, 6)),
+                int(rng.integers(1, 9)),
+            )
+        return {
+            "images": rng.normal(size=(B, C, h * P, w * P)).astype(np.float32),
+            "weight": rng.normal(0, 1 / np.sqrt(C * P * P), size=(D, C, P, P)).astype(np.float32),
+            "bias": rng.normal(0, 0.5, size=(D,)).astype(np.float32),
+        }
 
     def reference(self, inputs):
         x, wt, b = (np.asarray(inputs[k], np.float64) for k in ("images", "weight", "bias"))
@@ -152,20 +183,34 @@ class PatchEmbedding(Check):
 class ViTForward(Check):
     name = "06.vit_forward"
     absent = ("vit",)
-    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
-                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
-                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention", "vitcourse.vit", "vitcourse.vit_hf",
-                 "vitcourse.blocks")
+    forbidden = (
+        "torch.nn.functional.scaled_dot_product_attention",
+        "torch.nn.MultiheadAttention",
+        "torch.nn.functional.multi_head_attention_forward",
+        "torch.nn.TransformerEncoderLayer",
+        "torch.nn.TransformerDecoderLayer",
+        "vitcourse.attention",
+        "vitcourse.vit",
+        "vitcourse.vit_hf",
+        "vitcourse.blocks",
+    )
     target = "vit_forward"
     rtol, atol = 1e-4, 1e-4
 
     def make_inputs(self, rng, hidden):
         if not hidden:  # one per seed: other sizes, one head and one block too, as the hidden cases have
-            B, C, grid, P, H, Dh, depth, F, K = ((2, 3, 2, 4, 2, 4, 2, 16, 5), (1, 1, 3, 2, 1, 4, 1, 8, 3),
-                                                 (3, 2, 1, 3, 3, 2, 3, 12, 4))[visible_variant(rng, 3)]
+            B, C, grid, P, H, Dh, depth, F, K = (
+                (2, 3, 2, 4, 2, 4, 2, 16, 5),
+                (1, 1, 3, 2, 1, 4, 1, 8, 3),
+                (3, 2, 1, 3, 3, 2, 3, 12, 4),
+            )[visible_variant(rng, 3)]
         else:
-            B, C, grid, P = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 4)),
-                             int(rng.integers(2, 5)))
+            B, C, grid, P = (
+                int(rng.integers(1, 4)),
+                int(rng.integers(1, 4)),
+                int(rng.integers(1, 4)),
+                int(rng.integers(2, 5)),
+            )
             H, Dh, depth = int(rng.integers(1, 4)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
             F, K = int(rng.integers(4, 33)), int(rng.integers(2, 11))
         D = H * Dh
@@ -204,9 +249,17 @@ class ViTForward(Check):
             params = dict(params, pos_embed=np.zeros_like(params["pos_embed"]))
         D, C, P, _ = params["patch_embed.proj.weight"].shape
         depth = 1 + max(int(k.split(".")[1]) for k in params if k.startswith("blocks."))
-        config = ViTConfig(image_size=images.shape[-1], patch_size=P, in_channels=C,
-                           num_classes=params["head.weight"].shape[0], dim=D, depth=depth, num_heads=H,
-                           mlp_dim=params["blocks.0.mlp.fc1.weight"].shape[0], norm_eps=1e-6)
+        config = ViTConfig(
+            image_size=images.shape[-1],
+            patch_size=P,
+            in_channels=C,
+            num_classes=params["head.weight"].shape[0],
+            dim=D,
+            depth=depth,
+            num_heads=H,
+            mlp_dim=params["blocks.0.mlp.fc1.weight"].shape[0],
+            norm_eps=1e-6,
+        )
         model = ViT(config).double().eval()
         model.load_state_dict({k: torch.from_numpy(np.asarray(v, np.float64)) for k, v in params.items()})
         if not final_norm:

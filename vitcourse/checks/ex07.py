@@ -9,6 +9,7 @@ is real and False where it is padding (``nn.MultiheadAttention``'s
 ``key_padding_mask`` is the opposite, ``~key_mask``).
 References are NumPy float64, sharing no code with the student's PyTorch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -71,16 +72,27 @@ def _key_mask(rng, B: int, Nk: int, hidden: bool, every_sample_padded: bool = Fa
 class CrossAttention(Check):
     name = "07.cross_attention"
     absent = ("attention",)
-    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
-                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
-                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
+    forbidden = (
+        "torch.nn.functional.scaled_dot_product_attention",
+        "torch.nn.MultiheadAttention",
+        "torch.nn.functional.multi_head_attention_forward",
+        "torch.nn.TransformerEncoderLayer",
+        "torch.nn.TransformerDecoderLayer",
+        "vitcourse.attention",
+    )
     target = "cross_attention"
     rtol, atol = 1e-4, 1e-5
 
     def make_inputs(self, rng, hidden):
         if hidden:
-            B, Nq, Nk, H, Dh, Dc = (int(rng.integers(1, 4)), int(rng.integers(1, 7)), int(rng.integers(2, 10)),
-                                    int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(2, 9)))
+            B, Nq, Nk, H, Dh, Dc = (
+                int(rng.integers(1, 4)),
+                int(rng.integers(1, 7)),
+                int(rng.integers(2, 10)),
+                int(rng.integers(1, 4)),
+                int(rng.integers(1, 5)),
+                int(rng.integers(2, 9)),
+            )
         else:  # one per seed: other sizes, a single head, a single sample, every sample padded, as hidden ones have
             B, Nq, Nk, H, Dh, Dc = ((2, 3, 5, 2, 4, 6), (1, 4, 3, 1, 5, 2), (3, 2, 6, 3, 2, 4))[visible_variant(rng, 3)]
         every_sample_padded = not hidden and visible_variant(rng, 3) == 1
@@ -113,13 +125,22 @@ class CrossAttention(Check):
     def compare(self, got, expected, inputs):
         if type(got) is not dict:
             return [msg("ex07.not_tensor", got=type(got).__name__)]
-        failures = compare_arrays(got.get("output"), expected["output"],
-                                  what=msg("what.output_of", target="cross_attention"), rtol=self.rtol, atol=self.atol)
+        failures = compare_arrays(
+            got.get("output"),
+            expected["output"],
+            what=msg("what.output_of", target="cross_attention"),
+            rtol=self.rtol,
+            atol=self.atol,
+        )
         if failures:
             return failures
-        failures = compare_arrays(got.get("output_with_garbage_in_padding"), expected["output"],
-                                  what=msg("what.garbage_padding"),
-                                  rtol=self.rtol, atol=self.atol)
+        failures = compare_arrays(
+            got.get("output_with_garbage_in_padding"),
+            expected["output"],
+            what=msg("what.garbage_padding"),
+            rtol=self.rtol,
+            atol=self.atol,
+        )
         return [msg("ex07.padding", failure=f) for f in failures]
 
 
@@ -137,14 +158,28 @@ def attention_pool_np(tokens, queries, w_k, w_v):
 class AttentionPool(Check):
     name = "07.attention_pool"
     absent = ("attention",)
-    forbidden = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
-                 "torch.nn.functional.multi_head_attention_forward", "torch.nn.TransformerEncoderLayer",
-                 "torch.nn.TransformerDecoderLayer", "vitcourse.attention")
+    forbidden = (
+        "torch.nn.functional.scaled_dot_product_attention",
+        "torch.nn.MultiheadAttention",
+        "torch.nn.functional.multi_head_attention_forward",
+        "torch.nn.TransformerEncoderLayer",
+        "torch.nn.TransformerDecoderLayer",
+        "vitcourse.attention",
+    )
     target = "attention_pool"
     rtol, atol = 1e-4, 1e-5
     mistakes = (
-        ("mistake.07.pool_no_scale", lambda i: list(attention_pool_np(
-            i["tokens"], np.asarray(i["queries"], np.float64) * np.sqrt(i["tokens"].shape[-1]), i["w_k"], i["w_v"]))),
+        (
+            "mistake.07.pool_no_scale",
+            lambda i: list(
+                attention_pool_np(
+                    i["tokens"],
+                    np.asarray(i["queries"], np.float64) * np.sqrt(i["tokens"].shape[-1]),
+                    i["w_k"],
+                    i["w_v"],
+                )
+            ),
+        ),
         ("mistake.07.pool_axis", lambda i: AttentionPool.over_queries(i)),
     )
 
@@ -160,8 +195,12 @@ class AttentionPool(Check):
 
     def make_inputs(self, rng, hidden):
         if hidden:
-            B, N, Q, D = (int(rng.integers(1, 4)), int(rng.integers(1, 17)), int(rng.integers(1, 6)),
-                          int(rng.integers(2, 9)))
+            B, N, Q, D = (
+                int(rng.integers(1, 4)),
+                int(rng.integers(1, 17)),
+                int(rng.integers(1, 6)),
+                int(rng.integers(2, 9)),
+            )
         else:  # one per seed: other sizes, a single query too, as the hidden cases have
             B, N, Q, D = ((2, 6, 3, 4), (1, 3, 1, 2), (3, 5, 4, 6))[visible_variant(rng, 3)]
         return {
@@ -181,5 +220,6 @@ class AttentionPool(Check):
         attn = np.asarray(got[1], np.float64) if type(got[1]) is np.ndarray else None
         if attn is not None and attn.shape == expected[1].shape and not np.allclose(attn.sum(-1), 1.0, atol=1e-4):
             return [msg("ex07.pool_sums")]
-        return (compare_arrays(got[1], expected[1], what="attn", rtol=self.rtol, atol=self.atol)
-                + compare_arrays(got[0], expected[0], what="pooled", rtol=self.rtol, atol=self.atol))
+        return compare_arrays(got[1], expected[1], what="attn", rtol=self.rtol, atol=self.atol) + compare_arrays(
+            got[0], expected[0], what="pooled", rtol=self.rtol, atol=self.atol
+        )

@@ -6,6 +6,7 @@ block's reference is `vitcourse.mixer.MixerBlock` loaded with the same
 weights; the training task is judged on held-out digits the student's
 function never sees.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,21 +16,36 @@ from . import Check, DigitsTrainingCheck, compare_arrays, register, visible_vari
 
 #: name of each weight argument of ``mixer_block`` -> parameter of `vitcourse.mixer.MixerBlock`
 BLOCK_PARAMS = {
-    "norm1_weight": "norm1.weight", "norm1_bias": "norm1.bias",
-    "token_w1": "token_mlp.fc1.weight", "token_b1": "token_mlp.fc1.bias",
-    "token_w2": "token_mlp.fc2.weight", "token_b2": "token_mlp.fc2.bias",
-    "norm2_weight": "norm2.weight", "norm2_bias": "norm2.bias",
-    "channel_w1": "channel_mlp.fc1.weight", "channel_b1": "channel_mlp.fc1.bias",
-    "channel_w2": "channel_mlp.fc2.weight", "channel_b2": "channel_mlp.fc2.bias",
+    "norm1_weight": "norm1.weight",
+    "norm1_bias": "norm1.bias",
+    "token_w1": "token_mlp.fc1.weight",
+    "token_b1": "token_mlp.fc1.bias",
+    "token_w2": "token_mlp.fc2.weight",
+    "token_b2": "token_mlp.fc2.bias",
+    "norm2_weight": "norm2.weight",
+    "norm2_bias": "norm2.bias",
+    "channel_w1": "channel_mlp.fc1.weight",
+    "channel_b1": "channel_mlp.fc1.bias",
+    "channel_w2": "channel_mlp.fc2.weight",
+    "channel_b2": "channel_mlp.fc2.bias",
 }
 
 
 def block_inputs(rng, B: int, N: int, D: int, S: int, C: int) -> dict:
     """Random input and weights of a Mixer block with N patches, D channels, hidden widths S and C."""
     shapes = {
-        "norm1_weight": (D,), "norm1_bias": (D,), "token_w1": (S, N), "token_b1": (S,), "token_w2": (N, S),
-        "token_b2": (N,), "norm2_weight": (D,), "norm2_bias": (D,), "channel_w1": (C, D), "channel_b1": (C,),
-        "channel_w2": (D, C), "channel_b2": (D,),
+        "norm1_weight": (D,),
+        "norm1_bias": (D,),
+        "token_w1": (S, N),
+        "token_b1": (S,),
+        "token_w2": (N, S),
+        "token_b2": (N,),
+        "norm2_weight": (D,),
+        "norm2_bias": (D,),
+        "channel_w1": (C, D),
+        "channel_b1": (C,),
+        "channel_w2": (D, C),
+        "channel_b2": (D,),
     }
     out = {"x": rng.normal(size=(B, N, D)).astype(np.float32)}
     for name, shape in shapes.items():
@@ -65,7 +81,7 @@ def _mixer_variant(inputs, *, skips=True, channels_first=False):
         return mlp(ln(x, 2), "channel")
 
     x = f["x"]
-    for step in ((channel, token) if channels_first else (token, channel)):
+    for step in (channel, token) if channels_first else (token, channel):
         x = (x if skips else 0.0) + step(x)
     return x
 
@@ -84,8 +100,13 @@ class MixerBlockCheck(Check):
 
     def make_inputs(self, rng, hidden):
         if hidden:
-            B, N, D, S, C = (int(rng.integers(1, 4)), int(rng.integers(2, 10)), int(rng.integers(2, 9)),
-                             int(rng.integers(2, 12)), int(rng.integers(2, 12)))
+            B, N, D, S, C = (
+                int(rng.integers(1, 4)),
+                int(rng.integers(2, 10)),
+                int(rng.integers(2, 9)),
+                int(rng.integers(2, 12)),
+                int(rng.integers(2, 12)),
+            )
         else:
             # one per seed, N != D in each: a transpose in the wrong place fails
             B, N, D, S, C = ((2, 4, 3, 5, 6), (1, 3, 5, 2, 4), (3, 6, 2, 4, 3))[visible_variant(rng, 3)]
@@ -106,8 +127,9 @@ class MixerBlockCheck(Check):
             return block(torch.from_numpy(np.asarray(inputs["x"], np.float64))).numpy()
 
     def compare(self, got, expected, inputs):
-        return compare_arrays(got, expected, what=msg("what.output_of", target="mixer_block"), rtol=self.rtol,
-                              atol=self.atol)
+        return compare_arrays(
+            got, expected, what=msg("what.output_of", target="mixer_block"), rtol=self.rtol, atol=self.atol
+        )
 
 
 @register

@@ -8,6 +8,7 @@ Targets travel as flat arrays (``labels``, ``boxes`` and ``counts`` per
 image) because check inputs must be plain data; `run` rebuilds DETR's list
 of dicts.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,7 +41,11 @@ def _torch(x):
 class BoxCxcywhToXyxy(Check):
     name = "09.box_cxcywh_to_xyxy"
     absent = ("detr",)
-    forbidden = ("vitcourse.detr", "torchvision.ops.box_convert", "torchvision.ops.box_cxcywh_to_xyxy",)
+    forbidden = (
+        "vitcourse.detr",
+        "torchvision.ops.box_convert",
+        "torchvision.ops.box_cxcywh_to_xyxy",
+    )
     target = "box_cxcywh_to_xyxy"
     mistakes = (
         ("mistake.09.box_full_size", lambda i: BoxCxcywhToXyxy.variant(i, "full_size")),
@@ -72,7 +77,11 @@ class BoxCxcywhToXyxy(Check):
 class GeneralizedBoxIoU(Check):
     name = "09.generalized_box_iou"
     absent = ("detr",)
-    forbidden = ("vitcourse.detr", "torchvision.ops.generalized_box_iou", "torchvision.ops.box_iou",)
+    forbidden = (
+        "vitcourse.detr",
+        "torchvision.ops.generalized_box_iou",
+        "torchvision.ops.box_iou",
+    )
     target = "generalized_box_iou"
     rtol, atol = 1e-4, 1e-5
 
@@ -101,8 +110,11 @@ class GeneralizedBoxIoU(Check):
 
 #: The visible detection cases, one per seed: (B, Q, C, objects per image, cost_class, cost_bbox, cost_giou).
 #: The hidden ones draw each: an image without objects, a batch without any, other weights of the costs.
-VISIBLE_DETECTION = ((2, 6, 3, (3, 1), 1.0, 5.0, 2.0), (3, 4, 2, (2, 0, 4), 2.0, 3.0, 0.5),
-                     (1, 5, 1, (0,), 1.0, 1.5, 1.0))
+VISIBLE_DETECTION = (
+    (2, 6, 3, (3, 1), 1.0, 5.0, 2.0),
+    (3, 4, 2, (2, 0, 4), 2.0, 3.0, 0.5),
+    (1, 5, 1, (0,), 1.0, 1.5, 1.0),
+)
 
 
 def _detection_case(rng, hidden, *, B=None):
@@ -132,7 +144,7 @@ def _detection_case(rng, hidden, *, B=None):
 def _targets(inputs, to):
     out, start = [], 0
     for n in np.asarray(inputs["counts"]).tolist():
-        out.append({"labels": to(inputs["labels"][start:start + n]), "boxes": to(inputs["boxes"][start:start + n])})
+        out.append({"labels": to(inputs["labels"][start : start + n]), "boxes": to(inputs["boxes"][start : start + n])})
         start += n
     return out
 
@@ -233,8 +245,12 @@ class SetLoss(Check):
         for t in targets:
             t["boxes"] = t["boxes"].double()
         C = outputs["pred_logits"].shape[-1] - 1
-        criterion = SetCriterion(C, HungarianMatcher(inputs["cost_class"], inputs["cost_bbox"], inputs["cost_giou"]),
-                                 eos_coef=inputs["eos_coef"], losses=("labels", "boxes"))
+        criterion = SetCriterion(
+            C,
+            HungarianMatcher(inputs["cost_class"], inputs["cost_bbox"], inputs["cost_giou"]),
+            eos_coef=inputs["eos_coef"],
+            losses=("labels", "boxes"),
+        )
         return {k: np.asarray(float(v)) for k, v in criterion(outputs, targets).items()}
 
     def compare(self, got, expected, inputs):

@@ -14,6 +14,7 @@ The blocks are functions with their weights passed as arguments (no
 
 References use ``torch.nn.functional`` in float64, `vitcourse.unet` and `vitcourse.metrics`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -63,9 +64,13 @@ class DoubleConvCheck(Check):
         else:  # odd sizes, other channel counts
             B, C, M, O = (int(v) for v in rng.integers(1, 5, size=4))
             H, W = (int(v) for v in rng.integers(1, 12, size=2))
-        return {"x": rng.normal(0, 1, size=(B, C, H, W)).astype(np.float32),
-                "w1": _conv_weight(rng, M, C), "b1": rng.normal(0, 0.1, size=M).astype(np.float32),
-                "w2": _conv_weight(rng, O, M), "b2": rng.normal(0, 0.1, size=O).astype(np.float32)}
+        return {
+            "x": rng.normal(0, 1, size=(B, C, H, W)).astype(np.float32),
+            "w1": _conv_weight(rng, M, C),
+            "b1": rng.normal(0, 0.1, size=M).astype(np.float32),
+            "w2": _conv_weight(rng, O, M),
+            "b2": rng.normal(0, 0.1, size=O).astype(np.float32),
+        }
 
     def reference(self, inputs):
         return double_conv_ref(**inputs)
@@ -110,12 +115,16 @@ class DecoderStage(Check):
             extra = tuple(int(v) for v in rng.integers(0, 2, size=2))
         H, W = 2 * h + extra[0], 2 * w + extra[1]
         M = O
-        return {"x": rng.normal(0, 1, size=(B, C, h, w)).astype(np.float32),
-                "skip": rng.normal(0, 1, size=(B, Cs, H, W)).astype(np.float32),
-                "w_up": (rng.normal(0, 1, size=(C, C // 2, 2, 2)) / np.sqrt(C)).astype(np.float32),
-                "b_up": rng.normal(0, 0.1, size=C // 2).astype(np.float32),
-                "w1": _conv_weight(rng, M, Cs + C // 2), "b1": rng.normal(0, 0.1, size=M).astype(np.float32),
-                "w2": _conv_weight(rng, O, M), "b2": rng.normal(0, 0.1, size=O).astype(np.float32)}
+        return {
+            "x": rng.normal(0, 1, size=(B, C, h, w)).astype(np.float32),
+            "skip": rng.normal(0, 1, size=(B, Cs, H, W)).astype(np.float32),
+            "w_up": (rng.normal(0, 1, size=(C, C // 2, 2, 2)) / np.sqrt(C)).astype(np.float32),
+            "b_up": rng.normal(0, 0.1, size=C // 2).astype(np.float32),
+            "w1": _conv_weight(rng, M, Cs + C // 2),
+            "b1": rng.normal(0, 0.1, size=M).astype(np.float32),
+            "w2": _conv_weight(rng, O, M),
+            "b2": rng.normal(0, 0.1, size=O).astype(np.float32),
+        }
 
     def reference(self, inputs):
         return decoder_stage_ref(**inputs)
@@ -126,8 +135,9 @@ def dice_ref(pred, target, num_classes):
 
     from ..metrics import dice_per_class
 
-    return dice_per_class(torch.from_numpy(np.asarray(pred)), torch.from_numpy(np.asarray(target)),
-                          int(num_classes)).numpy()
+    return dice_per_class(
+        torch.from_numpy(np.asarray(pred)), torch.from_numpy(np.asarray(target)), int(num_classes)
+    ).numpy()
 
 
 @register

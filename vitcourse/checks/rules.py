@@ -14,6 +14,7 @@ The same function serves the notebook's instant feedback (`vitcourse.checks.chec
 where ``env`` maps the notebook's global names to what they really are) and
 the grader (`vitcourse.grading`, which reads every cell of the submission).
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,9 +28,9 @@ __all__ = ["Use", "forbidden_uses", "expand", "runtime_env"]
 class Use:
     cell: int
     line: int
-    scope: str | None     # the top-level function or class it is in; None for top-level code
-    name: str             # the forbidden name it resolves to
-    how: str              # the code as written
+    scope: str | None  # the top-level function or class it is in; None for top-level code
+    name: str  # the forbidden name it resolves to
+    how: str  # the code as written
 
     def __str__(self) -> str:
         from ..messages import msg
@@ -150,8 +151,7 @@ class _Resolver:
                 elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                     for a in node.names:
                         self.alias[a.asname or a.name] = f"{node.module}.{a.name}"
-                elif isinstance(node, ast.Assign) and len(node.targets) == 1 \
-                        and isinstance(node.targets[0], ast.Name):
+                elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                     r = self.resolve(node.value)
                     if r:
                         self.alias[node.targets[0].id] = r
@@ -217,8 +217,12 @@ def forbidden_uses(cells, targets, forbidden, *, env: dict[str, str] | None = No
             found = how = None
             if isinstance(sub, (ast.Attribute, ast.Name)):
                 found = hit(r.resolve(sub))
-                if found is None and isinstance(sub, ast.Attribute) and sub.attr in methods \
-                        and r.resolve(sub.value) is None:
+                if (
+                    found is None
+                    and isinstance(sub, ast.Attribute)
+                    and sub.attr in methods
+                    and r.resolve(sub.value) is None
+                ):
                     found = f"Tensor.{sub.attr}"
                 how = ast.unparse(sub)
             elif isinstance(sub, ast.Call):

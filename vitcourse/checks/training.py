@@ -4,6 +4,7 @@
 task and builds the required architecture); `perturb_digits` makes the held-out
 images fresh for each grading.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,9 @@ from .compare import accuracy_failures
 __all__ = ["DigitsTrainingCheck", "perturb_digits"]
 
 
-def perturb_digits(images: np.ndarray, rng: np.random.Generator, *, contrast: float = 0.9,
-                   noise: float = 0.02) -> np.ndarray:
+def perturb_digits(
+    images: np.ndarray, rng: np.random.Generator, *, contrast: float = 0.9, noise: float = 0.02
+) -> np.ndarray:
     """Held-out images made fresh for one grading: each dimmed by a random factor in ``[contrast, 1]`` and
     overlaid with Gaussian noise of standard deviation ``noise``, then clipped to ``[0, 1]``.
 
@@ -57,8 +59,12 @@ class DigitsTrainingCheck(Check):
 
         split_seed = 0 if not hidden else int(rng.integers(1, 10_000))
         data = load_digits(upscale=self.upscale, split_seed=split_seed)
-        return {"x_train": data.x_train.numpy(), "y_train": data.y_train.numpy(),
-                "x_test": perturb_digits(data.x_test.numpy(), rng), "y_test": data.y_test.numpy()}
+        return {
+            "x_train": data.x_train.numpy(),
+            "y_train": data.y_train.numpy(),
+            "x_test": perturb_digits(data.x_test.numpy(), rng),
+            "y_test": data.y_test.numpy(),
+        }
 
     def build_model(self, config: dict):
         """The required architecture built from the handed-in ``config`` (trusted side)."""
@@ -73,8 +79,12 @@ class DigitsTrainingCheck(Check):
         from ..harness import MAX_TRAINED_PARAMETERS
         from ..train import predict
 
-        if type(got) is not dict or set(got) != {"config", "state"} or type(got["config"]) is not dict \
-                or type(got["state"]) is not dict:
+        if (
+            type(got) is not dict
+            or set(got) != {"config", "state"}
+            or type(got["config"]) is not dict
+            or type(got["state"]) is not dict
+        ):
             return [msg("train.must_return", target=self.target)]
         try:
             model = self.build_model(dict(got["config"]))
@@ -87,7 +97,8 @@ class DigitsTrainingCheck(Check):
             state = {str(k): torch.from_numpy(np.asarray(v, np.float32)) for k, v in got["state"].items()}
             model.load_state_dict(state, strict=True)
         except (RuntimeError, TypeError, ValueError) as e:
-            return [msg("train.weights", error=' '.join(str(e).split())[:200])]
+            return [msg("train.weights", error=" ".join(str(e).split())[:200])]
         pred = predict(model.eval(), torch.from_numpy(np.asarray(inputs["x_test"], np.float32)))
-        return accuracy_failures(pred.argmax(-1).numpy().astype(np.int64), expected, self.threshold,
-                                 what=msg("what.test_accuracy"))
+        return accuracy_failures(
+            pred.argmax(-1).numpy().astype(np.int64), expected, self.threshold, what=msg("what.test_accuracy")
+        )

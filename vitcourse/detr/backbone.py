@@ -18,6 +18,7 @@ the batch statistics would be too noisy, so the ImageNet ones are kept fixed.
 Differences from the paper: none for ``BackboneConfig.resnet50()``; the small
 CNN (``BackboneConfig.small_cnn()``) is the course's addition for CPU training.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,8 +69,9 @@ class BackboneConfig:
         object.__setattr__(self, "widths", widths)
         if self.kind == "resnet":
             if len(depths) != len(widths) or any(not isinstance(d, int) or d < 1 for d in depths):
-                raise ValueError(f"depths must give one positive block count per stage ({len(widths)} stages), "
-                                 f"got {depths!r}")
+                raise ValueError(
+                    f"depths must give one positive block count per stage ({len(widths)} stages), got {depths!r}"
+                )
             if self.block == "bottleneck" and any(c % 4 for c in widths):
                 raise ValueError(f"bottleneck stage widths must be divisible by 4, got {widths!r}")
             if not -1 <= self.frozen_stages <= len(widths):
@@ -100,7 +102,7 @@ class BackboneConfig:
 class FrozenBatchNorm2d(nn.Module):
     """Batch norm with fixed statistics and affine parameters (buffers, never trained).
 
-        y = (x - running_mean) / sqrt(running_var + eps) * weight + bias
+    y = (x - running_mean) / sqrt(running_var + eps) * weight + bias
     """
 
     weight: torch.Tensor  # buffers (register_buffer in __init__)
@@ -129,7 +131,6 @@ class FrozenBatchNorm2d(nn.Module):
         return f"{self.weight.shape[0]}, eps={self.eps}"
 
 
-
 def _shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module | None:
     """ResNet's projection shortcut (1x1 conv + frozen BN) when the shape changes, else ``None`` (identity).
 
@@ -137,8 +138,10 @@ def _shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module | N
     """
     if stride == 1 and in_channels == out_channels:
         return None
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                         FrozenBatchNorm2d(out_channels))
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), FrozenBatchNorm2d(out_channels)
+    )
+
 
 class Bottleneck(nn.Module):
     """ResNet bottleneck block: 1x1 reduce, 3x3 (stride here), 1x1 expand, plus the shortcut; then ReLU."""
@@ -209,7 +212,7 @@ class ResNetBackbone(nn.Module):
 
     def freeze(self, frozen_stages: int) -> None:
         """Stop training the stem (``frozen_stages >= 0``) and the first ``frozen_stages`` stages."""
-        parts = ([self.conv1] if frozen_stages >= 0 else []) + self.stages()[:max(frozen_stages, 0)]
+        parts = ([self.conv1] if frozen_stages >= 0 else []) + self.stages()[: max(frozen_stages, 0)]
         for part in parts:
             for p in part.parameters():
                 p.requires_grad_(False)
@@ -230,9 +233,14 @@ class SmallCNN(nn.Module):
             raise ValueError(f"SmallCNN needs a config with kind='cnn', got {config.kind!r}")
         layers, in_channels = [], 3
         for width in config.widths:
-            layers += [nn.Conv2d(in_channels, width, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(width),
-                       nn.ReLU(inplace=True),
-                       nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(in_channels, width, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(width, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+            ]
             in_channels = width
         self.body = nn.Sequential(*layers)
         self.num_channels = config.out_channels

@@ -20,12 +20,18 @@ format fails loudly where it can be seen: ``box_cxcywh_to_xyxy`` raises on a
 negative width or height, and ``box_area`` (which takes ``xyxy``) raises on
 x1 < x0 or y1 < y0, the usual sign that ``cxcywh`` boxes were passed.
 """
+
 from __future__ import annotations
 
 import torch
 
 __all__ = [
-    "box_cxcywh_to_xyxy", "box_xyxy_to_cxcywh", "scale_boxes", "box_area", "check_boxes_xyxy", "box_iou",
+    "box_cxcywh_to_xyxy",
+    "box_xyxy_to_cxcywh",
+    "scale_boxes",
+    "box_area",
+    "check_boxes_xyxy",
+    "box_iou",
     "generalized_box_iou",
 ]
 
@@ -59,10 +65,12 @@ def box_cxcywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
     if bool(negative.any()):
         i = _first_bad(negative)
         where = f" at index {i[0] if len(i) == 1 else i}" if i else ""
-        raise ValueError(f"boxes holds a cxcywh box with a negative width or height{where}: "
-                         f"{_shown(boxes[i])}; expected (cx, cy, w, h) with w >= 0 and h >= 0. Are these raw "
-                         f"predictions without the sigmoid that keeps DETR's boxes in [0, 1], or boxes in "
-                         f"another format?")
+        raise ValueError(
+            f"boxes holds a cxcywh box with a negative width or height{where}: "
+            f"{_shown(boxes[i])}; expected (cx, cy, w, h) with w >= 0 and h >= 0. Are these raw "
+            f"predictions without the sigmoid that keeps DETR's boxes in [0, 1], or boxes in "
+            f"another format?"
+        )
     cx, cy, w, h = boxes.unbind(-1)
     return torch.stack([cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h], dim=-1)  # (..., 4)
 
@@ -86,8 +94,10 @@ def scale_boxes(boxes: torch.Tensor, size) -> torch.Tensor:
     _check_last_dim("boxes", boxes)
     if isinstance(size, torch.Tensor) and size.ndim == 2:
         if size.shape[-1] != 2 or boxes.ndim != 3 or size.shape[0] != boxes.shape[0]:
-            raise ValueError(f"a size tensor must be (B, 2) rows of (H, W) for boxes (B, Q, 4); got size "
-                             f"{tuple(size.shape)} for boxes {tuple(boxes.shape)}")
+            raise ValueError(
+                f"a size tensor must be (B, 2) rows of (H, W) for boxes (B, Q, 4); got size "
+                f"{tuple(size.shape)} for boxes {tuple(boxes.shape)}"
+            )
         h, w = size.to(boxes).unbind(-1)  # (B,), (B,)
         factor = torch.stack([w, h, w, h], dim=-1)[:, None, :]  # (B, 1, 4)
         return boxes * factor
@@ -96,8 +106,9 @@ def scale_boxes(boxes: torch.Tensor, size) -> torch.Tensor:
     if isinstance(size, int):
         size = (size, size)
     if not (isinstance(size, (tuple, list)) and len(size) == 2) or any(float(s) <= 0 for s in size):
-        raise ValueError(f"size must be a positive int, a pair (H, W) of positive numbers or a (B, 2) tensor, "
-                         f"got {size!r}")
+        raise ValueError(
+            f"size must be a positive int, a pair (H, W) of positive numbers or a (B, 2) tensor, got {size!r}"
+        )
     height, width = float(size[0]), float(size[1])
     return boxes * boxes.new_tensor([width, height, width, height])
 
@@ -110,13 +121,16 @@ def check_boxes_xyxy(name: str, boxes: torch.Tensor) -> None:
     finite = torch.isfinite(boxes).all(-1)  # (N,)
     if not bool(finite.all()):
         i = int((~finite).nonzero()[0])
-        raise ValueError(f"{name} holds a box with NaN or inf coordinates at index {i}: {boxes[i].tolist()} "
-                         f"(did training diverge?)")
+        raise ValueError(
+            f"{name} holds a box with NaN or inf coordinates at index {i}: {boxes[i].tolist()} (did training diverge?)"
+        )
     inverted = (boxes[:, 2:] < boxes[:, :2]).any(-1)  # (N,)
     if bool(inverted.any()):
         i = int(inverted.nonzero()[0])
-        raise ValueError(f"{name} holds a degenerate box at index {i}: {boxes[i].tolist()}; expected xyxy boxes "
-                         f"with x1 >= x0 and y1 >= y0 (were cxcywh boxes passed without box_cxcywh_to_xyxy?)")
+        raise ValueError(
+            f"{name} holds a degenerate box at index {i}: {boxes[i].tolist()}; expected xyxy boxes "
+            f"with x1 >= x0 and y1 >= y0 (were cxcywh boxes passed without box_cxcywh_to_xyxy?)"
+        )
 
 
 def box_area(boxes: torch.Tensor) -> torch.Tensor:
@@ -131,9 +145,11 @@ def box_area(boxes: torch.Tensor) -> torch.Tensor:
     if bool(inverted.any()):
         i = _first_bad(inverted)
         where = f" at index {i[0] if len(i) == 1 else i}" if i else ""
-        raise ValueError(f"box_area takes xyxy boxes (x0, y0, x1, y1) with x1 >= x0 and y1 >= y0, but boxes holds "
-                         f"{_shown(boxes[i])}{where}. If these are cxcywh boxes, convert them first: "
-                         f"box_area(box_cxcywh_to_xyxy(boxes)), or use w * h")
+        raise ValueError(
+            f"box_area takes xyxy boxes (x0, y0, x1, y1) with x1 >= x0 and y1 >= y0, but boxes holds "
+            f"{_shown(boxes[i])}{where}. If these are cxcywh boxes, convert them first: "
+            f"box_area(box_cxcywh_to_xyxy(boxes)), or use w * h"
+        )
     return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
 
 

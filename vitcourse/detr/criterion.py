@@ -22,6 +22,7 @@ Differences from the paper's code: no distributed averaging of the number of
 boxes, no class-error logging metric; the weighted total is a method
 (`SetCriterion.total_loss`) instead of code in the training loop.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,9 +58,15 @@ class SetCriterion(nn.Module):
 
     empty_weight: torch.Tensor  # a buffer (register_buffer in __init__)
 
-    def __init__(self, num_classes: int, matcher: HungarianMatcher | None = None, *,
-                 weight_dict: dict[str, float] | None = None, eos_coef: float = 0.1,
-                 losses: tuple[str, ...] = ("labels", "boxes", "cardinality")):
+    def __init__(
+        self,
+        num_classes: int,
+        matcher: HungarianMatcher | None = None,
+        *,
+        weight_dict: dict[str, float] | None = None,
+        eos_coef: float = 0.1,
+        losses: tuple[str, ...] = ("labels", "boxes", "cardinality"),
+    ):
         super().__init__()
         num_classes = check_int("num_classes", num_classes, minimum=1)
         if isinstance(eos_coef, bool) or not isinstance(eos_coef, (int, float)) or not 0 < eos_coef <= 1:
@@ -93,8 +100,9 @@ class SetCriterion(nn.Module):
         """Cross-entropy over all ``B * Q`` predictions; unmatched ones target "no object" (weight ``eos_coef``)."""
         logits = outputs["pred_logits"]  # (B, Q, C+1)
         batch_idx, pred_idx = self._matched_predictions(indices)
-        target_classes = torch.full(logits.shape[:2], self.num_classes, dtype=torch.int64,
-                                    device=logits.device)  # (B, Q), all "no object"
+        target_classes = torch.full(
+            logits.shape[:2], self.num_classes, dtype=torch.int64, device=logits.device
+        )  # (B, Q), all "no object"
         matched_labels = torch.cat([t["labels"][tgt] for t, (_, tgt) in zip(targets, indices)]).to(logits.device)
         target_classes[batch_idx.to(logits.device), pred_idx.to(logits.device)] = matched_labels
         weight = self.empty_weight.to(logits)
@@ -139,8 +147,10 @@ class SetCriterion(nn.Module):
         """
         _, _, C = check_detection_inputs(outputs, targets)
         if C != self.num_classes:
-            raise ValueError(f"outputs['pred_logits'] has {C + 1} logits per query, expected num_classes + 1 = "
-                             f"{self.num_classes + 1}")
+            raise ValueError(
+                f"outputs['pred_logits'] has {C + 1} logits per query, expected num_classes + 1 = "
+                f"{self.num_classes + 1}"
+            )
         indices = self.matcher(outputs, targets)
         num_boxes = max(float(sum(len(t["labels"]) for t in targets)), 1.0)  # objects in the batch, at least 1
         losses = {}
@@ -149,8 +159,9 @@ class SetCriterion(nn.Module):
         for i, aux in enumerate(outputs.get("aux_outputs", [])):
             aux_indices = self.matcher(aux, targets)  # each layer gets its own matching
             for name in self.losses:
-                losses.update({f"{k}_{i}": v for k, v in
-                               self.get_loss(name, aux, targets, aux_indices, num_boxes).items()})
+                losses.update(
+                    {f"{k}_{i}": v for k, v in self.get_loss(name, aux, targets, aux_indices, num_boxes).items()}
+                )
         return losses
 
     def weight(self, key: str) -> float:
@@ -167,5 +178,7 @@ class SetCriterion(nn.Module):
         return torch.stack(terms).sum()
 
     def extra_repr(self) -> str:
-        return f"num_classes={self.num_classes}, eos_coef={self.eos_coef:g}, losses={self.losses}, " \
-               f"weight_dict={self.weight_dict}"
+        return (
+            f"num_classes={self.num_classes}, eos_coef={self.eos_coef:g}, losses={self.losses}, "
+            f"weight_dict={self.weight_dict}"
+        )

@@ -9,6 +9,7 @@ are silenced. Boxes: targets in normalised ``cxcywh`` (as `vitcourse.data`
 makes them), detections in pixel ``xyxy`` (as `vitcourse.detr.post_process`
 returns them); COCO itself wants pixel ``[x, y, w, h]``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,8 +26,20 @@ from .model import post_process
 
 __all__ = ["coco_map", "evaluate_detr", "predict_detr"]
 
-_STAT_NAMES = ("map", "map50", "map75", "map_small", "map_medium", "map_large",
-               "mar1", "mar10", "mar100", "mar_small", "mar_medium", "mar_large")
+_STAT_NAMES = (
+    "map",
+    "map50",
+    "map75",
+    "map_small",
+    "map_medium",
+    "map_large",
+    "mar1",
+    "mar10",
+    "mar100",
+    "mar_small",
+    "mar_medium",
+    "mar_large",
+)
 
 
 def _xywh(boxes_xyxy: torch.Tensor) -> list[list[float]]:
@@ -63,8 +76,16 @@ def coco_map(predictions: list[dict], targets: list[dict], image_size, num_class
         images.append({"id": img_id, "width": w, "height": h})
         boxes = scale_boxes(box_cxcywh_to_xyxy(tgt["boxes"].float()), (h, w))
         for label, box in zip(tgt["labels"].tolist(), _xywh(boxes)):
-            annotations.append({"id": len(annotations) + 1, "image_id": img_id, "category_id": int(label),
-                                "bbox": box, "area": box[2] * box[3], "iscrowd": 0})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": img_id,
+                    "category_id": int(label),
+                    "bbox": box,
+                    "area": box[2] * box[3],
+                    "iscrowd": 0,
+                }
+            )
         for score, label, box in zip(pred["scores"].tolist(), pred["labels"].tolist(), _xywh(pred["boxes"])):
             detections.append({"image_id": img_id, "category_id": int(label), "bbox": box, "score": float(score)})
     bad = [a["category_id"] for a in annotations + detections if not 0 <= a["category_id"] < num_classes]

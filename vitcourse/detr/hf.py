@@ -27,6 +27,7 @@ decoder ``encoder_attn`` -> ``cross_attn``, layer norms -> ``norm1..3``;
 ``model.decoder.layernorm`` -> ``decoder_norm``;
 ``class_labels_classifier`` -> ``class_head``; ``bbox_predictor`` -> ``box_head``.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,14 +43,22 @@ __all__ = ["detr_from_hf", "config_from_hf", "hf_state_dict_to_ours"]
 _RULES: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"^model\.backbone\.model\.embedder\.embedder\.convolution\.", "backbone.conv1."),
     (r"^model\.backbone\.model\.embedder\.embedder\.normalization\.", "backbone.bn1."),
-    (r"^model\.backbone\.model\.encoder\.stages\.(\d+)\.layers\.(\d+)\.shortcut\.convolution\.",
-     lambda m: f"backbone.layer{int(m[1]) + 1}.{m[2]}.downsample.0."),
-    (r"^model\.backbone\.model\.encoder\.stages\.(\d+)\.layers\.(\d+)\.shortcut\.normalization\.",
-     lambda m: f"backbone.layer{int(m[1]) + 1}.{m[2]}.downsample.1."),
-    (r"^model\.backbone\.model\.encoder\.stages\.(\d+)\.layers\.(\d+)\.layer\.(\d+)\.convolution\.",
-     lambda m: f"backbone.layer{int(m[1]) + 1}.{m[2]}.conv{int(m[3]) + 1}."),
-    (r"^model\.backbone\.model\.encoder\.stages\.(\d+)\.layers\.(\d+)\.layer\.(\d+)\.normalization\.",
-     lambda m: f"backbone.layer{int(m[1]) + 1}.{m[2]}.bn{int(m[3]) + 1}."),
+    (
+        r"^model\.backbone\.model\.encoder\.stages\.(\d+)\.layers\.(\d+)\.shortcut\.convolution\.",
+        lambda m: f"backbone.layer{int(m[1]) + 1}.{m[2]}.downsample.0.",
+    ),
+    (
+        r"^model\.backbone\.model\.encoder\.stages\.(\d+)\.layers\.(\d+)\.shortcut\.normalization\.",
+        lambda m: f"backbone.layer{int(m[1]) + 1}.{m[2]}.downsample.1.",
+    ),
+    (
+        r"^model\.backbone\.model\.encoder\.stages\.(\d+)\.layers\.(\d+)\.layer\.(\d+)\.convolution\.",
+        lambda m: f"backbone.layer{int(m[1]) + 1}.{m[2]}.conv{int(m[3]) + 1}.",
+    ),
+    (
+        r"^model\.backbone\.model\.encoder\.stages\.(\d+)\.layers\.(\d+)\.layer\.(\d+)\.normalization\.",
+        lambda m: f"backbone.layer{int(m[1]) + 1}.{m[2]}.bn{int(m[3]) + 1}.",
+    ),
     (r"^model\.input_projection\.", "input_proj."),
     (r"^model\.query_position_embeddings\.", "query_embed."),
     (r"^model\.encoder\.layers\.(\d+)\.self_attn\.o_proj\.", r"encoder.\1.attn.out_proj."),
@@ -77,8 +86,10 @@ def config_from_hf(hf_config, *, aux_loss: bool = True) -> DETRConfig:
     backbone = getattr(c, "backbone_config", None)
     if backbone is None or getattr(backbone, "model_type", None) != "resnet":
         kind = getattr(backbone, "model_type", None)
-        raise ValueError(f"only Hugging Face ResNet backbones are supported (use_timm_backbone=False), got "
-                         f"backbone model_type {kind!r}")
+        raise ValueError(
+            f"only Hugging Face ResNet backbones are supported (use_timm_backbone=False), got "
+            f"backbone model_type {kind!r}"
+        )
     if getattr(backbone, "out_features", ["stage4"])[-1] != f"stage{len(backbone.depths)}":
         raise ValueError(f"the backbone must output its last stage, got out_features={backbone.out_features}")
     if c.position_embedding_type != "sine":
@@ -86,19 +97,36 @@ def config_from_hf(hf_config, *, aux_loss: bool = True) -> DETRConfig:
     if c.activation_function != "relu":
         raise ValueError(f"activation_function must be 'relu', got {c.activation_function!r}")
     if c.encoder_ffn_dim != c.decoder_ffn_dim or c.encoder_attention_heads != c.decoder_attention_heads:
-        raise ValueError(f"encoder and decoder must share the MLP width and head count, got ffn "
-                         f"{c.encoder_ffn_dim}/{c.decoder_ffn_dim}, heads {c.encoder_attention_heads}/"
-                         f"{c.decoder_attention_heads}")
+        raise ValueError(
+            f"encoder and decoder must share the MLP width and head count, got ffn "
+            f"{c.encoder_ffn_dim}/{c.decoder_ffn_dim}, heads {c.encoder_attention_heads}/"
+            f"{c.decoder_attention_heads}"
+        )
     if backbone.downsample_in_bottleneck:
-        raise ValueError("downsample_in_bottleneck=True (stride in the 1x1 convolution) is not supported; "
-                         "the course's ResNet puts the stride in the 3x3 convolution")
+        raise ValueError(
+            "downsample_in_bottleneck=True (stride in the 1x1 convolution) is not supported; "
+            "the course's ResNet puts the stride in the 3x3 convolution"
+        )
     return DETRConfig(
-        num_classes=c.num_labels, num_queries=c.num_queries, dim=c.d_model, num_heads=c.encoder_attention_heads,
-        encoder_layers=c.encoder_layers, decoder_layers=c.decoder_layers, mlp_dim=c.encoder_ffn_dim,
-        dropout=float(c.dropout), aux_loss=aux_loss,
-        backbone=BackboneConfig(kind="resnet", widths=tuple(backbone.hidden_sizes), depths=tuple(backbone.depths),
-                                stem_channels=backbone.embedding_size, block=backbone.layer_type, frozen_stages=1,
-                                stride_in_first_stage=bool(backbone.downsample_in_first_stage)))
+        num_classes=c.num_labels,
+        num_queries=c.num_queries,
+        dim=c.d_model,
+        num_heads=c.encoder_attention_heads,
+        encoder_layers=c.encoder_layers,
+        decoder_layers=c.decoder_layers,
+        mlp_dim=c.encoder_ffn_dim,
+        dropout=float(c.dropout),
+        aux_loss=aux_loss,
+        backbone=BackboneConfig(
+            kind="resnet",
+            widths=tuple(backbone.hidden_sizes),
+            depths=tuple(backbone.depths),
+            stem_channels=backbone.embedding_size,
+            block=backbone.layer_type,
+            frozen_stages=1,
+            stride_in_first_stage=bool(backbone.downsample_in_first_stage),
+        ),
+    )
 
 
 def _rename(key: str) -> str | None:
@@ -125,8 +153,9 @@ def hf_state_dict_to_ours(state_dict: dict[str, torch.Tensor]) -> dict[str, torc
         else:
             out[new] = value
     if unknown:
-        raise ValueError(f"{len(unknown)} Hugging Face weights have no counterpart in the course's DETR, "
-                         f"e.g. {unknown[:3]}")
+        raise ValueError(
+            f"{len(unknown)} Hugging Face weights have no counterpart in the course's DETR, e.g. {unknown[:3]}"
+        )
     return out
 
 
@@ -152,4 +181,3 @@ def detr_from_hf(hf_model, *, aux_loss: bool = True) -> DETR:
     assert isinstance(model.backbone, ResNetBackbone)  # config_from_hf builds kind="resnet"
     model.backbone.freeze(config.backbone.frozen_stages)  # the paper's freezing: stem and first stage
     return model.to(device=param.device, dtype=param.dtype).train(hf_model.training)
-

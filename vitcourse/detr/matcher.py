@@ -28,6 +28,7 @@ matrices can be asked for on their own
 validated with clear errors (target boxes outside [0, 1], usually pixels, raise
 and say to divide by the image size), and a NaN cost raises instead of crashing scipy.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,12 +54,16 @@ def _check_normalised_targets(name: str, boxes: torch.Tensor) -> None:
         raise ValueError(f"{name} holds NaN or inf: {boxes.tolist()}")
     high, low = float(boxes.max()), float(boxes.min())
     if high > 1 + NORMALISED_EPS:
-        raise ValueError(f"{name} holds values up to {high:g}, but DETR's targets are cxcywh boxes normalised by the "
-                         f"image size, in [0, 1]: these look like pixels. Divide by the image size: "
-                         f"boxes / torch.tensor([W, H, W, H]) (cx and w by the width W, cy and h by the height H)")
+        raise ValueError(
+            f"{name} holds values up to {high:g}, but DETR's targets are cxcywh boxes normalised by the "
+            f"image size, in [0, 1]: these look like pixels. Divide by the image size: "
+            f"boxes / torch.tensor([W, H, W, H]) (cx and w by the width W, cy and h by the height H)"
+        )
     if low < -NORMALISED_EPS:
-        raise ValueError(f"{name} holds a value {low:g} < 0, but DETR's targets are cxcywh boxes normalised by the "
-                         f"image size, in [0, 1] (a negative width or height, or xyxy corners outside the image?)")
+        raise ValueError(
+            f"{name} holds a value {low:g} < 0, but DETR's targets are cxcywh boxes normalised by the "
+            f"image size, in [0, 1] (a negative width or height, or xyxy corners outside the image?)"
+        )
 
 
 def check_detection_inputs(outputs: dict, targets: list) -> tuple[int, int, int]:
@@ -80,14 +85,18 @@ def check_detection_inputs(outputs: dict, targets: list) -> tuple[int, int, int]
             raise ValueError(f"targets[{b}] must be a dict with 'labels' (T,) and 'boxes' (T, 4)")
         labels, tboxes = t["labels"], t["boxes"]
         if labels.ndim != 1 or tboxes.ndim != 2 or tboxes.shape != (len(labels), 4):
-            raise ValueError(f"targets[{b}]: expected labels (T,) and boxes (T, 4), got labels "
-                             f"{tuple(labels.shape)} and boxes {tuple(tboxes.shape)}")
+            raise ValueError(
+                f"targets[{b}]: expected labels (T,) and boxes (T, 4), got labels "
+                f"{tuple(labels.shape)} and boxes {tuple(tboxes.shape)}"
+            )
         _check_normalised_targets(f"targets[{b}]['boxes']", tboxes)
         if labels.dtype not in (torch.int64, torch.int32):
             raise TypeError(f"targets[{b}]['labels'] must be an integer tensor, got dtype {labels.dtype}")
         if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= C1 - 1):
-            raise ValueError(f"targets[{b}]['labels'] must lie in 0..{C1 - 2} (C = {C1 - 1} classes; index {C1 - 1} "
-                             f"is 'no object'), got {labels.tolist()}")
+            raise ValueError(
+                f"targets[{b}]['labels'] must lie in 0..{C1 - 2} (C = {C1 - 1} classes; index {C1 - 1} "
+                f"is 'no object'), got {labels.tolist()}"
+            )
         if len(labels) > Q:
             raise ValueError(f"targets[{b}] has {len(labels)} objects but the model makes only {Q} predictions")
     return B, Q, C1 - 1
@@ -138,8 +147,10 @@ class HungarianMatcher(nn.Module):
             start = end
         bad = [b for b, c in enumerate(costs) if not bool(torch.isfinite(c).all())]
         if bad:
-            raise ValueError(f"the matching cost of image {bad[0]} holds NaN or inf: the predicted logits or boxes "
-                             f"are not finite (did training diverge?)")
+            raise ValueError(
+                f"the matching cost of image {bad[0]} holds NaN or inf: the predicted logits or boxes "
+                f"are not finite (did training diverge?)"
+            )
         costs = [c.cpu() for c in costs]
         return costs  # B x (Q, T_b)
 

@@ -34,6 +34,7 @@ code carries the opposite, ``mask`` True on padding (its ``NestedTensor``);
 ``pixel_mask = ~mask`` converts. The old name ``padding_mask`` is refused with
 a TypeError that says so, rather than silently inverted.
 """
+
 from __future__ import annotations
 
 from dataclasses import InitVar, dataclass, field
@@ -83,8 +84,10 @@ class DETRConfig:
 
     def __post_init__(self, heads):
         if heads is not None:
-            raise TypeError(f"DETRConfig(heads={heads!r}): the field is now num_heads, as in ViTConfig and "
-                            f"MultiHeadAttention; pass num_heads={heads!r}")
+            raise TypeError(
+                f"DETRConfig(heads={heads!r}): the field is now num_heads, as in ViTConfig and "
+                f"MultiHeadAttention; pass num_heads={heads!r}"
+            )
         for name in ("num_classes", "num_queries", "dim", "num_heads", "decoder_layers", "mlp_dim"):
             object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=1))
         object.__setattr__(self, "encoder_layers", check_int("encoder_layers", self.encoder_layers, minimum=0))
@@ -107,8 +110,16 @@ class DETRConfig:
     def cpu(cls, *, num_classes: int = 3, **overrides) -> "DETRConfig":
         """A DETR that learns to detect coloured shapes on 64x64 canvases in minutes on a CPU (lecture 09)."""
         # 1,333,352 params with 3 classes
-        settings: dict[str, Any] = dict(num_queries=10, dim=128, num_heads=8, encoder_layers=3, decoder_layers=3,
-                                        mlp_dim=256, dropout=0.0, backbone=BackboneConfig.small_cnn())
+        settings: dict[str, Any] = dict(
+            num_queries=10,
+            dim=128,
+            num_heads=8,
+            encoder_layers=3,
+            decoder_layers=3,
+            mlp_dim=256,
+            dropout=0.0,
+            backbone=BackboneConfig.small_cnn(),
+        )
         settings.update(overrides)
         return cls(num_classes=num_classes, **settings)
 
@@ -140,10 +151,14 @@ class DETR(nn.Module):
         self.config = c = config
         self.backbone = build_backbone(c.backbone)
         self.input_proj = nn.Conv2d(self.backbone.num_channels, c.dim, kernel_size=1)
-        self.encoder = nn.ModuleList(PostNormBlock(c.dim, c.num_heads, mlp_dim=c.mlp_dim, activation="relu",
-                                                   dropout=c.dropout) for _ in range(c.encoder_layers))
-        self.decoder = nn.ModuleList(DecoderBlock(c.dim, c.num_heads, mlp_dim=c.mlp_dim, activation="relu",
-                                                  dropout=c.dropout) for _ in range(c.decoder_layers))
+        self.encoder = nn.ModuleList(
+            PostNormBlock(c.dim, c.num_heads, mlp_dim=c.mlp_dim, activation="relu", dropout=c.dropout)
+            for _ in range(c.encoder_layers)
+        )
+        self.decoder = nn.ModuleList(
+            DecoderBlock(c.dim, c.num_heads, mlp_dim=c.mlp_dim, activation="relu", dropout=c.dropout)
+            for _ in range(c.decoder_layers)
+        )
         self.decoder_norm = nn.LayerNorm(c.dim)
         self.query_embed = nn.Embedding(c.num_queries, c.dim)
         self.class_head = nn.Linear(c.dim, c.num_classes + 1)
@@ -167,20 +182,30 @@ class DETR(nn.Module):
         B, _, H0, W0 = images.shape
         if pixel_mask is None:
             pixel_mask = torch.ones(B, H0, W0, dtype=torch.bool, device=images.device)
-        elif not isinstance(pixel_mask, torch.Tensor) or pixel_mask.shape != (B, H0, W0) \
-                or pixel_mask.dtype != torch.bool:
-            got_mask = (f"{pixel_mask.dtype} {tuple(pixel_mask.shape)}" if isinstance(pixel_mask, torch.Tensor)
-                        else type(pixel_mask).__name__)
-            raise ValueError(f"pixel_mask must be a bool tensor {(B, H0, W0)}, True on the image's real pixels and "
-                             f"False on padding, got {got_mask}. Fix: pixel_mask.bool() for a 0/1 mask "
-                             f"(Hugging Face's pixel_mask), ~mask for DETR's padding mask (True on padding)")
+        elif (
+            not isinstance(pixel_mask, torch.Tensor)
+            or pixel_mask.shape != (B, H0, W0)
+            or pixel_mask.dtype != torch.bool
+        ):
+            got_mask = (
+                f"{pixel_mask.dtype} {tuple(pixel_mask.shape)}"
+                if isinstance(pixel_mask, torch.Tensor)
+                else type(pixel_mask).__name__
+            )
+            raise ValueError(
+                f"pixel_mask must be a bool tensor {(B, H0, W0)}, True on the image's real pixels and "
+                f"False on padding, got {got_mask}. Fix: pixel_mask.bool() for a 0/1 mask "
+                f"(Hugging Face's pixel_mask), ~mask for DETR's padding mask (True on padding)"
+            )
         else:
             empty = ~pixel_mask.flatten(1).any(1)  # (B,) images with no real pixel
             if bool(empty.any()):
                 bad = empty.nonzero().flatten().tolist()
-                raise ValueError(f"pixel_mask has no True (real) pixel for image(s) {bad}: True marks the image's "
-                                 f"pixels, False the padding. A mask True on padding (DETR's original convention) "
-                                 f"must be inverted: pixel_mask=~padding_mask")
+                raise ValueError(
+                    f"pixel_mask has no True (real) pixel for image(s) {bad}: True marks the image's "
+                    f"pixels, False the padding. A mask True on padding (DETR's original convention) "
+                    f"must be inverted: pixel_mask=~padding_mask"
+                )
         f = self.input_proj(self.backbone(images))  # (B, D, h, w)
         h, w = f.shape[-2:]
         mask = F.interpolate(pixel_mask[None].float(), size=(h, w))[0].bool()  # (B, h, w) True = real cell
@@ -188,8 +213,14 @@ class DETR(nn.Module):
         memory = f.flatten(2).transpose(1, 2)  # (B, M, D), M = h*w
         return memory, pos, mask.flatten(1), (h, w)
 
-    def forward(self, images: torch.Tensor, pixel_mask: torch.Tensor | None = None, *, return_attn: bool = False,
-                padding_mask=None):
+    def forward(
+        self,
+        images: torch.Tensor,
+        pixel_mask: torch.Tensor | None = None,
+        *,
+        return_attn: bool = False,
+        padding_mask=None,
+    ):
         """Predict ``Q`` boxes per image.
 
         Args:
@@ -205,9 +236,11 @@ class DETR(nn.Module):
             (``aux_outputs``: one such dict per earlier decoder layer, when ``aux_loss``).
         """
         if padding_mask is not None:
-            raise TypeError("DETR takes pixel_mask= (bool True on the image's real pixels, the course's True = keep), "
-                            "not padding_mask= (True on padding, the original DETR's convention). "
-                            "Fix: pass pixel_mask=~padding_mask.")
+            raise TypeError(
+                "DETR takes pixel_mask= (bool True on the image's real pixels, the course's True = keep), "
+                "not padding_mask= (True on padding, the original DETR's convention). "
+                "Fix: pass pixel_mask=~padding_mask."
+            )
         memory, pos, key_mask, (h, w) = self.features(images, pixel_mask)  # key_mask (B, M) True = real cell
         km = None if bool(key_mask.all()) else key_mask
         for block in self.encoder:
@@ -217,8 +250,7 @@ class DETR(nn.Module):
         tgt = torch.zeros_like(query_pos)  # (B, Q, D): the decoder input starts empty
         hidden, cross = [], []
         for block in self.decoder:
-            out = block(tgt, memory, query_pos=query_pos, memory_pos=pos, memory_key_mask=km,
-                        return_attn=return_attn)
+            out = block(tgt, memory, query_pos=query_pos, memory_pos=pos, memory_key_mask=km, return_attn=return_attn)
             tgt, attn = out if return_attn else (out, None)  # (B, Q, D)
             hidden.append(self.decoder_norm(tgt))  # the shared final norm, applied to every layer's output
             if return_attn:

@@ -4,6 +4,7 @@ Pure functions: they take tensors and return a figure, never change
 matplotlib's global ``rcParams``. Boxes drawn are pixel ``xyxy`` unless said
 otherwise; images are ``(3, H, W)`` in [0, 1].
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -15,8 +16,18 @@ from ..plot import to_numpy_image
 
 __all__ = ["draw_detections", "plot_cost_matrix", "plot_cross_attention", "plot_query_centres"]
 
-_PALETTE = ("#e41a1c", "#377eb8", "#4daf4a", "#ff7f00", "#984ea3", "#a65628", "#f781bf", "#999999", "#17becf",
-            "#bcbd22")
+_PALETTE = (
+    "#e41a1c",
+    "#377eb8",
+    "#4daf4a",
+    "#ff7f00",
+    "#984ea3",
+    "#a65628",
+    "#f781bf",
+    "#999999",
+    "#17becf",
+    "#bcbd22",
+)
 
 
 def _axes(ax, figsize):
@@ -26,8 +37,9 @@ def _axes(ax, figsize):
     return ax.figure, ax
 
 
-def draw_detections(image, boxes, labels, scores=None, *, class_names=None, ax=None, title: str | None = None,
-                    linestyle: str = "-"):
+def draw_detections(
+    image, boxes, labels, scores=None, *, class_names=None, ax=None, title: str | None = None, linestyle: str = "-"
+):
     """Boxes (pixel ``xyxy`` ``(K, 4)``) with their class name and score on ``image`` ``(3, H, W)``.
 
     Used by lecture 09 for ground truth (no scores, dashed) and predictions. Returns the figure.
@@ -49,8 +61,15 @@ def draw_detections(image, boxes, labels, scores=None, *, class_names=None, ax=N
         text = class_names[label] if class_names is not None else str(label)
         if scores is not None:
             text += f" {float(scores[k]):.2f}"
-        ax.text(x0, y0 - 1, text, color="white", fontsize=7, va="bottom",
-                bbox={"facecolor": color, "alpha": 0.8, "pad": 1, "lw": 0})
+        ax.text(
+            x0,
+            y0 - 1,
+            text,
+            color="white",
+            fontsize=7,
+            va="bottom",
+            bbox={"facecolor": color, "alpha": 0.8, "pad": 1, "lw": 0},
+        )
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=9)

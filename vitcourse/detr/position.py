@@ -25,6 +25,7 @@ argument: DETR's code takes ``mask`` True on padding; this function takes
 ``pixel_mask`` True on the real cells (the course's True = keep convention,
 Hugging Face's ``pixel_mask``), so ``pixel_mask = ~mask``.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,14 @@ from ..utils import check_int
 __all__ = ["sine_position_encoding"]
 
 
-def sine_position_encoding(pixel_mask: torch.Tensor, dim: int, *, temperature: float = 10000.0, normalize: bool = True,
-                           scale: float = 2 * math.pi) -> torch.Tensor:
+def sine_position_encoding(
+    pixel_mask: torch.Tensor,
+    dim: int,
+    *,
+    temperature: float = 10000.0,
+    normalize: bool = True,
+    scale: float = 2 * math.pi,
+) -> torch.Tensor:
     """DETR's 2D sine encoding ``(B, h, w, dim)`` of a feature map with ``pixel_mask`` ``(B, h, w)``.
 
     Args:
@@ -51,15 +58,22 @@ def sine_position_encoding(pixel_mask: torch.Tensor, dim: int, *, temperature: f
             multiply by ``scale`` (DETR: True, ``2 pi``).
     """
     if not isinstance(pixel_mask, torch.Tensor) or pixel_mask.dtype != torch.bool or pixel_mask.ndim != 3:
-        got = (f"{pixel_mask.dtype} {tuple(pixel_mask.shape)}" if isinstance(pixel_mask, torch.Tensor)
-               else type(pixel_mask).__name__)
-        raise ValueError(f"pixel_mask must be a bool tensor (B, h, w), True on image cells, False on padding; "
-                         f"got {got}. Fix: pixel_mask.bool() for a 0/1 mask")
+        got = (
+            f"{pixel_mask.dtype} {tuple(pixel_mask.shape)}"
+            if isinstance(pixel_mask, torch.Tensor)
+            else type(pixel_mask).__name__
+        )
+        raise ValueError(
+            f"pixel_mask must be a bool tensor (B, h, w), True on image cells, False on padding; "
+            f"got {got}. Fix: pixel_mask.bool() for a 0/1 mask"
+        )
     empty = ~pixel_mask.flatten(1).any(1)  # (B,) maps with no image cell at all
     if bool(empty.any()):
-        raise ValueError(f"pixel_mask is all False (all padding) for sample(s) {empty.nonzero().flatten().tolist()}: "
-                         f"True marks image cells. Nothing padded: torch.ones(B, h, w, dtype=torch.bool); "
-                         f"a mask True on padding (DETR's code) must be inverted: pixel_mask=~mask")
+        raise ValueError(
+            f"pixel_mask is all False (all padding) for sample(s) {empty.nonzero().flatten().tolist()}: "
+            f"True marks image cells. Nothing padded: torch.ones(B, h, w, dtype=torch.bool); "
+            f"a mask True on padding (DETR's code) must be inverted: pixel_mask=~mask"
+        )
     dim = check_int("dim", dim, minimum=4)
     if dim % 4:
         raise ValueError(f"dim must be a positive integer divisible by 4 (rows and columns, sin and cos), got {dim!r}")

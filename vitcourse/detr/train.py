@@ -7,6 +7,7 @@ schedule is a linear warm-up and cosine decay counted in steps (the paper
 drops the rate tenfold after 200 of 300 epochs), so a short CPU run on
 `vitcourse.data.DetectionCanvas` reproduces exactly for a given seed.
 """
+
 from __future__ import annotations
 
 import time
@@ -52,10 +53,25 @@ class DetectionHistory:
         return f"DetectionHistory(steps={self.step[-1] if self.step else 0}, loss={last}, seconds={self.seconds:.1f})"
 
 
-def fit_detr(model, criterion, train_data, *, steps: int, batch_size: int = 16, lr: float = 1e-4,
-             lr_backbone: float | None = None, weight_decay: float = 1e-4, grad_clip: float | None = 0.1,
-             warmup_steps: int = 0, min_lr: float = 0.0, log_every: int = 25, seed: int = 0, device=None,
-             progress: bool | None = None, threads: int | str | None = None) -> DetectionHistory:
+def fit_detr(
+    model,
+    criterion,
+    train_data,
+    *,
+    steps: int,
+    batch_size: int = 16,
+    lr: float = 1e-4,
+    lr_backbone: float | None = None,
+    weight_decay: float = 1e-4,
+    grad_clip: float | None = 0.1,
+    warmup_steps: int = 0,
+    min_lr: float = 0.0,
+    log_every: int = 25,
+    seed: int = 0,
+    device=None,
+    progress: bool | None = None,
+    threads: int | str | None = None,
+) -> DetectionHistory:
     """Train ``model`` with ``criterion`` on ``train_data`` (``(image, target)`` items) for ``steps`` steps.
 
     Args:
@@ -80,13 +96,20 @@ def fit_detr(model, criterion, train_data, *, steps: int, batch_size: int = 16, 
     device = torch.device(device) if device is not None else get_device()
     model.to(device)
     criterion.to(device)
-    loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, drop_last=True, collate_fn=collate_fn,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = DataLoader(
+        train_data,
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
+        collate_fn=collate_fn,
+        generator=torch.Generator().manual_seed(seed),
+    )
     backbone = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("backbone.")]
     rest = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.")]
-    optimizer = make_adamw([{"params": rest, "lr": lr, "base": lr},
-                            {"params": backbone, "lr": lr_backbone, "base": lr_backbone}],
-                           weight_decay=weight_decay)
+    optimizer = make_adamw(
+        [{"params": rest, "lr": lr, "base": lr}, {"params": backbone, "lr": lr_backbone, "base": lr_backbone}],
+        weight_decay=weight_decay,
+    )
     with threads_for(model if device.type == "cpu" else None, threads=threads):
         history = DetectionHistory()
         show = progress_enabled() if progress is None else bool(progress)

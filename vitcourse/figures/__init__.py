@@ -18,6 +18,7 @@ Drawing conventions:
 - shapes written as in the code, ``(B, N, D)``; ``_x`` / ``_{xy}`` make a subscript, ``^{T}`` a
   superscript (see :func:`rich`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,20 +29,48 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["Figure", "figure", "all_figures", "build", "render", "labels", "language", "LANGUAGES", "PALETTE", "heat",
-           "fmt", "rich", "softmax", "LECTURES"]
+__all__ = [
+    "Figure",
+    "figure",
+    "all_figures",
+    "build",
+    "render",
+    "labels",
+    "language",
+    "LANGUAGES",
+    "PALETTE",
+    "heat",
+    "fmt",
+    "rich",
+    "softmax",
+    "LECTURES",
+]
 
-FONT_STACK = ("'Noto Sans', 'Noto Sans KR', 'Noto Sans CJK KR', NanumGothic, 'Nanum Gothic', "
-              "'Apple SD Gothic Neo', 'Malgun Gothic', 'DejaVu Sans', Arial, sans-serif")
+FONT_STACK = (
+    "'Noto Sans', 'Noto Sans KR', 'Noto Sans CJK KR', NanumGothic, 'Nanum Gothic', "
+    "'Apple SD Gothic Neo', 'Malgun Gothic', 'DejaVu Sans', Arial, sans-serif"
+)
 MONO_STACK = "'DejaVu Sans Mono', 'Noto Sans Mono', Menlo, Consolas, monospace"
 
-INK = "#1f2328"        # text and outlines
-MUTED = "#57606a"      # secondary text, thin guides
+INK = "#1f2328"  # text and outlines
+MUTED = "#57606a"  # secondary text, thin guides
 BACKGROUND = "#fbfbf7"  # opaque, so dark themes show the same picture
 PALETTE = {
-    "query": "#9cc3ea", "key": "#f5bf86", "value": "#a6d79c", "weight": "#c8b2e6", "output": "#c8b2e6",
-    "mask": "#ef9a9a", "pos": "#f2dc7d", "cls": "#f4a9c8", "norm": "#d5dbe1", "mlp": "#93d0cb",
-    "attn": "#9cc3ea", "grey": "#e4e6e9", "white": "#ffffff", "conv": "#d9c7a7", "head": "#f4a9c8",
+    "query": "#9cc3ea",
+    "key": "#f5bf86",
+    "value": "#a6d79c",
+    "weight": "#c8b2e6",
+    "output": "#c8b2e6",
+    "mask": "#ef9a9a",
+    "pos": "#f2dc7d",
+    "cls": "#f4a9c8",
+    "norm": "#d5dbe1",
+    "mlp": "#93d0cb",
+    "attn": "#9cc3ea",
+    "grey": "#e4e6e9",
+    "white": "#ffffff",
+    "conv": "#d9c7a7",
+    "head": "#f4a9c8",
 }
 # Distinct, mid-tone colours for heads, patches, classes (colour-blind-aware order).
 SERIES = ["#6ea6dc", "#f0a35e", "#74c17a", "#d67b9a", "#a58bd6", "#5fc0b8", "#d9b84e", "#9aa5b1"]
@@ -80,16 +109,21 @@ def language(lang: str, labels: dict[str, str] | None = None, *, seen: set | Non
 def figure(name: str):
     """Register a figure function under ``name`` ("NN_what", NN = lecture number)."""
     if not _NAME.match(name):
-        raise ValueError(f"figure name {name!r} must look like 'NN_what' (two digits, underscore, lower-case "
-                         "letters, digits, underscores), e.g. '06_patch_grid'")
+        raise ValueError(
+            f"figure name {name!r} must look like 'NN_what' (two digits, underscore, lower-case "
+            "letters, digits, underscores), e.g. '06_patch_grid'"
+        )
 
     def register(fn: Callable[[], str]) -> Callable[[], str]:
         if name in FIGURES and FIGURES[name] is not fn:
-            raise ValueError(f"figure name {name!r} is registered twice ({FIGURES[name].__qualname__} and "
-                             f"{fn.__qualname__}); give one of them another name")
+            raise ValueError(
+                f"figure name {name!r} is registered twice ({FIGURES[name].__qualname__} and "
+                f"{fn.__qualname__}); give one of them another name"
+            )
         FIGURES[name] = fn
         fn.figure_name = name  # type: ignore[attr-defined]  # a function attribute; Callable has none
         return fn
+
     return register
 
 
@@ -108,8 +142,10 @@ def render(name: str, lang: str = "en", labels: dict[str, str] | None = None) ->
     with language(lang, labels) as missing:
         text = fn()
     if missing:
-        raise ValueError(f"figure {name}: {len(missing)} label(s) have no entry in vitcourse/figures/labels_ko.json: "
-                         f"{sorted(missing)[:5]}; add them (`python -m vitcourse.figures labels` lists every label)")
+        raise ValueError(
+            f"figure {name}: {len(missing)} label(s) have no entry in vitcourse/figures/labels_ko.json: "
+            f"{sorted(missing)[:5]}; add them (`python -m vitcourse.figures labels` lists every label)"
+        )
     return text
 
 
@@ -206,13 +242,13 @@ _RICH = re.compile(r"([_^])(\{[^}]*\}|[^\s{}_^(),·×=+\-/])")
 
 def rich(s: str, size: float) -> str:
     """Escape ``s`` and turn ``_x``, ``_{xy}`` into subscripts and ``^x``, ``^{xy}`` into superscripts."""
-    for sup, digit in (("²", "2"), ("³", "3"), ("⁸", "8")):   # real superscripts: uneven support across fonts
+    for sup, digit in (("²", "2"), ("³", "3"), ("⁸", "8")):  # real superscripts: uneven support across fonts
         s = s.replace(sup, "^{" + digit + "}")
     out, pos, shift = [], 0, 0.0
     small = fmt(size * 0.72, 1)
     for m in _RICH.finditer(s):
         if m.start() > pos:
-            seg = esc(s[pos:m.start()])
+            seg = esc(s[pos : m.start()])
             out.append(f'<tspan dy="{fmt(-shift, 2)}em">{seg}</tspan>' if shift else seg)
             shift = 0.0
         body = m.group(2)[1:-1] if m.group(2).startswith("{") else m.group(2)
@@ -233,7 +269,7 @@ def _rich_runs(s: str) -> list[tuple[str, float, float]]:
     runs, pos = [], 0
     for m in _RICH.finditer(s):
         if m.start() > pos:
-            runs.append((s[pos:m.start()], 1.0, 0.0))
+            runs.append((s[pos : m.start()], 1.0, 0.0))
         body = m.group(2)[1:-1] if m.group(2).startswith("{") else m.group(2)
         runs.append((body, 0.72, 0.32 * 0.72 if m.group(1) == "_" else -0.45 * 0.72))
         pos = m.end()
@@ -269,8 +305,10 @@ class Figure:
 
     def __init__(self, width: float, height: float, *, display_width: int = 820, background: str = BACKGROUND):
         if not (500 <= display_width <= 960):
-            raise ValueError(f"display_width={display_width}: expected 500-960 px so the figure fits a 1280x720 "
-                             "slide; pass a value in that range")
+            raise ValueError(
+                f"display_width={display_width}: expected 500-960 px so the figure fits a 1280x720 "
+                "slide; pass a value in that range"
+            )
         self.width, self.height, self.display_width = width, height, display_width
         self.background = background
         self.parts: list[str] = []
@@ -284,9 +322,11 @@ class Figure:
     def svg(self) -> str:
         w, h = self.width, self.height
         dh = round(self.display_width * h / w)
-        head = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
-                f'width="{self.display_width}" height="{dh}" viewBox="0 0 {fmt(w)} {fmt(h)}" '
-                f'font-family="{FONT_STACK}" font-size="15" fill="{INK}">')
+        head = (
+            f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+            f'width="{self.display_width}" height="{dh}" viewBox="0 0 {fmt(w)} {fmt(h)}" '
+            f'font-family="{FONT_STACK}" font-size="15" fill="{INK}">'
+        )
         body = [head]
         if self.defs:
             body.append("<defs>" + "".join(self.defs) + "</defs>")
@@ -300,22 +340,49 @@ class Figure:
         extra = f' stroke-dasharray="{dash}"' if dash else ""
         extra += f' fill-opacity="{fmt(opacity)}"' if opacity is not None else ""
         stroke_attr = f' stroke="{stroke}" stroke-width="{fmt(sw)}"' if stroke else ""
-        self.add(f'<rect x="{fmt(x)}" y="{fmt(y)}" width="{fmt(w)}" height="{fmt(h)}" rx="{fmt(rx)}" '
-                 f'fill="{fill}"{stroke_attr}{extra}/>')
-        return {"x": x, "y": y, "w": w, "h": h, "cx": x + w / 2, "cy": y + h / 2, "l": x, "r": x + w,
-                "t": y, "b": y + h}
+        self.add(
+            f'<rect x="{fmt(x)}" y="{fmt(y)}" width="{fmt(w)}" height="{fmt(h)}" rx="{fmt(rx)}" '
+            f'fill="{fill}"{stroke_attr}{extra}/>'
+        )
+        return {
+            "x": x,
+            "y": y,
+            "w": w,
+            "h": h,
+            "cx": x + w / 2,
+            "cy": y + h / 2,
+            "l": x,
+            "r": x + w,
+            "t": y,
+            "b": y + h,
+        }
 
-    def text(self, x, y, s: str, *, size=15, anchor="middle", weight=None, italic=False, fill=None,
-             mono=False, rotate=None, raw=False) -> None:
+    def text(
+        self,
+        x,
+        y,
+        s: str,
+        *,
+        size=15,
+        anchor="middle",
+        weight=None,
+        italic=False,
+        fill=None,
+        mono=False,
+        rotate=None,
+        raw=False,
+    ) -> None:
         """Text centred vertically on ``y``; ``raw=True`` keeps underscores (no subscripts)."""
         if _LANG["lang"] != "en":
             s = _translate(s)
             if _hangul(s):
-                self._outline_text(x, y, s, size=size, anchor=anchor, weight=weight, italic=italic, fill=fill,
-                                   rotate=rotate, raw=raw)
+                self._outline_text(
+                    x, y, s, size=size, anchor=anchor, weight=weight, italic=italic, fill=fill, rotate=rotate, raw=raw
+                )
                 return
-        attrs = (f'x="{fmt(x)}" y="{fmt(y)}" dy="0.35em" font-size="{fmt(size)}" text-anchor="{anchor}" '
-                 'xml:space="preserve"')
+        attrs = (
+            f'x="{fmt(x)}" y="{fmt(y)}" dy="0.35em" font-size="{fmt(size)}" text-anchor="{anchor}" xml:space="preserve"'
+        )
         if weight:
             attrs += f' font-weight="{weight}"'
         if italic:
@@ -335,7 +402,7 @@ class Figure:
         w = "bold" if weight in ("bold", "600", "700", 600, 700) else "regular"
         runs = [(s, 1.0, 0.0)] if raw else _rich_runs(s)
         k = size / units_per_em(w)
-        placed, pen = [], 0.0              # pen: advance in font units at the base size
+        placed, pen = [], 0.0  # pen: advance in font units at the base size
         for text, scale, shift in runs:
             uses = []
             for ch in text:
@@ -357,9 +424,12 @@ class Figure:
                 continue
             ks = k * scale
             skew = " skewX(-12)" if italic else ""
-            body.append(f'<g transform="translate({fmt(x0, 2)} {fmt(base + shift * size, 2)}){skew} '
-                        f'scale({fmt(ks, 5)} {fmt(-ks, 5)})">'
-                        + "".join(f'<use xlink:href="#{gid}" x="{fmt(ux, 1)}"/>' for gid, ux in uses) + "</g>")
+            body.append(
+                f'<g transform="translate({fmt(x0, 2)} {fmt(base + shift * size, 2)}){skew} '
+                f'scale({fmt(ks, 5)} {fmt(-ks, 5)})">'
+                + "".join(f'<use xlink:href="#{gid}" x="{fmt(ux, 1)}"/>' for gid, ux in uses)
+                + "</g>"
+            )
         self.add(f'<g aria-label="{esc(s)}" role="img"{attrs}{transform}>' + "".join(body) + "</g>")
 
     def lines(self, x, y, rows: Sequence[str], *, size=14, gap=1.3, **kw) -> None:
@@ -371,8 +441,10 @@ class Figure:
     def line(self, x1, y1, x2, y2, *, stroke=INK, sw=1.4, dash=None, opacity=None) -> None:
         extra = f' stroke-dasharray="{dash}"' if dash else ""
         extra += f' stroke-opacity="{fmt(opacity)}"' if opacity is not None else ""
-        self.add(f'<line x1="{fmt(x1)}" y1="{fmt(y1)}" x2="{fmt(x2)}" y2="{fmt(y2)}" stroke="{stroke}" '
-                 f'stroke-width="{fmt(sw)}"{extra}/>')
+        self.add(
+            f'<line x1="{fmt(x1)}" y1="{fmt(y1)}" x2="{fmt(x2)}" y2="{fmt(y2)}" stroke="{stroke}" '
+            f'stroke-width="{fmt(sw)}"{extra}/>'
+        )
 
     def circle(self, cx, cy, r, *, fill="none", stroke=INK, sw=1.2) -> None:
         stroke_attr = f' stroke="{stroke}" stroke-width="{fmt(sw)}"' if stroke else ""
@@ -391,8 +463,14 @@ class Figure:
 
     def _head(self, x, y, ux, uy, color, size) -> None:
         px, py = -uy, ux
-        self.polygon([(x, y), (x - ux * size + px * size * 0.45, y - uy * size + py * size * 0.45),
-                      (x - ux * size - px * size * 0.45, y - uy * size - py * size * 0.45)], fill=color)
+        self.polygon(
+            [
+                (x, y),
+                (x - ux * size + px * size * 0.45, y - uy * size + py * size * 0.45),
+                (x - ux * size - px * size * 0.45, y - uy * size - py * size * 0.45),
+            ],
+            fill=color,
+        )
 
     def arrow(self, x1, y1, x2, y2, *, color=INK, sw=1.6, dash=None, head=9, opacity=None) -> None:
         """A straight arrow from (x1, y1) to (x2, y2), the head drawn as a polygon (no markers)."""
@@ -423,13 +501,30 @@ class Figure:
         du = math.hypot(ux, uy) or 1.0
         ux, uy = ux / du, uy / du
         ex, ey = x2 - ux * head * 0.8, y2 - uy * head * 0.8
-        self.path(f"M {fmt(x1)} {fmt(y1)} Q {fmt(cx)} {fmt(cy)} {fmt(ex)} {fmt(ey)}", stroke=color, sw=sw,
-                  opacity=opacity)
+        self.path(
+            f"M {fmt(x1)} {fmt(y1)} Q {fmt(cx)} {fmt(cy)} {fmt(ex)} {fmt(ey)}", stroke=color, sw=sw, opacity=opacity
+        )
         self._head(x2, y2, ux, uy, color, head)
 
     # -- composites
-    def box(self, x, y, w, h, label: str = "", *, fill=PALETTE["grey"], sub: str | None = None, size=15,
-            sub_size=12.5, rx=6, stroke=INK, sw=1.2, dash=None, weight=None) -> dict:
+    def box(
+        self,
+        x,
+        y,
+        w,
+        h,
+        label: str = "",
+        *,
+        fill=PALETTE["grey"],
+        sub: str | None = None,
+        size=15,
+        sub_size=12.5,
+        rx=6,
+        stroke=INK,
+        sw=1.2,
+        dash=None,
+        weight=None,
+    ) -> dict:
         """A rounded box with a centred label and an optional second line (a shape, in grey)."""
         g = self.rect(x, y, w, h, fill=fill, stroke=stroke, sw=sw, rx=rx, dash=dash)
         color = ink_on(fill) if fill not in ("none",) else INK
@@ -440,17 +535,32 @@ class Figure:
             self.text(x + w / 2, y + h / 2, label, size=size, fill=color, weight=weight)
         return g
 
-    def grid(self, x, y, rows: int, cols: int, cell: float, *, fill: Callable[..., str] | str = "#ffffff",
-             stroke=INK, sw=0.8, values: Callable[..., str] | None = None, size=None, cell_h=None,
-             outline=1.4) -> dict:
+    def grid(
+        self,
+        x,
+        y,
+        rows: int,
+        cols: int,
+        cell: float,
+        *,
+        fill: Callable[..., str] | str = "#ffffff",
+        stroke=INK,
+        sw=0.8,
+        values: Callable[..., str] | None = None,
+        size=None,
+        cell_h=None,
+        outline=1.4,
+    ) -> dict:
         """A rows x cols grid of cells (a matrix); ``fill(r, c)`` colours and ``values(r, c)`` labels cells."""
         ch = cell if cell_h is None else cell_h
         size = size or min(cell, ch) * 0.42
         for r in range(rows):
             for c in range(cols):
                 f = fill(r, c) if callable(fill) else fill
-                self.add(f'<rect x="{fmt(x + c * cell)}" y="{fmt(y + r * ch)}" width="{fmt(cell)}" '
-                         f'height="{fmt(ch)}" fill="{f}" stroke="{stroke}" stroke-width="{fmt(sw)}"/>')
+                self.add(
+                    f'<rect x="{fmt(x + c * cell)}" y="{fmt(y + r * ch)}" width="{fmt(cell)}" '
+                    f'height="{fmt(ch)}" fill="{f}" stroke="{stroke}" stroke-width="{fmt(sw)}"/>'
+                )
                 if values is not None:
                     v = values(r, c)
                     if v:
@@ -458,11 +568,35 @@ class Figure:
         if outline:
             self.rect(x, y, cols * cell, rows * ch, stroke=stroke, sw=outline, rx=0)
         w, h = cols * cell, rows * ch
-        return {"x": x, "y": y, "w": w, "h": h, "cx": x + w / 2, "cy": y + h / 2, "l": x, "r": x + w,
-                "t": y, "b": y + h}
+        return {
+            "x": x,
+            "y": y,
+            "w": w,
+            "h": h,
+            "cx": x + w / 2,
+            "cy": y + h / 2,
+            "l": x,
+            "r": x + w,
+            "t": y,
+            "b": y + h,
+        }
 
-    def matrix(self, x, y, rows: int, cols: int, cell: float, *, fill="#ffffff", name: str | None = None,
-               shape: str | None = None, cell_h=None, name_size=16, shape_size=12.5, **kw) -> dict:
+    def matrix(
+        self,
+        x,
+        y,
+        rows: int,
+        cols: int,
+        cell: float,
+        *,
+        fill="#ffffff",
+        name: str | None = None,
+        shape: str | None = None,
+        cell_h=None,
+        name_size=16,
+        shape_size=12.5,
+        **kw,
+    ) -> dict:
         """A grid with its name above and its shape below, e.g. ``Q`` over ``(N, d_k)``."""
         g = self.grid(x, y, rows, cols, cell, fill=fill, cell_h=cell_h, **kw)
         if name:
@@ -474,22 +608,47 @@ class Figure:
     def brace(self, x1, y, x2, label: str = "", *, down=True, size=13, color=MUTED) -> None:
         """A horizontal square bracket from x1 to x2 at height y with a label on its outer side."""
         t = 6 if down else -6
-        self.path(f"M {fmt(x1)} {fmt(y - t)} L {fmt(x1)} {fmt(y)} L {fmt(x2)} {fmt(y)} L {fmt(x2)} {fmt(y - t)}",
-                  stroke=color, sw=1.2)
+        self.path(
+            f"M {fmt(x1)} {fmt(y - t)} L {fmt(x1)} {fmt(y)} L {fmt(x2)} {fmt(y)} L {fmt(x2)} {fmt(y - t)}",
+            stroke=color,
+            sw=1.2,
+        )
         if label:
             self.text((x1 + x2) / 2, y + (12 if down else -12), label, size=size, fill=color)
 
     def vbrace(self, x, y1, y2, label: str = "", *, right=True, size=13, color=MUTED) -> None:
         """A vertical square bracket from y1 to y2 at x with a label on its outer side."""
         t = -6 if right else 6
-        self.path(f"M {fmt(x + t)} {fmt(y1)} L {fmt(x)} {fmt(y1)} L {fmt(x)} {fmt(y2)} L {fmt(x + t)} {fmt(y2)}",
-                  stroke=color, sw=1.2)
+        self.path(
+            f"M {fmt(x + t)} {fmt(y1)} L {fmt(x)} {fmt(y1)} L {fmt(x)} {fmt(y2)} L {fmt(x + t)} {fmt(y2)}",
+            stroke=color,
+            sw=1.2,
+        )
         if label:
-            self.text(x + (8 if right else -8), (y1 + y2) / 2, label, size=size, fill=color,
-                      anchor="start" if right else "end")
+            self.text(
+                x + (8 if right else -8),
+                (y1 + y2) / 2,
+                label,
+                size=size,
+                fill=color,
+                anchor="start" if right else "end",
+            )
 
-    def bars(self, x, y, w, h, values: Sequence[float], *, colors=None, labels=None, vmax=None, fmt_nd=2,
-             size=12, show_values=True) -> dict:
+    def bars(
+        self,
+        x,
+        y,
+        w,
+        h,
+        values: Sequence[float],
+        *,
+        colors=None,
+        labels=None,
+        vmax=None,
+        fmt_nd=2,
+        size=12,
+        show_values=True,
+    ) -> dict:
         """Vertical bars in the box (x, y, w, h), baseline at the bottom, values printed above."""
         n = len(values)
         vmax = vmax or max(values) or 1.0
@@ -505,8 +664,18 @@ class Figure:
                 self.text(bx + bw / 2, y + h - bh - 9, fmt(v, fmt_nd), size=size)
             if labels:
                 self.text(bx + bw / 2, y + h + 12, labels[i], size=size, fill=MUTED)
-        return {"x": x, "y": y, "w": w, "h": h, "l": x, "r": x + w, "t": y, "b": y + h, "cx": x + w / 2,
-                "cy": y + h / 2}
+        return {
+            "x": x,
+            "y": y,
+            "w": w,
+            "h": h,
+            "l": x,
+            "r": x + w,
+            "t": y,
+            "b": y + h,
+            "cx": x + w / 2,
+            "cy": y + h / 2,
+        }
 
     def legend(self, x, y, items: Sequence[tuple[str, str]], *, size=13, gap=None) -> None:
         """Colour swatches with labels in one row starting at (x, y)."""
@@ -520,8 +689,18 @@ class Figure:
 # ----------------------------------------------------------------------------------------------- the stand-in photo
 # A 16 x 16 "photograph" for lecture 06 (and the patch pictures of 02, 08, 10), pixel art so that
 # patches, flattening and channels can be drawn exactly. One letter per pixel.
-PHOTO_COLORS = {"s": "#8ec9ef", "u": "#f7d44c", "g": "#6cbf5b", "d": "#3f8f3a", "r": "#d65745", "w": "#f2ede1",
-                "b": "#8a5a3c", "k": "#4a4a4a", "c": "#ffffff", "y": "#6aa7d8"}
+PHOTO_COLORS = {
+    "s": "#8ec9ef",
+    "u": "#f7d44c",
+    "g": "#6cbf5b",
+    "d": "#3f8f3a",
+    "r": "#d65745",
+    "w": "#f2ede1",
+    "b": "#8a5a3c",
+    "k": "#4a4a4a",
+    "c": "#ffffff",
+    "y": "#6aa7d8",
+}
 PHOTO = [
     "sssssssssssssuus",
     "sscccssssssssuuu",
@@ -554,8 +733,10 @@ def draw_photo(fig: Figure, x, y, size, *, grid_patch: int | None = None, number
     cell = size / n
     for r in range(n):
         for c in range(n):
-            fig.add(f'<rect x="{fmt(x + c * cell)}" y="{fmt(y + r * cell)}" width="{fmt(cell + 0.05)}" '
-                    f'height="{fmt(cell + 0.05)}" fill="{px[r][c]}"/>')
+            fig.add(
+                f'<rect x="{fmt(x + c * cell)}" y="{fmt(y + r * cell)}" width="{fmt(cell + 0.05)}" '
+                f'height="{fmt(cell + 0.05)}" fill="{px[r][c]}"/>'
+            )
     fig.rect(x, y, size, size, stroke=stroke, sw=1.4, rx=0)
     if grid_patch:
         k = n // grid_patch
@@ -568,8 +749,18 @@ def draw_photo(fig: Figure, x, y, size, *, grid_patch: int | None = None, number
                     cx, cy = x + (c + 0.5) * size / k, y + (r + 0.5) * size / k
                     fig.circle(cx, cy, 10, fill="#ffffff", stroke=INK, sw=0.8)
                     fig.text(cx, cy, str(r * k + c + 1), size=11)
-    return {"x": x, "y": y, "w": size, "h": size, "l": x, "r": x + size, "t": y, "b": y + size,
-            "cx": x + size / 2, "cy": y + size / 2}
+    return {
+        "x": x,
+        "y": y,
+        "w": size,
+        "h": size,
+        "l": x,
+        "r": x + size,
+        "t": y,
+        "b": y + size,
+        "cx": x + size / 2,
+        "cy": y + size / 2,
+    }
 
 
 def draw_patch(fig: Figure, x, y, size, pr: int, pc: int, patch: int = 4) -> None:
@@ -578,15 +769,19 @@ def draw_patch(fig: Figure, x, y, size, pr: int, pc: int, patch: int = 4) -> Non
     cell = size / patch
     for r in range(patch):
         for c in range(patch):
-            fig.add(f'<rect x="{fmt(x + c * cell)}" y="{fmt(y + r * cell)}" width="{fmt(cell + 0.05)}" '
-                    f'height="{fmt(cell + 0.05)}" fill="{px[pr * patch + r][pc * patch + c]}"/>')
+            fig.add(
+                f'<rect x="{fmt(x + c * cell)}" y="{fmt(y + r * cell)}" width="{fmt(cell + 0.05)}" '
+                f'height="{fmt(cell + 0.05)}" fill="{px[pr * patch + r][pc * patch + c]}"/>'
+            )
     fig.rect(x, y, size, size, stroke=INK, sw=1, rx=0)
 
 
 # ----------------------------------------------------------------------------------------------- references
 # ![alt](figures/x.svg), <img src="figures/x.svg">; a Korean notebook (notebooks/ko/) shows ../figures/ko/x.svg
-_REF = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?((?:\.\./)?figures/[^)\s>]+)>?\s*\)"
-                  r"|<img\b[^>]*\bsrc=[\"']((?:\.\./)?figures/[^\"']+)[\"']")
+_REF = re.compile(
+    r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?((?:\.\./)?figures/[^)\s>]+)>?\s*\)"
+    r"|<img\b[^>]*\bsrc=[\"']((?:\.\./)?figures/[^\"']+)[\"']"
+)
 
 
 def figure_references(notebook: Path | str) -> list[str]:

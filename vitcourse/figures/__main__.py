@@ -5,6 +5,7 @@
 in memory and lists committed files that differ (exit status 1), so a change to a figure function is never
 left uncommitted. ``labels`` prints every label that needs a Korean entry and has none.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,12 +46,18 @@ def main(argv=None) -> int:
     if args.cmd == "list":
         print("\n".join(all_figures()))
         return 0
-    stale = [name for name in all_figures()
-             if not (args.out / f"{name}.svg").is_file()
-             or (args.out / f"{name}.svg").read_text(encoding="utf-8") != render(name, args.lang)]
+    stale = [
+        name
+        for name in all_figures()
+        if not (args.out / f"{name}.svg").is_file()
+        or (args.out / f"{name}.svg").read_text(encoding="utf-8") != render(name, args.lang)
+    ]
     if stale:
-        print(f"{len(stale)} figure(s) missing or out of date in {args.out}: {stale}\n"
-              f"run `python -m vitcourse.figures build --lang {args.lang}` and commit {args.out}", file=sys.stderr)
+        print(
+            f"{len(stale)} figure(s) missing or out of date in {args.out}: {stale}\n"
+            f"run `python -m vitcourse.figures build --lang {args.lang}` and commit {args.out}",
+            file=sys.stderr,
+        )
         return 1
     print(f"all figures in {args.out} are up to date")
     return 0

@@ -17,6 +17,7 @@ uses, so the Korean figures look the same everywhere, offline. Each glyph is def
 (``<defs>``) and placed with ``<use>``; labels without Hangul stay SVG text, as in the English figures.
 The English figures do not change at all.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,12 +42,15 @@ def load_catalogue(path: Path | str = CATALOGUE) -> dict[str, str]:
     """``{English: Korean}``; a malformed file is a ValueError saying what is wrong."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: the Korean label catalogue is missing; create it with "
-                         "`python -m vitcourse.figures labels` and translate its entries")
+        raise ValueError(
+            f"{path}: the Korean label catalogue is missing; create it with "
+            "`python -m vitcourse.figures labels` and translate its entries"
+        )
     doc = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(doc, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
-                                            for k, v in doc.items()):
-        raise ValueError(f"{path}: expected a JSON object of non-empty strings, {{\"English label\": \"한국어\"}}")
+    if not isinstance(doc, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in doc.items()
+    ):
+        raise ValueError(f'{path}: expected a JSON object of non-empty strings, {{"English label": "한국어"}}')
     return doc
 
 
@@ -57,8 +61,10 @@ def font_path(weight: str = "regular") -> Path:
     if spec is not None and spec.submodule_search_locations:
         path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / FONT_FILES[weight]
     if path is None or not path.is_file():
-        raise RuntimeError(f"the Korean figures need {FONT_FILES[weight]} from the koreanize-matplotlib package, "
-                           "which is not installed: `pip install koreanize-matplotlib` (a vitcourse dependency)")
+        raise RuntimeError(
+            f"the Korean figures need {FONT_FILES[weight]} from the koreanize-matplotlib package, "
+            "which is not installed: `pip install koreanize-matplotlib` (a vitcourse dependency)"
+        )
     return path
 
 
@@ -99,7 +105,7 @@ def relative(d: str) -> str:
                 x, y = sx, sy
                 continue
         n = {"M": 2, "L": 2, "Q": 4, "H": 1, "V": 1}[cmd]
-        v = [int(t) for t in tokens[i:i + n]]
+        v = [int(t) for t in tokens[i : i + n]]
         i += n
         if cmd == "H":
             out.append(f"h{v[0] - x}")

@@ -1,4 +1,5 @@
 """Lecture 01 (attention): soft look-up, dot product, softmax temperature, the formula, masks."""
+
 from __future__ import annotations
 
 import math
@@ -7,8 +8,8 @@ from . import INK, MUTED, PALETTE, SERIES, Figure, figure, fmt, heat, rng, softm
 
 # The lecture's own example (notebooks/01_attention.ipynb, section 1).
 NAMES = ["cat", "dog", "car", "bus"]
-KEYS = [[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 1]]   # [furry, barks, wheels, big]
-VALUES = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]            # [meow, woof, engine]
+KEYS = [[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 1]]  # [furry, barks, wheels, big]
+VALUES = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]  # [meow, woof, engine]
 QUERY = [3, -1, 0, 0]
 
 
@@ -54,8 +55,13 @@ def soft_lookup() -> str:
     f.text(885, 240, "Σ_j a_j v_j", size=13)
     for y in ys:
         f.arrow(794, y, o["l"] - 2, o["cy"], color=MUTED, sw=1.0)
-    f.text(480, 382, "mostly \"meow\", some \"woof\": a kitten matches no key exactly and still gets an answer",
-           size=13, fill=MUTED)
+    f.text(
+        480,
+        382,
+        'mostly "meow", some "woof": a kitten matches no key exactly and still gets an answer',
+        size=13,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -64,8 +70,11 @@ def dot_product() -> str:
     """Three keys against one query in 2D: same direction scores high, orthogonal 0, opposite negative."""
     f = Figure(900, 360, display_width=780)
     q = (1.0, 0.35)
-    keys = [("k_1: same way", (0.9, 0.45), SERIES[2]), ("k_2: orthogonal", (-0.35, 1.0), SERIES[1]),
-            ("k_3: opposite", (-1.0, -0.3), SERIES[3])]
+    keys = [
+        ("k_1: same way", (0.9, 0.45), SERIES[2]),
+        ("k_2: orthogonal", (-0.35, 1.0), SERIES[1]),
+        ("k_3: opposite", (-1.0, -0.3), SERIES[3]),
+    ]
     ox, oy, sc = 200, 190, 130
     f.line(ox - 170, oy, ox + 170, oy, stroke="#c9ced4", sw=1)
     f.line(ox, oy - 160, ox, oy + 160, stroke="#c9ced4", sw=1)
@@ -82,8 +91,15 @@ def dot_product() -> str:
         y = 100 + i * 75
         f.rect(x0, y - 16, 14, 32, fill=color, stroke=None, rx=2)
         f.text(x0 + 24, y - 9, label, size=14, anchor="start")
-        f.text(x0 + 24, y + 12, f"q·k = {_p(q[0])}·{_p(k[0])} + {_p(q[1])}·{_p(k[1])} = {fmt(s, 2)}",
-               size=13, anchor="start", fill=MUTED, mono=True)
+        f.text(
+            x0 + 24,
+            y + 12,
+            f"q·k = {_p(q[0])}·{_p(k[0])} + {_p(q[1])}·{_p(k[1])} = {fmt(s, 2)}",
+            size=13,
+            anchor="start",
+            fill=MUTED,
+            mono=True,
+        )
     f.text(x0, 320, "scores are any real numbers: not yet weights", size=14, anchor="start", fill=MUTED)
     return f.svg()
 
@@ -102,8 +118,7 @@ def softmax_temperature() -> str:
         f.bars(x, 80, 250, 170, w, vmax=1.0, labels=NAMES, colors=[SERIES[0]] * 4, fmt_nd=2)
         f.text(x + 125, 66, f"τ = {fmt(tau)}", size=16, weight="bold")
         f.text(x + 125, 290, notes[i], size=13, fill=MUTED)
-    f.text(480, 316, "a_j = exp(s_j / τ) / Σ_l exp(s_l / τ): every bar ≥ 0, each panel sums to 1", size=13,
-           fill=MUTED)
+    f.text(480, 316, "a_j = exp(s_j / τ) / Σ_l exp(s_l / τ): every bar ≥ 0, each panel sums to 1", size=13, fill=MUTED)
     return f.svg()
 
 
@@ -120,13 +135,30 @@ def qkv_pipeline() -> str:
     f.text(Q["r"] + 22, Q["cy"], "×", size=22)
     KT = f.matrix(Q["r"] + 44, y - 12, dk, nk, c, fill=PALETTE["key"], name="K^T", shape="(d_k, N_k)")
     f.text(KT["r"] + 22, Q["cy"], "=", size=22)
-    S = f.matrix(KT["r"] + 44, y, nq, nk, c, fill=lambda i, j: heat((scores[i][j] + 3) / 8, "#8a8f96"),
-                 name="scores", shape="(N_q, N_k)")
+    S = f.matrix(
+        KT["r"] + 44,
+        y,
+        nq,
+        nk,
+        c,
+        fill=lambda i, j: heat((scores[i][j] + 3) / 8, "#8a8f96"),
+        name="scores",
+        shape="(N_q, N_k)",
+    )
     f.arrow(S["r"] + 10, S["cy"], S["r"] + 130, S["cy"], sw=1.8)
     f.lines(S["r"] + 70, S["cy"] - 30, ["÷ √d_k,", "softmax", "per row"], size=13, fill=MUTED)
-    A = f.matrix(S["r"] + 140, y, nq, nk, c, fill=lambda i, j: heat(a[i][j]), name="weights A",
-                 values=lambda i, j: fmt(a[i][j], 1)[1:] if a[i][j] < 1 else "1", size=9.5,
-                 shape="(N_q, N_k)")
+    A = f.matrix(
+        S["r"] + 140,
+        y,
+        nq,
+        nk,
+        c,
+        fill=lambda i, j: heat(a[i][j]),
+        name="weights A",
+        values=lambda i, j: fmt(a[i][j], 1)[1:] if a[i][j] < 1 else "1",
+        size=9.5,
+        shape="(N_q, N_k)",
+    )
     for i in range(nq):
         f.text(A["r"] + 6, y + (i + 0.5) * c, "Σ=1", size=10, anchor="start", fill=MUTED)
     f.text(A["r"] + 52, Q["cy"], "×", size=22)
@@ -134,8 +166,13 @@ def qkv_pipeline() -> str:
     f.text(V["r"] + 22, Q["cy"], "=", size=22)
     f.matrix(V["r"] + 44, y, nq, dv, c, fill=PALETTE["output"], name="output", shape="(N_q, d_v)")
     f.text(500, 240, "Attention(Q, K, V) = softmax(Q K^T / √d_k) V", size=17)
-    f.text(500, 272, "one row per query, one column per key; each output row is a weighted sum of the rows of V",
-           size=13, fill=MUTED)
+    f.text(
+        500,
+        272,
+        "one row per query, one column per key; each output row is a weighted sum of the rows of V",
+        size=13,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -157,15 +194,31 @@ def masks() -> str:
             e = [math.exp(v - m) if v != -math.inf else 0.0 for v in row]
             w.append([v / sum(e) for v in e])
         f.text(x0 + 200, 30, name, size=16, weight="bold")
-        M = f.grid(x0 + 20, 70, n, n, c, fill=lambda i, j, ok=allowed: "#ffffff" if ok(i, j) else PALETTE["mask"],
-                   values=lambda i, j, ok=allowed: "" if ok(i, j) else "−∞", size=11)
+        M = f.grid(
+            x0 + 20,
+            70,
+            n,
+            n,
+            c,
+            fill=lambda i, j, ok=allowed: "#ffffff" if ok(i, j) else PALETTE["mask"],
+            values=lambda i, j, ok=allowed: "" if ok(i, j) else "−∞",
+            size=11,
+        )
         f.text(M["cx"], 56, "key j →", size=12, fill=MUTED)
         f.text(x0 + 6, M["cy"], "query i →", size=12, fill=MUTED, rotate=-90)
         f.text(M["cx"], M["b"] + 16, "scores + mask", size=13, fill=MUTED)
         f.arrow(M["r"] + 10, M["cy"], M["r"] + 80, M["cy"], sw=1.8)
         f.text(M["r"] + 45, M["cy"] - 14, "softmax", size=12, fill=MUTED)
-        W = f.grid(M["r"] + 90, 70, n, n, c, fill=lambda i, j, w=w: heat(w[i][j]),
-                   values=lambda i, j, w=w: "0" if w[i][j] == 0 else fmt(w[i][j], 1).lstrip("0") or "0", size=10)
+        W = f.grid(
+            M["r"] + 90,
+            70,
+            n,
+            n,
+            c,
+            fill=lambda i, j, w=w: heat(w[i][j]),
+            values=lambda i, j, w=w: "0" if w[i][j] == 0 else fmt(w[i][j], 1).lstrip("0") or "0",
+            size=10,
+        )
         f.text(W["cx"], W["b"] + 16, "weights (rows sum to 1)", size=13, fill=MUTED)
         if p == 0:
             f.text(M["cx"] + c * 1, M["b"] + 36, "keys 3, 4 are padding", size=12, fill=MUTED)
@@ -177,12 +230,25 @@ def masks() -> str:
     f.arrow(R["r"] + 10, R["cy"], R["r"] + 80, R["cy"], sw=1.8)
     f.text(R["r"] + 45, R["cy"] - 14, "softmax", size=12, fill=MUTED)
     f.grid(R["r"] + 90, y + 25, 1, n, c, fill="#fde2e2", values=lambda i, j: "NaN", size=9.5)
-    f.text(R["r"] + 90 + n * c + 14, R["cy"], "0 / 0: spreads through every later layer", size=13,
-           anchor="start", fill=MUTED)
+    f.text(
+        R["r"] + 90 + n * c + 14,
+        R["cy"],
+        "0 / 0: spreads through every later layer",
+        size=13,
+        anchor="start",
+        fill=MUTED,
+    )
     R2 = f.grid(40, y + 80, 1, n, c, fill=PALETTE["mask"], values=lambda i, j: "−∞", size=11)
     f.arrow(R2["r"] + 10, R2["cy"], R2["r"] + 80, R2["cy"], sw=1.8)
     f.text(R2["r"] + 45, R2["cy"] - 14, "vitcourse", size=12, fill=MUTED)
     f.grid(R2["r"] + 90, y + 80, 1, n, c, fill="#ffffff", values=lambda i, j: "0", size=11)
-    f.text(R2["r"] + 90 + n * c + 14, R2["cy"], "the package (like F.scaled_dot_product_attention) returns zeros",
-           size=13, anchor="start", fill=MUTED, raw=True)
+    f.text(
+        R2["r"] + 90 + n * c + 14,
+        R2["cy"],
+        "the package (like F.scaled_dot_product_attention) returns zeros",
+        size=13,
+        anchor="start",
+        fill=MUTED,
+        raw=True,
+    )
     return f.svg()

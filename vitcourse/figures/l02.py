@@ -1,4 +1,5 @@
 """Lecture 02 (self-attention): projections, 'it' attends, (B, N, D) shapes, permutation, RNN vs attention."""
+
 from __future__ import annotations
 
 from . import INK, MUTED, PALETTE, SERIES, Figure, figure, fmt, heat, softmax
@@ -19,8 +20,7 @@ def qkv_projections() -> str:
         f.arrow(b["r"] + 2, y + 25, M["l"] - 4, y + 25, color=MUTED, sw=1.4)
         f.arrow(M["r"] + 4, y + 25, 470, 180, color=MUTED, sw=1.2)
     A = f.box(472, 140, 230, 80, "softmax(Q K^T / √d_k) V", fill=PALETTE["weight"], sub="scores (N, N): all pairs")
-    Y = f.matrix(780, 130, n, d, c, fill=lambda i, j: heat(0.25 + 0.12 * ((i * 3 + j) % 5)), name="Y",
-                 shape="(N, D)")
+    Y = f.matrix(780, 130, n, d, c, fill=lambda i, j: heat(0.25 + 0.12 * ((i * 3 + j) % 5)), name="Y", shape="(N, D)")
     f.arrow(A["r"] + 4, A["cy"], Y["l"] - 6, A["cy"], sw=1.8)
     f.text(480, 362, "same input, three different projections: what a token looks for (Q),", size=13, fill=MUTED)
     f.text(480, 382, "what it advertises (K) and what it passes on (V)", size=13, fill=MUTED)
@@ -32,15 +32,33 @@ def _sentence(f: Figure, y: float, words: list[str], source: int, weights: list[
     for w in words:
         width = 14 + 8.6 * len(w)
         xs.append(x + width / 2)
-        f.box(x, y, width, 34, w, fill=PALETTE["key"] if w in ("animal", "street") else "#ffffff", size=14,
-              stroke=INK if w != words[source] else "#b3261e", sw=1.2 if w != words[source] else 2.4)
+        f.box(
+            x,
+            y,
+            width,
+            34,
+            w,
+            fill=PALETTE["key"] if w in ("animal", "street") else "#ffffff",
+            size=14,
+            stroke=INK if w != words[source] else "#b3261e",
+            sw=1.2 if w != words[source] else 2.4,
+        )
         x += width + 8
     for j, a in enumerate(weights):
         if j == source or a < 0.02:
             continue
         lift = 24 + 0.22 * abs(xs[source] - xs[j])
-        f.curve(xs[source], y - 1, xs[j], y - 2, lift=lift, color=color, sw=0.6 + 8 * a, head=6 + 6 * a,
-                opacity=0.45 + 0.55 * a)
+        f.curve(
+            xs[source],
+            y - 1,
+            xs[j],
+            y - 2,
+            lift=lift,
+            color=color,
+            sw=0.6 + 8 * a,
+            head=6 + 6 * a,
+            opacity=0.45 + 0.55 * a,
+        )
         if a > 0.3:
             f.text((xs[source] + xs[j]) / 2, y - 2 - lift / 2 - 14, fmt(a, 2), size=13, weight="bold", fill=color)
 
@@ -59,8 +77,13 @@ def it_attends() -> str:
         w = softmax(scores)
         _sentence(f, y, words, it, w, "#b3261e" if k == 0 else "#2f6fb0")
         f.text(930, y + 17, f"→ it = {noun}", size=14, anchor="end", weight="bold")
-    f.text(480, 340, "arrow width = attention weight of the query of \"it\" (schematic; the lecture computes "
-           "the real map)", size=12.5, fill=MUTED)
+    f.text(
+        480,
+        340,
+        'arrow width = attention weight of the query of "it" (schematic; the lecture computes the real map)',
+        size=12.5,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -82,13 +105,26 @@ def batch_shapes() -> str:
     b = stack(a["r"] + 95, 110, 6, 3, 20, PALETTE["query"], "Q, K, V", "(B, N, d_k)")
     f.arrow(b["r"] + 30, b["cy"], b["r"] + 80, b["cy"])
     f.text(b["r"] + 55, b["cy"] - 16, "Q K^T", size=12, fill=MUTED)
-    c = stack(b["r"] + 95, 110, 6, 6, 20, lambda i, j: heat(0.9 if i == j else 0.15 + 0.1 * ((i + j) % 3)),
-              "scores, weights", "(B, N, N)")
+    c = stack(
+        b["r"] + 95,
+        110,
+        6,
+        6,
+        20,
+        lambda i, j: heat(0.9 if i == j else 0.15 + 0.1 * ((i + j) % 3)),
+        "scores, weights",
+        "(B, N, N)",
+    )
     f.arrow(c["r"] + 30, c["cy"], c["r"] + 80, c["cy"])
     f.text(c["r"] + 55, c["cy"] - 16, "· V", size=12, fill=MUTED)
     stack(c["r"] + 95, 110, 6, 4, 20, PALETTE["output"], "Y", "(B, N, D)")
-    f.text(480, 280, "B sequences at once, batch first; every token against every token of its own sequence",
-           size=13, fill=MUTED)
+    f.text(
+        480,
+        280,
+        "B sequences at once, batch first; every token against every token of its own sequence",
+        size=13,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -113,10 +149,14 @@ def permutation() -> str:
         f.arrow(b["r"] + 3, b["cy"], x0 + 266, y + 105)
         column(x0 + 270, y + 20, order, True)
         f.text(x0 + 315, 28, "f(X)" if row == 0 else "f(P X) = P f(X)", size=16, weight="bold")
-    f.text(450, 260, "the same output vectors come out, in the permuted order: no output depends on where a token",
-           size=13, fill=MUTED)
-    f.text(450, 282, "stands, so \"dog bites man\" and \"man bites dog\" give the same vector for dog", size=13,
-           fill=MUTED)
+    f.text(
+        450,
+        260,
+        "the same output vectors come out, in the permuted order: no output depends on where a token",
+        size=13,
+        fill=MUTED,
+    )
+    f.text(450, 282, 'stands, so "dog bites man" and "man bites dog" give the same vector for dog', size=13, fill=MUTED)
     f.text(450, 310, "→ order must be added (positional encoding, lecture 04)", size=14)
     return f.svg()
 
@@ -134,10 +174,10 @@ def rnn_vs_attention() -> str:
         f.arrow(x, 118, x, 96, sw=1.4)
         if i:
             f.arrow(xs[i - 1] + 32, 77, x - 32, 77, color="#b3261e" if True else INK, sw=1.8)
-    f.text(480, 172, "x_1 reaches h_N only through N − 1 multiplications by U, one step after another",
-           size=13, fill=MUTED)
-    f.text(30, 215, "self-attention: every token reads every token in one step", size=15, anchor="start",
-           weight="bold")
+    f.text(
+        480, 172, "x_1 reaches h_N only through N − 1 multiplications by U, one step after another", size=13, fill=MUTED
+    )
+    f.text(30, 215, "self-attention: every token reads every token in one step", size=15, anchor="start", weight="bold")
     for i, x in enumerate(xs):
         f.box(x - 30, 340, 60, 30, f"x_{i + 1}" if i < n - 1 else "x_N", fill=PALETTE["grey"], size=14)
         f.box(x - 30, 250, 60, 34, f"y_{i + 1}" if i < n - 1 else "y_N", fill=PALETTE["output"], size=14)

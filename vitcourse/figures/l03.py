@@ -1,4 +1,5 @@
 """Lecture 03 (multi-head attention): the four steps, split/merge of heads, grouped convolution, two relations."""
+
 from __future__ import annotations
 
 from . import INK, MUTED, PALETTE, SERIES, Figure, figure, heat, mix
@@ -23,8 +24,16 @@ def four_steps() -> str:
         f.text(195, y + 42, "(D, d_h) each", size=12, fill=MUTED)
         f.text(195, y + 62, f"Q_{lab}, K_{lab}, V_{lab}: (N, d_h)", size=12, fill=MUTED)
         f.elbow([(X["r"] + 2, X["cy"]), (108, X["cy"]), (108, y + 40), (p["l"] - 2, y + 40)], color=MUTED, sw=1.3)
-        a = f.box(305, y + 10, 200, 60, f"softmax(Q_{lab} K_{lab}^T / √d_h) V_{lab}", fill=mix("#ffffff", col, 0.6),
-                  size=13, sub=f"head_{lab}: (N, d_h)")
+        a = f.box(
+            305,
+            y + 10,
+            200,
+            60,
+            f"softmax(Q_{lab} K_{lab}^T / √d_h) V_{lab}",
+            fill=mix("#ffffff", col, 0.6),
+            size=13,
+            sub=f"head_{lab}: (N, d_h)",
+        )
         f.arrow(p["r"] + 2, y + 40, a["l"] - 2, y + 40, sw=1.4)
         f.arrow(a["r"] + 2, y + 40, 580 + i * 30, 215, color=MUTED, sw=1.2)
     f.text(400, 258, "⋮", size=20, fill=MUTED)
@@ -35,8 +44,13 @@ def four_steps() -> str:
     f.arrow(672, 215, wo["l"] - 2, 215)
     o = f.box(820, 185, 120, 60, "MHA(X)", fill=PALETTE["output"], sub="(N, D)")
     f.arrow(wo["r"] + 2, 215, o["l"] - 2, 215)
-    f.text(490, 380, "each head has its own small subspace d_h = D / h; W^O mixes the heads back into width D",
-           size=13, fill=MUTED)
+    f.text(
+        490,
+        380,
+        "each head has its own small subspace d_h = D / h; W^O mixes the heads back into width D",
+        size=13,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -82,8 +96,14 @@ def split_merge() -> str:
     f.text(mx + H * dh * c / 2, y0 - 12, "(B, N, D)", size=12, fill=MUTED)
     f.arrow(mx + H * dh * c + 8, y0 + 40, mx + H * dh * c + 52, y0 + 40)
     f.text(mx + H * dh * c + 30, y0 + 22, "W^O", size=13)
-    f.text(500, 392, "one D → 3D projection computes Q, K, V of all heads; the head axis then acts like a batch "
-           "axis (one batched matmul)", size=12.5, fill=MUTED)
+    f.text(
+        500,
+        392,
+        "one D → 3D projection computes Q, K, V of all heads; the head axis then acts like a batch "
+        "axis (one batched matmul)",
+        size=12.5,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -91,8 +111,9 @@ def split_merge() -> str:
 def grouped_conv() -> str:
     """Grouped convolution and multi-head attention side by side: split, own weights, merge."""
     f = Figure(960, 360, display_width=860)
-    for p, (title, unit, merge) in enumerate([("grouped convolution", "own filter", "1×1 conv"),
-                                              ("multi-head attention", "own A_i", "W^O")]):
+    for p, (title, unit, merge) in enumerate(
+        [("grouped convolution", "own filter", "1×1 conv"), ("multi-head attention", "own A_i", "W^O")]
+    ):
         x0 = 30 + p * 470
         f.text(x0 + 200, 26, title, size=16, weight="bold")
         g = 3
@@ -101,14 +122,26 @@ def grouped_conv() -> str:
             y = 80 + k * 80
             f.rect(x0, y, 60, 60, fill=mix("#ffffff", SERIES[k], 0.7), stroke=INK, sw=1, rx=0)
             f.text(x0 + 30, y + 30, f"group {k + 1}" if p == 0 else f"head {k + 1}", size=12)
-            b = f.box(x0 + 110, y + 8, 120, 44, unit if p == 0 else f"A_{k + 1} V_{k + 1}",
-                      fill=mix("#ffffff", SERIES[k], 0.45), size=13)
+            b = f.box(
+                x0 + 110,
+                y + 8,
+                120,
+                44,
+                unit if p == 0 else f"A_{k + 1} V_{k + 1}",
+                fill=mix("#ffffff", SERIES[k], 0.45),
+                size=13,
+            )
             f.arrow(x0 + 62, y + 30, b["l"] - 2, y + 30)
             f.arrow(b["r"] + 2, y + 30, x0 + 290, 190, color=MUTED, sw=1.2)
         m = f.box(x0 + 292, 160, 90, 60, merge, fill="#ffffff", sub="mixes groups")
         f.arrow(m["r"] + 2, 190, x0 + 420, 190)
-        f.text(x0 + 200, 335, "groups do not talk until the merge" if p == 0 else "heads do not talk until W^O",
-               size=13, fill=MUTED)
+        f.text(
+            x0 + 200,
+            335,
+            "groups do not talk until the merge" if p == 0 else "heads do not talk until W^O",
+            size=13,
+            fill=MUTED,
+        )
     f.line(480, 50, 480, 320, stroke="#c9ced4", sw=1)
     return f.svg()
 
@@ -128,10 +161,16 @@ def two_relations() -> str:
             j = (i + off) % n
             if abs(j - i) == 1:
                 f.curve(x, y - 16, xs[j], y - 16, lift=22, color=col, sw=1.8, head=7)
-        m = f.grid(660, y - 60, n, n, 14, sw=0.5,
-                   fill=lambda r, c, off=off, col=col: heat(1.0 if c == (r + off) % n else 0.0, col))
+        m = f.grid(
+            660,
+            y - 60,
+            n,
+            n,
+            14,
+            sw=0.5,
+            fill=lambda r, c, off=off, col=col: heat(1.0 if c == (r + off) % n else 0.0, col),
+        )
         f.text(m["cx"], m["b"] + 12, "ideal weights (N, N)", size=11, fill=MUTED)
         f.text(m["r"] + 10, m["cy"], "query ↓ key →", size=11, fill=MUTED, anchor="start", rotate=None)
-    f.text(330, 305, "one softmax row cannot put all its weight on both neighbours: two heads can", size=13,
-           fill=MUTED)
+    f.text(330, 305, "one softmax row cannot put all its weight on both neighbours: two heads can", size=13, fill=MUTED)
     return f.svg()

@@ -1,4 +1,5 @@
 """Lecture 04 (positional encoding): order is invisible, sinusoid bands, offsets as rotations, 2D grid, resizing."""
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,13 @@ def order_invisible() -> str:
         f.arrow(722, y + 18, 770, 138 + 0 * row, color=MUTED, sw=1.2)
     p = f.box(772, 118, 110, 44, "mean", fill="#ffffff", sub="identical")
     del p
-    f.text(450, 262, "the outputs are the same vectors, only reordered: a classifier that pools them cannot",
-           size=13, fill=MUTED)
+    f.text(
+        450,
+        262,
+        "the outputs are the same vectors, only reordered: a classifier that pools them cannot",
+        size=13,
+        fill=MUTED,
+    )
     f.text(450, 282, "tell who bit whom", size=13, fill=MUTED)
     return f.svg()
 
@@ -57,8 +63,10 @@ def sinusoid_bands() -> str:
         for p in range(P):
             s, co = sinusoid(p, c // 2, D)
             v = s if c % 2 == 0 else co
-            f.add(f'<rect x="{fmt(hx + p * cw)}" y="{fmt(hy + c * ch)}" width="{fmt(cw + 0.05)}" '
-                  f'height="{fmt(ch + 0.05)}" fill="{diverging(v)}"/>')
+            f.add(
+                f'<rect x="{fmt(hx + p * cw)}" y="{fmt(hy + c * ch)}" width="{fmt(cw + 0.05)}" '
+                f'height="{fmt(ch + 0.05)}" fill="{diverging(v)}"/>'
+            )
     f.rect(hx, hy, P * cw, D * ch, stroke=INK, sw=1.2, rx=0)
     f.text(hx + P * cw / 2, hy - 16, "PE[p, channel], D = 32", size=14, weight="bold")
     f.text(hx + P * cw / 2, hy + D * ch + 16, "position p →", size=12, fill=MUTED)
@@ -87,8 +95,7 @@ def rotation() -> str:
         f.text(cx, cy + r + 26, f"pair {i}: ω = {fmt(w, 4)}", size=13)
         f.text(cx, cy + r + 46, f"turn k·ω = {fmt(k * w, 3)} rad", size=12, fill=MUTED)
     f.legend(300, 24, [(SERIES[0], "PE[p], p = 1"), (SERIES[1], "PE[p + k], k = 2")], size=13, gap=150)
-    f.text(480, 310, "PE[p + k] = M_k PE[p]: M_k rotates every pair by its own angle, the same for every p",
-           size=13.5)
+    f.text(480, 310, "PE[p + k] = M_k PE[p]: M_k rotates every pair by its own angle, the same for every p", size=13.5)
     return f.svg()
 
 
@@ -96,8 +103,12 @@ def _sincos2d(y: int, x: int, dim: int, temperature: float = 10000.0) -> list[fl
     """MAE's layout: [sin(x w) | cos(x w) | sin(y w) | cos(y w)], w_i = T^(-i / (D/4))."""
     q = dim // 4
     ws = [temperature ** (-i / q) for i in range(q)]
-    return ([math.sin(x * w) for w in ws] + [math.cos(x * w) for w in ws] + [math.sin(y * w) for w in ws]
-            + [math.cos(y * w) for w in ws])
+    return (
+        [math.sin(x * w) for w in ws]
+        + [math.cos(x * w) for w in ws]
+        + [math.sin(y * w) for w in ws]
+        + [math.cos(y * w) for w in ws]
+    )
 
 
 @figure("04_sincos_2d")
@@ -107,15 +118,27 @@ def sincos_2d() -> str:
     h, w, D, c = 4, 6, 32, 40
     # grid with token numbers
     f.text(30 + w * c / 2, 34, "patch grid, token t = y·w + x", size=14, weight="bold")
-    f.grid(30, 60, h, w, c, fill=lambda r, cc: mix("#ffffff", SERIES[0], 0.12 + 0.1 * r + 0.05 * cc),
-           values=lambda r, cc: str(r * w + cc), size=13)
+    f.grid(
+        30,
+        60,
+        h,
+        w,
+        c,
+        fill=lambda r, cc: mix("#ffffff", SERIES[0], 0.12 + 0.1 * r + 0.05 * cc),
+        values=lambda r, cc: str(r * w + cc),
+        size=13,
+    )
     f.text(30 + w * c / 2, 60 + h * c + 16, "x (column) →", size=12, fill=MUTED)
     f.text(16, 60 + h * c / 2, "y (row) →", size=12, fill=MUTED, rotate=-90)
     # channel layout
     lx, ly = 330, 80
     f.text(lx + 140, 34, "channels of PE_2D[y, x]", size=14, weight="bold")
-    parts = [("sin(x ω)", SERIES[0]), ("cos(x ω)", mix(SERIES[0], "#ffffff", 0.45)), ("sin(y ω)", SERIES[1]),
-             ("cos(y ω)", mix(SERIES[1], "#ffffff", 0.45))]
+    parts = [
+        ("sin(x ω)", SERIES[0]),
+        ("cos(x ω)", mix(SERIES[0], "#ffffff", 0.45)),
+        ("sin(y ω)", SERIES[1]),
+        ("cos(y ω)", mix(SERIES[1], "#ffffff", 0.45)),
+    ]
     for k, (lab, col) in enumerate(parts):
         f.box(lx + k * 70, ly, 70, 40, lab, fill=col, size=12, rx=0)
     f.brace(lx + 2, ly + 50, lx + 138, "column x: D/2", size=12)
@@ -128,13 +151,23 @@ def sincos_2d() -> str:
     lo, hi = min(min(r) for r in sims), max(max(r) for r in sims)
     mx = 690
     f.text(mx + w * c / 2, 34, f"PE_2D[{ref[0]}, {ref[1]}] · PE_2D[y, x]", size=14, weight="bold")
-    f.grid(mx, 60, h, w, c, fill=lambda r, cc: heat((sims[r][cc] - lo) / (hi - lo)),
-           values=lambda r, cc: fmt(sims[r][cc], 1), size=11)
+    f.grid(
+        mx,
+        60,
+        h,
+        w,
+        c,
+        fill=lambda r, cc: heat((sims[r][cc] - lo) / (hi - lo)),
+        values=lambda r, cc: fmt(sims[r][cc], 1),
+        size=11,
+    )
     f.rect(mx + ref[1] * c, 60 + ref[0] * c, c, c, stroke="#b3261e", sw=2.6, rx=0)
-    f.text(mx + w * c / 2, 60 + h * c + 16, "a \"plus\": same row or column shares half the channels", size=12,
-           fill=MUTED)
-    f.text(490, 270, f"D = {D}, T = 10000; the similarity is a function of Δy plus a function of Δx", size=13,
-           fill=MUTED)
+    f.text(
+        mx + w * c / 2, 60 + h * c + 16, 'a "plus": same row or column shares half the channels', size=12, fill=MUTED
+    )
+    f.text(
+        490, 270, f"D = {D}, T = 10000; the similarity is a function of Δy plus a function of Δx", size=13, fill=MUTED
+    )
     return f.svg()
 
 
@@ -156,6 +189,7 @@ def resize_grid() -> str:
     h = f.grid(g["r"] + 170, 40, 8, 8, 30, fill=lambda r, c: colour(r / 7, c / 7))
     f.text(h["cx"], 24, "8 × 8 grid (N = 64)", size=14, weight="bold")
     f.text(h["cx"], h["b"] + 18, "→ (64, D); prepend cls again", size=12, fill=MUTED)
-    f.text(450, 340, "each new patch is closest to the old patch covering the same area of the image", size=13,
-           fill=MUTED)
+    f.text(
+        450, 340, "each new patch is closest to the old patch covering the same area of the image", size=13, fill=MUTED
+    )
     return f.svg()

@@ -4,6 +4,7 @@ The "photograph" is a 16 x 16 pixel drawing (``vitcourse.figures.PHOTO``), cut i
 pixel of every patch can be shown; the lecture's ViT-B/16 does the same with 224 x 224 pixels and 16 x 16
 patches (196 of them).
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,8 @@ from . import (
 from .l04 import _sincos2d
 from .l05 import _prenorm
 
-P, K = 4, 4          # patch size (pixels), patches per side
-N = K * K            # 16 patches
+P, K = 4, 4  # patch size (pixels), patches per side
+N = K * K  # 16 patches
 
 
 def _channel_cells(pr: int, pc: int) -> list[str]:
@@ -38,8 +39,11 @@ def _channel_cells(pr: int, pc: int) -> list[str]:
     for r in range(P):
         for c in range(P):
             red, green, blue = _hex(px[pr * P + r][pc * P + c])
-            out += [mix("#ffffff", "#d7301f", red / 255), mix("#ffffff", "#238b45", green / 255),
-                    mix("#ffffff", "#2166ac", blue / 255)]
+            out += [
+                mix("#ffffff", "#d7301f", red / 255),
+                mix("#ffffff", "#238b45", green / 255),
+                mix("#ffffff", "#2166ac", blue / 255),
+            ]
     return out
 
 
@@ -52,18 +56,31 @@ def patch_grid() -> str:
     f.text(ph["cx"], 338, "patch size P = 4 → N = (16/4)² = 16 patches", size=13, fill=MUTED)
     f.arrow(ph["r"] + 14, ph["cy"], ph["r"] + 70, ph["cy"], sw=2)
     x0, y0, s = 370, 80, 30
-    f.text(x0, 50, "the N patches in reading order, each (P, P, C) = (4, 4, 3)", size=14, anchor="start",
-           weight="bold")
+    f.text(x0, 50, "the N patches in reading order, each (P, P, C) = (4, 4, 3)", size=14, anchor="start", weight="bold")
     for i in range(N):
         x = x0 + i * (s + 5)
         draw_patch(f, x, y0, s, i // K, i % K)
         f.text(x + s / 2, y0 + s + 13, str(i + 1), size=11, fill=MUTED)
-    f.text(x0, 175, "ViT-B/16 on a 224 × 224 photograph: P = 16, a 14 × 14 grid, N = 196 patches", size=13,
-           anchor="start", fill=MUTED)
-    f.text(x0, 200, "einops: rearrange(x, \"b c (h p) (w q) -> b (h w) (p q c)\")", size=12.5, anchor="start",
-           mono=True, raw=True)
-    f.text(x0, 240, "no overlap, no gaps: every pixel belongs to exactly one patch", size=13, anchor="start",
-           fill=MUTED)
+    f.text(
+        x0,
+        175,
+        "ViT-B/16 on a 224 × 224 photograph: P = 16, a 14 × 14 grid, N = 196 patches",
+        size=13,
+        anchor="start",
+        fill=MUTED,
+    )
+    f.text(
+        x0,
+        200,
+        'einops: rearrange(x, "b c (h p) (w q) -> b (h w) (p q c)")',
+        size=12.5,
+        anchor="start",
+        mono=True,
+        raw=True,
+    )
+    f.text(
+        x0, 240, "no overlap, no gaps: every pixel belongs to exactly one patch", size=13, anchor="start", fill=MUTED
+    )
     return f.svg()
 
 
@@ -79,16 +96,21 @@ def flatten_patches() -> str:
     f.arrow(160, 120, 210, 120)
     cw = 15
     x0 = 220
-    f.text(x0, 40, "flatten in (row, column, channel) order: P²C = 4·4·3 = 48 numbers", size=14,
-           anchor="start", weight="bold")
+    f.text(
+        x0,
+        40,
+        "flatten in (row, column, channel) order: P²C = 4·4·3 = 48 numbers",
+        size=14,
+        anchor="start",
+        weight="bold",
+    )
     g = f.grid(x0, 105, 1, 48, cw, fill=lambda r, c: cells[c], sw=0.4, cell_h=30)
     for k in range(0, 48, 12):
         f.brace(x0 + k * cw + 1, 145, x0 + (k + 12) * cw - 1, f"row {k // 12 + 1} of the patch", size=11)
     f.text(x0, 80, "R G B of pixel (1,1), then pixel (1,2), …", size=12, anchor="start", fill=MUTED)
     # the stacked matrix
     y0 = 205
-    f.text(x0, y0 - 18, "all N = 16 patches: a matrix (N, P²C) = (16, 48)", size=14, anchor="start",
-           weight="bold")
+    f.text(x0, y0 - 18, "all N = 16 patches: a matrix (N, P²C) = (16, 48)", size=14, anchor="start", weight="bold")
     rows = [_channel_cells(i // K, i % K) for i in range(N)]
     m = f.grid(x0, y0, N, 48, cw, fill=lambda r, c: rows[r][c], sw=0.25, cell_h=11)
     for i in range(N):
@@ -137,8 +159,16 @@ def conv_equals_linear() -> str:
     cell = 224 / K
     # kernel footprints at a few positions
     for k, (r, c) in enumerate([(0, 0), (0, 1), (2, 3)]):
-        f.rect(40 + c * cell + 2, 50 + r * cell + 2, cell - 4, cell - 4, stroke="#b3261e", sw=2.6, rx=2,
-               dash=None if k == 0 else "6 4")
+        f.rect(
+            40 + c * cell + 2,
+            50 + r * cell + 2,
+            cell - 4,
+            cell - 4,
+            stroke="#b3261e",
+            sw=2.6,
+            rx=2,
+            dash=None if k == 0 else "6 4",
+        )
     f.arrow(40 + cell / 2, 44, 40 + 1.5 * cell, 44, color="#b3261e", sw=1.6, head=7)
     f.text(40 + cell, 30, "stride P", size=12, fill="#b3261e")
     f.text(ph["cx"], ph["b"] + 18, "kernel P × P × C, stride P: sees each patch once", size=12.5, fill=MUTED)
@@ -148,8 +178,15 @@ def conv_equals_linear() -> str:
     fx, fy = 360, 90
     gen = rng(8)
     for d in range(4, -1, -1):
-        f.grid(fx + d * 9, fy - d * 9, K, K, 30, fill=(lambda i, j, d=d: heat(0.15 + 0.7 * gen.random()))
-               if d == 0 else "#eef0f2", sw=0.6)
+        f.grid(
+            fx + d * 9,
+            fy - d * 9,
+            K,
+            K,
+            30,
+            fill=(lambda i, j, d=d: heat(0.15 + 0.7 * gen.random())) if d == 0 else "#eef0f2",
+            sw=0.6,
+        )
     f.text(fx + 60 + 18, fy - 64, "(D, 4, 4)", size=13, fill=MUTED)
     f.arrow(fx + 170, ph["cy"], fx + 240, ph["cy"], sw=2)
     f.lines(fx + 205, ph["cy"] - 26, ["flatten,", "transpose"], size=11.5, fill=MUTED)
@@ -183,24 +220,51 @@ def class_token_positions() -> str:
     f.text(a["cx"], y0 - 16, "[x_{class}; x_p^1 E; …; x_p^N E]", size=13)
     f.text(a["cx"], a["b"] + 16, "(N+1, D) = (17, 8)", size=12.5, fill=MUTED)
     f.text(a["r"] + 28, a["cy"], "+", size=24)
-    p = f.grid(a["r"] + 56, y0, rows, 8, c, fill=lambda i, j: mix("#ffffff", "#c9a227", pos[i][j]), sw=0.3,
-               cell_h=16)
+    p = f.grid(a["r"] + 56, y0, rows, 8, c, fill=lambda i, j: mix("#ffffff", "#c9a227", pos[i][j]), sw=0.3, cell_h=16)
     f.text(p["cx"], y0 - 16, "E_{pos} (learned)", size=13)
     f.text(p["cx"], p["b"] + 16, "(N+1, D)", size=12.5, fill=MUTED)
     f.text(p["r"] + 28, a["cy"], "=", size=24)
-    z = f.grid(p["r"] + 56, y0, rows, 8, c, fill=lambda i, j: mix(tok_colour(i, j), "#c9a227", 0.6 * pos[i][j]),
-               sw=0.3, cell_h=16)
+    z = f.grid(
+        p["r"] + 56,
+        y0,
+        rows,
+        8,
+        c,
+        fill=lambda i, j: mix(tok_colour(i, j), "#c9a227", 0.6 * pos[i][j]),
+        sw=0.3,
+        cell_h=16,
+    )
     f.text(z["cx"], y0 - 16, "z_0", size=14, weight="bold")
     f.text(z["cx"], z["b"] + 16, "(N+1, D): the transformer's input", size=12.5, fill=MUTED)
     tx = z["r"] + 40
     f.text(tx, 80, "step 6: the class token", size=14, anchor="start", weight="bold")
-    f.lines(tx, 120, ["a learned vector, the same for every", "image; belongs to no patch; collects",
-                      "through attention what the classifier", "needs (only its final state is used)"],
-            size=12.5, anchor="start", fill=MUTED)
+    f.lines(
+        tx,
+        120,
+        [
+            "a learned vector, the same for every",
+            "image; belongs to no patch; collects",
+            "through attention what the classifier",
+            "needs (only its final state is used)",
+        ],
+        size=12.5,
+        anchor="start",
+        fill=MUTED,
+    )
     f.text(tx, 200, "steps 7-8: position embeddings", size=14, anchor="start", weight="bold")
-    f.lines(tx, 240, ["one learned row per token, class token", "included; added, so the width stays D;",
-                      "without them a shuffled image gives", "shuffled outputs (lecture 02)"],
-            size=12.5, anchor="start", fill=MUTED)
+    f.lines(
+        tx,
+        240,
+        [
+            "one learned row per token, class token",
+            "included; added, so the width stays D;",
+            "without them a shuffled image gives",
+            "shuffled outputs (lecture 02)",
+        ],
+        size=12.5,
+        anchor="start",
+        fill=MUTED,
+    )
     f.text(480, 385, "z_0 = [x_{class}; x_p^1 E; …; x_p^N E] + E_{pos}", size=15)
     return f.svg()
 
@@ -222,19 +286,47 @@ def position_embeddings() -> str:
         gx, gy = x0 + c * (K * s + gap), y0 + r * (K * s + gap)
         sims = [cos(emb[i], emb[j]) for j in range(N)]
         lo = min(sims)
-        f.grid(gx, gy, K, K, s, fill=lambda a, b, sims=sims, lo=lo: heat((sims[a * K + b] - lo) / (1 - lo)),
-               sw=0.3, outline=1)
+        f.grid(
+            gx,
+            gy,
+            K,
+            K,
+            s,
+            fill=lambda a, b, sims=sims, lo=lo: heat((sims[a * K + b] - lo) / (1 - lo)),
+            sw=0.3,
+            outline=1,
+        )
         f.rect(gx + c * s, gy + r * s, s, s, stroke="#b3261e", sw=1.6, rx=0)
     w = K * (K * s + gap) - gap
-    f.text(x0 + w / 2, y0 + w + 20, "cell (r, c): cosine similarity of patch (r, c)'s embedding", size=12.5,
-           fill=MUTED)
+    f.text(x0 + w / 2, y0 + w + 20, "cell (r, c): cosine similarity of patch (r, c)'s embedding", size=12.5, fill=MUTED)
     f.text(x0 + w / 2, y0 + w + 38, "to every position (red: the patch itself)", size=12.5, fill=MUTED)
     tx = x0 + w + 50
-    f.lines(tx, 120, ["each embedding is most similar to", "itself, then to the patches of its", "row and column:",
-                      "the 2D grid, seen through", "N = 16 position vectors"], size=13, anchor="start")
-    f.lines(tx, 260, ["drawn from a 2D sine-cosine encoding", "(D = 64); ViT's learned embeddings", "come to look "
-                      "like this after training", "(the paper's Figure 7, centre)"], size=12, anchor="start",
-            fill=MUTED)
+    f.lines(
+        tx,
+        120,
+        [
+            "each embedding is most similar to",
+            "itself, then to the patches of its",
+            "row and column:",
+            "the 2D grid, seen through",
+            "N = 16 position vectors",
+        ],
+        size=13,
+        anchor="start",
+    )
+    f.lines(
+        tx,
+        260,
+        [
+            "drawn from a 2D sine-cosine encoding",
+            "(D = 64); ViT's learned embeddings",
+            "come to look like this after training",
+            "(the paper's Figure 7, centre)",
+        ],
+        size=12,
+        anchor="start",
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -279,8 +371,13 @@ def attention_in_block() -> str:
     f.arrow(wo["r"] + 2, 165, out["l"] - 2, 165)
     f.text(out["cx"], 72, "out", size=13, weight="bold")
     f.text(out["cx"], out["b"] + 14, "(N+1, D)", size=12, fill=MUTED)
-    f.text(560, 365, "steps 9-11: Q, K, V, scores, softmax · 12-13: context vectors · 14: per head · 15-16: "
-           "back to width D", size=12.5, fill=MUTED)
+    f.text(
+        560,
+        365,
+        "steps 9-11: Q, K, V, scores, softmax · 12-13: context vectors · 14: per head · 15-16: back to width D",
+        size=12.5,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -300,8 +397,7 @@ def encoder_to_head() -> str:
     n, c = N + 1, 11
 
     def tokens(x, shade):
-        g = f.grid(x, 70, n, 1, 22, fill=lambda i, j: PALETTE["cls"] if i == 0 else heat(shade), sw=0.4,
-                   cell_h=c)
+        g = f.grid(x, 70, n, 1, 22, fill=lambda i, j: PALETTE["cls"] if i == 0 else heat(shade), sw=0.4, cell_h=c)
         return g
 
     t = tokens(30, 0.3)
@@ -319,8 +415,7 @@ def encoder_to_head() -> str:
         t2 = tokens(b["r"] + 14, 0.3 + 0.15 * (lv + 1))
         f.arrow(b["r"] + 1, t["cy"], t2["l"] - 1, t["cy"], sw=1.2)
         x = t2["r"] + 4
-    f.text((30 + x) / 2, 300, "step 21: L blocks (separate weights); the shape never changes", size=12.5,
-           fill=MUTED)
+    f.text((30 + x) / 2, 300, "step 21: L blocks (separate weights); the shape never changes", size=12.5, fill=MUTED)
     ln = f.box(x + 20, 58, 70, 34, "LN", fill=PALETTE["norm"])
     f.arrow(x - 1, 75, ln["l"] - 2, 75, color="#b3261e", sw=2)
     f.text(ln["cx"], 110, "step 22: keep", size=12, fill=MUTED)
@@ -329,8 +424,17 @@ def encoder_to_head() -> str:
     f.arrow(ln["r"] + 2, 75, hd["l"] - 2, 75, sw=1.6)
     probs = softmax([0.2, 2.6, 0.1, 0.4, 1.2, 0.0, 0.3, 0.2, 0.5, 0.1])
     bx = hd["r"] + 30
-    f.bars(bx, 60, 170, 110, probs, colors=[SERIES[0] if k != 1 else "#2f6fb0" for k in range(10)],
-           labels=[str(k) for k in range(10)], show_values=False, size=10)
+    f.bars(
+        bx,
+        60,
+        170,
+        110,
+        probs,
+        colors=[SERIES[0] if k != 1 else "#2f6fb0" for k in range(10)],
+        labels=[str(k) for k in range(10)],
+        show_values=False,
+        size=10,
+    )
     f.arrow(hd["r"] + 2, 75, bx - 4, 75, sw=1.6)
     f.text(bx + 85, 40, "step 23: softmax → p", size=12.5, fill=MUTED)
     f.text(bx + 85, 215, "step 24: loss = −log p[label]", size=13)
@@ -345,8 +449,10 @@ def cls_attention() -> str:
     px = photo_pixels()
     # schematic weights: patches that contain the house (roof red, walls) get more score
     house = {"#d65745", "#f2ede1", "#8a5a3c", "#6aa7d8"}
-    share = [sum(px[(i // K) * P + a][(i % K) * P + b] in house for a in range(P) for b in range(P)) / (P * P)
-             for i in range(N)]
+    share = [
+        sum(px[(i // K) * P + a][(i % K) * P + b] in house for a in range(P) for b in range(P)) / (P * P)
+        for i in range(N)
+    ]
     layers = [softmax([1.0 * s for s in share]), softmax([4.0 * s for s in share]), softmax([8.0 * s for s in share])]
     for k, (w, name) in enumerate(zip(layers, ["block 1", "block 2", "rollout R"])):
         x = 40 + k * 300
@@ -360,11 +466,22 @@ def cls_attention() -> str:
         f.text(ph["cx"], 40, name if k < 2 else "rollout over all layers", size=14, weight="bold")
         if k < 2:
             f.text(x + 250, 160, "→", size=26, fill=MUTED)
-    f.text(480, 290, "row 0 of the attention (the class token's query), reshaped to the patch grid: bright = more "
-           "weight (schematic)", size=12.5, fill=MUTED)
+    f.text(
+        480,
+        290,
+        "row 0 of the attention (the class token's query), reshaped to the patch grid: bright = more "
+        "weight (schematic)",
+        size=12.5,
+        fill=MUTED,
+    )
     f.text(480, 316, "rollout: R = Ã_L ⋯ Ã_1, Ã_l = ½(mean over heads of A_l + I), rows renormalised", size=13)
-    f.text(480, 340, "a hint of where information flows, not an explanation (measured in the lecture)", size=12.5,
-           fill=MUTED)
+    f.text(
+        480,
+        340,
+        "a hint of where information flows, not an explanation (measured in the lecture)",
+        size=12.5,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -383,8 +500,7 @@ def inductive_bias() -> str:
     for lv, rf in enumerate([3, 5, 7]):
         y = 70 + lv * 80
         f.text(fx, y, f"layer {lv + 1}: sees {rf}×{rf} pixels", size=13, anchor="start")
-        f.grid(fx, y + 14, 1, 9, 12, fill=lambda a, b, rf=rf: SERIES[0] if abs(b - 4) <= rf // 2 else "#ffffff",
-               sw=0.4)
+        f.grid(fx, y + 14, 1, 9, 12, fill=lambda a, b, rf=rf: SERIES[0] if abs(b - 4) <= rf // 2 else "#ffffff", sw=0.4)
     f.text(fx, 300, "receptive field grows slowly", size=12.5, anchor="start", fill=MUTED)
     f.line(480, 50, 480, 360, stroke="#c9ced4", sw=1)
     # ViT
@@ -399,8 +515,12 @@ def inductive_bias() -> str:
             f.line(sx, sy, 520 + (c + 0.5) * cs, 60 + (r + 0.5) * cs, stroke="#b3261e", sw=1.2, opacity=0.8)
     f.circle(sx, sy, 6, fill="#b3261e", stroke="#ffffff", sw=1.5)
     f.text(ph["cx"], ph["b"] + 18, "layer 1: any patch can read every patch", size=12.5, fill=MUTED)
-    f.lines(850, 150, ["given: the patch", "split and (learned)", "positions", "", "locality must be",
-                       "learned from data"], size=12.5, fill=MUTED)
-    f.text(480, 378, "little data: the CNN's assumptions are worth more; much more data: the learned ones win",
-           size=13)
+    f.lines(
+        850,
+        150,
+        ["given: the patch", "split and (learned)", "positions", "", "locality must be", "learned from data"],
+        size=12.5,
+        fill=MUTED,
+    )
+    f.text(480, 378, "little data: the CNN's assumptions are worth more; much more data: the learned ones win", size=13)
     return f.svg()

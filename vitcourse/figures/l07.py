@@ -1,4 +1,5 @@
 """Lecture 07 (cross-attention): two sources, key padding mask, encoder-decoder, learned queries pooling patches."""
+
 from __future__ import annotations
 
 from . import MUTED, PALETTE, SERIES, Figure, draw_photo, figure, fmt, heat, rng, softmax
@@ -18,14 +19,26 @@ def cross_attention() -> str:
     v = f.matrix(360, 200, nkv, 3, c, fill=PALETTE["value"], name="V", shape="(N_{kv}, d_v)")
     f.arrow(xkv["r"] + 4, xkv["cy"], k["l"] - 4, xkv["cy"])
     f.text((xkv["r"] + k["l"]) / 2, xkv["cy"] - 12, "W^K", size=13)
-    f.elbow([(xkv["r"] + 16, xkv["cy"]), (xkv["r"] + 16, xkv["b"] + 34), (v["cx"], xkv["b"] + 34),
-             (v["cx"], v["b"] + 26)], color=MUTED, sw=1.2)
+    f.elbow(
+        [(xkv["r"] + 16, xkv["cy"]), (xkv["r"] + 16, xkv["b"] + 34), (v["cx"], xkv["b"] + 34), (v["cx"], v["b"] + 26)],
+        color=MUTED,
+        sw=1.2,
+    )
     f.text(xkv["r"] + 60, xkv["b"] + 46, "W^V", size=13)
     r = rng(3)
     w = [softmax([r.gauss(0, 1.2) for _ in range(nkv)]) for _ in range(nq)]
-    a = f.matrix(520, 100, nq, nkv, c + 6, fill=lambda i, j: heat(w[i][j] * 1.6),
-                 values=lambda i, j: fmt(w[i][j], 2)[1:] if w[i][j] < 1 else "1", size=10,
-                 name="weights", shape="(N_q, N_{kv})")
+    a = f.matrix(
+        520,
+        100,
+        nq,
+        nkv,
+        c + 6,
+        fill=lambda i, j: heat(w[i][j] * 1.6),
+        values=lambda i, j: fmt(w[i][j], 2)[1:] if w[i][j] < 1 else "1",
+        size=10,
+        name="weights",
+        shape="(N_q, N_{kv})",
+    )
     f.arrow(q["r"] + 4, q["cy"], a["l"] - 6, a["cy"] - 10, color=MUTED, sw=1.2)
     f.arrow(k["r"] + 4, k["cy"], a["l"] - 6, a["cy"] + 10, color=MUTED, sw=1.2)
     f.text(a["cx"], a["t"] - 34, "softmax(Q K^T / √d_k)", size=12.5, fill=MUTED)
@@ -46,10 +59,26 @@ def key_padding_mask() -> str:
     for b, n in enumerate(lens):
         y = 60 + b * 60
         f.text(30, y + 15, f"context {b + 1}", size=13, anchor="start")
-        f.grid(120, y, 1, nkv, c, fill=lambda i, j, n=n: PALETTE["key"] if j < n else "#eceff1",
-               values=lambda i, j, n=n: f"k_{j + 1}" if j < n else "pad", size=11)
-        f.grid(340, y, 1, nkv, c, fill=lambda i, j, n=n: "#ffffff" if j < n else PALETTE["mask"],
-               values=lambda i, j, n=n: "T" if j < n else "F", size=12)
+        f.grid(
+            120,
+            y,
+            1,
+            nkv,
+            c,
+            fill=lambda i, j, n=n: PALETTE["key"] if j < n else "#eceff1",
+            values=lambda i, j, n=n: f"k_{j + 1}" if j < n else "pad",
+            size=11,
+        )
+        f.grid(
+            340,
+            y,
+            1,
+            nkv,
+            c,
+            fill=lambda i, j, n=n: "#ffffff" if j < n else PALETTE["mask"],
+            values=lambda i, j, n=n: "T" if j < n else "F",
+            size=12,
+        )
     f.text(210, 40, "keys, padded to N_{kv} = 6", size=13, weight="bold")
     f.text(430, 40, "key_mask (B, N_kv)", size=13, weight="bold", raw=True)
     f.text(430, 196, "True = real key, may attend (the course's convention)", size=12, fill=MUTED)
@@ -59,12 +88,25 @@ def key_padding_mask() -> str:
     w = [softmax(row) + [0.0] * (nkv - n) for row in s]
     x0 = 620
     f.text(x0 + nkv * c / 2, 40, "context 2: scores → weights", size=13, weight="bold")
-    f.grid(x0, 60, nq, nkv, c, fill=lambda i, j: heat(w[i][j] * 1.5) if j < n else PALETTE["mask"],
-           values=lambda i, j: fmt(w[i][j], 2)[1:] if j < n else "−∞", size=10)
+    f.grid(
+        x0,
+        60,
+        nq,
+        nkv,
+        c,
+        fill=lambda i, j: heat(w[i][j] * 1.5) if j < n else PALETTE["mask"],
+        values=lambda i, j: fmt(w[i][j], 2)[1:] if j < n else "−∞",
+        size=10,
+    )
     f.text(x0 + nkv * c / 2, 60 + nq * c + 16, "masked columns get weight 0", size=12, fill=MUTED)
     f.text(x0 - 10, 60 + nq * c / 2, "queries", size=12, fill=MUTED, anchor="end")
-    f.text(480, 240, "the mask acts on the key side only: a padded query still gets an answer, and the loss", size=13,
-           fill=MUTED)
+    f.text(
+        480,
+        240,
+        "the mask acts on the key side only: a padded query still gets an answer, and the loss",
+        size=13,
+        fill=MUTED,
+    )
     f.text(480, 262, "ignores it; the padding content can no longer change any output", size=13, fill=MUTED)
     return f.svg()
 
@@ -114,8 +156,11 @@ def attention_pooling() -> str:
     ph = draw_photo(f, 40, 60, 208, grid_patch=4)
     f.text(ph["cx"], 40, "image → N patch tokens (+ 2D positions)", size=13, weight="bold")
     f.text(ph["cx"], ph["b"] + 18, "N = 16 here; any N works", size=12, fill=MUTED)
-    qs = [("query 1: \"a roof? where?\"", SERIES[3]), ("query 2: \"a tree? where?\"", SERIES[2]),
-          ("query 3: \"the sun? where?\"", SERIES[6])]
+    qs = [
+        ('query 1: "a roof? where?"', SERIES[3]),
+        ('query 2: "a tree? where?"', SERIES[2]),
+        ('query 3: "the sun? where?"', SERIES[6]),
+    ]
     targets = [(0.9, 1.5), (2.0, 0.2), (0.1, 3.2)]
     for k, ((lab, col), (tr, tc)) in enumerate(zip(qs, targets)):
         y = 80 + k * 90
@@ -126,11 +171,18 @@ def attention_pooling() -> str:
         for i, a in enumerate(w):
             if a > 0.08:
                 r, c = divmod(i, 4)
-                f.line(b["l"], b["cy"], 40 + (c + 0.5) * 52, 60 + (r + 0.5) * 52, stroke=col, sw=0.6 + 6 * a,
-                       opacity=0.85)
+                f.line(
+                    b["l"], b["cy"], 40 + (c + 0.5) * 52, 60 + (r + 0.5) * 52, stroke=col, sw=0.6 + 6 * a, opacity=0.85
+                )
         f.arrow(b["r"] + 4, b["cy"], b["r"] + 50, b["cy"], sw=1.4)
         f.box(b["r"] + 54, y + 6, 120, 32, f"answer {k + 1}", fill=PALETTE["output"], size=12.5)
     f.text(665, 40, "Q learned vectors (the same for every image)", size=13, weight="bold")
-    f.text(480, 350, "cross-attention from Q queries to N patches: (Q, N) weights → exactly Q answers "
-           "(attention pooling; DETR's decoder)", size=12.5, fill=MUTED)
+    f.text(
+        480,
+        350,
+        "cross-attention from Q queries to N patches: (Q, N) weights → exactly Q answers "
+        "(attention pooling; DETR's decoder)",
+        size=12.5,
+        fill=MUTED,
+    )
     return f.svg()

@@ -1,4 +1,5 @@
 """Lecture 09 (DETR): two-stage vs set prediction, GIoU, the Hungarian cost matrix, set vs naive loss, pipeline."""
+
 from __future__ import annotations
 
 import itertools
@@ -11,9 +12,13 @@ def two_stage_vs_set() -> str:
     """Faster R-CNN's proposals -> classify -> NMS, against DETR's fixed set of N predictions."""
     f = Figure(960, 350, display_width=860)
     f.text(30, 30, "two-stage detector", size=15, anchor="start", weight="bold")
-    steps = [("image", PALETTE["grey"]), ("thousands of region proposals / anchors", PALETTE["key"]),
-             ("classify + refine each", PALETTE["attn"]), ("NMS removes duplicates", PALETTE["mask"]),
-             ("boxes", PALETTE["output"])]
+    steps = [
+        ("image", PALETTE["grey"]),
+        ("thousands of region proposals / anchors", PALETTE["key"]),
+        ("classify + refine each", PALETTE["attn"]),
+        ("NMS removes duplicates", PALETTE["mask"]),
+        ("boxes", PALETTE["output"]),
+    ]
     x = 30
     widths = [80, 250, 170, 190, 80]
     for (lab, col), w in zip(steps, widths):
@@ -21,21 +26,29 @@ def two_stage_vs_set() -> str:
         if x > 30:
             f.arrow(x - 28, 78, x - 2, 78)
         x = b["r"] + 30
-    f.text(30, 150, "DETR: a set of exactly N predictions in one forward pass", size=15, anchor="start",
-           weight="bold")
+    f.text(30, 150, "DETR: a set of exactly N predictions in one forward pass", size=15, anchor="start", weight="bold")
     b1 = f.box(30, 175, 80, 46, "image", fill=PALETTE["grey"], size=13)
     b2 = f.box(140, 175, 220, 46, "CNN + transformer", fill=PALETTE["attn"], size=13)
     f.arrow(b1["r"] + 2, 198, b2["l"] - 2, 198)
     labels = ["square", "∅", "circle", "∅", "triangle", "∅", "∅", "square"]
     for i, lab in enumerate(labels):
         y = 150 + i * 21
-        f.box(420, y, 120, 18, f"{i + 1}: {lab}", fill=PALETTE["output"] if lab != "∅" else "#eceff1", size=11,
-              rx=3)
+        f.box(420, y, 120, 18, f"{i + 1}: {lab}", fill=PALETTE["output"] if lab != "∅" else "#eceff1", size=11, rx=3)
     f.arrow(b2["r"] + 2, 198, 416, 198)
     f.text(480, 338, "N = 8 drawn (100 in the paper)", size=11.5, fill=MUTED)
-    f.lines(570, 220, ["no proposals, no anchors, no NMS:", "a prediction without an object says ∅",
-                       "(\"no object\"); the set loss pairs each object", "with one prediction"],
-            size=13, anchor="start", fill=MUTED)
+    f.lines(
+        570,
+        220,
+        [
+            "no proposals, no anchors, no NMS:",
+            "a prediction without an object says ∅",
+            '("no object"); the set loss pairs each object',
+            "with one prediction",
+        ],
+        size=13,
+        anchor="start",
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -57,36 +70,65 @@ def _iou_giou(a, b):
 def giou() -> str:
     """IoU is 0 for every disjoint pair; GIoU subtracts the empty part of the enclosing box C."""
     f = Figure(960, 330, display_width=860)
-    cases = [("overlapping", (0.30, 0.30, 0.36, 0.36), (0.52, 0.50, 0.36, 0.36)),
-             ("disjoint, near", (0.28, 0.35, 0.3, 0.3), (0.70, 0.55, 0.3, 0.3)),
-             ("disjoint, far", (0.18, 0.2, 0.22, 0.22), (0.86, 0.82, 0.22, 0.22))]
+    cases = [
+        ("overlapping", (0.30, 0.30, 0.36, 0.36), (0.52, 0.50, 0.36, 0.36)),
+        ("disjoint, near", (0.28, 0.35, 0.3, 0.3), (0.70, 0.55, 0.3, 0.3)),
+        ("disjoint, far", (0.18, 0.2, 0.22, 0.22), (0.86, 0.82, 0.22, 0.22)),
+    ]
     for k, (name, A, B) in enumerate(cases):
         x0, y0, s = 40 + k * 310, 50, 220
         a, b = _xyxy(*A), _xyxy(*B)
         iou, g = _iou_giou(a, b)
         cx0, cy0, cx1, cy1 = min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
         f.rect(x0, y0, s, s, fill="#ffffff", stroke="#c9ced4", sw=1, rx=0)
-        f.rect(x0 + cx0 * s, y0 + cy0 * s, (cx1 - cx0) * s, (cy1 - cy0) * s, fill="#f3e3a3", stroke=INK, sw=1.2,
-               rx=0, dash="5 3", opacity=0.6)
+        f.rect(
+            x0 + cx0 * s,
+            y0 + cy0 * s,
+            (cx1 - cx0) * s,
+            (cy1 - cy0) * s,
+            fill="#f3e3a3",
+            stroke=INK,
+            sw=1.2,
+            rx=0,
+            dash="5 3",
+            opacity=0.6,
+        )
         for box, col, lab in [(a, SERIES[0], "A"), (b, SERIES[1], "B")]:
-            f.rect(x0 + box[0] * s, y0 + box[1] * s, (box[2] - box[0]) * s, (box[3] - box[1]) * s, fill=col,
-                   stroke=INK, sw=1.4, rx=0, opacity=0.55)
+            f.rect(
+                x0 + box[0] * s,
+                y0 + box[1] * s,
+                (box[2] - box[0]) * s,
+                (box[3] - box[1]) * s,
+                fill=col,
+                stroke=INK,
+                sw=1.4,
+                rx=0,
+                opacity=0.55,
+            )
             f.text(x0 + box[0] * s + 10, y0 + box[1] * s + 12, lab, size=13, weight="bold")
         f.text(x0 + s / 2, 32, name, size=14, weight="bold")
         f.text(x0 + s / 2, y0 + s + 20, f"IoU = {fmt(iou, 2)}   GIoU = {fmt(g, 2)}", size=14)
-    f.text(480, 318, "dashed: the smallest enclosing box C; GIoU = IoU − |C ∖ (A ∪ B)| / |C| keeps a gradient "
-           "when the boxes do not overlap", size=12.5, fill=MUTED)
+    f.text(
+        480,
+        318,
+        "dashed: the smallest enclosing box C; GIoU = IoU − |C ∖ (A ∪ B)| / |C| keeps a gradient "
+        "when the boxes do not overlap",
+        size=12.5,
+        fill=MUTED,
+    )
     return f.svg()
 
 
 # A small, readable cost matrix (rows: predictions, columns: objects); the lecture builds its own with the
 # class + L1 + GIoU cost, this one is drawn for the picture.
-COST = [[2.9, 0.4, 3.1, 2.6],
-        [0.6, 2.7, 2.2, 3.0],
-        [3.2, 2.9, 0.9, 2.4],
-        [2.4, 3.3, 2.6, 0.7],
-        [1.9, 2.1, 2.0, 2.2],
-        [2.8, 1.2, 2.5, 1.9]]
+COST = [
+    [2.9, 0.4, 3.1, 2.6],
+    [0.6, 2.7, 2.2, 3.0],
+    [3.2, 2.9, 0.9, 2.4],
+    [2.4, 3.3, 2.6, 0.7],
+    [1.9, 2.1, 2.0, 2.2],
+    [2.8, 1.2, 2.5, 1.9],
+]
 
 
 def best_assignment(cost):
@@ -108,8 +150,17 @@ def hungarian_cost() -> str:
     chosen = {(r, c) for c, r in enumerate(rows)}
     lo, hi = 0.3, 3.4
     x0, y0, c = 150, 70, 56
-    g = f.grid(x0, y0, 6, 4, c, fill=lambda i, j: heat(1 - (COST[i][j] - lo) / (hi - lo), "#7a8a9a"),
-               values=lambda i, j: fmt(COST[i][j], 1), size=15, cell_h=40)
+    g = f.grid(
+        x0,
+        y0,
+        6,
+        4,
+        c,
+        fill=lambda i, j: heat(1 - (COST[i][j] - lo) / (hi - lo), "#7a8a9a"),
+        values=lambda i, j: fmt(COST[i][j], 1),
+        size=15,
+        cell_h=40,
+    )
     for i, j in sorted(chosen):
         f.rect(x0 + j * c + 3, y0 + i * 40 + 3, c - 6, 34, stroke="#b3261e", sw=3, rx=4)
     objs = ["square", "circle", "triangle", "square"]
@@ -123,13 +174,28 @@ def hungarian_cost() -> str:
     f.text(g["cx"], g["b"] + 22, f"chosen cells: total cost {fmt(total, 1)}", size=13)
     tx = 520
     f.lines(tx, 130, ["C = −λ_{cls} p̂(c) + λ_{L1} ‖b̂ − b‖_1 − λ_{giou} GIoU", ""], size=13.5, anchor="start")
-    f.lines(tx, 190, ["each object gets exactly one prediction,", "each prediction at most one object;",
-                      "the other predictions learn ∅"], size=13, anchor="start", fill=MUTED)
-    f.lines(tx, 255, ["the Hungarian algorithm finds the cheapest such", "assignment in O(N³):"], size=13,
-            anchor="start", fill=MUTED)
+    f.lines(
+        tx,
+        190,
+        [
+            "each object gets exactly one prediction,",
+            "each prediction at most one object;",
+            "the other predictions learn ∅",
+        ],
+        size=13,
+        anchor="start",
+        fill=MUTED,
+    )
+    f.lines(
+        tx,
+        255,
+        ["the Hungarian algorithm finds the cheapest such", "assignment in O(N³):"],
+        size=13,
+        anchor="start",
+        fill=MUTED,
+    )
     f.text(tx, 292, "scipy.optimize.linear_sum_assignment(C)", size=12.5, anchor="start", mono=True, raw=True)
-    f.text(tx, 330, "(cheapest compatible choice, not each column's minimum)", size=12, anchor="start",
-           fill=MUTED)
+    f.text(tx, 330, "(cheapest compatible choice, not each column's minimum)", size=12, anchor="start", fill=MUTED)
     return f.svg()
 
 
@@ -140,9 +206,12 @@ def set_vs_naive() -> str:
     targets = ["square", "circle", "triangle"]
     preds = ["circle", "triangle", "square", "∅"]
     cols = {"square": SERIES[0], "circle": SERIES[1], "triangle": SERIES[2], "∅": "#eceff1"}
-    for p, (title, pairs, ok) in enumerate([
+    for p, (title, pairs, ok) in enumerate(
+        [
             ("naive loss: prediction i ↔ object i", [(0, 0), (1, 1), (2, 2)], False),
-            ("set loss: matching σ̂ first", [(2, 0), (0, 1), (1, 2)], True)]):
+            ("set loss: matching σ̂ first", [(2, 0), (0, 1), (1, 2)], True),
+        ]
+    ):
         x0 = 40 + p * 470
         f.text(x0 + 190, 30, title, size=14.5, weight="bold")
         f.text(x0 + 50, 60, "predictions", size=12, fill=MUTED)
@@ -153,12 +222,30 @@ def set_vs_naive() -> str:
             f.box(x0 + 280, 80 + j * 55, 100, 38, lab, fill=cols[lab], size=13)
         for i, j in pairs:
             good = preds[i] == targets[j]
-            f.line(x0 + 102, 99 + i * 55, x0 + 278, 99 + j * 55, stroke="#2e7d32" if good else "#b3261e", sw=2.4,
-                   dash=None if good else "6 4")
-        f.text(x0 + 190, 320, "loss > 0 for a perfect answer" if not ok else "loss = 0: order does not matter",
-               size=13.5, fill="#b3261e" if not ok else "#2e7d32", weight="bold")
-    f.text(480, 348, "objects in an image have no order; unmatched predictions are trained towards ∅", size=12.5,
-           fill=MUTED)
+            f.line(
+                x0 + 102,
+                99 + i * 55,
+                x0 + 278,
+                99 + j * 55,
+                stroke="#2e7d32" if good else "#b3261e",
+                sw=2.4,
+                dash=None if good else "6 4",
+            )
+        f.text(
+            x0 + 190,
+            320,
+            "loss > 0 for a perfect answer" if not ok else "loss = 0: order does not matter",
+            size=13.5,
+            fill="#b3261e" if not ok else "#2e7d32",
+            weight="bold",
+        )
+    f.text(
+        480,
+        348,
+        "objects in an image have no order; unmatched predictions are trained towards ∅",
+        size=12.5,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -191,10 +278,23 @@ def pipeline() -> str:
         yy = 60 + i * 40
         f.arrow(dec["r"] + 2, y, hx - 2, yy + 14, color=MUTED, sw=0.9, head=6)
         lab = ["square", "∅", "circle", "∅", "∅", "triangle"][i]
-        f.box(hx, yy, 200, 28, f"class {lab} + box (c_x, c_y, w, h)" if lab != "∅" else "∅ (no object)",
-              fill=SERIES[i % len(SERIES)] if lab != "∅" else "#eceff1", size=11.5, rx=3)
+        f.box(
+            hx,
+            yy,
+            200,
+            28,
+            f"class {lab} + box (c_x, c_y, w, h)" if lab != "∅" else "∅ (no object)",
+            fill=SERIES[i % len(SERIES)] if lab != "∅" else "#eceff1",
+            size=11.5,
+            rx=3,
+        )
     f.text(860, 320, "heads on every query: linear → C + 1 classes;", size=12, fill=MUTED)
     f.text(860, 336, "3-layer MLP → box (sigmoid, normalised)", size=12, fill=MUTED)
-    f.text(380, 330, "the paper: ResNet-50 features (2048, H/32, W/32), N = 100; here a 3-stage CNN, N = 10",
-           size=12, fill=MUTED)
+    f.text(
+        380,
+        330,
+        "the paper: ResNet-50 features (2048, H/32, W/32), N = 100; here a 3-stage CNN, N = 10",
+        size=12,
+        fill=MUTED,
+    )
     return f.svg()

@@ -1,9 +1,10 @@
 """Lecture 10 (U-Net): the U with its skips, skip vs residual, pixels vs patches, TransUNet, anomaly detection."""
+
 from __future__ import annotations
 
 from . import INK, MUTED, PALETTE, SERIES, Figure, draw_photo, figure, mix
 
-LEVELS = [(8, 32), (16, 16), (32, 8), (64, 4)]   # (channels, side) with base width 8 on 32 x 32 canvases
+LEVELS = [(8, 32), (16, 16), (32, 8), (64, 4)]  # (channels, side) with base width 8 on 32 x 32 canvases
 
 
 def _fmap(f: Figure, x, y, ch: int, side: int, col: str, *, label=True) -> dict:
@@ -52,8 +53,14 @@ def unet() -> str:
     f.text(860, 30, "decoder: where exactly", size=13.5, weight="bold")
     f.text(20, 56, "input (3, 32, 32)", size=12, anchor="start", fill=MUTED)
     f.text(960, 56, "1×1 head → (K, 32, 32)", size=12, anchor="end", fill=MUTED)
-    f.text(490, 455, "each level: two 3×3 convs (+BN, ReLU); the bottleneck sees 8×8-pixel blocks, the skips "
-           "hand back the full-resolution maps", size=12, fill=MUTED)
+    f.text(
+        490,
+        455,
+        "each level: two 3×3 convs (+BN, ReLU); the bottleneck sees 8×8-pixel blocks, the skips "
+        "hand back the full-resolution maps",
+        size=12,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -85,8 +92,7 @@ def skip_vs_residual() -> str:
     f.arrow(cv["r"] + 2, 140, 780, 140)
     f.text(790, 140, "y", size=15, anchor="start")
     f.text(680, 235, "conv([s; u]; W) = conv(s; W_s) + conv(u; W_u)", size=14.5)
-    f.text(680, 260, "a sum after all: a residual connection with a learned projection of s", size=12.5,
-           fill=MUTED)
+    f.text(680, 260, "a sum after all: a residual connection with a learned projection of s", size=12.5, fill=MUTED)
     return f.svg()
 
 
@@ -154,8 +160,13 @@ def transunet() -> str:
     f.elbow([(c2["r"], 164), (660, 164), (d1["l"] - 2, 164)], color=INK, sw=1.8, dash="7 4")
     f.text(430, 76, "skip (pixels)", size=12)
     f.text(430, 156, "skip", size=12)
-    f.text(500, 365, "global context from the transformer at the bottom, fine positions from the CNN's skips",
-           size=12.5, fill=MUTED)
+    f.text(
+        500,
+        365,
+        "global context from the transformer at the bottom, fine positions from the CNN's skips",
+        size=12.5,
+        fill=MUTED,
+    )
     return f.svg()
 
 
@@ -167,10 +178,16 @@ def anomaly() -> str:
         x0 = 30 + p * 480
         f.text(x0 + 210, 28, title, size=15, weight="bold")
         f.box(x0, 120, 70, 60, "✕ ring", fill="#ffffff", sub="unseen", size=13)
-        f.polygon([(x0 + 90, 100), (x0 + 170, 130), (x0 + 170, 170), (x0 + 90, 200)],
-                      fill=mix("#ffffff", SERIES[0], 0.5), stroke=INK)
-        f.polygon([(x0 + 190, 130), (x0 + 270, 100), (x0 + 270, 200), (x0 + 190, 170)],
-                  fill=mix("#ffffff", SERIES[1], 0.5), stroke=INK)
+        f.polygon(
+            [(x0 + 90, 100), (x0 + 170, 130), (x0 + 170, 170), (x0 + 90, 200)],
+            fill=mix("#ffffff", SERIES[0], 0.5),
+            stroke=INK,
+        )
+        f.polygon(
+            [(x0 + 190, 130), (x0 + 270, 100), (x0 + 270, 200), (x0 + 190, 170)],
+            fill=mix("#ffffff", SERIES[1], 0.5),
+            stroke=INK,
+        )
         f.rect(x0 + 170, 135, 20, 30, fill=PALETTE["weight"], stroke=INK, sw=1, rx=0)
         f.arrow(x0 + 72, 150, x0 + 88, 150)
         f.arrow(x0 + 272, 150, x0 + 300, 150)

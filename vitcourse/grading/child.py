@@ -22,6 +22,7 @@ The sandbox, not this program, is the security boundary (see
 `vitcourse.grading.sandbox`): this program's audit hook only *flags* what
 student code tries, for the instructor's review.
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,8 +38,17 @@ import numpy as np
 import vitcourse.plain as plain
 from vitcourse.plain import PlainDataError
 
-__all__ = ["encode", "Decoder", "WireError", "read_frame", "write_frame", "main", "ARRAY_DTYPES", "frame_depth",
-           "ENVELOPE_DEPTH"]
+__all__ = [
+    "encode",
+    "Decoder",
+    "WireError",
+    "read_frame",
+    "write_frame",
+    "main",
+    "ARRAY_DTYPES",
+    "frame_depth",
+    "ENVELOPE_DEPTH",
+]
 
 ARRAY_DTYPES = plain.ARRAY_DTYPES
 #: How deeply a frame's envelope nests what it carries: a job holds each case's inputs five levels down
@@ -113,8 +123,14 @@ class Decoder:
                 if set(doc) != {"__nd__"} or type(spec) is not list or len(spec) != 3:
                     raise WireError("bad array")
                 dtype, shape, data = spec
-                if type(dtype) is not str or dtype not in ARRAY_DTYPES or type(shape) is not list \
-                        or len(shape) > 8 or any(type(n) is not int or n < 0 for n in shape) or type(data) is not str:
+                if (
+                    type(dtype) is not str
+                    or dtype not in ARRAY_DTYPES
+                    or type(shape) is not list
+                    or len(shape) > 8
+                    or any(type(n) is not int or n < 0 for n in shape)
+                    or type(data) is not str
+                ):
                     raise WireError("bad array header")
                 n = math.prod(shape)
                 self.elements += n
@@ -178,12 +194,23 @@ def read_frame(fd: int, max_frame: int) -> bytes | None:
 
 #: Audit events flagged and refused (the sandbox stops them in any case; this records the attempt).
 _REFUSED = {
-    "subprocess.Popen": "start a process", "os.system": "start a process", "os.exec": "start a process",
-    "os.posix_spawn": "start a process", "os.spawn": "start a process", "os.fork": "fork", "os.forkpty": "fork",
-    "pty.spawn": "start a process", "os.kill": "send a signal", "os.killpg": "send a signal",
-    "signal.pthread_kill": "send a signal", "socket.connect": "use the network", "socket.bind": "use the network",
-    "socket.sendto": "use the network", "resource.setrlimit": "change resource limits",
-    "resource.prlimit": "change resource limits", "sys.remote_exec": "attach to a process",
+    "subprocess.Popen": "start a process",
+    "os.system": "start a process",
+    "os.exec": "start a process",
+    "os.posix_spawn": "start a process",
+    "os.spawn": "start a process",
+    "os.fork": "fork",
+    "os.forkpty": "fork",
+    "pty.spawn": "start a process",
+    "os.kill": "send a signal",
+    "os.killpg": "send a signal",
+    "signal.pthread_kill": "send a signal",
+    "socket.connect": "use the network",
+    "socket.bind": "use the network",
+    "socket.sendto": "use the network",
+    "resource.setrlimit": "change resource limits",
+    "resource.prlimit": "change resource limits",
+    "sys.remote_exec": "attach to a process",
 }
 _REFUSED_IMPORTS = {"_posixsubprocess", "_ctypes", "ctypes", "cffi", "_socket", "socket", "pty"}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -271,8 +298,10 @@ def main() -> None:
             what = f"tried to import {args[0]}"
         elif event == "open" and len(args) >= 3:
             path, mode, flags = args[0], args[1], args[2]
-            write = bool((isinstance(mode, str) and any(c in mode for c in "wax+"))
-                         or (isinstance(flags, int) and flags & _WRITE_FLAGS))
+            write = bool(
+                (isinstance(mode, str) and any(c in mode for c in "wax+"))
+                or (isinstance(flags, int) and flags & _WRITE_FLAGS)
+            )
             if write and isinstance(path, (str, bytes)):
                 p = os.path.normpath(os.path.join(work, os.fsdecode(path)))
                 if not (p == work or p.startswith(work + "/") or p == "/dev/null"):

@@ -9,6 +9,7 @@ cells that only call ``check(...)`` are dropped, so edited or deleted test
 cells change nothing. A solution cell whose metadata was lost is matched by
 the names it defines, and the match is reported.
 """
+
 from __future__ import annotations
 
 import ast
@@ -20,8 +21,17 @@ from pathlib import Path
 from ..messages import msg
 from ..notebooks import ROOT, make_exercise, parse_notebook
 
-__all__ = ["Task", "Exercise", "StudentCode", "load_exercise", "find_exercise", "extract_student_code",
-           "defined_names", "strip_magics", "exercise_ids"]
+__all__ = [
+    "Task",
+    "Exercise",
+    "StudentCode",
+    "load_exercise",
+    "find_exercise",
+    "extract_student_code",
+    "defined_names",
+    "strip_magics",
+    "exercise_ids",
+]
 
 _EXERCISE_STEM = re.compile(r"^(\d\d)_[A-Za-z0-9_]+$")
 
@@ -29,7 +39,8 @@ _EXERCISE_STEM = re.compile(r"^(\d\d)_[A-Za-z0-9_]+$")
 @dataclass(frozen=True)
 class Task:
     """One graded test cell of the instructor's copy."""
-    task_id: str            # the test cell's grade_id, e.g. "test_relu"
+
+    task_id: str  # the test cell's grade_id, e.g. "test_relu"
     points: int
     checks: tuple[str, ...]  # check names called in the cell, e.g. ("00.relu",)
     targets: tuple[str, ...]  # names the student defines for them
@@ -38,15 +49,16 @@ class Task:
 @dataclass
 class Exercise:
     """An instructor's exercise: its tasks, solution cells and the template handed out."""
-    number: str                      # "00"
-    name: str                        # "00_warmup"
+
+    number: str  # "00"
+    name: str  # "00_warmup"
     path: Path
     tasks: list[Task]
-    solution_cells: dict[str, set[str]]       # solution grade_id -> names it defines
+    solution_cells: dict[str, set[str]]  # solution grade_id -> names it defines
     test_ids: set[str]
-    test_sources: set[str]                    # visible text of each test cell (as handed out)
-    template_code: list[str]                  # code cells of the exercise as handed out (test cells dropped)
-    template_solution: dict[str, str]         # solution grade_id -> source as handed out
+    test_sources: set[str]  # visible text of each test cell (as handed out)
+    template_code: list[str]  # code cells of the exercise as handed out (test cells dropped)
+    template_solution: dict[str, str]  # solution grade_id -> source as handed out
     problems: list[str] = field(default_factory=list)
     digest: str = ""
 
@@ -172,18 +184,30 @@ def load_exercise(path: str | Path) -> Exercise:
         f = Path(__file__).resolve().parent.parent / "checks" / f"ex{module}.py"
         h.update(f.read_bytes() if f.is_file() else b"")
     digest = h.hexdigest()[:12]
-    return Exercise(m.group(1), path.stem, path, tasks, solution_cells, test_ids, test_sources, template_code,
-                    template_solution, problems, digest)
+    return Exercise(
+        m.group(1),
+        path.stem,
+        path,
+        tasks,
+        solution_cells,
+        test_ids,
+        test_sources,
+        template_code,
+        template_solution,
+        problems,
+        digest,
+    )
 
 
 @dataclass
 class StudentCode:
     """The code cells of a submission that the child may run, and what was dropped or matched."""
-    cells: list[tuple[int, str]]              # (cell index in the submission, source)
-    target_cells: dict[str, int]              # target name -> index of the last cell defining it
-    notes: dict[str, str]                     # solution grade_id -> note (metadata lost, matched by name)
-    dropped: list[int]                        # indices of test cells that were ignored
-    untouched: bool                           # code identical to the exercise as handed out
+
+    cells: list[tuple[int, str]]  # (cell index in the submission, source)
+    target_cells: dict[str, int]  # target name -> index of the last cell defining it
+    notes: dict[str, str]  # solution grade_id -> note (metadata lost, matched by name)
+    dropped: list[int]  # indices of test cells that were ignored
+    untouched: bool  # code identical to the exercise as handed out
     syntax_errors: dict[int, str] = field(default_factory=dict)  # cell index -> message
 
 

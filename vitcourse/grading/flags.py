@@ -7,6 +7,7 @@ a top-level function counts against the tasks whose graded function calls
 it (directly or through other top-level functions); a flag in top-level code
 counts against every task of the submission.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,42 +19,110 @@ __all__ = ["Flag", "find_flags", "flags_for_targets"]
 
 #: Modules whose import is flagged (process, memory, file-system or grader internals).
 FLAGGED_MODULES = {
-    "ctypes": "ctypes (raw memory and C calls)", "_ctypes": "ctypes (raw memory and C calls)",
-    "cffi": "cffi (C calls)", "builtins": "the builtins module", "__builtin__": "the builtins module",
-    "importlib": "importlib", "subprocess": "subprocess", "socket": "socket", "gc": "gc (object graph access)",
-    "inspect": "inspect (frame access)", "pty": "pty", "multiprocessing": "multiprocessing", "signal": "signal",
-    "shutil": "shutil (file system)", "glob": "glob (file system)", "pathlib": "pathlib (file system)",
-    "nbformat": "nbformat (reading notebooks)", "IPython.core": "IPython internals", "pickle": "pickle",
-    "marshal": "marshal", "unittest": "unittest.mock (patching)", "pytest": "pytest", "mmap": "mmap",
-    "vitcourse.grading": "the grader's own code", "_posixsubprocess": "_posixsubprocess", "sysconfig": "sysconfig",
+    "ctypes": "ctypes (raw memory and C calls)",
+    "_ctypes": "ctypes (raw memory and C calls)",
+    "cffi": "cffi (C calls)",
+    "builtins": "the builtins module",
+    "__builtin__": "the builtins module",
+    "importlib": "importlib",
+    "subprocess": "subprocess",
+    "socket": "socket",
+    "gc": "gc (object graph access)",
+    "inspect": "inspect (frame access)",
+    "pty": "pty",
+    "multiprocessing": "multiprocessing",
+    "signal": "signal",
+    "shutil": "shutil (file system)",
+    "glob": "glob (file system)",
+    "pathlib": "pathlib (file system)",
+    "nbformat": "nbformat (reading notebooks)",
+    "IPython.core": "IPython internals",
+    "pickle": "pickle",
+    "marshal": "marshal",
+    "unittest": "unittest.mock (patching)",
+    "pytest": "pytest",
+    "mmap": "mmap",
+    "vitcourse.grading": "the grader's own code",
+    "_posixsubprocess": "_posixsubprocess",
+    "sysconfig": "sysconfig",
 }
 #: Attribute names whose use is flagged wherever they appear.
 FLAGGED_ATTRS = {
-    "modules": ("sys",), "_getframe": None, "excepthook": None, "settrace": None, "setprofile": None,
-    "addaudithook": None, "_exit": None, "system": ("os",), "popen": ("os",), "fork": ("os",), "forkpty": ("os",),
-    "kill": ("os",), "killpg": ("os",), "execv": ("os",), "execve": ("os",), "execl": ("os",), "execvp": ("os",),
-    "spawnv": ("os",), "posix_spawn": ("os",), "listdir": ("os",), "scandir": ("os",), "walk": ("os",),
-    "open": ("os",), "chdir": ("os",), "remove": ("os",), "unlink": ("os",), "rename": ("os",), "environ": ("os",),
-    "exit": ("sys",), "set_custom_exc": None, "showtraceback": None, "_showtraceback": None,
-    "__builtins__": None, "__globals__": None, "__code__": None, "__subclasses__": None, "__import__": None,
-    "f_back": None, "f_globals": None, "f_locals": None, "f_builtins": None, "tb_frame": None, "gi_frame": None,
-    "from_file": None, "fromfile": None, "load": ("np", "numpy", "torch", "json", "pickle"),
-    "reference": None, "_REGISTRY": None, "get_check": None, "all_checks": None, "judge": None,
+    "modules": ("sys",),
+    "_getframe": None,
+    "excepthook": None,
+    "settrace": None,
+    "setprofile": None,
+    "addaudithook": None,
+    "_exit": None,
+    "system": ("os",),
+    "popen": ("os",),
+    "fork": ("os",),
+    "forkpty": ("os",),
+    "kill": ("os",),
+    "killpg": ("os",),
+    "execv": ("os",),
+    "execve": ("os",),
+    "execl": ("os",),
+    "execvp": ("os",),
+    "spawnv": ("os",),
+    "posix_spawn": ("os",),
+    "listdir": ("os",),
+    "scandir": ("os",),
+    "walk": ("os",),
+    "open": ("os",),
+    "chdir": ("os",),
+    "remove": ("os",),
+    "unlink": ("os",),
+    "rename": ("os",),
+    "environ": ("os",),
+    "exit": ("sys",),
+    "set_custom_exc": None,
+    "showtraceback": None,
+    "_showtraceback": None,
+    "__builtins__": None,
+    "__globals__": None,
+    "__code__": None,
+    "__subclasses__": None,
+    "__import__": None,
+    "f_back": None,
+    "f_globals": None,
+    "f_locals": None,
+    "f_builtins": None,
+    "tb_frame": None,
+    "gi_frame": None,
+    "from_file": None,
+    "fromfile": None,
+    "load": ("np", "numpy", "torch", "json", "pickle"),
+    "reference": None,
+    "_REGISTRY": None,
+    "get_check": None,
+    "all_checks": None,
+    "judge": None,
 }
 FLAGGED_CALLS = {
-    "open": "open() (reading or writing files)", "exec": "exec()", "eval": "eval()", "compile": "compile()",
-    "__import__": "__import__()", "globals": "globals()", "setattr": "setattr()", "delattr": "delattr()",
-    "get_ipython": "get_ipython() (IPython internals)", "exit": "exit()", "quit": "quit()",
-    "breakpoint": "breakpoint()", "vars": "vars()",
+    "open": "open() (reading or writing files)",
+    "exec": "exec()",
+    "eval": "eval()",
+    "compile": "compile()",
+    "__import__": "__import__()",
+    "globals": "globals()",
+    "setattr": "setattr()",
+    "delattr": "delattr()",
+    "get_ipython": "get_ipython() (IPython internals)",
+    "exit": "exit()",
+    "quit": "quit()",
+    "breakpoint": "breakpoint()",
+    "vars": "vars()",
 }
 _ALLOWED_FROM_CHECKS = {"check", "CheckFailed"}
 
 
 @dataclass(frozen=True)
 class Flag:
-    cell: int            # index of the cell in the submission
+    cell: int  # index of the cell in the submission
     line: int
-    scope: str | None    # enclosing top-level function/class, None for top-level code
+    scope: str | None  # enclosing top-level function/class, None for top-level code
     message: str
 
     def __str__(self) -> str:
@@ -114,9 +183,12 @@ class _Visitor(ast.NodeVisitor):
             if mod.startswith("vitcourse.checks") or mod == "vitcourse" and a.name == "checks":
                 if a.name not in _ALLOWED_FROM_CHECKS:
                     self.add(node, f"imports {a.name} from {mod} (the grader's checks and references)")
-            if (mod.split(".")[0] == "vitcourse" and (a.asname or a.name) in self.targets):
-                self.add(node, f"binds the graded name {a.asname or a.name!r} to the package's own {full} "
-                               f"(delegates to the reference implementation)")
+            if mod.split(".")[0] == "vitcourse" and (a.asname or a.name) in self.targets:
+                self.add(
+                    node,
+                    f"binds the graded name {a.asname or a.name!r} to the package's own {full} "
+                    f"(delegates to the reference implementation)",
+                )
         self.generic_visit(node)
 
     def _module(self, node, name):
@@ -132,8 +204,7 @@ class _Visitor(ast.NodeVisitor):
         if self.scope in self.targets and node.id in self.from_vitcourse:
             src = self.from_vitcourse[node.id]
             if _norm(node.id) == _norm(self.scope) or _norm(src.rsplit(".", 1)[-1]) == _norm(self.scope):
-                self.add(node, f"{self.scope} uses the package's own {src} (delegates to the reference "
-                               f"implementation)")
+                self.add(node, f"{self.scope} uses the package's own {src} (delegates to the reference implementation)")
         self.generic_visit(node)
 
     def visit_Attribute(self, node):
@@ -143,8 +214,10 @@ class _Visitor(ast.NodeVisitor):
             self.add(node, f"uses {_dotted(node) or node.attr}")
         if self.scope in self.targets and root is not None and self.modules.get(root, "").startswith("vitcourse"):
             if _norm(node.attr) == _norm(self.scope):
-                self.add(node, f"{self.scope} uses the package's own {_dotted(node)} (delegates to the reference "
-                               f"implementation)")
+                self.add(
+                    node,
+                    f"{self.scope} uses the package's own {_dotted(node)} (delegates to the reference implementation)",
+                )
         self.generic_visit(node)
 
     def visit_Call(self, node):
@@ -164,8 +237,11 @@ class _Visitor(ast.NodeVisitor):
                 elif isinstance(n, ast.Name) and self.scope is None and n.id in self.targets:
                     v = getattr(node, "value", None)
                     if v is not None and self.modules.get(_root_name(v) or "", "").startswith("vitcourse"):
-                        self.add(node, f"binds the graded name {n.id!r} to the package's own {_dotted(v)} "
-                                       f"(delegates to the reference implementation)")
+                        self.add(
+                            node,
+                            f"binds the graded name {n.id!r} to the package's own {_dotted(v)} "
+                            f"(delegates to the reference implementation)",
+                        )
 
     def visit_Assign(self, node):
         self._assign_targets(node, node.targets)
@@ -198,8 +274,9 @@ def _imports(trees) -> tuple[dict[str, str], dict[str, str]]:
     return modules, from_vitcourse
 
 
-def find_flags(cells: list[tuple[int, str]], targets: set[str], trusted=frozenset()
-               ) -> tuple[list[Flag], dict[str | None, set[str]]]:
+def find_flags(
+    cells: list[tuple[int, str]], targets: set[str], trusted=frozenset()
+) -> tuple[list[Flag], dict[str | None, set[str]]]:
     """Flags in the student's cells and, per top-level function, the names it uses (for attribution).
 
     Cells listed in ``trusted`` (unchanged from the exercise as handed out) are read for imports but

@@ -7,6 +7,7 @@ the same folder twice gives the same gradebook. Files are written to a
 temporary file beside the target and moved into place (`os.replace`), so a
 crash never leaves half a gradebook.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,8 +23,22 @@ from ..messages import msg
 
 __all__ = ["write_csv", "write_json", "read_gradebook", "merge_rows", "write_feedback", "atomic_write"]
 
-FIELDS = ("student", "exercise", "task", "points", "max_points", "status", "reason", "pending_points", "flags",
-          "checks", "submission", "sha256", "grader_version", "isolation")
+FIELDS = (
+    "student",
+    "exercise",
+    "task",
+    "points",
+    "max_points",
+    "status",
+    "reason",
+    "pending_points",
+    "flags",
+    "checks",
+    "submission",
+    "sha256",
+    "grader_version",
+    "isolation",
+)
 #: A spreadsheet runs a cell that starts with one of these as a formula: such cells get a leading apostrophe.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -70,8 +85,13 @@ def read_gradebook(path: str | os.PathLike) -> list[dict]:
         rows = doc["rows"] if isinstance(doc, dict) else doc
     else:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = [{k: (v[1:] if isinstance(v, str) and v[:1] == "'" and v[1:2] and v[1] in "=+-@\t\r" else v)
-                     for k, v in r.items()} for r in csv.DictReader(f)]
+            rows = [
+                {
+                    k: (v[1:] if isinstance(v, str) and v[:1] == "'" and v[1:2] and v[1] in "=+-@\t\r" else v)
+                    for k, v in r.items()
+                }
+                for r in csv.DictReader(f)
+            ]
     out = []
     for r in rows:
         d = {k: r.get(k, "") for k in FIELDS}
@@ -124,8 +144,15 @@ def write_json(rows, path: str | os.PathLike, *, isolation: str | None = None) -
     atomic_write(path, json.dumps(doc, indent=1, sort_keys=False) + "\n")
 
 
-_ICON = {"passed": "✔", "failed": "✘", "error": "✘", "timeout": "⏱", "crashed": "✘", "not attempted": "·",
-         "flagged": "⚑"}
+_ICON = {
+    "passed": "✔",
+    "failed": "✘",
+    "error": "✘",
+    "timeout": "⏱",
+    "crashed": "✘",
+    "not attempted": "·",
+    "flagged": "⚑",
+}
 _STATUS_KEYS = {f"status.{s}" for s in _ICON}
 
 
@@ -157,15 +184,29 @@ def write_feedback(rows, folder: str | os.PathLike) -> list[Path]:
         lang = getattr(rs[0], "lang", None)
         got = sum(float(r.points) for r in rs)
         total = sum(float(r.max_points) for r in rs)
-        lines = [msg("fb.title", lang=lang, exercise=exercise), "", msg("fb.student", lang=lang, student=student),
-                 msg("fb.score", lang=lang, got=got, total=total), ""]
+        lines = [
+            msg("fb.title", lang=lang, exercise=exercise),
+            "",
+            msg("fb.student", lang=lang, student=student),
+            msg("fb.score", lang=lang, got=got, total=total),
+            "",
+        ]
         pending = sum(float(r.pending_points) for r in rs)
         if pending:
             lines += [msg("fb.pending", lang=lang, pending=pending), ""]
         for r in rs:
             status = msg(f"status.{r.status}", lang=lang) if f"status.{r.status}" in _STATUS_KEYS else r.status
-            lines.append(msg("fb.task", lang=lang, icon=_ICON.get(r.status, "?"), task=r.task,
-                             points=float(r.points), max_points=float(r.max_points), status=status))
+            lines.append(
+                msg(
+                    "fb.task",
+                    lang=lang,
+                    icon=_ICON.get(r.status, "?"),
+                    task=r.task,
+                    points=float(r.points),
+                    max_points=float(r.max_points),
+                    status=status,
+                )
+            )
             lines.append("")
             lines.append(r.reason if r.status != "flagged" else msg("fb.flagged", lang=lang))
             if r.status == "flagged":

@@ -10,6 +10,7 @@ on its stdin, reads the outputs back from a pipe under byte and element caps,
 computes the reference itself and calls ``Check.judge``. One row per
 submission and task.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,6 +55,7 @@ _CASE_STATUSES = {"ok", "not_plain", "not_implemented", "error", "timeout", "mis
 @dataclass
 class Row:
     """One gradebook row: a submission's result on one task."""
+
     student: str
     exercise: str
     task: str
@@ -61,7 +63,7 @@ class Row:
     max_points: int
     status: str
     reason: str
-    pending_points: float = 0      # earned but withheld while flagged for review
+    pending_points: float = 0  # earned but withheld while flagged for review
     flags: str = ""
     checks: str = ""
     submission: str = ""
@@ -71,8 +73,22 @@ class Row:
     hint: str = field(default="", repr=False)
     lang: str = field(default="en", repr=False)  # the language of ``reason`` and ``hint`` (not a gradebook column)
 
-    FIELDS = ("student", "exercise", "task", "points", "max_points", "status", "reason", "pending_points", "flags",
-              "checks", "submission", "sha256", "grader_version", "isolation")
+    FIELDS = (
+        "student",
+        "exercise",
+        "task",
+        "points",
+        "max_points",
+        "status",
+        "reason",
+        "pending_points",
+        "flags",
+        "checks",
+        "submission",
+        "sha256",
+        "grader_version",
+        "isolation",
+    )
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -83,7 +99,7 @@ class Row:
 class Submission:
     path: Path
     student: str
-    exercise: str | None     # "00", or None when it cannot be told
+    exercise: str | None  # "00", or None when it cannot be told
 
 
 def exercise_from_name(name: str) -> str | None:
@@ -151,8 +167,11 @@ def read_notebook(raw: bytes) -> dict:
     if not isinstance(nb.get("metadata", {}), dict):
         raise ValueError("its metadata is not a dict")
     for cell in nb["cells"]:
-        if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), (str, list)) \
-                or not isinstance(cell.get("metadata", {}), dict):
+        if (
+            not isinstance(cell, dict)
+            or not isinstance(cell.get("source", ""), (str, list))
+            or not isinstance(cell.get("metadata", {}), dict)
+        ):
             raise ValueError("a cell is malformed")
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(str(x) for x in cell["source"])
@@ -198,11 +217,12 @@ def _clean(text, n: int = 300) -> str:
 @dataclass
 class _SandboxRuns:
     """What the sandboxes of one submission reported (`Grader._run_sandboxes`)."""
+
     results: dict[str, list | None] = field(default_factory=dict)  # check -> one record per case
-    failure: dict[str, str] = field(default_factory=dict)          # check -> "status: why" when it has no results
-    cell_errors: list[dict] = field(default_factory=list)          # notebook cells that raised (first run only)
-    modules: dict[str, str] = field(default_factory=dict)          # target -> the module its function came from
-    violations: list[str] = field(default_factory=list)            # actions the sandbox blocked
+    failure: dict[str, str] = field(default_factory=dict)  # check -> "status: why" when it has no results
+    cell_errors: list[dict] = field(default_factory=list)  # notebook cells that raised (first run only)
+    modules: dict[str, str] = field(default_factory=dict)  # target -> the module its function came from
+    violations: list[str] = field(default_factory=list)  # actions the sandbox blocked
 
 
 class Grader:
@@ -220,14 +240,24 @@ class Grader:
         protect: accepted for compatibility; the sandbox sees none of the instructor's files anyway.
     """
 
-    def __init__(self, solutions: str | Path = ROOT / "solutions", *, timeout: float | None = None,
-                 memory_mb: int = 3072, output_mb: int = 64, seed: int | None = None, protect=(),
-                 allow_unsafe: bool = False, max_result_mb: int = 64):
+    def __init__(
+        self,
+        solutions: str | Path = ROOT / "solutions",
+        *,
+        timeout: float | None = None,
+        memory_mb: int = 3072,
+        output_mb: int = 64,
+        seed: int | None = None,
+        protect=(),
+        allow_unsafe: bool = False,
+        max_result_mb: int = 64,
+    ):
         self.solutions = Path(solutions)
         if not self.solutions.is_dir():
             raise ValueError(f"solutions folder {str(self.solutions)!r} does not exist")
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                    or not timeout > 0):
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+        ):
             raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
         for name, value in (("memory_mb", memory_mb), ("output_mb", output_mb), ("max_result_mb", max_result_mb)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -299,14 +329,38 @@ class Grader:
     # --------------------------------------------------------------- one submission
 
     def _row(self, sub: Submission, exercise: str, task: str, points, max_points, status, reason, **kw) -> Row:
-        return Row(sub.student, exercise, task, points, max_points, status, _clean(reason), submission=str(sub.path),
-                   isolation=self.isolation, lang=current_lang(), **kw)
+        return Row(
+            sub.student,
+            exercise,
+            task,
+            points,
+            max_points,
+            status,
+            _clean(reason),
+            submission=str(sub.path),
+            isolation=self.isolation,
+            lang=current_lang(),
+            **kw,
+        )
 
     def _rows(self, sub: Submission, ex: Exercise | None, status: str, reason: str, digest: str) -> list[Row]:
         if ex is None:
             return [self._row(sub, sub.exercise or "?", "-", 0, 0, status, reason, sha256=digest)]
-        return [self._row(sub, ex.name, t.task_id, 0, t.points, status, reason, checks=" ".join(t.checks),
-                          sha256=digest, hint=self._hint(t)) for t in ex.tasks]
+        return [
+            self._row(
+                sub,
+                ex.name,
+                t.task_id,
+                0,
+                t.points,
+                status,
+                reason,
+                checks=" ".join(t.checks),
+                sha256=digest,
+                hint=self._hint(t),
+            )
+            for t in ex.tasks
+        ]
 
     @staticmethod
     def _hint(task) -> str:
@@ -336,8 +390,9 @@ class Grader:
             number = sub.exercise
             if number in self._ids:
                 ex = self.exercise(number)
-            return self._rows(sub, ex, "error", msg("grade.not_notebook", error=f"{type(e).__name__}: "
-                                                                               f"{_clean(e, 120)}"), digest)
+            return self._rows(
+                sub, ex, "error", msg("grade.not_notebook", error=f"{type(e).__name__}: {_clean(e, 120)}"), digest
+            )
         with use_lang(notebook_language(nb)):
             if number not in self._ids:
                 return self._rows(sub, None, "error", msg("grade.which_exercise", number=number), digest)
@@ -405,18 +460,21 @@ class Grader:
         for t in task.targets:
             mod = run.modules.get(t)
             if isinstance(mod, str) and mod.split(".")[0] == "vitcourse":
-                task_flags.append(f"{t} is the package's own function from {mod[:80]} (delegates to the "
-                                  f"reference implementation)")
+                task_flags.append(
+                    f"{t} is the package's own function from {mod[:80]} (delegates to the reference implementation)"
+                )
         return list(dict.fromkeys(task_flags))
 
-    def _task_row(self, sub: Submission, ex: Exercise, task, code, review, cases, run: _SandboxRuns,
-                  digest: str) -> Row:
+    def _task_row(
+        self, sub: Submission, ex: Exercise, task, code, review, cases, run: _SandboxRuns, digest: str
+    ) -> Row:
         """One task's row: its verdict (`_judge_task`), the student's notes, and the points, withheld while
         flagged."""
         status, reason = self._judge_task(task, cases, run, code)
         task_flags = self._task_flags(task, code, review, run)
-        notes = [code.notes[g] for g, names in ex.solution_cells.items()
-                 if g in code.notes and names & set(task.targets)]
+        notes = [
+            code.notes[g] for g, names in ex.solution_cells.items() if g in code.notes and names & set(task.targets)
+        ]
         if notes:
             reason += msg("grade.note", notes="; ".join(notes))
         points, pending_points = (task.points if status == "passed" else 0), 0
@@ -425,9 +483,20 @@ class Grader:
             reason = msg("grade.withheld", points=task.points, flag=task_flags[0])
         elif task_flags:
             reason += msg("grade.also_flagged", flag=task_flags[0])
-        return self._row(sub, ex.name, task.task_id, points, task.points, status, reason,
-                         pending_points=pending_points, flags=_clean(" | ".join(task_flags), 500),
-                         checks=" ".join(task.checks), sha256=digest, hint=self._hint(task))
+        return self._row(
+            sub,
+            ex.name,
+            task.task_id,
+            points,
+            task.points,
+            status,
+            reason,
+            pending_points=pending_points,
+            flags=_clean(" | ".join(task_flags), 500),
+            checks=" ".join(task.checks),
+            sha256=digest,
+            hint=self._hint(task),
+        )
 
     def _run_group(self, ex, absent, names, cells, cases, cell_timeout, run: _SandboxRuns) -> None:
         """Run the checks ``names`` in fresh sandboxes without the ``absent`` modules; fill in ``run``."""
@@ -442,8 +511,12 @@ class Grader:
             checks = {}
             for n in pending:
                 c = get_check(n)
-                checks[n] = {"target": c.target, "runner": c.runner, "timeout": case_timeout[n],
-                             "cases": [c.public_inputs(inp) for _, inp in cases[n]]}
+                checks[n] = {
+                    "target": c.target,
+                    "runner": c.runner,
+                    "timeout": case_timeout[n],
+                    "cases": [c.public_inputs(inp) for _, inp in cases[n]],
+                }
             job = {"sys_path": [], "cells": cells, "cell_timeout": cell_timeout, "checks": checks}
             total = self.budget(ex, pending, cell_timeout)
 
@@ -483,13 +556,18 @@ class Grader:
             if not rest:
                 return
             how = "timeout" if out.killed == "timeout" else "crashed"
-            why = (msg("grade.why_timeout") if out.killed == "timeout" else
-                   msg("grade.why_protocol", error=out.protocol_error) if out.killed == "protocol" else
-                   msg("grade.why_exit", code=out.exit_code))
+            why = (
+                msg("grade.why_timeout")
+                if out.killed == "timeout"
+                else msg("grade.why_protocol", error=out.protocol_error)
+                if out.killed == "protocol"
+                else msg("grade.why_exit", code=out.exit_code)
+            )
             m = re.match(r"(?:case|write) (\S+)", out.stage)
             if m and m.group(1) in rest:
-                run.failure[m.group(1)] = f"{how}: " + msg("grade.while_running", why=why,
-                                                       target=get_check(m.group(1)).target)
+                run.failure[m.group(1)] = f"{how}: " + msg(
+                    "grade.while_running", why=why, target=get_check(m.group(1)).target
+                )
                 rest.remove(m.group(1))
                 pending = rest  # the checks not reached get a fresh sandbox
             else:  # it died before reaching a check (in a notebook cell, or at start-up): every check left is lost
@@ -504,8 +582,10 @@ class Grader:
         cells (not the submission's: padding a notebook with cells buys nothing) times the cell limit, plus
         each case's limit, plus 15 s to start."""
         n_cells = max(1, len(ex.template_code) + len(ex.solution_cells))
-        per_case = sum(float(self.timeout or get_check(n).timeout) * (len(get_check(n).visible_seeds)
-                                                                      + get_check(n).hidden_cases) for n in names)
+        per_case = sum(
+            float(self.timeout or get_check(n).timeout) * (len(get_check(n).visible_seeds) + get_check(n).hidden_cases)
+            for n in names
+        )
         return cell_timeout * n_cells + per_case + 15.0
 
     def _sandbox_run(self, absent, job, stage_limit, total):
@@ -547,8 +627,11 @@ class Grader:
             hidden_mistakes = set()  # the named mistakes of the failing hidden cases (None: not one we know)
             hidden_total = len(cases[name]) - visible_total
             for k, ((hidden, inputs), r) in enumerate(zip(cases[name], got)):
-                where = (msg("case.hidden", i=k - visible_total + 1, n=hidden_total) if hidden
-                         else msg("case.visible", i=k + 1, n=visible_total))
+                where = (
+                    msg("case.hidden", i=k - visible_total + 1, n=hidden_total)
+                    if hidden
+                    else msg("case.visible", i=k + 1, n=visible_total)
+                )
                 st = r.get("status")
                 if st == "skipped":
                     continue
@@ -564,20 +647,27 @@ class Grader:
                     elif errs:
                         bad = [e for e in errs if e.get("cell") == target_cells[c.target]]
                         if bad:
-                            why += msg("grade.cell_failed", cell=bad[0].get("cell"),
-                                       error=_short(bad[0].get("error"), 150))
+                            why += msg(
+                                "grade.cell_failed", cell=bad[0].get("cell"), error=_short(bad[0].get("error"), 150)
+                            )
                     return "error", why
                 if st == "not_implemented":
                     return "not attempted", msg("grade.not_implemented", target=c.target)
                 if st == "timeout":
-                    return "timeout", msg("grade.timeout", target=c.target, limit=self.timeout or c.timeout,
-                                          where=where)
+                    return "timeout", msg(
+                        "grade.timeout", target=c.target, limit=self.timeout or c.timeout, where=where
+                    )
                 if st == "error":
                     if hidden:  # nothing of the message, not even the exception's class name, which can carry inputs
-                        return "error", msg("grade.hidden_error", target=c.target, where=where,
-                                            call=f"check({name!r}, {c.target}, hidden=True)")
-                    return "error", msg("grade.visible_error", target=c.target, error=_clean(r.get("error", ""), 200),
-                                        where=where)
+                        return "error", msg(
+                            "grade.hidden_error",
+                            target=c.target,
+                            where=where,
+                            call=f"check({name!r}, {c.target}, hidden=True)",
+                        )
+                    return "error", msg(
+                        "grade.visible_error", target=c.target, error=_clean(r.get("error", ""), 200), where=where
+                    )
                 mistake = None
                 if st == "not_plain":  # refused in the sandbox before it was sent, as `Check.verdict` refuses it
                     refusal = PlainDataError.from_wire(r["key"], r["values"])
@@ -630,8 +720,9 @@ class Grader:
                 if sub is same[0]:
                     ex = self.exercise(sub.exercise) if sub.exercise in self._ids else None
                     files = ", ".join(str(s.path) for s in same)
-                    out[k] = self._rows(sub, ex, "error", msg("grade.duplicates", n=len(same), student=sub.student,
-                                                              files=files), "")
+                    out[k] = self._rows(
+                        sub, ex, "error", msg("grade.duplicates", n=len(same), student=sub.student, files=files), ""
+                    )
                     for r in out[k]:
                         r.submission = _clean(files, 500)
             else:

@@ -23,6 +23,7 @@ Formgrader, ``nbgrader generate_feedback`` and ``nbgrader export`` then show
 these scores. A task flagged for review (see ``docs/grading.md``) gets 0
 points and ``needs_manual_grade``, so formgrader lists it for a human.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,24 +46,39 @@ from ..notebooks import ROOT
 from .exercise import exercise_ids, load_exercise
 from .grader import Grader, Row, Submission, exercise_from_name
 
-__all__ = ["TrustedGrades", "ReleasedCellsOverwrite", "NbgraderRun", "run_autograde", "grade_course",
-           "find_submissions", "RESULTS_VERSION"]
+__all__ = [
+    "TrustedGrades",
+    "ReleasedCellsOverwrite",
+    "NbgraderRun",
+    "run_autograde",
+    "grade_course",
+    "find_submissions",
+    "RESULTS_VERSION",
+]
 
 #: Format of the results file handed from `grade_course` to `TrustedGrades`.
 RESULTS_VERSION = 1
 #: ``Autograde.sanitize_preprocessors``: nbgrader's, with `ReleasedCellsOverwrite` for ``OverwriteCells``.
-_SANITIZE = ["nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
-             "nbgrader.preprocessors.OverwriteKernelspec", "vitcourse.grading.nbgrader.ReleasedCellsOverwrite",
-             "nbgrader.preprocessors.CheckCellMetadata"]
+_SANITIZE = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "vitcourse.grading.nbgrader.ReleasedCellsOverwrite",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 #: ``Autograde.autograde_preprocessors``: nbgrader's without ``Execute`` (nothing runs here) and with
 #: `TrustedGrades` for ``SaveAutoGrades``.
-_AUTOGRADE = ["vitcourse.grading.nbgrader.TrustedGrades", "nbgrader.preprocessors.AssignLatePenalties",
-              "nbgrader.preprocessors.CheckCellMetadata"]
+_AUTOGRADE = [
+    "vitcourse.grading.nbgrader.TrustedGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 
 @dataclass
 class NbgraderRun:
     """What `grade_course` did: the rows graded, nbgrader's exit status and its log, and problems found."""
+
     rows: list[Row]
     returncode: int
     log: str
@@ -74,8 +90,9 @@ class NbgraderRun:
 # ----------------------------------------------------------------------------- step 1: grade submitted/
 
 
-def find_submissions(course_dir: str | Path, assignment: str, *, solutions: Path = ROOT / "solutions"
-                     ) -> tuple[list[Submission], dict[str, tuple[str, str]]]:
+def find_submissions(
+    course_dir: str | Path, assignment: str, *, solutions: Path = ROOT / "solutions"
+) -> tuple[list[Submission], dict[str, tuple[str, str]]]:
     """Submissions of ``assignment`` in nbgrader's layout, and per submission path its (student, notebook).
 
     Only notebooks that ``source/<assignment>/`` holds are graded (nbgrader ignores the others too); each
@@ -84,22 +101,28 @@ def find_submissions(course_dir: str | Path, assignment: str, *, solutions: Path
     """
     course = Path(course_dir)
     if not course.is_dir():
-        raise ValueError(f"--nbgrader: course folder {str(course)!r} does not exist (give the folder holding "
-                         f"nbgrader_config.py, source/ and submitted/)")
+        raise ValueError(
+            f"--nbgrader: course folder {str(course)!r} does not exist (give the folder holding "
+            f"nbgrader_config.py, source/ and submitted/)"
+        )
     if not assignment or any(c in assignment for c in "/\\") or assignment in {".", ".."}:
         raise ValueError(f"--assignment must be an nbgrader assignment name like ps1, got {assignment!r}")
     source = course / "source" / assignment
     notebooks = sorted(p.stem for p in source.glob("*.ipynb"))
     if not notebooks:
-        raise ValueError(f"{source} holds no notebooks: copy solutions/NN_topic.ipynb there and run "
-                         f"`nbgrader generate_assignment {assignment}` first")
+        raise ValueError(
+            f"{source} holds no notebooks: copy solutions/NN_topic.ipynb there and run "
+            f"`nbgrader generate_assignment {assignment}` first"
+        )
     ids = exercise_ids(solutions)
     for name in notebooks:
         number = exercise_from_name(name + ".ipynb")
         if number not in ids or ids[number].stem != name:
             known = ", ".join(p.name for p in ids.values())
-            raise ValueError(f"{source / (name + '.ipynb')} is not one of the course's exercises ({known}): "
-                             f"keep the file name of the solutions/ notebook it was copied from")
+            raise ValueError(
+                f"{source / (name + '.ipynb')} is not one of the course's exercises ({known}): "
+                f"keep the file name of the solutions/ notebook it was copied from"
+            )
     subs, owners = [], {}
     submitted = course / "submitted"
     for student_dir in sorted(submitted.iterdir()) if submitted.is_dir() else []:
@@ -108,8 +131,9 @@ def find_submissions(course_dir: str | Path, assignment: str, *, solutions: Path
         for name in notebooks:
             path = student_dir / assignment / f"{name}.ipynb"
             if path.is_file():
-                subs.append(Submission(path, unicodedata.normalize("NFC", student_dir.name),
-                                       exercise_from_name(path.name)))
+                subs.append(
+                    Submission(path, unicodedata.normalize("NFC", student_dir.name), exercise_from_name(path.name))
+                )
                 owners[str(path)] = (student_dir.name, name)
     return subs, owners
 
@@ -124,10 +148,19 @@ def _results(rows: list[Row], owners: dict[str, tuple[str, str]], solutions: Pat
         if r.submission not in owners:
             continue  # a conflict row names several files: nbgrader knows one notebook per name only
         student, notebook = owners[r.submission]
-        entry = out["students"].setdefault(student, {}).setdefault(
-            notebook, {"sha256": r.sha256, "tasks": {}, "solution_cells": {}})
-        entry["tasks"][r.task] = {"points": float(r.points), "max_points": float(r.max_points), "status": r.status,
-                                  "reason": r.reason, "pending_points": float(r.pending_points), "flags": r.flags}
+        entry = (
+            out["students"]
+            .setdefault(student, {})
+            .setdefault(notebook, {"sha256": r.sha256, "tasks": {}, "solution_cells": {}})
+        )
+        entry["tasks"][r.task] = {
+            "points": float(r.points),
+            "max_points": float(r.max_points),
+            "status": r.status,
+            "reason": r.reason,
+            "pending_points": float(r.pending_points),
+            "flags": r.flags,
+        }
         number = r.exercise[:2]
         if number in ids and number not in exercises:
             exercises[number] = load_exercise(ids[number])
@@ -166,15 +199,22 @@ class TrustedGrades(NbGraderPreprocessor):
         self._student, self._notebook = info["student"], info["notebook"]
         self._assignment = info["assignment"]
         if not self.results:
-            raise ValueError("TrustedGrades.results is not set: run `vitcourse grade --nbgrader COURSE "
-                             "--assignment NAME`, which sets it")
+            raise ValueError(
+                "TrustedGrades.results is not set: run `vitcourse grade --nbgrader COURSE "
+                "--assignment NAME`, which sets it"
+            )
         data = json.loads(Path(self.results).read_text())
         if data.get("version") != RESULTS_VERSION:
             raise ValueError(f"{self.results}: results version {data.get('version')!r}, expected {RESULTS_VERSION}")
         self._entry = data["students"].get(self._student, {}).get(self._notebook)
         if self._entry is None:
-            self.log.error("no vitcourse verdict for %s/%s/%s: it scores 0 and needs manual grading; run "
-                           "`vitcourse grade --nbgrader` again", self._student, self._assignment, self._notebook)
+            self.log.error(
+                "no vitcourse verdict for %s/%s/%s: it scores 0 and needs manual grading; run "
+                "`vitcourse grade --nbgrader` again",
+                self._student,
+                self._assignment,
+                self._notebook,
+            )
         self._seen = set()
         self.gradebook = Gradebook(info["db_url"])
         with self.gradebook:
@@ -182,9 +222,15 @@ class TrustedGrades(NbGraderPreprocessor):
             if self._entry is not None:
                 missing = sorted(set(self._entry["tasks"]) - self._seen)
                 if missing:
-                    self.log.error("%s of %s: the vitcourse tasks %s are not test cells of source/%s/%s.ipynb "
-                                   "(is it a copy of the course's solution notebook?)", self._student,
-                                   self._notebook, ", ".join(missing), self._assignment, self._notebook)
+                    self.log.error(
+                        "%s of %s: the vitcourse tasks %s are not test cells of source/%s/%s.ipynb "
+                        "(is it a copy of the course's solution notebook?)",
+                        self._student,
+                        self._notebook,
+                        ", ".join(missing),
+                        self._assignment,
+                        self._notebook,
+                    )
         return nb, resources
 
     def preprocess_cell(self, cell, resources, cell_index):
@@ -278,26 +324,52 @@ def _nbgrader_env() -> dict:
     return env
 
 
-def run_autograde(course_dir: str | Path, assignment: str, results: str | Path, *, timeout: float = 3600
-                  ) -> subprocess.CompletedProcess:
+def run_autograde(
+    course_dir: str | Path, assignment: str, results: str | Path, *, timeout: float = 3600
+) -> subprocess.CompletedProcess:
     """``nbgrader autograde <assignment> --force`` in ``course_dir``, scoring with `TrustedGrades` from
     ``results`` instead of executing the notebooks. Returns the finished process (stdout and stderr
     together in ``stdout``)."""
+
     def listed(names):
         return "[" + ", ".join(repr(p) for p in names) + "]"
 
     # -W: nbgrader 0.9.6's own database code makes SQLAlchemy 2 warn "Object of type <SubmittedAssignment>
     # not in session, add operation along ... will not proceed" on every new submission; the rows are added
     # explicitly right after, so the message is noise about nbgrader, not about the course.
-    cmd = [sys.executable, "-W", "ignore:Object of type <Submitted", "-m", "nbgrader", "autograde", assignment,
-           "--force", f"--Autograde.sanitize_preprocessors={listed(_SANITIZE)}",
-           f"--Autograde.autograde_preprocessors={listed(_AUTOGRADE)}", f"--TrustedGrades.results={results}"]
-    return subprocess.run(cmd, cwd=str(course_dir), env=_nbgrader_env(), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    cmd = [
+        sys.executable,
+        "-W",
+        "ignore:Object of type <Submitted",
+        "-m",
+        "nbgrader",
+        "autograde",
+        assignment,
+        "--force",
+        f"--Autograde.sanitize_preprocessors={listed(_SANITIZE)}",
+        f"--Autograde.autograde_preprocessors={listed(_AUTOGRADE)}",
+        f"--TrustedGrades.results={results}",
+    ]
+    return subprocess.run(
+        cmd,
+        cwd=str(course_dir),
+        env=_nbgrader_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
 
 
-def grade_course(course_dir: str | Path, assignment: str, *, solutions: str | Path = ROOT / "solutions",
-                 jobs: int = 1, progress=None, **grader_kwargs) -> NbgraderRun:
+def grade_course(
+    course_dir: str | Path,
+    assignment: str,
+    *,
+    solutions: str | Path = ROOT / "solutions",
+    jobs: int = 1,
+    progress=None,
+    **grader_kwargs,
+) -> NbgraderRun:
     """Grade ``submitted/*/<assignment>/`` of an nbgrader course and write the scores into its gradebook.
 
     ``grader_kwargs`` go to `Grader` (``timeout``, ``memory_mb``, ``seed``, ``allow_unsafe``). Returns
@@ -307,9 +379,11 @@ def grade_course(course_dir: str | Path, assignment: str, *, solutions: str | Pa
     solutions = Path(solutions)
     subs, owners = find_submissions(course_dir, assignment, solutions=solutions)
     if not subs:
-        raise ValueError(f"no submissions of {assignment!r} in {Path(course_dir) / 'submitted'} (expected "
-                         f"submitted/<student>/{assignment}/<notebook>.ipynb; run `nbgrader collect` or "
-                         f"`nbgrader zip_collect` first)")
+        raise ValueError(
+            f"no submissions of {assignment!r} in {Path(course_dir) / 'submitted'} (expected "
+            f"submitted/<student>/{assignment}/<notebook>.ipynb; run `nbgrader collect` or "
+            f"`nbgrader zip_collect` first)"
+        )
     with Grader(solutions, **grader_kwargs) as g:
         isolation = g.isolation
         rows = g.grade_all(subs, jobs=jobs, progress=progress)

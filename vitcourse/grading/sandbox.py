@@ -27,6 +27,7 @@ submission. Where bubblewrap cannot run (macOS, Windows, no ``bwrap``) the
 grader refuses unless the instructor passes ``--unsafe-no-isolation``; then
 the same child runs as a plain subprocess, and the gradebook says so.
 """
+
 from __future__ import annotations
 
 import ast
@@ -48,8 +49,17 @@ from pathlib import Path
 
 from .child import Decoder, WireError, read_frame
 
-__all__ = ["Isolation", "IsolationUnavailable", "Limits", "Outcome", "Sandbox", "SandboxFactory", "build_package",
-           "probe_isolation", "TOOLING"]
+__all__ = [
+    "Isolation",
+    "IsolationUnavailable",
+    "Limits",
+    "Outcome",
+    "Sandbox",
+    "SandboxFactory",
+    "build_package",
+    "probe_isolation",
+    "TOOLING",
+]
 
 #: Parts of the course package that never enter the sandbox: the checks (they hold the reference answers),
 #: the grader, and the course tools.
@@ -72,19 +82,19 @@ class Isolation:
 
 @dataclass
 class Limits:
-    memory_mb: int = 3072          # address space on top of the imported libraries
+    memory_mb: int = 3072  # address space on top of the imported libraries
     cpu_seconds: int = 600
-    file_mb: int = 64              # largest file the child may write (its tmpfs is capped too)
+    file_mb: int = 64  # largest file the child may write (its tmpfs is capped too)
     tmpfs_mb: int = 256
     open_files: int = 256
-    processes: int = 256           # threads count too; enforced for the unprivileged uid only
+    processes: int = 256  # threads count too; enforced for the unprivileged uid only
 
 
 @dataclass
 class Outcome:
-    frames: list = field(default_factory=list)   # decoded frames, in order
+    frames: list = field(default_factory=list)  # decoded frames, in order
     exit_code: int | None = None
-    killed: str | None = None                    # "timeout", "protocol" (bad frames), or None
+    killed: str | None = None  # "timeout", "protocol" (bad frames), or None
     stage: str = "start"
     stderr: str = ""
     seconds: float = 0.0
@@ -126,25 +136,32 @@ def probe_isolation(*, allow_unsafe: bool = False) -> Isolation:
     if not sys.platform.startswith("linux"):
         why = f"the grader's sandbox needs Linux (this is {sys.platform}); run the grader in a Linux VM or WSL 2"
     elif bwrap is None:
-        why = "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: dnf install " \
-              "bubblewrap)"
+        why = (
+            "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: dnf install "
+            "bubblewrap)"
+        )
     else:
         argv = _bwrap_argv(bwrap, "/", [], probe=True) + ["/usr/bin/true"]
         try:
             r = subprocess.run(argv, capture_output=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
             if r.returncode != 0:
-                why = (f"bubblewrap could not start a sandbox here: {r.stderr.decode(errors='replace').strip()[:300]} "
-                       f"(unprivileged user namespaces may be disabled: see docs/grading.md)")
+                why = (
+                    f"bubblewrap could not start a sandbox here: {r.stderr.decode(errors='replace').strip()[:300]} "
+                    f"(unprivileged user namespaces may be disabled: see docs/grading.md)"
+                )
         except (OSError, subprocess.TimeoutExpired) as e:
             why = f"bubblewrap could not start a sandbox here: {e}"
     if why is None:
         who = "uid 65534 (nobody), no capabilities" if os.geteuid() == 0 else f"uid {os.getuid()} in a user namespace"
-        return Isolation(True, f"kernel (bubblewrap: PID, mount, network, IPC namespaces; read-only minimal root; "
-                               f"{who})")
+        return Isolation(
+            True, f"kernel (bubblewrap: PID, mount, network, IPC namespaces; read-only minimal root; {who})"
+        )
     if allow_unsafe:
         return Isolation(False, f"none (--unsafe-no-isolation: {why})")
-    raise IsolationUnavailable(f"cannot grade safely: {why}. To grade anyway on a machine you do not mind "
-                               f"students' code running on as you, pass --unsafe-no-isolation.")
+    raise IsolationUnavailable(
+        f"cannot grade safely: {why}. To grade anyway on a machine you do not mind "
+        f"students' code running on as you, pass --unsafe-no-isolation."
+    )
 
 
 def _ancestors(path: str) -> list[str]:
@@ -166,11 +183,30 @@ def _bwrap_argv(bwrap: str, pkg_dir: str, binds: list[str], *, tmpfs_mb: int = 2
             argv += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target) and not os.path.islink(target):
             argv += ["--ro-bind", target, target]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(tmpfs_mb * 2**20),
-             "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    argv += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--perms",
+        "1777",
+        "--size",
+        str(tmpfs_mb * 2**20),
+        "--tmpfs",
+        "/tmp",
+        "--chdir",
+        "/tmp",
+    ]
     if probe:
-        return argv + ["--"] + (["/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                                 "--no-new-privs", "--"] if root else [])
+        return (
+            argv
+            + ["--"]
+            + (
+                ["/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs", "--"]
+                if root
+                else []
+            )
+        )
     made = set()
     for d in binds:
         for a in _ancestors(d):
@@ -184,8 +220,16 @@ def _bwrap_argv(bwrap: str, pkg_dir: str, binds: list[str], *, tmpfs_mb: int = 2
     argv += ["--perms", "0755", "--dir", "/opt", "--ro-bind", pkg_dir, "/opt/vitcourse"]
     argv += ["--"]
     if root:
-        argv += ["/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
-                 "--inh-caps=-all", "--bounding-set=-all", "--"]
+        argv += [
+            "/usr/bin/setpriv",
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            "--no-new-privs",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+        ]
     return argv
 
 
@@ -200,11 +244,13 @@ def _lazy_init(source: str, absent: set[str]) -> str:
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
             for a in node.names:
                 names[a.asname or a.name] = node.module
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__version__"
-                                                  for t in node.targets):
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets
+        ):
             version = ast.literal_eval(node.value)
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_MODULES"
-                                                  for t in node.targets):  # the package's lazy re-export table
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "_MODULES" for t in node.targets
+        ):  # the package's lazy re-export table
             for module, exported in ast.literal_eval(node.value):
                 names.update(dict.fromkeys(exported.split(), module.lstrip(".")))
     return f'''"""The course package as the grader's sandbox holds it: modules are imported on first use."""
@@ -248,8 +294,7 @@ def build_package(dest: str | os.PathLike, absent=(), *, source: str | os.PathLi
 
     def ignore(folder, names):
         top = Path(folder) == src
-        return [n for n in names if n == "__pycache__" or n.endswith((".pyc", ".so.tmp"))
-                or (top and n in skip)]
+        return [n for n in names if n == "__pycache__" or n.endswith((".pyc", ".so.tmp")) or (top and n in skip)]
 
     shutil.copytree(src, pkg, ignore=ignore)
     (pkg / "__init__.py").write_text(_lazy_init((src / "__init__.py").read_text(), set(absent)))
@@ -267,11 +312,25 @@ def build_package(dest: str | os.PathLike, absent=(), *, source: str | os.PathLi
 
 def child_env() -> dict:
     """The environment of every sandboxed child: minimal, CPU only, single-threaded."""
-    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-            "CUDA_VISIBLE_DEVICES": "", "VITCOURSE_DEVICE": "cpu", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp", "TQDM_DISABLE": "1",
-            "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8",
-            "VITCOURSE_LANG": os.environ.get("VITCOURSE_LANG", "")}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "CUDA_VISIBLE_DEVICES": "",
+        "VITCOURSE_DEVICE": "cpu",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp",
+        "TQDM_DISABLE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+        "VITCOURSE_LANG": os.environ.get("VITCOURSE_LANG", ""),
+    }
 
 
 _BOOT = """import os, resource, sys
@@ -296,18 +355,34 @@ exec(compile(open({child!r}).read(), {child!r}, 'exec'), {{'__name__': '__main__
 class Sandbox:
     """One started sandbox (one submission, or one retry); `run` sends the job and collects the frames."""
 
-    def __init__(self, argv: list[str], *, site_dirs: list[str], unsafe_cwd: str | None, limits: Limits,
-                 max_bytes: int, max_elements: int, env: dict):
+    def __init__(
+        self,
+        argv: list[str],
+        *,
+        site_dirs: list[str],
+        unsafe_cwd: str | None,
+        limits: Limits,
+        max_bytes: int,
+        max_elements: int,
+        env: dict,
+    ):
         self.limits = limits
         self.decoder = Decoder(max_bytes=max_bytes, max_elements=max_elements)
         self.max_frame = max_bytes
         r, w = os.pipe()
         self._r = r
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(argv + [str(w), json.dumps(self._rlimits()), *site_dirs],
-                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     pass_fds=(w,), env=env, start_new_session=True, close_fds=True,
-                                     cwd=unsafe_cwd or "/")
+        self.proc = subprocess.Popen(
+            argv + [str(w), json.dumps(self._rlimits()), *site_dirs],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(w,),
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+            cwd=unsafe_cwd or "/",
+        )
         os.close(w)
         self._stderr = bytearray()
         self._frames: list = []
@@ -319,8 +394,12 @@ class Sandbox:
 
     def _rlimits(self) -> dict:
         lim = self.limits
-        out = {"RLIMIT_CORE": 0, "RLIMIT_FSIZE": lim.file_mb * 2**20, "RLIMIT_NOFILE": lim.open_files,
-               "RLIMIT_CPU": lim.cpu_seconds}
+        out = {
+            "RLIMIT_CORE": 0,
+            "RLIMIT_FSIZE": lim.file_mb * 2**20,
+            "RLIMIT_NOFILE": lim.open_files,
+            "RLIMIT_CPU": lim.cpu_seconds,
+        }
         out["RLIMIT_AS"] = (lim.memory_mb + 4096) * 2**20  # + what the imported libraries reserve
         if os.geteuid() == 0:
             out["RLIMIT_NPROC"] = lim.processes  # counted for the unprivileged uid (nobody)
@@ -373,8 +452,9 @@ class Sandbox:
         except subprocess.TimeoutExpired:
             pass
 
-    def run(self, job: dict, *, stage_limit, total_limit: float, start_limit: float = 120.0,
-            grace: float = 3.0) -> Outcome:
+    def run(
+        self, job: dict, *, stage_limit, total_limit: float, start_limit: float = 120.0, grace: float = 3.0
+    ) -> Outcome:
         """Send ``job``; wait (parent's clock) until the child is done, dies, or runs out of time."""
         from .child import encode
 
@@ -432,8 +512,9 @@ class Sandbox:
 class SandboxFactory:
     """Starts sandboxes for one grading run: builds the package copies and the bubblewrap command line."""
 
-    def __init__(self, isolation: Isolation, limits: Limits, *, max_bytes: int = 64 * 2**20,
-                 max_elements: int = 16 * 2**20):
+    def __init__(
+        self, isolation: Isolation, limits: Limits, *, max_bytes: int = 64 * 2**20, max_elements: int = 16 * 2**20
+    ):
         self.isolation = isolation
         self.limits = limits
         self.max_bytes, self.max_elements = max_bytes, max_elements
@@ -529,8 +610,15 @@ class SandboxFactory:
             boot = _BOOT.format(pkg=pkg, child=f"{pkg}/vcgrade_child.py")
             argv = [python, "-I", "-B", "-c", boot]
             cwd = tempfile.mkdtemp(prefix="work-", dir=self.pub)
-        sandbox = Sandbox(argv, site_dirs=_site_dirs(), unsafe_cwd=cwd, limits=self.limits, max_bytes=self.max_bytes,
-                          max_elements=self.max_elements, env=child_env())
+        sandbox = Sandbox(
+            argv,
+            site_dirs=_site_dirs(),
+            unsafe_cwd=cwd,
+            limits=self.limits,
+            max_bytes=self.max_bytes,
+            max_elements=self.max_elements,
+            env=child_env(),
+        )
         return sandbox
 
     def site_args(self) -> list[str]:

@@ -12,6 +12,7 @@ grader still sees two of them as a conflict.
 gradebooks. A (student, exercise, task) that two files give with different
 content is an error naming both files, never a silent choice.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     if n < 1:
         raise ValueError(f"--shard {text}: the number of shards N must be >= 1")
     if not 0 <= i < n:
-        raise ValueError(f"--shard {text}: shards are numbered 0 to {n - 1} (Slurm: --array=0-{n - 1}), "
-                         f"got {i}")
+        raise ValueError(f"--shard {text}: shards are numbered 0 to {n - 1} (Slurm: --array=0-{n - 1}), got {i}")
     return i, n
 
 
@@ -67,8 +67,10 @@ def merge_gradebooks(paths) -> list[dict]:
     rows: list[dict] = []
     for path in paths:
         if not path.is_file():
-            raise FileNotFoundError(f"gradebook {str(path)!r} does not exist: did that shard finish? Grade it "
-                                    f"(vitcourse grade ... --shard i/N --out {path}) and merge again")
+            raise FileNotFoundError(
+                f"gradebook {str(path)!r} does not exist: did that shard finish? Grade it "
+                f"(vitcourse grade ... --shard i/N --out {path}) and merge again"
+            )
         for row in read_gradebook(path):
             key = (row["student"], row["exercise"], row["task"])
             if key in seen:
@@ -79,7 +81,8 @@ def merge_gradebooks(paths) -> list[dict]:
                         f"student {key[0]!r}, exercise {key[1]!r}, task {key[2]!r} is in {str(where)!r} and "
                         f"{str(path)!r} with different content ({'; '.join(diff[:4])}): the same submission was "
                         f"graded in two shards, or graded again. Keep one of the files (or re-grade that student "
-                        f"into one of them) and merge again")
+                        f"into one of them) and merge again"
+                    )
                 continue
             seen[key] = (row, path)
             rows.append(row)
