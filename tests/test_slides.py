@@ -210,6 +210,33 @@ def test_make_slides_builds_korean_decks_that_pass_the_check(tmp_path, monkeypat
         ctx.close()
 
 
+def test_korean_notebooks_named_on_the_command_line_go_to_ko(tmp_path, monkeypatch, node_modules):
+    """`slides --out OUT notebooks/x notebooks/ko/x` used to write both decks to OUT/x.slides.html, the Korean one
+    over the English; a Korean notebook alone must still get the shared vendor folder."""
+    from vitcourse import site
+
+    root = _course(tmp_path / "course")
+    monkeypatch.setattr(site, "ROOT", root)
+    en, ko = root / "notebooks" / "01_demo.ipynb", root / "notebooks" / "ko" / "01_demo.ipynb"
+    out = tmp_path / "both"
+    assert site.main(["slides", "--out", str(out), str(en), str(ko)]) == 0
+    assert 'lang="ko"' not in (out / "01_demo.slides.html").read_text()
+    assert '<html lang="ko">' in (out / "ko" / "01_demo.slides.html").read_text()
+    out = tmp_path / "korean"
+    assert site.main(["slides", "--out", str(out), str(ko)]) == 0
+    assert (out / "ko" / "01_demo.slides.html").is_file() and not (out / "01_demo.slides.html").exists()
+    assert (out / "vendor" / "reveal.js" / "dist" / "reveal.js").is_file()
+
+
+def test_two_notebooks_of_one_name_in_one_deck_folder_are_refused(tmp_path):
+    from vitcourse import site
+
+    root = _course(tmp_path / "course")
+    with pytest.raises(ValueError, match="two notebooks named '01_demo'.*second over the first"):
+        site.build_slides(tmp_path / "out", [root / "notebooks" / "01_demo.ipynb",
+                                             root / "notebooks" / "ko" / "01_demo.ipynb"], copy_assets=False)
+
+
 def test_console_warning_fails_the_check(tmp_path, node_modules, browser):
     """The MathJax configuration the decks had (options.enableMenu without the menu component) warns on the
     console; the check reports that warning, as it reports console errors."""

@@ -551,6 +551,14 @@ def build_slides(
     out.mkdir(parents=True, exist_ok=True)
     if copy_assets:
         copy_vendor(node_modules or install_vendor(), out / vendor)
+    stems = [p.stem for p in notebooks]
+    twice = sorted({st for st in stems if stems.count(st) > 1})
+    if twice:
+        raise ValueError(
+            f"notebooks holds two notebooks named {twice[0]!r}: both decks would be written to "
+            f"{out / (twice[0] + '.slides.html')}, the second over the first; build each edition into its own "
+            "folder (the Korean decks go to OUT/ko)"
+        )
     built = []
     for src in notebooks:
         nb = decks.deck_notebook(nbformat.read(src, as_version=4), notes=notes)
@@ -1205,10 +1213,14 @@ def main(argv=None) -> int:
     try:
         if args.cmd == "slides":
             t0 = time.perf_counter()
-            built = build_slides(Path(args.out), [Path(n) for n in args.notebooks] or None)
+            given = [Path(n) for n in args.notebooks]
             korean = ROOT / "notebooks" / "ko"
-            if not args.notebooks and korean.is_dir():  # the Korean edition's decks share the vendor folder
-                built += build_slides(Path(args.out) / "ko", _notebooks(korean), vendor="../vendor", copy_assets=False)
+            ko_given = [p for p in given if p.resolve().parent.name == "ko"]  # notebooks/ko/x -> OUT/ko/x
+            en_given = [p for p in given if p not in ko_given]
+            built = build_slides(Path(args.out), en_given if given else None) if en_given or not given else []
+            ko_list = ko_given if given else (_notebooks(korean) if korean.is_dir() else [])
+            if ko_list:  # the Korean edition's decks share the vendor folder (copied here if no English deck did)
+                built += build_slides(Path(args.out) / "ko", ko_list, vendor="../vendor", copy_assets=not built)
             print(f"{len(built)} decks in {args.out} ({time.perf_counter() - t0:.1f} s)")
             for d in built:
                 print(f"  {d}")
