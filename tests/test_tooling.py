@@ -2,7 +2,9 @@
 configured in pyproject.toml, and .pre-commit-config.yaml runs them from .venv (no download)."""
 import re
 import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -85,3 +87,71 @@ def test_pre_commit_runs_the_tools_from_the_project_environment():
     entries = {h["entry"] for h in hooks}
     assert entries == {".venv/bin/ruff check vitcourse", ".venv/bin/ruff format --check vitcourse", ".venv/bin/mypy"}
     assert all(h["language"] == "system" and h["pass_filenames"] is False for h in hooks)
+
+
+# ----------------------------------------------------------------------------- dependencies: every import declared
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~\[;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def third_party_imports(package: Path, tooling: tuple[str, ...] = ()) -> dict[str, set[str]]:
+    """Top-level third-party module -> how ``package`` imports it: "module-level" (when the library is imported),
+    "lazy" (inside a function, or at module level of a tooling module: names in ``tooling``, which the library
+    never imports)."""
+    import ast
+
+    found: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        is_tooling = path.relative_to(package).parts[0].removesuffix(".py") in tooling
+        top = set() if is_tooling else {id(n) for n in tree.body}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                root = name.split(".")[0]
+                if root not in sys.stdlib_module_names and root != "vitcourse":
+                    found.setdefault(root, set()).add("module-level" if id(node) in top else "lazy")
+    return found
+
+
+def undeclared(imports: dict[str, set[str]], core: set[str], extras: set[str], dists: dict) -> list[str]:
+    """Imports whose distribution is not declared: module-level ones must be core dependencies (or PyTorch's own),
+    lazy ones (inside a function) core or an extra."""
+    out = []
+    for module, how in sorted(imports.items()):
+        names = {d.lower().replace("_", "-") for d in dists.get(module, [module])}
+        allowed = core if "module-level" in how else core | extras
+        if not names & allowed:
+            out.append(f"{module} ({', '.join(sorted(how))}) from {sorted(names)}")
+    return out
+
+
+def test_every_import_of_the_library_is_declared_and_jupyter_is_an_extra():
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {_name(r) for r in project["dependencies"]}
+    extras = {_name(r) for reqs in project["optional-dependencies"].values() for r in reqs if not r.startswith("vitcourse")}
+    assert not core & {"jupyterlab", "jupyterlab-rise", "ipykernel", "ipywidgets", "nbconvert", "playwright"}, core
+    assert {"jupyterlab", "jupyterlab-rise"} <= {_name(r) for r in project["optional-dependencies"]["lab"]}
+    assert "vitcourse[lab,grade,hf,site]" in project["optional-dependencies"]["test"]
+    # torch brings its own (typing_extensions, ...); they are not ours to declare
+    from test_architecture import LAYERS
+
+    imports = third_party_imports(ROOT / "vitcourse", tuple(LAYERS["tooling"]))
+    assert undeclared(imports, core | {"typing-extensions"}, extras, packages_distributions()) == []
+
+
+def test_an_undeclared_or_misplaced_import_is_reported():
+    dists = {"sklearn": ["scikit-learn"], "ipywidgets": ["ipywidgets"]}
+    core, extras = {"scikit-learn"}, {"ipywidgets"}
+    assert undeclared({"sklearn": {"module-level"}, "ipywidgets": {"lazy"}}, core, extras, dists) == []
+    assert undeclared({"ipywidgets": {"module-level"}}, core, extras, dists) == [
+        "ipywidgets (module-level) from ['ipywidgets']"]
+    assert undeclared({"leftpad": {"lazy"}}, core, extras, dists) == ["leftpad (lazy) from ['leftpad']"]
