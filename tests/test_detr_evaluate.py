@@ -98,3 +98,27 @@ def test_plots_return_figures():
     plt.close("all")
     with pytest.raises(ValueError, match="h\\*w"):
         plot_cross_attention(image, torch.rand(5, 60), (8, 8), [0])
+
+
+def test_fit_detr_runs_on_the_shared_loop_core_across_epochs(monkeypatch):
+    """fit_detr updates through `train.optimizer_step` and draws from `train.Batches`, as `fit` does: 7 steps of 4
+    on 10 canvases (2 batches an epoch) run through 4 epochs, one shared update a step."""
+    import vitcourse.detr.train as detr_train
+    from vitcourse.train import Batches, optimizer_step
+
+    assert detr_train.optimizer_step is optimizer_step and detr_train.Batches is Batches
+    calls, epochs = [], []
+    monkeypatch.setattr(detr_train, "optimizer_step", lambda *a, **k: (calls.append(1), optimizer_step(*a, **k)))
+    real_next = Batches.__next__
+    def next_recording_epoch(self):
+        batch = real_next(self)
+        epochs.append(self.epoch)  # the epoch this batch came from
+        return batch
+
+    monkeypatch.setattr(Batches, "__next__", next_recording_epoch)
+    torch.manual_seed(0)
+    model = DETR(DETRConfig.cpu(num_classes=3, dim=16, num_heads=2, encoder_layers=1, decoder_layers=1, mlp_dim=32,
+                                num_queries=4))
+    fit_detr(model, SetCriterion(3, HungarianMatcher(2, 5, 2)), DetectionCanvas(10, seed=3), steps=7, batch_size=4,
+             log_every=7, device="cpu", progress=False)
+    assert len(calls) == 7 and max(epochs) == 3

@@ -23,7 +23,17 @@ from tqdm import tqdm
 
 from .utils import DEVICES, check_int, check_positive, get_device, seed_everything, threads_for
 
-__all__ = ["History", "fit", "evaluate", "cosine_lr", "predict", "progress_enabled", "make_adamw"]
+__all__ = [
+    "History",
+    "fit",
+    "evaluate",
+    "cosine_lr",
+    "predict",
+    "progress_enabled",
+    "make_adamw",
+    "Batches",
+    "optimizer_step",
+]
 
 
 def cosine_lr(step: int, total_steps: int, base_lr: float, warmup_steps: int = 0, min_lr: float = 0.0) -> float:
@@ -106,7 +116,17 @@ def _as_loader(data, batch_size: int, shuffle: bool, generator: torch.Generator 
     raise TypeError(f"{name} must be a torch Dataset or DataLoader, got {type(data).__name__}")
 
 
-class _Batches:
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, parameters, grad_clip: float | None) -> None:
+    """One update of the course's training loops (`fit` and `vitcourse.detr.fit_detr`): clear the gradients,
+    backpropagate ``loss``, clip the gradients' global norm to ``grad_clip`` (None: no clipping), step."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
+    optimizer.step()
+
+
+class Batches:
     """An endless stream of training batches that knows where it is, so a checkpoint can resume it.
 
     It draws exactly what ``while True: yield from loader`` draws. For a checkpoint
@@ -455,7 +475,7 @@ def fit(
         step_model = _compiled(step_model)
 
     history = History()
-    batches = _Batches(train_loader)
+    batches = Batches(train_loader)
     running, start_step, seconds_before = 0.0, 0, 0.0
     seen: float = 0  # a count; all_sum gives it back as a float under torchrun
     settings = {
@@ -531,11 +551,7 @@ def fit(
                     loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
                 else:
                     loss = loss_fn(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
+            optimizer_step(optimizer, loss, model.parameters(), grad_clip)
             running += loss.item()
             seen += 1
             bar.update(1)

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..data import collate_fn
-from ..train import cosine_lr, make_adamw, progress_enabled
+from ..train import Batches, cosine_lr, make_adamw, optimizer_step, progress_enabled
 from ..utils import check_int, check_positive, get_device, seed_everything, threads_for
 
 __all__ = ["DetectionHistory", "fit_detr"]
@@ -118,13 +118,9 @@ def fit_detr(
         seen = 0
         start = time.perf_counter()
         model.train()
-        batches = iter(loader)
+        batches = Batches(loader)  # endless: a new epoch (reshuffled) when one runs out, as in `fit`
         for step in range(steps):
-            try:
-                images, targets = next(batches)
-            except StopIteration:
-                batches = iter(loader)
-                images, targets = next(batches)
+            images, targets = next(batches)
             images = images.to(device)
             targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
             factor = cosine_lr(step, steps, 1.0, warmup_steps, min_lr / lr)
@@ -132,11 +128,7 @@ def fit_detr(
                 group["lr"] = group["base"] * factor
             losses = criterion(model(images), targets)
             loss = criterion.total_loss(losses)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
+            optimizer_step(optimizer, loss, model.parameters(), grad_clip)
             for k in ("total", "loss_ce", "loss_bbox", "loss_giou", "cardinality_error"):
                 v = loss.item() if k == "total" else (losses[k].item() if k in losses else float("nan"))
                 running[k] = running.get(k, 0.0) + v
