@@ -11,7 +11,6 @@ from vitcourse.detr.model import DETR, DETRConfig, post_process
 from vitcourse.detr.position import sine_position_encoding
 
 
-
 def _need_transformers():
     """Skip the Hugging Face parity test that calls this; the other tests here need nothing optional."""
     pytest.importorskip("transformers")
@@ -241,3 +240,17 @@ def test_pixel_mask_convention_and_errors():
         model(x, torch.zeros_like(pixel_mask))  # 'no padding' written in the padding convention
     with pytest.raises(ValueError, match=r"pixel_mask must be a bool tensor \(2, 64, 64\).*Fix: pixel_mask\.bool\(\)"):
         model(x, pixel_mask.long())
+
+
+def test_every_config_is_keyword_only():
+    """One style for every config of the package: fields by name only (a positional ``DETRConfig(3)`` or
+    ``BackboneConfig("cnn")`` would bind a value to whichever field happens to come first)."""
+
+    from vitcourse.mixer import MixerConfig
+    from vitcourse.vit import ViTConfig
+
+    for config in (ViTConfig, MixerConfig, DETRConfig, BackboneConfig):
+        fields = [f for f in dataclasses.fields(config) if f.init]
+        assert fields and all(f.kw_only for f in fields), config.__name__
+    with pytest.raises(TypeError):
+        BackboneConfig("cnn")

@@ -641,3 +641,23 @@ def test_ex06_hidden_cases_vary_shapes_and_training_check_judges_accuracy():
     assert failures and "cannot be rebuilt as the required architecture" in failures[0]
     assert train.compare(np.arange(10), np.arange(10), {}) == [
         "train_vit must return the trained model (its config and weights are judged)"]
+
+
+def test_both_ports_build_their_config_with_a_public_helper_of_one_style():
+    """`vit_hf.config_from_hf` and `detr.config_from_hf`: public, the model's options keyword-only."""
+    import inspect
+
+    from vitcourse.detr import config_from_hf as detr_config_from_hf
+    from vitcourse.vit_hf import config_from_hf
+
+    for helper in (config_from_hf, detr_config_from_hf):
+        params = list(inspect.signature(helper).parameters.values())
+        assert params[0].name == "hf_config" and all(p.kind is p.KEYWORD_ONLY for p in params[1:]), helper
+    hf = {"image_size": 32, "patch_size": [8, 8], "hidden_size": 48, "num_hidden_layers": 2,
+          "num_attention_heads": 4, "intermediate_size": 96, "hidden_act": "gelu"}
+    cfg = config_from_hf(hf, num_classes=7)
+    assert (cfg.image_size, cfg.patch_size, cfg.dim, cfg.depth, cfg.num_heads, cfg.num_classes) == (32, 8, 48, 2, 4, 7)
+    with pytest.raises(ValueError, match="patch_size must be square"):
+        config_from_hf({**hf, "patch_size": [8, 4]}, num_classes=7)
+    with pytest.raises(TypeError):
+        config_from_hf(hf, 7)

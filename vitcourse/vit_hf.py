@@ -37,7 +37,7 @@ import torch.nn as nn
 
 from .vit import ViT, ViTConfig
 
-__all__ = ["vit_from_hf", "vit_from_timm"]
+__all__ = ["vit_from_hf", "vit_from_timm", "config_from_hf"]
 
 
 # Per-block renames: Hugging Face transformers >= 5 module names, and the names saved in hub checkpoints.
@@ -111,7 +111,9 @@ def _convert_hf_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, 
     return out
 
 
-def _config_from_hf(hf_config, num_classes: int) -> ViTConfig:
+def config_from_hf(hf_config, *, num_classes: int) -> ViTConfig:
+    """The `ViTConfig` matching a Hugging Face ``ViTConfig`` (or its ``config.json`` as a dict), with a head of
+    ``num_classes`` (0: none), as `vitcourse.detr.config_from_hf` is DETR's."""
     get: Callable[..., Any] = (
         hf_config.get if isinstance(hf_config, Mapping) else lambda k, d=None: getattr(hf_config, k, d)
     )
@@ -228,7 +230,7 @@ def vit_from_hf(source, *, config=None, num_heads: int | None = None, norm_eps: 
     if isinstance(hf_config, ViTConfig):
         cfg = hf_config
     elif hf_config is not None:
-        cfg = _config_from_hf(hf_config, num_classes)
+        cfg = config_from_hf(hf_config, num_classes=num_classes)
     else:
         if num_heads is None:
             raise ValueError("a bare state dict needs config=... or num_heads=... (heads cannot be read from weights)")

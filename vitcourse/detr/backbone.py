@@ -31,7 +31,7 @@ from ..utils import check_int
 __all__ = ["BackboneConfig", "FrozenBatchNorm2d", "ResNetBackbone", "SmallCNN", "build_backbone"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BackboneConfig:
     """What backbone DETR uses.
 
