@@ -661,3 +661,13 @@ def test_both_ports_build_their_config_with_a_public_helper_of_one_style():
         config_from_hf({**hf, "patch_size": [8, 4]}, num_classes=7)
     with pytest.raises(TypeError):
         config_from_hf(hf, 7)
+
+
+def test_a_preset_names_a_setting_it_does_not_have():
+    """Every preset goes through `vitcourse.utils.preset`: overrides win, and a misspelt one lists the settings."""
+    from vitcourse.mixer import MixerConfig
+
+    assert ViTConfig.b16(num_classes=10).num_classes == 10 and ViTConfig.b16().dim == 768
+    for make in (ViTConfig.b16, ViTConfig.tiny_digits, MixerConfig.s16, MixerConfig.tiny_digits):
+        with pytest.raises(TypeError, match=r"has no setting 'heads'; its settings are .*depth"):
+            make(heads=4)

@@ -37,7 +37,7 @@ import torch
 import torch.nn as nn
 
 from .blocks import MLP
-from .utils import check_fraction, check_int, check_positive
+from .utils import check_fraction, check_int, check_positive, preset
 from .vit import PatchEmbedding
 
 __all__ = ["MixerConfig", "MixerBlock", "MLPMixer"]
@@ -99,7 +99,9 @@ class MixerConfig:
     @classmethod
     def tiny_digits(cls, **overrides) -> "MixerConfig":
         """16x16 digits (``load_digits(upscale=2)``), 4x4 patches: 16 tokens.  # 144K params, as the tiny ViT"""
-        base = dict(
+        return preset(
+            cls,
+            overrides,
             image_size=16,
             patch_size=4,
             in_channels=1,
@@ -109,22 +111,21 @@ class MixerConfig:
             token_mlp_dim=64,
             channel_mlp_dim=256,
         )
-        return cls(**{**base, **overrides})
 
     @classmethod
     def s16(cls, **overrides) -> "MixerConfig":
         """Mixer-S/16: 18,528,264 params at 224 px, 1000 classes."""
-        return cls(**{**dict(dim=512, depth=8, token_mlp_dim=256, channel_mlp_dim=2048), **overrides})
+        return preset(cls, overrides, dim=512, depth=8, token_mlp_dim=256, channel_mlp_dim=2048)
 
     @classmethod
     def b16(cls, **overrides) -> "MixerConfig":
         """Mixer-B/16: 59,880,472 params at 224 px, 1000 classes."""
-        return cls(**{**dict(dim=768, depth=12, token_mlp_dim=384, channel_mlp_dim=3072), **overrides})
+        return preset(cls, overrides, dim=768, depth=12, token_mlp_dim=384, channel_mlp_dim=3072)
 
     @classmethod
     def l16(cls, **overrides) -> "MixerConfig":
         """Mixer-L/16: 208,196,168 params at 224 px, 1000 classes."""
-        return cls(**{**dict(dim=1024, depth=24, token_mlp_dim=512, channel_mlp_dim=4096), **overrides})
+        return preset(cls, overrides, dim=1024, depth=24, token_mlp_dim=512, channel_mlp_dim=4096)
 
 
 class MixerBlock(nn.Module):

@@ -22,6 +22,7 @@ __all__ = [
     "seed_everything",
     "get_device",
     "moved_names",
+    "preset",
     "check_int",
     "check_positive",
     "check_fraction",
@@ -52,6 +53,19 @@ def moved_names(module: str, moved: dict[str, str]):
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def preset(cls, overrides: dict, **settings):
+    """A config preset: ``cls(**settings)`` with ``overrides`` (the caller's keyword arguments) taking precedence.
+    An override that is no field of ``cls`` is a TypeError listing the fields (a misspelt ``heads=`` must not
+    read as Python's bare "unexpected keyword argument")."""
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no setting {unknown[0]!r}; its settings are {', '.join(sorted(fields))}")
+    return cls(**{**settings, **overrides})
 
 
 def check_int(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:

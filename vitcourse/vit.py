@@ -52,7 +52,7 @@ from einops import rearrange
 
 from .blocks import PreNormBlock
 from .positional import resize_grid_embedding, sincos_2d
-from .utils import check_fraction, check_image_dtype, check_images, check_int, check_positive, moved_names
+from .utils import check_fraction, check_image_dtype, check_images, check_int, check_positive, moved_names, preset
 
 __all__ = ["ViTConfig", "ViT", "PatchEmbedding", "patchify", "unpatchify", "count_parameters"]
 # names that lived here before the split (an old notebook importing one is told where it went)
@@ -259,51 +259,48 @@ class ViTConfig:
     @classmethod
     def tiny_digits(cls, **overrides) -> "ViTConfig":
         """The lecture's CPU model for 16x16 digits (``load_digits(upscale=2)``).  # 137k params"""
-        return cls(
-            **{
-                **dict(
-                    image_size=16,
-                    patch_size=4,
-                    in_channels=1,
-                    num_classes=10,
-                    dim=64,
-                    depth=4,
-                    num_heads=4,
-                    mlp_dim=128,
-                ),
-                **overrides,
-            }
+        return preset(
+            cls,
+            overrides,
+            image_size=16,
+            patch_size=4,
+            in_channels=1,
+            num_classes=10,
+            dim=64,
+            depth=4,
+            num_heads=4,
+            mlp_dim=128,
         )
 
     @classmethod
     def ti16(cls, **overrides) -> "ViTConfig":
         """ViT-Ti/16.  # 5.7M params"""
-        return cls(**{**dict(dim=192, depth=12, num_heads=3, mlp_dim=768), **overrides})
+        return preset(cls, overrides, dim=192, depth=12, num_heads=3, mlp_dim=768)
 
     @classmethod
     def s16(cls, **overrides) -> "ViTConfig":
         """ViT-S/16.  # 22.1M params"""
-        return cls(**{**dict(dim=384, depth=12, num_heads=6, mlp_dim=1536), **overrides})
+        return preset(cls, overrides, dim=384, depth=12, num_heads=6, mlp_dim=1536)
 
     @classmethod
     def b16(cls, **overrides) -> "ViTConfig":
         """ViT-B/16.  # 86.6M params"""
-        return cls(**{**dict(dim=768, depth=12, num_heads=12, mlp_dim=3072), **overrides})
+        return preset(cls, overrides, dim=768, depth=12, num_heads=12, mlp_dim=3072)
 
     @classmethod
     def b32(cls, **overrides) -> "ViTConfig":
         """ViT-B/32.  # 88.2M params"""
-        return cls(**{**dict(patch_size=32, dim=768, depth=12, num_heads=12, mlp_dim=3072), **overrides})
+        return preset(cls, overrides, patch_size=32, dim=768, depth=12, num_heads=12, mlp_dim=3072)
 
     @classmethod
     def l16(cls, **overrides) -> "ViTConfig":
         """ViT-L/16.  # 304.3M params"""
-        return cls(**{**dict(dim=1024, depth=24, num_heads=16, mlp_dim=4096), **overrides})
+        return preset(cls, overrides, dim=1024, depth=24, num_heads=16, mlp_dim=4096)
 
     @classmethod
     def h14(cls, **overrides) -> "ViTConfig":
         """ViT-H/14.  # 632.0M params"""
-        return cls(**{**dict(patch_size=14, dim=1280, depth=32, num_heads=16, mlp_dim=5120), **overrides})
+        return preset(cls, overrides, patch_size=14, dim=1280, depth=32, num_heads=16, mlp_dim=5120)
 
 
 # ----------------------------------------------------------------------------- the model
