@@ -21,7 +21,7 @@ LAYERS = {
                  "mixer", "unet", "metrics", "detr", "train", "checkpoint", "distributed", "profiling", "pretrained",
                  "explore"],
     "checks": ["checks", "harness", "plain", "messages", "catalogue"],
-    "tooling": ["notebooks", "i18n", "glossary", "claims", "decks", "site", "reader", "webcheck", "figures",
+    "tooling": ["notebooks", "i18n", "glossary", "claims", "decks", "site", "lectureinfo", "vendor", "reader", "webcheck", "figures",
                 "grading", "cli"],
 }
 ALLOWED = {  # layer -> the layers it may import (itself included)

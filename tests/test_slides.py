@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from vitcourse.notebooks import ROOT, SLIDE_TYPES, code, md, new_notebook
-from vitcourse.site import formula_cells, has_formula, notes_report, slide_counts
+from vitcourse.lectureinfo import formula_cells, has_formula, notes_report, slide_counts
 
 LECTURES = sorted((ROOT / "notebooks").glob("*.ipynb"))
 KO_LECTURES = sorted((ROOT / "notebooks" / "ko").glob("*.ipynb"))

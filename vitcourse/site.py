@@ -37,12 +37,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import hashlib
 import html
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -51,7 +49,17 @@ from pathlib import Path
 import nbformat
 
 from . import decks
-from .notebooks import ROOT, SLIDE_TYPES, make_exercise
+from .lectureinfo import Lecture, lecture_info, notes_report, slide_counts, slide_type
+from .notebooks import ROOT, make_exercise
+from .vendor import (
+    CDN_HOSTS,
+    BuildError,
+    _check_offline,
+    copy_vendor,
+    find_cdn_references,
+    find_external_resources,
+    install_vendor,
+)
 
 __all__ = [
     "CDN_HOSTS",
@@ -74,327 +82,6 @@ __all__ = [
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: docs/*.md for instructors and authors only: left out of a student site (``--no-instructor``).
 INSTRUCTOR_DOCS = {"authoring", "grading", "teaching"}
-NPM_DIR = ROOT / "build" / "npm"
-
-#: Hosts that serve JavaScript/CSS/fonts to web pages; none may appear in a built file.
-CDN_HOSTS = (
-    "cdn.jsdelivr.net",
-    "unpkg.com",
-    "cdnjs.cloudflare.com",
-    "cdn.mathjax.org",
-    "code.jquery.com",
-    "ajax.googleapis.com",
-    "fonts.googleapis.com",
-    "fonts.gstatic.com",
-    "cdn.plot.ly",
-    "bootstrapcdn.com",
-    "cdn.skypack.dev",
-    "esm.sh",
-    "esm.run",
-    "jspm.io",
-    "cdn.rawgit.com",
-    "rawcdn.githack.com",
-    "cdn.statically.io",
-    "ajax.aspnetcdn.com",
-    "polyfill.io",
-)
-
-#: Files copied from node_modules (relative paths; a trailing "/" copies a folder).
-VENDOR_FILES = {
-    "reveal.js": [
-        "LICENSE",
-        "dist/reveal.js",
-        "dist/reveal.css",
-        "dist/reset.css",
-        "dist/theme/white.css",
-        "dist/plugin/notes.js",
-        "dist/plugin/zoom.js",
-        "dist/plugin/search.js",
-    ],
-    "mathjax": [
-        "LICENSE",
-        "es5/startup.js",
-        "es5/core.js",
-        "es5/input/tex.js",
-        "es5/input/tex/",
-        "es5/output/chtml.js",
-        "es5/output/chtml/",
-    ],
-}
-
-_FORMULA = re.compile(
-    r"\$\$.+?\$\$|(?<![\\$])\$[^\s$](?:[^$\n]*?[^\s\\$])?\$(?!\d)|\\\(.+?\\\)|\\\[.+?\\\]"
-    r"|\\begin\{(equation|align|gather|multline)\*?\}",
-    re.S,
-)
-
-
-class BuildError(RuntimeError):
-    """The build could not finish (npm missing, a built file points to a CDN, ...)."""
-
-
-# ----------------------------------------------------------------------------- notebooks
-
-
-def _slide_type(cell) -> str:
-    return cell.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
-
-
-def slide_counts(nb) -> dict:
-    """How nbconvert lays out ``nb`` as a deck: horizontal ``slides``, all ``subslides`` (what
-    ``Reveal.getTotalSlides()`` counts), ``fragments``, ``notes`` and ``skip`` cells.
-
-    The first cell that is neither ``notes`` nor ``skip`` always starts the first slide; after it,
-    every ``slide`` cell starts a slide and every ``slide``/``subslide`` cell a (sub)slide.
-    """
-    types = [_slide_type(c) for c in nb.cells]
-    first = next((i for i, t in enumerate(types) if t not in ("notes", "skip")), None)
-    if first is None:
-        raise ValueError("every cell is 'notes' or 'skip': the notebook has no visible slide")
-    after = types[first + 1 :]
-    return {
-        "slides": 1 + after.count("slide"),
-        "subslides": 1 + after.count("slide") + after.count("subslide"),
-        "fragments": types.count("fragment"),
-        "notes": types.count("notes"),
-        "skip": types.count("skip"),
-        "cells": len(types),
-    }
-
-
-def has_formula(text: str) -> bool:
-    """Whether markdown ``text`` holds TeX that MathJax should typeset ($..$, $$..$$, \\(..\\), \\[..\\])."""
-    text = re.sub(r"```.*?```|`[^`\n]*`", "", text, flags=re.S)  # code is not math
-    return bool(_FORMULA.search(text))
-
-
-def formula_cells(nb, *, deck: bool) -> int:
-    """Markdown cells with formulas that a deck (``skip`` cells left out) or a page shows."""
-    return sum(
-        1
-        for c in nb.cells
-        if c.cell_type == "markdown" and has_formula(c.source) and not (deck and _slide_type(c) == "skip")
-    )
-
-
-@dataclass
-class Lecture:
-    path: Path
-    number: str
-    title: str
-    goals: str = ""  # markdown (a list), "" when the notebook states none
-    prerequisites: str = ""  # markdown
-    summary: str = ""  # markdown: the first paragraph after the title
-    exercises: list[Path] = field(default_factory=list)
-
-    @property
-    def stem(self) -> str:
-        return self.path.stem
-
-
-def _section(cells_md: list[str], names: tuple[str, ...]) -> str:
-    """Markdown under a heading or bold label naming a section (``## Learning goals``, ``**Prerequisites**: ...``),
-    up to the next heading or bold label; "" when no cell has one."""
-    alt = "|".join(re.escape(n) for n in names)
-    start = re.compile(r"^\s*(?P<kind>#{1,6}\s*|\*\*|__)\s*(?:" + alt + r")\b(?P<rest>.*)$", re.I)
-    stop = re.compile(r"^\s*(#{1,6}\s|(\*\*|__)[^*_\n]+(\*\*|__))")
-    for text in cells_md:
-        lines = text.splitlines()
-        for i, line in enumerate(lines):
-            m = start.match(line)
-            if not m:
-                continue
-            out = []
-            if not m.group("kind").startswith("#"):  # "**Label**: inline text" keeps the inline text
-                rest = re.sub(r"^[^*_]*?(\*\*|__)", "", m.group("rest"), count=1).lstrip(" :")
-                out = [rest] if rest.strip() else []
-            rest_lines = lines[i + 1 :]
-            for j, ln in enumerate(rest_lines):
-                if stop.match(ln):
-                    break  # the next heading or bold label
-                if not ln.strip() and out and "".join(out).strip():
-                    nxt = next((x for x in rest_lines[j + 1 :] if x.strip()), "")
-                    if not re.match(r"\s*([-*+]|\d+[.)])\s", nxt):
-                        break  # a blank line not followed by (more of) a list ends the section
-                out.append(ln)
-            body = "\n".join(out).strip()
-            if body:
-                return body
-    return ""
-
-
-def lecture_info(path: Path, solutions: Path | None = None) -> Lecture:
-    """Title, learning goals, prerequisites and exercise notebooks of a lecture, read from the notebook itself."""
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    md_cells = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    title = ""
-    for text in md_cells[:3]:
-        m = re.search(r"^\s*#\s+(.+?)\s*#*\s*$", text, re.M)
-        if m:
-            title = m.group(1).strip()
-            break
-    title = title or nb.metadata.get("title") or path.stem.replace("_", " ")
-    number = path.stem.split("_", 1)[0] if re.match(r"^\d\d_", path.stem) else ""
-    exercises = sorted(Path(solutions).glob(f"{number}_*.ipynb")) if solutions and number else []
-    head = md_cells[:4]
-    summary = ""
-    for text in md_cells[:2]:
-        paragraphs = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
-        summary = next((b for b in paragraphs if not re.match(r"^\s*(#|\*\*[^*]+\*\*\s*$|[-*+]\s|\d+[.)]\s)", b)), "")
-        if summary:
-            break
-    return Lecture(
-        path=path,
-        number=number,
-        title=title,
-        summary=summary,
-        goals=_section(head, ("learning goals", "learning objectives", "goals", "학습 목표")),
-        prerequisites=_section(head, ("prerequisites", "prerequisite", "before you start", "선수")),
-        exercises=exercises,
-    )
-
-
-def notes_report(notebooks: list[Path]) -> list[dict]:
-    """Per notebook: cells, speaker-notes cells, invalid/missing slide types."""
-    rows = []
-    for p in notebooks:
-        nb = nbformat.read(p, as_version=4)
-        missing = [i for i, c in enumerate(nb.cells) if "slide_type" not in c.metadata.get("slideshow", {})]
-        invalid = [i for i, c in enumerate(nb.cells) if _slide_type(c) not in SLIDE_TYPES]
-        counts = slide_counts(nb) if nb.cells else {"notes": 0, "subslides": 0}
-        rows.append(
-            {
-                "notebook": str(p),
-                "cells": len(nb.cells),
-                "notes": counts["notes"],
-                "subslides": counts["subslides"],
-                "missing_slide_type": missing,
-                "invalid_slide_type": invalid,
-            }
-        )
-    return rows
-
-
-# ----------------------------------------------------------------------------- vendor (npm)
-
-
-def install_vendor(
-    npm_dir: Path = NPM_DIR, *, package_dir: Path = ROOT, quiet: bool = True, install: bool = True
-) -> Path:
-    """``npm ci`` the pinned browser packages into ``npm_dir`` (skipped when the lock file is unchanged).
-
-    Returns the ``node_modules`` folder. Raises `BuildError` when npm is missing or fails, or, with
-    ``install=False`` (tests), when the packages are not installed yet (``make vendor`` installs them).
-    """
-    npm_dir = Path(npm_dir)
-    lock = Path(package_dir) / "package-lock.json"
-    manifest = Path(package_dir) / "package.json"
-    if not lock.is_file() or not manifest.is_file():
-        raise BuildError(f"package.json and package-lock.json must exist in {package_dir}")
-    digest = hashlib.sha256(manifest.read_bytes() + lock.read_bytes()).hexdigest()
-    stamp = npm_dir / ".vitcourse-lock-sha256"
-    modules = npm_dir / "node_modules"
-    if (
-        stamp.is_file()
-        and stamp.read_text() == digest
-        and all((modules / pkg / files[0]).exists() for pkg, files in VENDOR_FILES.items())
-    ):
-        return modules
-    if not install:
-        raise BuildError(
-            f"reveal.js and MathJax are not installed in {modules} at the versions of package-lock.json: "
-            "run `make vendor` (npm ci) first"
-        )
-    npm = shutil.which("npm")
-    if npm is None:
-        raise BuildError("npm is needed to install reveal.js and MathJax (Node.js >= 18); install Node.js and retry")
-    npm_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(manifest, npm_dir / "package.json")
-    shutil.copy2(lock, npm_dir / "package-lock.json")
-    cmd = [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"]
-    proc = subprocess.run(cmd, cwd=npm_dir, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BuildError(
-            f"`{' '.join(cmd[1:])}` failed in {npm_dir} (exit {proc.returncode}); the first install "
-            f"needs the npm registry, later builds reuse {modules}:\n{proc.stderr[-2000:]}"
-        )
-    if not quiet:
-        print(proc.stdout.strip())
-    stamp.write_text(digest)
-    return modules
-
-
-def copy_vendor(node_modules: Path, dest: Path) -> Path:
-    """Copy the files the pages need (`VENDOR_FILES`) from ``node_modules`` to ``dest`` (e.g. ``out/vendor``)."""
-    dest = Path(dest)
-    for pkg, files in VENDOR_FILES.items():
-        src_root = Path(node_modules) / pkg
-        dst_root = dest / pkg
-        for rel in files:
-            src = src_root / rel
-            # es5/ is MathJax's build folder; drop it so pages say vendor/mathjax/startup.js
-            dst = dst_root / (rel[len("es5/") :] if rel.startswith("es5/") else rel)
-            if rel.endswith("/"):
-                if not src.is_dir():
-                    raise BuildError(f"{src} is missing: is {pkg} installed at the version in package-lock.json?")
-                shutil.copytree(src, dst, dirs_exist_ok=True)
-            else:
-                if not src.is_file():
-                    raise BuildError(f"{src} is missing: is {pkg} installed at the version in package-lock.json?")
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dst)
-    return dest
-
-
-# ----------------------------------------------------------------------------- offline scan
-
-
-def find_cdn_references(folder: Path, hosts=CDN_HOSTS) -> list[str]:
-    """``"path: host"`` for every file under ``folder`` whose bytes mention a CDN host."""
-    hits = []
-    needles = [h.encode() for h in hosts]
-    for p in sorted(Path(folder).rglob("*")):
-        if p.is_file():
-            data = p.read_bytes()
-            hits += [f"{p.relative_to(folder)}: {n.decode()}" for n in needles if n in data]
-    return hits
-
-
-_RESOURCE_TAG = re.compile(r"<(script|link|img|iframe|source|video|audio|embed|object|input|track)\b[^>]*>", re.I)
-_EXTERNAL_ATTR = re.compile(r"\b(?:src|href|data|srcset|poster)\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)", re.I)
-_CSS_URL = re.compile(r"(?:url\(\s*[\"']?|@import\s+[\"'])\s*((?:https?:)?//[^\"')\s]+)", re.I)
-_LOADING_REL = re.compile(r"rel\s*=\s*[\"']?[^\"'>]*\b(stylesheet|preload|modulepreload|prefetch|icon|manifest)", re.I)
-_JS_IMPORT = re.compile(r"\bimport\s*(?:[^\"';]*?from\s*)?[\"']((?:https?:)?//[^\"']+)", re.I)
-
-
-def find_external_resources(folder: Path) -> list[str]:
-    """``"path: url"`` for every script, style sheet, image, font or module an HTML/CSS file loads from the web.
-
-    Plain ``<a href>`` links are allowed (they load nothing until clicked).
-    """
-    hits = []
-    for p in sorted(Path(folder).rglob("*")):
-        if not p.is_file() or p.suffix not in (".html", ".htm", ".css"):
-            continue
-        text = p.read_text(errors="replace")
-        urls = [
-            u
-            for tag in _RESOURCE_TAG.finditer(text)  # <link rel=canonical> etc. load nothing
-            if tag.group(1).lower() != "link" or _LOADING_REL.search(tag.group(0))
-            for u in _EXTERNAL_ATTR.findall(tag.group(0))
-        ]
-        urls += _CSS_URL.findall(text) + _JS_IMPORT.findall(text)
-        hits += [f"{p.relative_to(folder)}: {u}" for u in urls]
-    return hits
-
-
-def _check_offline(out: Path) -> None:
-    problems = find_cdn_references(out) + find_external_resources(out)
-    if problems:
-        raise BuildError(
-            f"built files under {out} point to the web ({len(problems)}):\n  " + "\n  ".join(problems[:40])
-        )
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -920,7 +607,7 @@ def build_site(
                 shutil.copy2(lec.path, out / download)
             else:  # students download the lecture without the speaker notes
                 nb_public = copy.deepcopy(nb)
-                nb_public.cells = [c for c in nb.cells if _slide_type(c) != "notes"]
+                nb_public.cells = [c for c in nb.cells if slide_type(c) != "notes"]
                 (out / download).write_text(nbformat.writes(nb_public) + "\n")
             page = f"{ed.prefix}lectures/{lec.stem}.html"
             body = _render(
