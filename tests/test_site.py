@@ -739,3 +739,13 @@ def test_korean_docs_are_built_into_the_korean_edition_and_linked_from_its_index
     assert 'href="docs/teaching.html">Teaching</a>' in index  # the Korean doc, no "(영어)" mark
     assert 'href="../docs/glossary.html">Glossary (영어)</a>' in index  # no translation: the English doc, marked
     assert 'href="../ko/docs/teaching.html"' in (out / "docs" / "teaching.html").read_text()  # language switch
+
+
+def test_a_request_cancelled_by_navigation_is_no_page_problem_but_other_failures_are():
+    """Navigating while MathJax's fonts load cancels them (net::ERR_ABORTED): not the page's fault, and it made
+    the browser test flaky; a refused connection or a blocked outside request still counts."""
+    url = "http://127.0.0.1:1/vendor/mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff"
+    assert webcheck.request_failure(url, "net::ERR_ABORTED", set()) is None
+    assert webcheck.request_failure(url, "net::ERR_CONNECTION_REFUSED", set()) == (
+        f"failed to load {url}: net::ERR_CONNECTION_REFUSED")
+    assert webcheck.request_failure("https://cdn.example/x.js", "net::ERR_FAILED", {"https://cdn.example/x.js"}) is None

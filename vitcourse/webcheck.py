@@ -262,11 +262,24 @@ def watch(tab: Tab) -> None:
         ),
     )
     page.on("pageerror", lambda e: tab.errors.append(f"uncaught exception: {e}"))
-    page.on(
-        "requestfailed",
-        lambda r: None if r.url in tab.blocked else tab.errors.append(f"failed to load {r.url}: {r.failure}"),
-    )
+
+    def failed(r) -> None:
+        problem = request_failure(r.url, r.failure, tab.blocked)
+        if problem:
+            tab.errors.append(problem)
+
+    page.on("requestfailed", failed)
     page.on("response", lambda r: tab.errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None)
+
+
+def request_failure(url: str, failure: str | None, blocked) -> str | None:
+    """What a failed request says about the page, or None. A request this check blocked is reported as
+    blocked; one the browser cancelled (``net::ERR_ABORTED``: the test navigated or reloaded while, say,
+    MathJax's fonts were still loading) says nothing about the page; any other failure is a problem (a file
+    the page needs and does not get shows up as an HTTP 404 on its response)."""
+    if url in blocked or (failure or "").startswith("net::ERR_ABORTED"):
+        return None
+    return f"failed to load {url}: {failure}"
 
 
 # ----------------------------------------------------------------------------- decks
