@@ -35,6 +35,7 @@ from ..notebooks import ROOT
 from ..plain import PlainDataError
 from .exercise import Exercise, exercise_ids, extract_student_code, load_exercise, strip_magics
 from .flags import find_flags, flags_for_targets
+from .gradebook import FIELDS as GRADEBOOK_FIELDS
 from .sandbox import Isolation, Limits, SandboxFactory, probe_isolation
 
 
@@ -73,22 +74,7 @@ class Row:
     hint: str = field(default="", repr=False)
     lang: str = field(default="en", repr=False)  # the language of ``reason`` and ``hint`` (not a gradebook column)
 
-    FIELDS = (
-        "student",
-        "exercise",
-        "task",
-        "points",
-        "max_points",
-        "status",
-        "reason",
-        "pending_points",
-        "flags",
-        "checks",
-        "submission",
-        "sha256",
-        "grader_version",
-        "isolation",
-    )
+    FIELDS = GRADEBOOK_FIELDS  # the gradebook's columns, in order
 
     def as_dict(self) -> dict:
         d = asdict(self)
