@@ -11,6 +11,7 @@ import numpy as np
 
 from ..messages import msg
 from . import Check, compare_arrays, register, visible_variant
+from .rules import BUILT_IN_ATTENTION
 
 
 def softmax_np(x: np.ndarray, tau: float = 1.0) -> np.ndarray:
@@ -159,14 +160,7 @@ class CausalMask(Check):
 class MaskedAttention(Check):
     name = "01.masked_attention"
     absent = ("attention",)
-    forbidden = (
-        "torch.nn.functional.scaled_dot_product_attention",
-        "torch.nn.MultiheadAttention",
-        "torch.nn.functional.multi_head_attention_forward",
-        "torch.nn.TransformerEncoderLayer",
-        "torch.nn.TransformerDecoderLayer",
-        "vitcourse.attention",
-    )
+    forbidden = BUILT_IN_ATTENTION
     target = "masked_attention"
     mistakes = (
         ("mistake.01.masked_attention.no_scale", lambda i: _attention_with(i, scale=np.sqrt(i["q"].shape[-1]))),

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..messages import msg
 from . import Check, compare_arrays, register, visible_variant
+from .rules import BUILT_IN_ATTENTION
 
 
 def _softmax_np(s):
@@ -79,14 +80,7 @@ def _weights(rng, hidden):
 class SelfAttention(Check):
     name = "02.self_attention"
     absent = ("attention",)
-    forbidden = (
-        "torch.nn.functional.scaled_dot_product_attention",
-        "torch.nn.MultiheadAttention",
-        "torch.nn.functional.multi_head_attention_forward",
-        "torch.nn.TransformerEncoderLayer",
-        "torch.nn.TransformerDecoderLayer",
-        "vitcourse.attention",
-    )
+    forbidden = BUILT_IN_ATTENTION
     target = "self_attention"
     mistakes = (
         ("mistake.02.no_scale", lambda i: _attention_variant(i, scale=1.0)),
@@ -121,14 +115,7 @@ class SelfAttention(Check):
 class CausalSelfAttention(Check):
     name = "02.causal_self_attention"
     absent = ("attention",)
-    forbidden = (
-        "torch.nn.functional.scaled_dot_product_attention",
-        "torch.nn.MultiheadAttention",
-        "torch.nn.functional.multi_head_attention_forward",
-        "torch.nn.TransformerEncoderLayer",
-        "torch.nn.TransformerDecoderLayer",
-        "vitcourse.attention",
-    )
+    forbidden = BUILT_IN_ATTENTION
     target = "causal_self_attention"
     mistakes = (
         ("mistake.02.causal_future", lambda i: _attention_variant(i, allowed=_future)),

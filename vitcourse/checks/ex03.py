@@ -13,6 +13,7 @@ import numpy as np
 
 from ..messages import msg
 from . import Check, compare_arrays, register, visible_variant
+from .rules import BUILT_IN_ATTENTION
 
 
 def _split_heads_np(x: np.ndarray, num_heads: int) -> np.ndarray:
@@ -127,14 +128,7 @@ class MergeHeads(Check):
 class MultiHeadForward(Check):
     name = "03.mha_forward"
     absent = ("attention",)
-    forbidden = (
-        "torch.nn.functional.scaled_dot_product_attention",
-        "torch.nn.MultiheadAttention",
-        "torch.nn.functional.multi_head_attention_forward",
-        "torch.nn.TransformerEncoderLayer",
-        "torch.nn.TransformerDecoderLayer",
-        "vitcourse.attention",
-    )
+    forbidden = BUILT_IN_ATTENTION
     target = "mha_forward"
     mistakes = (
         ("mistake.03.mha_scale_D", lambda i: _mha_variant(i, scale=np.sqrt(i["x"].shape[-1]))),

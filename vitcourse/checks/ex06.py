@@ -18,6 +18,7 @@ import numpy as np
 
 from ..messages import msg
 from . import Check, DigitsTrainingCheck, compare_arrays, register, visible_variant
+from .rules import BUILT_IN_ATTENTION
 
 #: weights of one block: name -> shape as a function of (D, F) (F = MLP width)
 _BLOCK_SHAPES = {
@@ -184,12 +185,7 @@ class ViTForward(Check):
     name = "06.vit_forward"
     absent = ("vit",)
     forbidden = (
-        "torch.nn.functional.scaled_dot_product_attention",
-        "torch.nn.MultiheadAttention",
-        "torch.nn.functional.multi_head_attention_forward",
-        "torch.nn.TransformerEncoderLayer",
-        "torch.nn.TransformerDecoderLayer",
-        "vitcourse.attention",
+        *BUILT_IN_ATTENTION,
         "vitcourse.vit",
         "vitcourse.vit_hf",
         "vitcourse.blocks",

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..messages import msg
 from . import Check, compare_arrays, register, visible_variant
+from .rules import BUILT_IN_ATTENTION
 
 
 def _softmax_np(s: np.ndarray) -> np.ndarray:
@@ -72,14 +73,7 @@ def _key_mask(rng, B: int, Nk: int, hidden: bool, every_sample_padded: bool = Fa
 class CrossAttention(Check):
     name = "07.cross_attention"
     absent = ("attention",)
-    forbidden = (
-        "torch.nn.functional.scaled_dot_product_attention",
-        "torch.nn.MultiheadAttention",
-        "torch.nn.functional.multi_head_attention_forward",
-        "torch.nn.TransformerEncoderLayer",
-        "torch.nn.TransformerDecoderLayer",
-        "vitcourse.attention",
-    )
+    forbidden = BUILT_IN_ATTENTION
     target = "cross_attention"
     rtol, atol = 1e-4, 1e-5
 
@@ -158,14 +152,7 @@ def attention_pool_np(tokens, queries, w_k, w_v):
 class AttentionPool(Check):
     name = "07.attention_pool"
     absent = ("attention",)
-    forbidden = (
-        "torch.nn.functional.scaled_dot_product_attention",
-        "torch.nn.MultiheadAttention",
-        "torch.nn.functional.multi_head_attention_forward",
-        "torch.nn.TransformerEncoderLayer",
-        "torch.nn.TransformerDecoderLayer",
-        "vitcourse.attention",
-    )
+    forbidden = BUILT_IN_ATTENTION
     target = "attention_pool"
     rtol, atol = 1e-4, 1e-5
     mistakes = (

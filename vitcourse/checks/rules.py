@@ -21,7 +21,18 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Use", "forbidden_uses", "expand", "runtime_env"]
+__all__ = ["BUILT_IN_ATTENTION", "Use", "forbidden_uses", "expand", "runtime_env"]
+
+#: What "write attention yourself" rules out: PyTorch's attention functions and layers and the course's own
+#: attention module. The checks of lectures 01, 02, 03, 06 and 07 list it (some add more).
+BUILT_IN_ATTENTION = (
+    "torch.nn.functional.scaled_dot_product_attention",
+    "torch.nn.MultiheadAttention",
+    "torch.nn.functional.multi_head_attention_forward",
+    "torch.nn.TransformerEncoderLayer",
+    "torch.nn.TransformerDecoderLayer",
+    "vitcourse.attention",
+)
 
 
 @dataclass(frozen=True)
