@@ -154,12 +154,13 @@ def box_area(boxes: torch.Tensor) -> torch.Tensor:
 
 
 def _iou_and_union(boxes1: torch.Tensor, boxes2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    area1, area2 = box_area(boxes1), box_area(boxes2)  # (N,), (M,)
-    top_left = torch.max(boxes1[:, None, :2], boxes2[None, :, :2])  # (N, M, 2)
-    bottom_right = torch.min(boxes1[:, None, 2:], boxes2[None, :, 2:])  # (N, M, 2)
-    wh = (bottom_right - top_left).clamp(min=0)  # (N, M, 2)
-    inter = wh[..., 0] * wh[..., 1]  # (N, M)
-    union = area1[:, None] + area2[None, :] - inter  # (N, M)
+    """IoU and union of every pair, ``(..., N, M)`` for ``(..., N, 4)`` and ``(..., M, 4)`` (a batch of images too)."""
+    area1, area2 = box_area(boxes1), box_area(boxes2)  # (..., N), (..., M)
+    top_left = torch.max(boxes1[..., :, None, :2], boxes2[..., None, :, :2])  # (..., N, M, 2)
+    bottom_right = torch.min(boxes1[..., :, None, 2:], boxes2[..., None, :, 2:])  # (..., N, M, 2)
+    wh = (bottom_right - top_left).clamp(min=0)  # (..., N, M, 2)
+    inter = wh[..., 0] * wh[..., 1]  # (..., N, M)
+    union = area1[..., :, None] + area2[..., None, :] - inter  # (..., N, M)
     iou = inter / union.clamp(min=torch.finfo(union.dtype).tiny)  # |A n B| / |A u B|; 0 when both areas are 0
     return iou, union
 
@@ -189,10 +190,10 @@ def generalized_box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Ten
 
 
 def _generalized_box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
-    """`generalized_box_iou` without the checks, for boxes already checked (the matcher, per image)."""
-    iou, union = _iou_and_union(boxes1, boxes2)  # (N, M), (N, M)
-    top_left = torch.min(boxes1[:, None, :2], boxes2[None, :, :2])  # (N, M, 2)
-    bottom_right = torch.max(boxes1[:, None, 2:], boxes2[None, :, 2:])  # (N, M, 2)
-    wh = (bottom_right - top_left).clamp(min=0)  # (N, M, 2)
-    enclosing = wh[..., 0] * wh[..., 1]  # |C|, (N, M)
+    """`generalized_box_iou` without the checks, for boxes already checked; batched: ``(..., N, 4), (..., M, 4)``."""
+    iou, union = _iou_and_union(boxes1, boxes2)  # (..., N, M), (..., N, M)
+    top_left = torch.min(boxes1[..., :, None, :2], boxes2[..., None, :, :2])  # (..., N, M, 2)
+    bottom_right = torch.max(boxes1[..., :, None, 2:], boxes2[..., None, :, 2:])  # (..., N, M, 2)
+    wh = (bottom_right - top_left).clamp(min=0)  # (..., N, M, 2)
+    enclosing = wh[..., 0] * wh[..., 1]  # |C|, (..., N, M)
     return iou - (enclosing - union) / enclosing.clamp(min=torch.finfo(enclosing.dtype).tiny)

@@ -135,24 +135,32 @@ class HungarianMatcher(nn.Module):
         check_boxes_xyxy("outputs['pred_boxes'] (as xyxy)", out_xyxy.flatten(0, 1))
         check_boxes_xyxy("targets' boxes (as xyxy)", tgt_xyxy)
         sizes = [len(t["boxes"]) for t in targets]
-        costs = []
-        start = 0
-        for b, t in enumerate(targets):  # one image at a time: (Q, T_b), not (B*Q, sum T) for the whole batch
-            end = start + sizes[b]
-            tgt_ids = t["labels"].to(prob.device)  # (T_b,)
-            cost_class = -prob[b][:, tgt_ids]  # -p_i(c_j), (Q, T_b)
-            cost_bbox = torch.cdist(out_bbox[b], tgt_bbox[start:end], p=1)  # ||b_i - b_j||_1, (Q, T_b)
-            cost_giou = -_generalized_box_iou(out_xyxy[b], tgt_xyxy[start:end])  # -GIoU, (Q, T_b)
-            costs.append(self.cost_bbox * cost_bbox + self.cost_class * cost_class + self.cost_giou * cost_giou)
-            start = end
-        bad = [b for b, c in enumerate(costs) if not bool(torch.isfinite(c).all())]
+        B, Q = prob.shape[:2]
+        if max(sizes, default=0) == 0:
+            return [prob.new_zeros(Q, 0).cpu() for _ in targets]
+        # Each image's own (Q, T_b) block, all in one batched call: the objects are padded to the batch's largest
+        # count T with a dummy box (0.5 everywhere: a valid box) and class 0, and the padding is cut off after.
+        # That is B times less work than every prediction against every object of the batch (HF's (B*Q, sum T)
+        # matrix) and no Python loop of small calls per image.
+        pad_bbox = nn.utils.rnn.pad_sequence(
+            [t["boxes"].to(out_bbox) for t in targets], batch_first=True, padding_value=0.5
+        )  # (B, T, 4)
+        pad_ids = nn.utils.rnn.pad_sequence([t["labels"].to(prob.device) for t in targets], batch_first=True)  # (B, T)
+        T = pad_ids.shape[1]
+        cost_class = -prob.gather(2, pad_ids[:, None, :].expand(B, Q, T))  # -p_i(c_j), (B, Q, T)
+        cost_bbox = torch.cdist(out_bbox, pad_bbox, p=1)  # ||b_i - b_j||_1, (B, Q, T)
+        cost_giou = -_generalized_box_iou(out_xyxy, box_cxcywh_to_xyxy(pad_bbox))  # -GIoU, (B, Q, T)
+        cost = self.cost_bbox * cost_bbox + self.cost_class * cost_class + self.cost_giou * cost_giou
+        real = torch.arange(T, device=cost.device)[None, :] < torch.tensor(sizes, device=cost.device)[:, None]
+        finite = (torch.isfinite(cost) | ~real[:, None, :]).flatten(1).all(1)  # (B,): padding does not count
+        bad = (~finite).nonzero().flatten().tolist()
         if bad:
             raise ValueError(
                 f"the matching cost of image {bad[0]} holds NaN or inf: the predicted logits or boxes "
                 f"are not finite (did training diverge?)"
             )
-        costs = [c.cpu() for c in costs]
-        return costs  # B x (Q, T_b)
+        cost = cost.cpu()
+        return [cost[b, :, :n] for b, n in enumerate(sizes)]  # B x (Q, T_b)
 
     @torch.no_grad()
     def forward(self, outputs: dict, targets: list) -> list[tuple[torch.Tensor, torch.Tensor]]:
