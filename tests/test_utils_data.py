@@ -68,6 +68,28 @@ def test_load_digits_bad_input(kwargs, match):
         load_digits(**kwargs)
 
 
+def test_train_subset_is_stratified_seeded_and_whole_at_one():
+    d = load_digits()
+    per_class = torch.bincount(d.y_train, minlength=10)
+    part = d.train_subset(0.1, seed=1)
+    x, y = part.tensors
+    assert torch.equal(torch.bincount(y, minlength=10), (0.1 * per_class.double()).round().long().clamp(min=1))
+    rows = {tuple(r.flatten().tolist()) for r in d.x_train}
+    assert all(tuple(r.flatten().tolist()) in rows for r in x)  # images of the training set, with their labels
+    same, other = d.train_subset(0.1, seed=1).tensors[0], d.train_subset(0.1, seed=2).tensors[0]
+    assert torch.equal(same, x) and not torch.equal(other, x)
+    assert len(d.train_subset(0.001)) == 10  # at least one image of every class
+    whole = d.train_subset(1.0).tensors
+    assert len(whole[0]) == len(d.x_train) and torch.equal(whole[1].sort().values, d.y_train.sort().values)
+
+
+@pytest.mark.parametrize("fraction, error", [(0.0, ValueError), (1.5, ValueError), (-0.1, ValueError),
+                                             (True, TypeError), ("0.1", TypeError)])
+def test_train_subset_bad_fraction(fraction, error):
+    with pytest.raises(error, match="fraction must be a number in \\(0, 1\\]"):
+        load_digits().train_subset(fraction)
+
+
 @pytest.mark.parametrize("name", sorted(SAMPLE_IMAGES))
 def test_sample_image_is_a_real_normalised_photo(name):
     img = sample_image(name, size=64)

@@ -64,6 +64,29 @@ class DigitsSplit:
     def image_size(self) -> int:
         return self.x_train.shape[-1]
 
+    def train_subset(self, fraction: float, *, seed: int = 0) -> TensorDataset:
+        """A class-stratified share of the training set, drawn with ``seed``.
+
+        Every class keeps ``round(fraction * n_c)`` of its ``n_c`` training images
+        (at least one); ``fraction=1`` keeps them all. The same ``(fraction, seed)``
+        gives the same images, so models compared on a subset see the same data.
+
+            data.train_subset(0.1, seed=1)   # about 10% of each class
+        """
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+            raise TypeError(f"fraction must be a number in (0, 1], got {fraction!r} of type {type(fraction).__name__}")
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
+        seed = check_int("seed", seed, minimum=0)
+        generator = torch.Generator().manual_seed(seed)
+        keep = []
+        for c in torch.unique(self.y_train).tolist():
+            members = (self.y_train == c).nonzero().flatten()  # (n_c,) indices of class c
+            n = max(1, round(fraction * len(members)))
+            keep.append(members[torch.randperm(len(members), generator=generator)[:n]])
+        idx = torch.cat(keep)
+        return TensorDataset(self.x_train[idx], self.y_train[idx])
+
     def __repr__(self) -> str:
         return (
             f"DigitsSplit(train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
