@@ -1,4 +1,6 @@
 """Foundation helpers: seeding, device choice, offline data, detection canvases."""
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -146,6 +148,59 @@ def test_detection_canvas_crowded_canvas_still_places_every_object():
         assert len(ds[i][1]["labels"]) == 4
 
 
+def _fingerprint(ds):
+    h = hashlib.sha256()
+    for i in range(len(ds)):
+        img, t = ds[i]
+        for a in (img, t["mask"], t["boxes"], t["labels"], t["colors"]):
+            h.update(a.numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def test_detection_canvas_default_is_unchanged_by_the_aspect_option():
+    # fingerprints of the canvases before `aspect` existed: every lecture, exercise and test sees the same data
+    assert _fingerprint(DetectionCanvas(50, seed=2)) == "9d99da6345950067"
+    assert _fingerprint(DetectionCanvas(30, canvas_size=48, object_size=(8, 14), seed=5,
+                                        shapes=("square", "circle", "triangle", "cross", "ring"))) == "e2dda59d710825d6"
+    assert _fingerprint(DetectionCanvas(50, seed=2, aspect=None)) == "9d99da6345950067"
+
+
+@pytest.mark.parametrize("shapes", [("square", "circle", "triangle"), ("cross", "ring")])
+def test_detection_canvas_aspect_stretches_shapes_in_tight_boxes(shapes):
+    S, lo, hi = 48, 1 / 3, 3.0
+    ds = DetectionCanvas(40, canvas_size=S, object_size=(9, 16), shapes=shapes, aspect=(lo, hi), seed=4)
+    ratios = []
+    for i in range(len(ds)):
+        img, t = ds[i]
+        counted = torch.zeros_like(t["mask"], dtype=torch.bool)
+        for j in range(len(t["labels"])):
+            for k in range(j + 1, len(t["labels"])):
+                assert not _overlap(t["boxes"][j], t["boxes"][k])
+            cx, cy, w, h = (t["boxes"][j] * S).tolist()
+            assert max(w, h) <= 16 and min(w, h) >= 2
+            x0, y0 = round(cx - w / 2), round(cy - h / 2)
+            inside = t["mask"][y0:y0 + round(h), x0:x0 + round(w)] == t["labels"][j] + 1
+            # tight: the object's pixels touch all four sides of its box ...
+            assert inside[0].any() and inside[-1].any() and inside[:, 0].any() and inside[:, -1].any()
+            counted[y0:y0 + round(h), x0:x0 + round(w)] |= inside
+            ratios.append(w / h)
+        assert torch.equal(counted, t["mask"] > 0)  # ... and every object pixel lies in a box of its label
+    ratios = torch.tensor(ratios)
+    # wide and tall boxes both occur, spread over the asked range (ratios of whole-pixel sides, so with a margin)
+    assert (ratios > 1.5).float().mean() > 0.2 and (ratios < 1 / 1.5).float().mean() > 0.2
+    assert ratios.max() > 0.8 * hi and ratios.min() < 1.25 * lo and ratios.max() < 1.4 * hi
+
+
+def test_detection_canvas_aspect_one_draws_squares_and_is_deterministic():
+    ds = DetectionCanvas(10, seed=3, shapes=("square", "circle"), aspect=(1, 1))  # symmetric shapes: square boxes
+    again = DetectionCanvas(10, seed=3, shapes=("square", "circle"), aspect=(1.0, 1.0))
+    for i in range(len(ds)):
+        b = ds[i][1]["boxes"]
+        torch.testing.assert_close(b[:, 2], b[:, 3])
+        assert torch.equal(ds[i][0], again[i][0])
+    assert "aspect=(1.0, 1.0)" in repr(ds) and "aspect" not in repr(DetectionCanvas(3))
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"max_objects": 20, "canvas_size": 64, "object_size": (10, 20)}, "max_objects=20.*at most 9 fit"),
     ({"kind": "cars"}, "kind must be"),
@@ -153,6 +208,11 @@ def test_detection_canvas_crowded_canvas_still_places_every_object():
     ({"object_size": (10, 80)}, "does not fit"),
     ({"min_objects": 3, "max_objects": 2}, "max_objects must be >= 3"),
     ({"noise": 2.0}, "noise"),
+    ({"aspect": (3, 1 / 3)}, r"aspect must be a pair \(lo, hi\) of width/height ratios with 0 < lo <= hi.*lo > hi"),
+    ({"aspect": (0, 2)}, r"aspect\[0\] must be a finite number > 0, got 0"),
+    ({"aspect": 2.0}, r"aspect must be a pair \(lo, hi\).*got 2.0"),
+    ({"aspect": (0.5, "2")}, r"aspect\[1\] must be a number, got '2'"),
+    ({"aspect": (0.5, 2), "kind": "digits"}, "aspect applies to kind='shapes' only"),
 ])
 def test_detection_canvas_bad_input(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):

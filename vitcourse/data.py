@@ -224,8 +224,13 @@ COLORS = {
 }
 
 
-def _shape_mask(shape: str, size: int) -> np.ndarray:
-    """A boolean ``(size, size)`` mask of ``shape`` filling its square."""
+def _shape_mask(shape: str, size: int, width: int | None = None) -> np.ndarray:
+    """A boolean ``(size, width)`` mask of ``shape`` filling its box (``width`` defaults to ``size``: a square).
+
+    A box that is not square stretches the shape: a rectangle, an ellipse, a wide or tall triangle.
+    """
+    if width is not None and width != size:
+        return _stretched_shape_mask(shape, size, width)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
     c = size / 2.0
     if shape == "square":
@@ -240,6 +245,27 @@ def _shape_mask(shape: str, size: int) -> np.ndarray:
     elif shape == "ring":
         r2 = (xx - c) ** 2 + (yy - c) ** 2
         m = (r2 <= c**2) & (r2 >= (0.55 * c) ** 2)
+    else:  # pragma: no cover - guarded by the constructor
+        raise ValueError(f"unknown shape {shape!r}")
+    return m
+
+
+def _stretched_shape_mask(shape: str, height: int, width: int) -> np.ndarray:
+    """`_shape_mask` in a ``(height, width)`` box: the square's shape scaled along x and y separately."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
+    u = (xx - width / 2.0) / (width / 2.0)  # -1 at the left edge, +1 at the right edge
+    v = (yy - height / 2.0) / (height / 2.0)  # -1 at the top, +1 at the bottom
+    if shape == "square":
+        m = np.ones((height, width), dtype=bool)
+    elif shape == "circle":
+        m = u**2 + v**2 <= 1.0
+    elif shape == "triangle":  # apex at the top, base at the bottom
+        m = np.abs(u) <= yy / height
+    elif shape == "cross":
+        m = (np.abs(u) <= 1.0 / 3.0) | (np.abs(v) <= 1.0 / 3.0)
+    elif shape == "ring":
+        r2 = u**2 + v**2
+        m = (r2 <= 1.0) & (r2 >= 0.55**2)
     else:  # pragma: no cover - guarded by the constructor
         raise ValueError(f"unknown shape {shape!r}")
     return m
@@ -267,8 +293,13 @@ class DetectionCanvas(Dataset):
         canvas_size: side of the square canvas in pixels.
         min_objects, max_objects: objects per canvas (uniform in this range;
             0 allowed for ``min_objects``).
-        object_size: ``(smallest, largest)`` side of an object in pixels.
+        object_size: ``(smallest, largest)`` side of an object in pixels (with ``aspect``: its longer side).
         shapes: which shapes may appear (``kind="shapes"``); labels index it.
+        aspect: ``(lo, hi)``, the range of each shape's width/height ratio (``kind="shapes"``),
+            drawn log-uniformly, e.g. ``(1/3, 3)`` for wide and tall boxes alike: the longer side is
+            the drawn object size, the shorter one that size divided by the ratio (at least 3 px),
+            and the shape is stretched to fill the box (rectangle, ellipse, wide or tall triangle).
+            None (default): every shape fills a square box.
         digit_split: ``"train"`` or ``"test"``: which digits split the
             handwritten digits come from, so held-out canvases use unseen digits.
         noise: standard deviation of Gaussian pixel noise added to the canvas.
@@ -285,6 +316,7 @@ class DetectionCanvas(Dataset):
         max_objects: int = 4,
         object_size: tuple[int, int] = (10, 20),
         shapes: tuple[str, ...] = ("square", "circle", "triangle"),
+        aspect: tuple[float, float] | None = None,
         digit_split: str = "train",
         noise: float = 0.0,
         seed: int = 0,
@@ -318,12 +350,27 @@ class DetectionCanvas(Dataset):
             self.classes = shapes
         else:
             self.classes = tuple(str(d) for d in range(10))
+        self.aspect = self._check_aspect(aspect)
         if digit_split not in {"train", "test"}:
             raise ValueError(f"digit_split must be 'train' or 'test', got {digit_split!r}")
         self.digit_split = digit_split
         self.noise = check_fraction("noise", noise)
         self.seed = check_int("seed", seed, minimum=0)
-        self._masks: dict[tuple[str, int], np.ndarray] = {}  # (shape, size) -> _shape_mask
+        self._masks: dict[tuple[str, int, int], np.ndarray] = {}  # (shape, height, width) -> _shape_mask
+
+    def _check_aspect(self, aspect) -> tuple[float, float] | None:
+        """``aspect`` as a pair of floats ``0 < lo <= hi``, or None; the error names what was expected."""
+        if aspect is None:
+            return None
+        if self.kind != "shapes":
+            raise ValueError(f"aspect applies to kind='shapes' only, got aspect={aspect!r} with kind={self.kind!r}")
+        expected = "a pair (lo, hi) of width/height ratios with 0 < lo <= hi, e.g. (1/3, 3)"
+        if not (isinstance(aspect, (tuple, list)) and len(aspect) == 2):
+            raise ValueError(f"aspect must be {expected}, got {aspect!r}")
+        lo, hi = (check_positive(f"aspect[{i}]", v) for i, v in enumerate(aspect))
+        if lo > hi:
+            raise ValueError(f"aspect must be {expected}, got {aspect!r} (lo > hi)")
+        return (lo, hi)
 
     @property
     def num_classes(self) -> int:
@@ -377,20 +424,31 @@ class DetectionCanvas(Dataset):
         S = self.canvas_size
         n = int(rng.integers(self.min_objects, self.max_objects + 1))
         sizes = [int(s) for s in rng.integers(self.object_size[0], self.object_size[1] + 1, size=n)]
-        corners = self._place(rng, sizes)
+        if self.aspect is not None:  # width/height of each box; its longer side is the drawn size
+            ratios = np.exp(rng.uniform(np.log(self.aspect[0]), np.log(self.aspect[1]), size=n))
+            dims = [
+                (s, max(3, min(s, round(s * r)))) if r < 1 else (max(3, min(s, round(s / r))), s)
+                for s, r in zip(sizes, ratios)
+            ]  # (height, width)
+        else:
+            dims = [(s, s) for s in sizes]
+        corners = self._place(rng, sizes)  # squares of the longer side; a box sits inside its square
         image = np.zeros((3, S, S), dtype=np.float32)
         mask = np.zeros((S, S), dtype=np.int64)
         labels, colors, boxes = [], [], []
         color_values = list(COLORS.values())
-        for (y, x), s in zip(corners, sizes):
+        for (y, x), s, (bh, bw) in zip(corners, sizes, dims):
             if self.kind == "shapes":
                 label = int(rng.integers(len(self.classes)))
                 color = int(rng.integers(len(color_values)))
-                m = self._masks.get((self.classes[label], s))
+                if (bh, bw) != (s, s):  # a stretched box: a random place along the square's longer side
+                    y, x = y + int(rng.integers(0, s - bh + 1)), x + int(rng.integers(0, s - bw + 1))
+                key = (self.classes[label], bh, bw)
+                m = self._masks.get(key)
                 if m is None:
-                    m = self._masks[(self.classes[label], s)] = _shape_mask(self.classes[label], s)
+                    m = self._masks[key] = _shape_mask(self.classes[label], bh, bw)
                 rgb = np.asarray(color_values[color], dtype=np.float32)[:, None]
-                image[:, y : y + s, x : x + s][:, m] = rgb
+                image[:, y : y + bh, x : x + bw][:, m] = rgb
                 pix = m
             else:
                 pool_x, pool_y = self._digit_pool()
@@ -400,7 +458,7 @@ class DetectionCanvas(Dataset):
                 patch = F.interpolate(digit, size=(s, s), mode="bilinear", align_corners=False)[0, 0].numpy()
                 image[:, y : y + s, x : x + s] = np.maximum(image[:, y : y + s, x : x + s], patch[None])
                 pix = patch > 0.25
-            mask[y : y + s, x : x + s][pix] = label + 1
+            mask[y : y + pix.shape[0], x : x + pix.shape[1]][pix] = label + 1
             rows, cols = np.nonzero(pix)
             if len(rows) == 0:  # a digit drawn so faint that no pixel passes: use its square
                 x0, y0, x1, y1 = x, y, x + s, y + s
@@ -422,7 +480,9 @@ class DetectionCanvas(Dataset):
     def __repr__(self) -> str:
         return (
             f"DetectionCanvas(length={self.length}, kind={self.kind!r}, canvas_size={self.canvas_size}, "
-            f"objects={self.min_objects}..{self.max_objects}, classes={self.classes})"
+            f"objects={self.min_objects}..{self.max_objects}, classes={self.classes}"
+            + (f", aspect={self.aspect}" if self.aspect is not None else "")
+            + ")"
         )
 
 

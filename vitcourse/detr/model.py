@@ -108,7 +108,10 @@ class DETRConfig:
 
     @classmethod
     def cpu(cls, *, num_classes: int = 3, **overrides) -> "DETRConfig":
-        """A DETR that learns to detect coloured shapes on 64x64 canvases in minutes on a CPU (lecture 09)."""
+        """A DETR that learns to detect coloured shapes on small canvases on a CPU.
+
+        Lecture 09 trains it with ``encoder_layers=1`` on 48x48 canvases for 1,000 steps of 16.
+        """
         # 1,333,352 params with 3 classes
         settings: dict[str, Any] = dict(
             num_queries=10,
