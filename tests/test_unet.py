@@ -1,7 +1,9 @@
 """Tests for vitcourse.unet (shapes, gradients, skips), its data sets (vitcourse.data) and metrics
 (vitcourse.metrics, against hand-computed cases)."""
+import hashlib
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -266,6 +268,63 @@ def test_denoising_pairs_are_fixed_and_clean_targets_are_canvases():
 
     torch.testing.assert_close(clean, DetectionCanvas(4, canvas_size=16, object_size=(4, 8), seed=2)[1][0])
 
+
+
+def _sha(t):
+    return hashlib.sha256(t.numpy().tobytes()).hexdigest()[:16]
+
+
+def test_segmentation_canvas_defaults_draw_the_same_canvases_as_before():
+    # Hashes recorded before background/contrast existed: the defaults must keep every other notebook's data.
+    kw = dict(canvas_size=24, object_size=(6, 10), max_objects=3, seed=7)
+    ds = SegmentationCanvas(6, **kw)
+    assert (_sha(ds.images), _sha(ds.masks)) == ("06bdf0cf79b9ce82", "ffdb7b6aec7c92b5")
+    assert _sha(SegmentationCanvas(6, background="black", contrast=1.0, **kw).images) == "06bdf0cf79b9ce82"
+    assert _sha(SegmentationCanvas(6, noise=0.1, **kw).images) == "9ca7b6587102fb3b"  # noise drawn as before
+    assert repr(ds) == "SegmentationCanvas(length=6, size=24, classes=('background', 'square', 'circle', 'triangle'))"
+
+
+def test_segmentation_canvas_texture_contrast_and_noise_do_what_they_say():
+    from vitcourse.data import _texture
+
+    kw = dict(canvas_size=24, object_size=(6, 10), max_objects=3, seed=7)
+    plain = SegmentationCanvas(6, **kw)
+    tex = SegmentationCanvas(6, background="texture", **kw)
+    low = SegmentationCanvas(6, background="texture", contrast=0.4, **kw)
+    noisy = SegmentationCanvas(6, background="texture", contrast=0.4, noise=0.1, **kw)
+    for ds in (tex, low, noisy):  # the masks never change, the images stay in [0, 1]
+        assert torch.equal(ds.masks, plain.masks) and ds.images.min() >= 0 and ds.images.max() <= 1
+    obj = plain.masks[:, None].expand_as(plain.images) > 0
+    # texture: objects keep their colour, the background is no longer black and varies within a canvas
+    assert torch.equal(tex.images[obj], plain.images[obj])
+    assert tex.images[~obj].mean() > 0.3 and tex.images[2].std((1, 2)).min() > 0.05
+    # contrast: object pixel = bg + contrast * (colour - bg), the background under it from the same stream
+    for i in range(6):
+        bg = torch.from_numpy(_texture(np.random.default_rng([7, i, 1]), 24))
+        torch.testing.assert_close(tex.images[i], torch.where(obj[i], plain.images[i], bg))
+        torch.testing.assert_close(low.images[i], torch.where(obj[i], bg + 0.4 * (plain.images[i] - bg), bg))
+    # contrast alone, on black: objects at 40 % of their colour
+    torch.testing.assert_close(SegmentationCanvas(6, contrast=0.4, **kw).images, 0.4 * plain.images)
+    # noise is added last, on the background and the objects alike
+    diff = noisy.images - low.images
+    assert 0.07 < diff[obj].std() < 0.11 and 0.07 < diff[~obj].std() < 0.11
+    assert torch.equal(noisy.images, SegmentationCanvas(6, background="texture", contrast=0.4, noise=0.1, **kw).images)
+    assert "background='texture', contrast=0.4, noise=0.1" in repr(noisy)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(background="grey"), ValueError, r"background must be one of \('black', 'texture'\), got 'grey'"),
+    (dict(contrast=0), ValueError, r"contrast must be a number in \(0, 1\] \(1: objects in their full colour\), got 0"),
+    (dict(contrast=1.5), ValueError, r"contrast must be a number in \(0, 1\].*got 1.5"),
+    (dict(contrast=float("nan")), ValueError, r"contrast must be a number in \(0, 1\].*got nan"),
+    (dict(contrast="low"), TypeError, r"contrast must be a number in \(0, 1\], got 'low' of type str"),
+    (dict(contrast=True), TypeError, r"contrast must be a number in \(0, 1\], got True of type bool"),
+    (dict(background="texture", noise=1.5), ValueError, r"noise must be a number in \[0, 1\), got 1.5"),
+    (dict(background="texture", canvas_size=4), ValueError, "canvas_size must be >= 8, got 4"),
+])
+def test_segmentation_canvas_bad_options(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        SegmentationCanvas(2, **kwargs)
 
 # ----------------------------------------------------------------------------- exercise 10 checks
 

@@ -509,6 +509,21 @@ def _canvas_tensors(canvas: DetectionCanvas) -> tuple[torch.Tensor, torch.Tensor
     return torch.stack(images), torch.stack(masks)  # (N, 3, S, S), (N, S, S)
 
 
+def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A ``(3, size, size)`` random colour texture in [0, 1]: smooth blobs (8 px cells) plus finer ones (4 px).
+
+    Each scale is a grid of uniform random colours, one per cell corner,
+    bilinearly interpolated to the canvas; the two scales are averaged.
+    """
+    out = np.zeros((3, size, size), dtype=np.float32)
+    for cell in (8, 4):
+        n = max(2, -(-size // cell) + 1)  # cell corners across the canvas
+        grid = torch.from_numpy(rng.random((1, 3, n, n), dtype=np.float32))
+        up = F.interpolate(grid, size=(size, size), mode="bilinear", align_corners=True)[0].numpy()
+        out += up / 2
+    return out
+
+
 class SegmentationCanvas(Dataset):
     """``(image, mask)`` pairs for semantic segmentation, drawn by `DetectionCanvas`.
 
@@ -517,18 +532,59 @@ class SegmentationCanvas(Dataset):
     ``num_classes = len(classes) + 1`` classes. Every canvas is drawn once in
     the constructor and kept as two tensors, ``images`` and ``masks``.
     Keyword arguments go to `DetectionCanvas` (``kind``, ``canvas_size``,
-    ``shapes``, ``object_size``, ``noise``, ``seed``, ...).
+    ``shapes``, ``object_size``, ``noise``, ``seed``, ...). An object's colour
+    is drawn independently of its class, so the shape decides the class.
+
+    Two options make the task harder (their defaults draw the plain canvases):
+
+    - ``background="texture"``: a random colour texture (`_texture`, smooth
+      and finer blobs, its own per-canvas random stream) instead of black;
+    - ``contrast``: each object pixel becomes ``bg + contrast * (colour - bg)``
+      with ``bg`` the background under it, so at ``contrast=0.4`` an object
+      differs from its surroundings by 40 % of what it would at 1.
+
+    With either option the pixel noise (``noise``) is added last, on top of the
+    background and the objects alike, then the image is clipped to [0, 1].
+    The masks do not change with these options.
     """
 
-    def __init__(self, length: int = 1000, **canvas_kwargs):
+    BACKGROUNDS = ("black", "texture")  # what ``background`` may be
+
+    def __init__(self, length: int = 1000, *, background: str = "black", contrast: float = 1.0, **canvas_kwargs):
+        if background not in self.BACKGROUNDS:
+            raise ValueError(f"background must be one of {self.BACKGROUNDS}, got {background!r}")
+        if isinstance(contrast, bool) or not isinstance(contrast, (int, float, np.integer, np.floating)):
+            raise TypeError(f"contrast must be a number in (0, 1], got {contrast!r} of type {type(contrast).__name__}")
+        if not 0 < contrast <= 1:
+            raise ValueError(f"contrast must be a number in (0, 1] (1: objects in their full colour), got {contrast!r}")
+        self.background, self.contrast = background, float(contrast)
+        plain = background == "black" and self.contrast == 1.0
+        noise = 0.0 if plain else canvas_kwargs.pop("noise", 0.0)
         self.canvas = DetectionCanvas(length, **canvas_kwargs)
+        if not plain:
+            noise = check_fraction("noise", noise)
+        self.noise = self.canvas.noise if plain else noise
         S = self.canvas.canvas_size
         self.images, self.masks = (
             _canvas_tensors(self.canvas)
             if len(self.canvas)
             else (torch.zeros(0, 3, S, S), torch.zeros(0, S, S, dtype=torch.int64))
         )
+        if not plain and len(self.canvas):
+            self.images = torch.stack([self._restyle(i) for i in range(len(self.canvas))])
         self.classes = ("background",) + tuple(self.canvas.classes)
+
+    def _restyle(self, index: int) -> torch.Tensor:
+        """Canvas ``index`` with its background, contrast and noise; a stream of its own per canvas."""
+        rng = np.random.default_rng([self.canvas.seed, index, 1])  # DetectionCanvas uses [seed, index]
+        S = self.canvas.canvas_size
+        image, obj = self.images[index].numpy(), self.masks[index].numpy() > 0
+        bg = _texture(rng, S) if self.background == "texture" else np.zeros((3, S, S), dtype=np.float32)
+        fg = image if self.contrast == 1.0 else bg + self.contrast * (image - bg)
+        out = np.where(obj[None], fg, bg)
+        if self.noise > 0:
+            out = out + rng.normal(0, self.noise, size=out.shape)
+        return torch.from_numpy(np.clip(out, 0, 1).astype(np.float32))
 
     @property
     def num_classes(self) -> int:
@@ -541,7 +597,10 @@ class SegmentationCanvas(Dataset):
         return self.images[index], self.masks[index]
 
     def __repr__(self) -> str:
-        return f"SegmentationCanvas(length={len(self)}, size={self.canvas.canvas_size}, classes={self.classes})"
+        style = ""
+        if self.background != "black" or self.contrast != 1.0:
+            style = f", background={self.background!r}, contrast={self.contrast}, noise={self.noise}"
+        return f"SegmentationCanvas(length={len(self)}, size={self.canvas.canvas_size}{style}, classes={self.classes})"
 
 
 class DenoisingCanvas(Dataset):
