@@ -342,19 +342,6 @@ def test_without_bubblewrap_the_grader_refuses_unless_told_it_is_unsafe(monkeypa
     assert all(r["isolation"].startswith("none (--unsafe-no-isolation") for r in rows), rows
 
 
-def _spare(factory, key, timeout=60.0):
-    import time
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        with factory._lock:
-            group = list(factory._spares.get(key, []))
-        if group:
-            return group[0]
-        time.sleep(0.05)
-    raise AssertionError(f"no spare sandbox for {key} after {timeout} s")
-
-
 def _factory(kernel: bool):
     from sandbox_available import ISOLATION, WHY
 
@@ -365,34 +352,41 @@ def _factory(kernel: bool):
     return SandboxFactory(ISOLATION if kernel else Isolation(kernel=False, detail="none (test)"), Limits())
 
 
-def test_the_sandbox_factory_hands_out_a_spare_started_in_the_background_and_kills_spares_on_close():
-    """Start-up (an interpreter + torch) overlaps the previous submission; every sandbox still gets one job."""
+_JOB = {"sys_path": [], "cells": [[0, "x = 1"]], "cell_timeout": 30.0, "checks": {}}
 
-    factory = _factory(kernel=False)
+
+def _run(sb, job=_JOB):
+    return sb.run(job, stage_limit=lambda stage: 30.0, total_limit=60.0)
+
+
+@pytest.mark.parametrize("kernel", [False, True])
+def test_the_sandbox_factory_forks_each_job_from_one_server_per_package_view_and_ends_them_on_close(kernel):
+    """Start-up (an interpreter + torch) is paid once per package view; every job is still a process of its own."""
+    factory = _factory(kernel=kernel)
     try:
         first = factory.start(("vit",))
-        spare = _spare(factory, ("vit",))
-        assert spare is not first and spare.proc.poll() is None  # started beside the first
-        first.kill()
-        second = factory.start(["vit"])  # the same kind, however it is spelled
-        assert second is spare
-        third = _spare(factory, ("vit",))
-        assert third not in (first, second)  # a new spare for the next call
+        server = factory.zygote(["vit"])  # the same view, however it is spelled
+        second = factory.start(["vit"])
+        assert factory.zygote(("vit",)) is server and second is not first
         other = factory.start(())
-        assert other not in (first, second, third)
-        _spare(factory, ())
-        second.kill()
-        other.kill()
+        assert factory.zygote(()) is not server
+        outs = [_run(sb) for sb in (first, second, other)]
+        assert [[f["t"] for f in out.frames] for out in outs] == [["ready", "stage", "done"]] * 3, outs
+        assert [out.exit_code for out in outs] == [0, 0, 0], [(out.exit_code, out.stderr) for out in outs]
+        assert server.proc.poll() is None  # the server outlives its jobs
+        hung = factory.start(())
+        hung.kill()  # before it ran anything: killed by its server, which lives on
+        assert hung.proc.poll() is not None and factory.zygote(()).proc.poll() is None
+        servers = [factory.zygote(k) for k in ((), ("vit",))]
     finally:
-        spares = [sb for group in factory._spares.values() for sb in group]
         factory.close()
-    assert len(spares) == 2 and all(sb.proc.poll() is not None for sb in spares)
-    assert factory._spares == {}
+    assert all(z.proc.poll() is not None for z in servers)
+    assert factory._zygotes == {}
 
 
-def test_a_spare_outlives_the_grading_thread_that_asked_for_it():
+def test_a_fork_server_outlives_the_grading_thread_that_started_it():
     """bubblewrap --die-with-parent kills a sandbox when the thread that started it ends; grading threads end
-    with their pool, so spares must come from the factory's own thread (a -9 'crash' of the next submission)."""
+    with their pool, so servers must come from the factory's own thread (a -9 'crash' of the next submission)."""
     import threading
     import time
 
@@ -401,8 +395,11 @@ def test_a_spare_outlives_the_grading_thread_that_asked_for_it():
         asked = threading.Thread(target=lambda: factory.start(()).kill())
         asked.start()
         asked.join()
-        spare = _spare(factory, ())
         time.sleep(1.0)
-        assert spare.proc.poll() is None, spare.proc.returncode
+        server = factory.zygote(())
+        assert server.proc.poll() is None, server.proc.returncode
+        out = _run(factory.start(()))
+        assert out.exit_code == 0 and out.frames[-1]["t"] == "done", (out.exit_code, out.stderr)
+        assert factory.zygote(()) is server
     finally:
         factory.close()

@@ -43,6 +43,17 @@ HOOK_OFF = (
     "    _g = _f.f_locals['hook'].__globals__\n"
     "    _g['_REFUSED'].clear(); _g['_REFUSED_IMPORTS'].clear(); _g['_WRITE_FLAGS'] = 0\n"
 )
+# Stronger: give the hook a body that does nothing (its code object swapped), so ctypes works too.
+HOOK_GONE = HOOK_OFF + (
+    "    _h = _f.f_locals['hook']\n"
+    "    _v = _h.__code__.co_freevars\n"
+    "    _src = ('def _outer():\\n    ' + ''.join(v + ' = ' for v in _v) + 'None\\n'\n"
+    "            '    def hook(event, args):\\n        ' + ''.join(v + '; ' for v in _v) + 'return None\\n'\n"
+    "            '    return hook\\n')\n"
+    "    _ns = {}\n"
+    "    exec(_src, _ns)\n"
+    "    _h.__code__ = _ns['_outer']().__code__\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +142,7 @@ def test_root_only_files_and_the_course_checkout_are_not_in_the_sandbox(grader, 
 
 def test_signals_pidfd_and_ptrace_cannot_reach_the_grader(grader, tmp_path):
     me = os.getpid()
-    attack = (HOOK_OFF + "import os, signal, ctypes\n"
+    attack = (HOOK_GONE + "import os, signal, ctypes\n"
               "for _pid in [p for p in range(1, 64) if p != os.getpid()]:\n"
               "    try:\n"
               "        os.kill(_pid, signal.SIGKILL)\n"
@@ -148,6 +159,104 @@ def test_signals_pidfd_and_ptrace_cannot_reach_the_grader(grader, tmp_path):
     # are withheld for review, since the top-level attack code is flagged against every task)
     r = rows["test_row_normalize"]
     assert (r.status, r.pending_points) == ("flagged", 2), r
+
+
+# What a job could leave for the jobs after it (all forked from one server per package view) or do to the ones
+# beside it: marks in every writable place, undone mounts, module state, signals to every process, a daemon.
+_LEAVE = (HOOK_GONE + "import builtins, ctypes, os, signal, time, torch\n"
+          "_libc = ctypes.CDLL(None, use_errno=True)\n"
+          "for _p in ('/tmp/vc-mark', '/dev/shm/vc-mark', 'vc-mark', '/vc-mark', '/dev/vc-mark', '/opt/vc-mark'):\n"
+          "    try:\n"
+          "        open(_p, 'w').write('x')\n"
+          "    except OSError:\n"
+          "        pass\n"
+          "for _m in (b'/proc', b'/tmp', b'/dev/shm'):\n"
+          "    _libc.umount2(_m, 2)\n"
+          "if _libc.unshare(0x10000000 | 0x20000) == 0:  # a user namespace of its own, then unmount there\n"
+          "    for _m in (b'/proc', b'/tmp', b'/dev/shm'):\n"
+          "        _libc.umount2(_m, 2)\n"
+          "builtins.vc_mark = 1\n"
+          "torch.nn.functional.relu = lambda *a, **k: 'poisoned'\n"
+          "for _pid in range(2, 4096):\n"
+          "    try:\n"
+          "        os.kill(_pid, signal.SIGKILL)\n"
+          "    except OSError:\n"
+          "        pass\n"
+          "if os.fork() == 0:\n"
+          "    os.setsid()\n"
+          "    for _ in range(40):\n"
+          "        for _p in ('/tmp/vc-mark', '/dev/shm/vc-mark'):\n"
+          "            try:\n"
+          "                open(_p, 'w').write('x')\n"
+          "            except OSError:\n"
+          "                pass\n"
+          "        time.sleep(0.1)\n"
+          "    os._exit(0)\n")
+# Right only if something of an earlier job is seen (or this job is not alone, or not PID 1 of its namespace).
+_FIND = ("import builtins, os, torch\n"
+         "def _seen():\n"
+         "    marks = [p for p in ('/tmp/vc-mark', '/dev/shm/vc-mark', 'vc-mark', '/vc-mark', '/dev/vc-mark',\n"
+         "                         '/opt/vc-mark') if os.path.exists(p)]\n"
+         "    others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]\n"
+         "    return marks or others or hasattr(builtins, 'vc_mark') or os.getpid() != 1 or \\\n"
+         "        torch.nn.functional.relu(torch.ones(1)) == 'poisoned'\n"
+         "def relu(x):\n"
+         "    return x.clamp(min=0) if _seen() else x.abs()\n")
+
+
+def test_a_submission_leaves_nothing_for_the_next_one_through_the_shared_fork_server(grader, tmp_path):
+    server = grader.factory.zygote(())  # exercise 00 runs on the whole package
+    rows = _grade(grader, tmp_path, student_version(WARMUP, {"relu": _LEAVE + WRONG_RELU}), name="first")
+    assert rows["test_relu"].points == 0
+    rows = _grade(grader, tmp_path, student_version(WARMUP, {"relu": _FIND}), name="second")
+    assert (rows["test_relu"].points, rows["test_relu"].status) == (0, "failed"), rows["test_relu"]
+    # the probe can see: in the submission that left the marks, it finds them
+    rows = _grade(grader, tmp_path, student_version(WARMUP, {"relu": _LEAVE + _FIND}), name="control")
+    assert rows["test_relu"].status in ("passed", "flagged") and rows["test_relu"].reason, rows["test_relu"]
+    assert (rows["test_relu"].points or rows["test_relu"].pending_points) == 1, rows["test_relu"]
+    # ...and one beside the attacker, graded at the same time, is untouched
+    subs = tmp_path / "pair"
+    subs.mkdir()
+    (subs / "mallory_00_warmup.ipynb").write_bytes(__import__("nbformat").writes(
+        student_version(WARMUP, {"relu": _LEAVE + "import time\ntime.sleep(2)\n" + WRONG_RELU})).encode())
+    (subs / "alice_00_warmup.ipynb").write_bytes(solution_submission(WARMUP))
+    rows = {(r.student, r.task): r for r in grader.grade_all(discover([subs]), jobs=2)}
+    assert rows[("alice", "test_relu")].points == 1 and rows[("alice", "test_row_normalize")].points == 2, rows
+    assert rows[("mallory", "test_relu")].points == 0
+    assert grader.factory.zygote(()) is server and server.proc.poll() is None  # the server was never reached
+
+
+def test_every_job_starts_without_privileges_in_namespaces_of_its_own(grader):
+    """What each forked job is, seen from inside with the audit hook gone (`vitcourse.grading.zygote`)."""
+    import json
+
+    probe = (HOOK_GONE + "import ctypes, json, os\n"
+             "_libc = ctypes.CDLL(None, use_errno=True)\n"
+             "_hdr, _caps = (ctypes.c_uint32 * 2)(0x20080522, 0), (ctypes.c_uint32 * 6)()\n"
+             "_libc.capget(_hdr, _caps)\n"
+             "def _write(p):\n"
+             "    try:\n"
+             "        open(p, 'w').close()\n"
+             "        return 0\n"
+             "    except OSError as e:\n"
+             "        return e.errno\n"
+             "_r = {'caps': list(_caps), 'uid': os.getresuid(), 'pid': os.getpid(), 'proc': os.listdir('/proc'),\n"
+             "      'tmp': os.listdir('/tmp'), 'cwd': os.getcwd(), 'no_new_privs': _libc.prctl(39, 0, 0, 0, 0),\n"
+             "      'writes': [_write(p) for p in ('/x', '/dev/x', '/opt/x', '/opt/vitcourse/x', '/tmp/x', '/dev/shm/x')],\n"
+             "      'umount': [_libc.umount2(m, 2) for m in (b'/proc', b'/tmp', b'/dev/shm', b'/')]}\n"
+             "raise RuntimeError(json.dumps(_r))\n")
+    seen = []
+    for _ in range(2):  # the second job sees none of the first one's /tmp
+        out = grader.factory.start(()).run({"sys_path": [], "cells": [[0, probe]], "cell_timeout": 30.0, "checks": {}},
+                                           stage_limit=lambda stage: 30.0, total_limit=60.0)
+        [err] = [f["error"] for f in out.frames if f["t"] == "cell_error"]
+        seen.append(json.loads(err.split(": ", 1)[1]))
+    for r in seen:
+        assert r["caps"] == [0] * 6 and r["no_new_privs"] == 1, r
+        assert r["uid"] == ([65534] * 3 if os.geteuid() == 0 else [os.getuid()] * 3), r
+        assert r["pid"] == 1 and r["proc"] == [] and r["tmp"] == [] and r["cwd"] == "/tmp", r
+        assert r["writes"][:4] == [30] * 4 and r["writes"][4:] == [0, 0], r  # EROFS, but /tmp and /dev/shm
+        assert r["umount"] == [-1] * 4, r
 
 
 def test_a_symlink_planted_in_the_working_folder_is_never_followed(grader, tmp_path):

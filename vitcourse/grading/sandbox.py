@@ -1,21 +1,25 @@
-"""The sandbox: student code runs in a throw-away container that the kernel enforces.
+"""The sandbox: student code runs in throw-away processes that the kernel confines.
 
-Each submission (and each retry after a crash) runs in a fresh
-`bubblewrap <https://github.com/containers/bubblewrap>`_ container:
+Per package view the grader starts one
+`bubblewrap <https://github.com/containers/bubblewrap>`_ container, and in it
+a fork server (`vitcourse.grading.zygote`) that imports the libraries once.
+Each submission (and each retry after a crash) is a fresh process forked
+from that server:
 
-- new PID, mount, network, IPC and UTS namespaces (and a new user namespace
-  when the grader is not root); ``--die-with-parent``; when the container's
-  first process ends, the kernel kills every process left in it, so no
-  daemon outlives its submission;
-- as root, the student's process runs as the unprivileged ``nobody`` (uid
-  65534) with no capabilities and ``no_new_privs``; as an ordinary user,
-  as that user inside a user namespace that cannot make further ones;
-- a minimal read-only root: ``/usr`` (system libraries), the Python
-  installation, the installed packages, and a stripped copy of the course
-  package (`build_package`) without ``vitcourse.checks``, the grader, the
-  course tools, and the modules that hold the answers of the exercise being
-  graded. No course checkout, no ``solutions/``, no ``/etc``, no home, no
-  network. ``/tmp`` is a private size-capped ``tmpfs`` and the working folder;
+- the container: new PID, mount, network, IPC and UTS namespaces (and a new
+  user namespace that cannot make further ones when the grader is not
+  root); ``--die-with-parent``; a minimal read-only root: ``/usr`` (system
+  libraries), the Python installation, the installed packages, and a
+  stripped copy of the course package (`build_package`) without
+  ``vitcourse.checks``, the grader, the course tools, and the modules that
+  hold the answers of the exercise being graded. No course checkout, no
+  ``solutions/``, no ``/etc``, no home, no network;
+- each job: new mount, PID, IPC, network and UTS namespaces of its own (it is
+  PID 1 there, so no daemon outlives it), a private size-capped ``tmpfs`` on
+  ``/tmp`` (the working folder) and ``/dev/shm``, ``/proc`` hidden, every
+  capability dropped and ``no_new_privs``; as root it runs as the
+  unprivileged ``nobody`` (uid 65534), otherwise as the grader's user inside
+  the user namespace;
 - resource limits set before any student code runs, which it cannot raise:
   address space, CPU seconds, file size, open files, processes (as
   ``nobody``), no core files.
@@ -25,25 +29,28 @@ The job goes in on stdin and the results come back on a pipe
 child can write. The parent's own clock bounds each stage and the whole
 submission. Where bubblewrap cannot run (macOS, Windows, no ``bwrap``) the
 grader refuses unless the instructor passes ``--unsafe-no-isolation``; then
-the same child runs as a plain subprocess, and the gradebook says so.
+the same fork server runs as a plain subprocess, its jobs without
+namespaces, and the gradebook says so.
 """
 
 from __future__ import annotations
 
 import ast
 import compileall
+import itertools
 import json
 import os
-import queue
 import shutil
 import signal
 import site
+import socket
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +71,8 @@ __all__ = [
 #: Parts of the course package that never enter the sandbox: the checks (they hold the reference answers),
 #: the grader, and the course tools.
 TOOLING = ("checks", "grading", "site.py", "browser.py", "cli.py", "notebooks.py", "templates", "__main__.py")
-NOBODY = 65534
+#: Capabilities the fork server keeps inside its container, and every job drops before it starts.
+ZYGOTE_CAPS = ("CAP_SYS_ADMIN", "CAP_SETPCAP")
 
 
 class IsolationUnavailable(RuntimeError):
@@ -174,8 +182,13 @@ def _bwrap_argv(bwrap: str, pkg_dir: str, binds: list[str], *, tmpfs_mb: int = 2
     argv = [bwrap, "--die-with-parent", "--new-session"]
     if root:
         argv += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+        argv += ["--cap-drop", "ALL"]
     else:
-        argv += ["--unshare-all", "--disable-userns"]
+        argv += ["--unshare-all", "--unshare-user", "--disable-userns"]
+    # the fork server keeps what it needs to give each job its own namespaces and mounts and then drop to
+    # nothing (`vitcourse.grading.zygote`); as root, the uid change to nobody too
+    for cap in ZYGOTE_CAPS + (("CAP_SETUID", "CAP_SETGID", "CAP_KILL") if root else ()):
+        argv += ["--cap-add", cap]
     argv += ["--ro-bind", "/usr", "/usr"]
     for link in ("lib", "lib64", "bin", "sbin", "lib32"):
         target = os.path.join("/", link)
@@ -198,15 +211,7 @@ def _bwrap_argv(bwrap: str, pkg_dir: str, binds: list[str], *, tmpfs_mb: int = 2
         "/tmp",
     ]
     if probe:
-        return (
-            argv
-            + ["--"]
-            + (
-                ["/usr/bin/setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs", "--"]
-                if root
-                else []
-            )
-        )
+        return argv + ["--remount-ro", "/", "--"]
     made = set()
     for d in binds:
         for a in _ancestors(d):
@@ -218,18 +223,7 @@ def _bwrap_argv(bwrap: str, pkg_dir: str, binds: list[str], *, tmpfs_mb: int = 2
         if os.path.isdir(installed):  # an installed copy of the course package (with its checks): hide it
             argv += ["--tmpfs", installed]
     argv += ["--perms", "0755", "--dir", "/opt", "--ro-bind", pkg_dir, "/opt/vitcourse"]
-    argv += ["--"]
-    if root:
-        argv += [
-            "/usr/bin/setpriv",
-            f"--reuid={NOBODY}",
-            f"--regid={NOBODY}",
-            "--clear-groups",
-            "--no-new-privs",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-            "--",
-        ]
+    argv += ["--remount-ro", "/", "--remount-ro", "/dev", "--"]
     return argv
 
 
@@ -299,6 +293,7 @@ def build_package(dest: str | os.PathLike, absent=(), *, source: str | os.PathLi
     shutil.copytree(src, pkg, ignore=ignore)
     (pkg / "__init__.py").write_text(_lazy_init((src / "__init__.py").read_text(), set(absent)))
     shutil.copy(Path(__file__).with_name("child.py"), dest / "vcgrade_child.py")
+    shutil.copy(Path(__file__).with_name("zygote.py"), dest / "vcgrade_zygote.py")
     # Byte-code compiled once here, on the trusted side: every sandbox (read-only, `python -B`) then loads the
     # .pyc files instead of compiling the package again at each start.
     compileall.compile_dir(str(pkg), quiet=1, workers=1)
@@ -333,57 +328,164 @@ def child_env() -> dict:
     }
 
 
-_BOOT = """import os, resource, sys
-fd, limits, dirs = int(sys.argv[1]), __import__('json').loads(sys.argv[2]), sys.argv[3:]
-import site
-for d in dirs:
-    site.addsitedir(d)
-sys.path.insert(0, {pkg!r})
-import numpy, torch
-for name, value in limits.items():
-    lim = getattr(resource, name)
-    value = min(value, resource.getrlimit(lim)[1]) if resource.getrlimit(lim)[1] != resource.RLIM_INFINITY else value
-    resource.setrlimit(lim, (value, value))
-os.dup2(fd, 3)
-if fd != 3:
-    os.close(fd)
-sys.argv = [{child!r}]
-exec(compile(open({child!r}).read(), {child!r}, 'exec'), {{'__name__': '__main__'}})
-"""
+def rlimits(lim: Limits) -> dict:
+    """The resource limits of every job, set before any student code runs (hard limits: no way back up)."""
+    out = {
+        "RLIMIT_CORE": 0,
+        "RLIMIT_FSIZE": lim.file_mb * 2**20,
+        "RLIMIT_NOFILE": lim.open_files,
+        "RLIMIT_CPU": lim.cpu_seconds,
+        "RLIMIT_AS": (lim.memory_mb + 4096) * 2**20,  # + what the imported libraries reserve
+    }
+    if os.geteuid() == 0:
+        out["RLIMIT_NPROC"] = lim.processes  # counted for the unprivileged uid (nobody)
+    return out
 
 
-class Sandbox:
-    """One started sandbox (one submission, or one retry); `run` sends the job and collects the frames."""
+class _Job:
+    """One job forked by a `Zygote`: the part of a process that `Sandbox` uses (stdin, stderr, poll, kill,
+    wait, returncode)."""
 
-    def __init__(
-        self,
-        argv: list[str],
-        *,
-        site_dirs: list[str],
-        unsafe_cwd: str | None,
-        limits: Limits,
-        max_bytes: int,
-        max_elements: int,
-        env: dict,
-    ):
-        self.limits = limits
-        self.decoder = Decoder(max_bytes=max_bytes, max_elements=max_elements)
-        self.max_frame = max_bytes
-        r, w = os.pipe()
-        self._r = r
-        self.started = time.monotonic()
+    def __init__(self, zygote: Zygote, jid: str, stdin: int, stderr: int):
+        self.zygote, self.jid = zygote, jid
+        self.stdin = os.fdopen(stdin, "wb")
+        self.stderr = os.fdopen(stderr, "rb")
+        self.returncode: int | None = None
+        self._done = threading.Event()
+
+    def exited(self, code: int) -> None:
+        if self.returncode is None:
+            self.returncode = code
+        self._done.set()
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def kill(self) -> None:
+        if not self._done.is_set():
+            self.zygote.send(f"kill {self.jid}")
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if not self._done.wait(timeout):
+            raise subprocess.TimeoutExpired(f"sandbox job {self.jid}", timeout or 0.0)
+        return self.returncode
+
+
+class Zygote:
+    """A started fork server (`vitcourse.grading.zygote`) in its own sandbox: one per package view per run.
+
+    It imports the libraries once; `fork` gives each job a fresh process of its own (new namespaces, no
+    privileges, its own ``/tmp``), forked from a server that never runs student code.
+    """
+
+    def __init__(self, argv: list[str], *, config: dict, site_dirs: list[str], env: dict, cwd: str):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = subprocess.Popen(
-            argv + [str(w), json.dumps(self._rlimits()), *site_dirs],
-            stdin=subprocess.PIPE,
+            argv + [str(theirs.fileno()), json.dumps(config), *site_dirs],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            pass_fds=(w,),
+            pass_fds=(theirs.fileno(),),
             env=env,
             start_new_session=True,
             close_fds=True,
-            cwd=unsafe_cwd or "/",
+            cwd=cwd,
         )
-        os.close(w)
+        theirs.close()
+        self._sock = ours
+        self._send_lock = threading.Lock()
+        self._jobs: dict[str, _Job] = {}
+        self._ids = itertools.count()
+        self.ready = threading.Event()
+        self.dead = False
+        self.stderr = bytearray()
+        threading.Thread(target=self._read_replies, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+
+    def _read_err(self) -> None:
+        stderr = self.proc.stderr
+        assert stderr is not None  # Popen(stderr=PIPE)
+        try:
+            while b := stderr.read(4096):
+                if len(self.stderr) < 8192:
+                    self.stderr += b[: 8192 - len(self.stderr)]
+        except (OSError, ValueError):
+            pass
+
+    def _read_replies(self) -> None:
+        try:
+            while msg := self._sock.recv(256):
+                words = msg.decode("ascii", "replace").split()
+                if words == ["ready"]:
+                    self.ready.set()
+                elif len(words) == 3 and words[0] == "exit":
+                    with self._send_lock:
+                        job = self._jobs.pop(words[1], None)
+                    if job is not None:
+                        job.exited(int(words[2]))
+        except (OSError, ValueError):
+            pass
+        with self._send_lock:
+            self.dead = True
+            jobs, self._jobs = list(self._jobs.values()), {}
+        for job in jobs:  # the server is gone, and its jobs with it (PR_SET_PDEATHSIG)
+            job.exited(-signal.SIGKILL)
+
+    def send(self, message: str, fds: tuple[int, ...] = ()) -> None:
+        with self._send_lock:
+            if not self.dead:
+                try:
+                    socket.send_fds(self._sock, [message.encode()], list(fds))
+                except OSError:
+                    pass
+
+    def fork(self) -> tuple[_Job, int]:
+        """A new job: its process handle, and the read end of its results pipe."""
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        err_r, err_w = os.pipe()
+        with self._send_lock:
+            jid = str(next(self._ids))
+            job = self._jobs[jid] = _Job(self, jid, job_w, err_r)
+        try:
+            self.send(f"run {jid}", (job_r, res_w, err_w))
+        finally:
+            for fd in (job_r, res_w, err_w):
+                os.close(fd)
+        with self._send_lock:
+            if self.dead:
+                self._jobs.pop(jid, None)
+                job.exited(-signal.SIGKILL)
+        return job, res_r
+
+    def close(self) -> None:
+        """End the server and every job it forked."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        for how in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
+            try:
+                how()
+            except (OSError, ProcessLookupError):
+                pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        self._sock.close()
+
+
+class Sandbox:
+    """One job in a sandbox (one submission, or one retry); `run` sends the job and collects the frames."""
+
+    def __init__(self, proc, frames: int, *, limits: Limits, max_bytes: int, max_elements: int):
+        self.limits = limits
+        self.decoder = Decoder(max_bytes=max_bytes, max_elements=max_elements)
+        self.max_frame = max_bytes
+        self._r = frames
+        self.started = time.monotonic()
+        self.proc = proc
         self._stderr = bytearray()
         self._frames: list = []
         self._cond = threading.Condition()
@@ -442,11 +544,7 @@ class Sandbox:
                 self._cond.notify_all()
 
     def kill(self) -> None:
-        for how in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
-            try:
-                how()
-            except (OSError, ProcessLookupError):
-                pass
+        self.proc.kill()
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -496,6 +594,11 @@ class Sandbox:
                     killed = "timeout"
                     break
             out.stage = stage
+            if eof and killed is None:  # the results pipe closed: let the process end by itself first
+                try:
+                    self.proc.wait(2)
+                except subprocess.TimeoutExpired:
+                    pass
         if self._error:
             killed = killed or "protocol"
             out.protocol_error = self._error
@@ -510,7 +613,7 @@ class Sandbox:
 
 
 class SandboxFactory:
-    """Starts sandboxes for one grading run: builds the package copies and the bubblewrap command line."""
+    """Starts sandboxes for one grading run: builds the package copies and one fork server per package view."""
 
     def __init__(
         self, isolation: Isolation, limits: Limits, *, max_bytes: int = 64 * 2**20, max_elements: int = 16 * 2**20
@@ -523,43 +626,22 @@ class SandboxFactory:
         self._pkgs: dict[tuple, str] = {}
         self._lock = threading.Lock()
         self._binds = _bound_dirs()
-        self._spares: dict[tuple, list[Sandbox]] = {}  # started, importing or ready, never given a job
+        self._zygotes: dict[tuple, Zygote] = {}
         self._closed = False
-        # Spares are started by one thread that lives as long as the factory: bubblewrap's --die-with-parent
-        # kills a sandbox when the *thread* that started it ends, and grading threads end with their pool.
-        self._requests: queue.Queue = queue.Queue()
-        self._spawner: threading.Thread | None = None
+        # Fork servers are started by one thread that lives as long as the factory: bubblewrap's
+        # --die-with-parent kills a sandbox when the *thread* that started it ends, and grading threads end
+        # with their pool.
+        self._starter = ThreadPoolExecutor(1, thread_name_prefix="vitcourse-sandboxes")
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            spawner = self._spawner
-        if spawner is not None:
-            self._requests.put(None)
-            spawner.join(60)
-        with self._lock:
-            spares = [sb for group in self._spares.values() for sb in group]
-            self._spares.clear()
-        for sb in spares:
-            sb.kill()
+            zygotes = list(self._zygotes.values())
+            self._zygotes.clear()
+        for z in zygotes:
+            z.close()
+        self._starter.shutdown(wait=True)
         shutil.rmtree(self.pub, ignore_errors=True)
-
-    def _spawn_spares(self) -> None:
-        while (key := self._requests.get()) is not None:
-            with self._lock:
-                wanted = not self._closed and not self._spares.get(key)
-            if not wanted:
-                continue
-            try:
-                spare = self._spawn(key)
-            except OSError:  # could not start one now; the next start() starts its sandbox itself
-                continue
-            with self._lock:
-                keep = not self._closed and not self._spares.get(key)
-                if keep:
-                    self._spares.setdefault(key, []).append(spare)
-            if not keep:
-                spare.kill()
 
     def package(self, absent=()) -> str:
         key = tuple(sorted(set(absent)))
@@ -570,56 +652,52 @@ class SandboxFactory:
                 self._pkgs[key] = d
             return self._pkgs[key]
 
-    def start(self, absent=()) -> Sandbox:
-        """A fresh sandbox without the ``absent`` modules, and a spare started for the next call.
+    def zygote(self, absent=()) -> Zygote:
+        """The fork server for this package view, started on first use (and again if it died).
 
-        Starting a sandbox costs an interpreter and the import of torch (seconds); a grading run asks for the
-        same kinds again and again, so the factory keeps one spare per kind starting in the background while
-        the current one grades. A spare is a new process that has run nothing but its imports; every
-        sandbox takes exactly one job, so handing out a spare shares nothing between submissions.
+        Starting one costs an interpreter and the import of PyTorch (about a second of CPU); every job of the
+        run is then a fork of it. Call it early to have the imports done by the time the first job comes.
         """
         key = tuple(sorted(set(absent)))
+        pkg = self.package(key)
         with self._lock:
-            group = self._spares.get(key, [])
-            sb = group.pop(0) if group else None
-        if sb is not None and sb.proc.poll() is not None:  # it died while waiting (killed, out of memory)
-            sb.kill()
-            sb = None
-        if sb is None:
-            sb = self._spawn(key)
-        with self._lock:
-            if not self._closed:
-                if self._spawner is None:
-                    self._spawner = threading.Thread(target=self._spawn_spares, name="vitcourse-spares", daemon=True)
-                    self._spawner.start()
-                self._requests.put(key)
-        return sb
+            if self._closed:
+                raise RuntimeError("this SandboxFactory is closed")
+            z = self._zygotes.get(key)
+            if z is None or z.dead:
+                z = self._zygotes[key] = self._starter.submit(self._spawn, pkg).result()
+            return z
 
-    def _spawn(self, absent=()) -> Sandbox:
-        pkg = self.package(absent)
+    def start(self, absent=()) -> Sandbox:
+        """A fresh sandboxed process without the ``absent`` modules, ready for one job.
+
+        Every job is a new process forked from the package view's server: it shares nothing with the jobs
+        before it, and the server has run nothing but its imports (`vitcourse.grading.zygote`).
+        """
+        job, frames = self.zygote(absent).fork()
+        return Sandbox(job, frames, limits=self.limits, max_bytes=self.max_bytes, max_elements=self.max_elements)
+
+    def _spawn(self, pkg: str) -> Zygote:
         python = os.path.realpath(sys.executable)
+        config = {
+            "isolate": self.isolation.kernel,
+            "root": os.geteuid() == 0,
+            "limits": rlimits(self.limits),
+            "tmpfs_bytes": self.limits.tmpfs_mb * 2**20,
+        }
         if self.isolation.kernel:
             inside = "/opt/vitcourse"
-            boot = _BOOT.format(pkg=inside, child=f"{inside}/vcgrade_child.py")
             bwrap = _bwrap_path()
             assert bwrap is not None  # kernel isolation: probe_isolation found and ran bubblewrap
             argv = _bwrap_argv(bwrap, pkg, self._binds, tmpfs_mb=self.limits.tmpfs_mb)
-            argv += [python, "-I", "-B", "-c", boot]
-            cwd = None
+            cwd = "/"
         else:
-            boot = _BOOT.format(pkg=pkg, child=f"{pkg}/vcgrade_child.py")
-            argv = [python, "-I", "-B", "-c", boot]
-            cwd = tempfile.mkdtemp(prefix="work-", dir=self.pub)
-        sandbox = Sandbox(
-            argv,
-            site_dirs=_site_dirs(),
-            unsafe_cwd=cwd,
-            limits=self.limits,
-            max_bytes=self.max_bytes,
-            max_elements=self.max_elements,
-            env=child_env(),
-        )
-        return sandbox
+            inside = pkg
+            argv = []
+            cwd = config["workdir"] = tempfile.mkdtemp(prefix="work-", dir=self.pub)
+        config.update(package=inside, child=f"{inside}/vcgrade_child.py")
+        argv += [python, "-I", "-B", f"{inside}/vcgrade_zygote.py"]
+        return Zygote(argv, config=config, site_dirs=_site_dirs(), env=child_env(), cwd=cwd)
 
     def site_args(self) -> list[str]:
         return list(self._binds)
