@@ -12,8 +12,8 @@ Two measurements:
    submissions (target: at least 30 per minute with ``--jobs 2`` on 2 cores).
 2. Cost of isolation: paired rounds (`_timing.paired`, shuffled order) of the
    same small class graded with the bubblewrap sandbox and with
-   ``--unsafe-no-isolation`` (the same child program as a plain subprocess,
-   no namespaces); the median ratio of the two wall times is printed.
+   ``--unsafe-no-isolation`` (the same fork server and child program as plain
+   processes, no namespaces); the median ratio of the two wall times is printed.
 
 3. With ``--against REV``: speed-up over another revision of the course
    (e.g. the commit before a change): paired rounds of the same ``--pair-n``
