@@ -108,6 +108,25 @@ def test_a_daemon_with_the_hook_switched_off_dies_with_its_submission(grader, tm
     assert not [t for t in targets if os.path.exists(t)], "the submission wrote outside its sandbox"
 
 
+def test_a_job_that_leaves_its_group_and_clears_its_death_signal_still_dies_when_it_times_out(grader, tmp_path):
+    token = secrets.token_hex(3)
+    stubborn = (HOOK_GONE + "import ctypes, os, signal, time\n"
+                "_libc = ctypes.CDLL(None)\n"
+                f"_libc.prctl(15, b'vcs{token}', 0, 0, 0)  # PR_SET_NAME, seen from outside\n"
+                "_libc.prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG 0: survive the keeper\n"
+                "os.setsid()  # leave the keeper's process group\n"
+                "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                "while True:\n"
+                "    try:\n"
+                "        time.sleep(0.05)\n"
+                "    except BaseException:\n"
+                "        pass\n")
+    rows = _grade(grader, tmp_path, student_version(WARMUP, {"relu": stubborn}))
+    assert rows["test_relu"].points == 0
+    time.sleep(1.0)
+    assert _processes_named(f"vcs{token}") == [], "a timed-out job outlived its kill"
+
+
 # ----------------------------------------------------------------------------- 2. files outside the sandbox
 
 
@@ -177,7 +196,7 @@ _LEAVE = (HOOK_GONE + "import builtins, ctypes, os, signal, time, torch\n"
           "        _libc.umount2(_m, 2)\n"
           "builtins.vc_mark = 1\n"
           "torch.nn.functional.relu = lambda *a, **k: 'poisoned'\n"
-          "for _pid in range(2, 4096):\n"
+          "for _pid in [p for p in range(1, 4096) if p != os.getpid()]:  # PID 1 too: the job's init\n"
           "    try:\n"
           "        os.kill(_pid, signal.SIGKILL)\n"
           "    except OSError:\n"
@@ -198,7 +217,7 @@ _FIND = ("import builtins, os, torch\n"
          "    marks = [p for p in ('/tmp/vc-mark', '/dev/shm/vc-mark', 'vc-mark', '/vc-mark', '/dev/vc-mark',\n"
          "                         '/opt/vc-mark') if os.path.exists(p)]\n"
          "    others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]\n"
-         "    return marks or others or hasattr(builtins, 'vc_mark') or os.getpid() != 1 or \\\n"
+         "    return marks or others or hasattr(builtins, 'vc_mark') or os.getpid() != 2 or \\\n"
          "        torch.nn.functional.relu(torch.ones(1)) == 'poisoned'\n"
          "def relu(x):\n"
          "    return x.clamp(min=0) if _seen() else x.abs()\n")
@@ -254,7 +273,7 @@ def test_every_job_starts_without_privileges_in_namespaces_of_its_own(grader):
     for r in seen:
         assert r["caps"] == [0] * 6 and r["no_new_privs"] == 1, r
         assert r["uid"] == ([65534] * 3 if os.geteuid() == 0 else [os.getuid()] * 3), r
-        assert r["pid"] == 1 and r["proc"] == [] and r["tmp"] == [] and r["cwd"] == "/tmp", r
+        assert r["pid"] == 2 and r["proc"] == [] and r["tmp"] == [] and r["cwd"] == "/tmp", r
         assert r["writes"][:4] == [30] * 4 and r["writes"][4:] == [0, 0], r  # EROFS, but /tmp and /dev/shm
         assert r["umount"] == [-1] * 4, r
 

@@ -19,14 +19,17 @@ forks a *keeper*, which
    privilege: as root it becomes ``nobody``; it drops every capability
    (bounding, ambient, permitted, effective, inheritable) and checks that
    none is left, or the job ends before any student code runs;
-3. forks the *job process*: PID 1 of the new PID namespace, so that when it
-   ends the kernel kills everything it started. The job process sets the
-   resource limits and runs `vitcourse.grading.child` (the same program a
-   fresh interpreter used to run) with the job's descriptors as 0, 2 and 3.
+3. forks the namespace's *init* (PID 1 of the new PID namespace; it dies
+   with the keeper and, like any PID 1, cannot be signalled from inside its
+   namespace), which forks the *job process*: it sets the resource limits
+   and runs `vitcourse.grading.child` (the same program a fresh interpreter
+   used to run) with the job's descriptors as 0, 2 and 3.
 
-The keeper waits for the job process and exits with its status; the server
-reports ``exit ID CODE`` to the parent. ``kill ID`` kills a keeper, and with
-it (``PR_SET_PDEATHSIG``) its job process and that job's PID namespace.
+The keeper and the init wait for their child and exit with its status; the
+server reports ``exit ID CODE`` to the parent. ``kill ID`` kills a keeper,
+and with it (``PR_SET_PDEATHSIG``) the init: when a namespace's PID 1 ends,
+the kernel kills every process in it, whatever the job did to its own
+process group or parent-death signal, so nothing a job starts outlives it.
 Every job therefore starts from the same state, the server's, which no job
 can change: jobs are separate processes that cannot see the server or each
 other (PID namespaces, hidden ``/proc``), cannot write anything another job
@@ -130,23 +133,17 @@ def keeper(fds: list[int], config: dict, child_code, server: int) -> None:
         if config["isolate"]:
             drop_privileges(config["root"])
             _die_with_parent(lambda: os.getppid() == server)  # a change of uid cleared it
-        # the job process is PID 1 of its namespace, where getppid() says 0: it learns that the keeper died
-        # from this pipe, whose only write end the keeper holds
+        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace by the job, whatever the uid change did
+        # The namespace's PID 1 (the first fork after unshare) sees 0 as its parent's PID: it learns that the
+        # keeper died from this pipe, whose only write end the keeper holds.
         lifeline, held = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(held)
-            job(config, child_code, lifeline)
+            init(config, child_code, lifeline)
         for fd in (0, 3, lifeline):
             os.close(fd)
-        while True:
-            try:
-                _, status = os.waitpid(pid, 0)
-                break
-            except ChildProcessError:
-                os._exit(FAILED)
-        code = os.waitstatus_to_exitcode(status)
-        os._exit(code if code >= 0 else 128 - code)
+        os._exit(_wait(pid))
     except BaseException as e:  # noqa: BLE001 - whatever it is, no student code has run: report and end
         try:
             os.write(2, f"the sandbox could not set up the job: {e!r}\n".encode())
@@ -154,11 +151,48 @@ def keeper(fds: list[int], config: dict, child_code, server: int) -> None:
             os._exit(FAILED)
 
 
-def job(config: dict, child_code, lifeline: int) -> None:
-    """The job process: limits, fresh random state, then the child program (never returns)."""
+def _wait(pid: int) -> int:
+    """Wait for a child; its exit code, or 128 + the signal that ended it."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return FAILED
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+def init(config: dict, child_code, lifeline: int) -> None:
+    """PID 1 of the job's namespace (never returns): starts the job process and waits for it.
+
+    When it ends, the kernel kills every process left in the namespace. It dies with the keeper, and it
+    cannot be signalled from inside the namespace (the kernel drops signals to a namespace's PID 1 that it
+    has no handler for) nor traced (not dumpable), so a job that leaves its process group or clears its own
+    parent-death signal still ends when the grader kills its keeper.
+    """
     try:
         _die_with_parent(lambda: not select.select([lifeline], [], [], 0)[0])  # EOF: the keeper is gone
         os.close(lifeline)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        me = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            job(config, child_code, me)
+        for fd in (0, 3):
+            os.close(fd)
+        os._exit(_wait(pid))
+    except BaseException as e:  # noqa: BLE001
+        try:
+            os.write(2, f"the sandbox could not start the job: {e!r}\n".encode())
+        finally:
+            os._exit(FAILED)
+
+
+def job(config: dict, child_code, parent: int) -> None:
+    """The job process: limits, fresh random state, then the child program (never returns)."""
+    try:
+        _die_with_parent(lambda: os.getppid() == parent)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         for name, value in config["limits"].items():
             lim = getattr(resource, name)
             hard = resource.getrlimit(lim)[1]
