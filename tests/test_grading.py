@@ -403,3 +403,31 @@ def test_a_fork_server_outlives_the_grading_thread_that_started_it():
         assert factory.zygote(()) is server
     finally:
         factory.close()
+
+
+def test_a_fork_server_that_cannot_start_is_the_sandbox_s_failure_with_its_reason():
+    """Not a crash of the student's code: every row says what the server printed (grader: SandboxError)."""
+    import os
+
+    factory = _factory(kernel=False)
+    try:
+        os.remove(os.path.join(factory.package(()), "vcgrade_child.py"))  # a broken installation
+        out = _run(factory.start(()))
+    finally:
+        factory.close()
+    assert out.frames == [] and "fork server ended before it was ready" in out.server_error, out
+    assert "vcgrade_child.py" in out.server_error, out.server_error
+
+
+def test_the_gradebook_says_when_the_sandbox_itself_failed(tmp_path):
+    import os
+
+    from vitcourse.grading import Grader, discover
+
+    sub = tmp_path / "bob_00_warmup.ipynb"
+    sub.write_bytes(solution_submission(WARMUP))
+    with Grader(allow_unsafe=True, timeout=30.0) as g:  # kernel isolation where it runs
+        os.remove(os.path.join(g.factory.package(()), "vcgrade_child.py"))
+        rows = g.grade(discover([sub])[0])
+    assert rows and all(r.status == "crashed" and r.points == 0 for r in rows), rows
+    assert all("grading sandbox failure" in r.reason and "vcgrade_child.py" in r.reason for r in rows), rows

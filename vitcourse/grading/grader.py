@@ -581,10 +581,13 @@ class Grader:
         with self._lock:
             self._live.add(sb)
         try:
-            return sb.run(job, stage_limit=stage_limit, total_limit=total)
+            out = sb.run(job, stage_limit=stage_limit, total_limit=total)
         finally:
             with self._lock:
                 self._live.discard(sb)
+        if out.server_error:
+            raise SandboxError(out.server_error)
+        return out
 
     @staticmethod
     def _valid_cases(cases, n: int):

@@ -107,6 +107,7 @@ class Outcome:
     stderr: str = ""
     seconds: float = 0.0
     protocol_error: str = ""
+    server_error: str = ""  # the fork server ended before it could start the job: not the student's doing
 
 
 def _bwrap_path() -> str | None:
@@ -400,7 +401,17 @@ class Zygote:
         self.dead = False
         self.stderr = bytearray()
         threading.Thread(target=self._read_replies, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self._err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self._err_reader.start()
+
+    def ended(self, timeout: float) -> bool:
+        """Whether the server's process has ended (waiting up to ``timeout``), its error output read."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        self._err_reader.join(timeout)
+        return True
 
     def _read_err(self) -> None:
         stderr = self.proc.stderr
@@ -566,6 +577,13 @@ class Sandbox:
             ready = bool(self._frames) and self._frames[0].get("t") == "ready"
         if not ready:
             killed = "timeout" if not self._eof else None
+            zygote = getattr(self.proc, "zygote", None)
+            if isinstance(zygote, Zygote) and self._eof and not zygote.ready.is_set() and zygote.ended(5.0):
+                tail = bytes(zygote.stderr).decode("utf-8", "replace").strip().splitlines()[-3:]
+                out.server_error = (
+                    f"the sandbox's fork server ended before it was ready (exit {zygote.proc.poll()}): "
+                    + (" | ".join(tail) or "no message")
+                )[:600]
         else:
             payload = encode(job)
             stdin = self.proc.stdin
