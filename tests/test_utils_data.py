@@ -7,7 +7,7 @@ import torch
 
 from vitcourse import DetectionCanvas, collate_fn, denormalize, get_device, load_digits, sample_image, seed_everything
 from vitcourse.data import SAMPLE_IMAGES
-from vitcourse.utils import check_fraction, check_images, check_int
+from vitcourse.utils import check_fraction, check_images, check_int, check_share
 
 
 def test_seed_everything_repeats_torch_and_numpy():
@@ -243,6 +243,16 @@ def test_check_fraction_takes_numbers_in_zero_one_and_names_the_argument():
     for bad in (True, "0.1", None):
         with pytest.raises(TypeError, match=r"dropout must be a number in \[0, 1\), got .* of type"):
             check_fraction("dropout", bad)
+
+
+def test_check_share_takes_numbers_in_zero_one_closed_and_names_the_argument():
+    assert check_share("fraction", 1) == 1.0 and check_share("fraction", np.float64(0.25)) == 0.25
+    for bad in (0, 0.0, -0.1, 1.01, float("nan")):
+        with pytest.raises(ValueError, match=r"^fraction must be a number in \(0, 1\] \(1: all\), got"):
+            check_share("fraction", bad, hint=" (1: all)")
+    for bad in (True, "0.1", None):
+        with pytest.raises(TypeError, match=r"fraction must be a number in \(0, 1\], got .* of type"):
+            check_share("fraction", bad)
 
 
 def test_check_images_wants_a_four_axis_tensor():

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
-from .utils import check_fraction, check_int, check_positive
+from .utils import check_fraction, check_int, check_positive, check_share
 
 __all__ = [
     "DigitsSplit",
@@ -73,10 +73,7 @@ class DigitsSplit:
 
             data.train_subset(0.1, seed=1)   # about 10% of each class
         """
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
-            raise TypeError(f"fraction must be a number in (0, 1], got {fraction!r} of type {type(fraction).__name__}")
-        if not 0 < fraction <= 1:
-            raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
+        fraction = check_share("fraction", fraction)
         seed = check_int("seed", seed, minimum=0)
         generator = torch.Generator().manual_seed(seed)
         keep = []
@@ -553,11 +550,8 @@ class SegmentationCanvas(Dataset):
     def __init__(self, length: int = 1000, *, background: str = "black", contrast: float = 1.0, **canvas_kwargs):
         if background not in self.BACKGROUNDS:
             raise ValueError(f"background must be one of {self.BACKGROUNDS}, got {background!r}")
-        if isinstance(contrast, bool) or not isinstance(contrast, (int, float, np.integer, np.floating)):
-            raise TypeError(f"contrast must be a number in (0, 1], got {contrast!r} of type {type(contrast).__name__}")
-        if not 0 < contrast <= 1:
-            raise ValueError(f"contrast must be a number in (0, 1] (1: objects in their full colour), got {contrast!r}")
-        self.background, self.contrast = background, float(contrast)
+        contrast = check_share("contrast", contrast, hint=" (1: objects in their full colour)")
+        self.background, self.contrast = background, contrast
         plain = background == "black" and self.contrast == 1.0
         noise = 0.0 if plain else canvas_kwargs.pop("noise", 0.0)
         self.canvas = DetectionCanvas(length, **canvas_kwargs)

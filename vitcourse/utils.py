@@ -26,6 +26,7 @@ __all__ = [
     "check_int",
     "check_positive",
     "check_fraction",
+    "check_share",
     "check_images",
     "check_image_dtype",
     "DEVICES",
@@ -97,6 +98,16 @@ def check_fraction(name: str, value) -> float:
         raise TypeError(f"{name} must be a number in [0, 1), got {value!r} of type {type(value).__name__}")
     if not 0 <= value < 1:
         raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_share(name: str, value, *, hint: str = "") -> float:
+    """Return ``value`` as ``float`` if it is a number in ``(0, 1]`` (a share of a whole, a contrast), else raise
+    naming ``name``; ``hint`` (e.g. ``" (1: all of it)"``) follows the range in the ValueError's text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number in (0, 1], got {value!r} of type {type(value).__name__}")
+    if not 0 < value <= 1:
+        raise ValueError(f"{name} must be a number in (0, 1]{hint}, got {value!r}")
     return float(value)
 
 
