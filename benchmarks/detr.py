@@ -94,7 +94,8 @@ def bench_matcher(args, rounds: int, model, data) -> bool:
                         "batched": lambda out=out, tgt=tgt: checked_batched_cost_matrices(matcher, out, tgt)},
                        rounds, seed=args.seed)
         r = ratio(t["per image"].cpu, t["batched"].cpu)
-        sizes = f"batch {args.batch_size}, {out['pred_logits'].shape[1]} queries, {sum(len(x['labels']) for x in tgt) / len(tgt):.1f} objects an image"
+        objects = sum(len(x["labels"]) for x in tgt) / len(tgt)
+        sizes = f"batch {args.batch_size}, {out['pred_logits'].shape[1]} queries, {objects:.1f} objects an image"
         print(f"matcher cost matrices, {name} ({sizes}): CPU@1 thread per image {ms(t['per image'].cpu)}, "
               f"batched {ms(t['batched'].cpu)}, ratio {r}", flush=True)
         ok &= verdict(f"matcher cost at {name}, per-image / batched matrices, CPU time at 1 thread", r.median,
