@@ -554,3 +554,143 @@ def test_sigterm_keeps_finished_rows_and_leaves_nothing_behind(tmp_path):
     assert list(tmp.iterdir()) == [], list(tmp.iterdir())  # no temporary folder with student code left
     out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(tmp) not in out  # no sandbox of this run is still alive
+
+
+# ----------------------------------------------------------------------------- 9. what the namespaces leave shared
+
+
+def test_a_job_that_leaves_its_keepers_group_and_clears_its_death_signal_dies_with_its_submission(grader, tmp_path):
+    """The server ended a job by killing its keeper's process group, and the job by its parent-death signal:
+    a job can leave the one (setsid) and clear the other (prctl), and then lived, with everything it started,
+    until the end of the grading run (spinning at full speed beside every later submission)."""
+    token = secrets.token_hex(3)
+    attack = (HOOK_GONE + "import ctypes, os, time\n"
+              "_libc = ctypes.CDLL(None, use_errno=True)\n"
+              "if os.fork() != 0:  # PID 1 stays behind; its child finishes the grading\n"
+              "    _libc.prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG: none\n"
+              "    os.setsid()\n"
+              "    for _fd in (0, 2, 3):\n"
+              "        os.close(_fd)\n"
+              f"    _libc.prctl(15, b'vcs{token}', 0, 0, 0)  # PR_SET_NAME\n"
+              "    while True:\n"
+              "        time.sleep(0.2)\n" + RIGHT_RELU)
+    rows = _grade(grader, tmp_path, student_version(WARMUP, {"relu": attack}))
+    assert rows["test_relu"].points == 0
+    time.sleep(1.0)
+    assert _processes_named(f"vcs{token}") == [], "a process of the submission outlived it"
+
+
+def _keyctl():
+    """The key management calls (add_key, keyctl) through ctypes, or None where this test cannot make them."""
+    import ctypes
+    import platform
+
+    numbers = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(platform.machine())
+    if numbers is None:
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc, numbers
+
+
+def test_kernel_keyrings_are_out_of_reach(tmp_path):
+    """Keyrings are in none of the job's namespaces: a job kept the grader's session keyring (the instructor's
+    login one, pam_keyinit's, with whatever credentials are in it) and could read and write it, as nobody too;
+    and all jobs as nobody share one user keyring that outlives the grading run: one submission left its answer
+    there, and the next one used it (its flags could be kept off its graded function)."""
+    kc = _keyctl()
+    if kc is None:
+        pytest.skip("no key management call numbers for this machine")
+    libc, (add_key, keyctl) = kc
+    if libc.syscall(keyctl, 1, None) < 0:  # KEYCTL_JOIN_SESSION_KEYRING: the instructor's login session keyring
+        pytest.skip("no kernel keyrings here")
+    token = secrets.token_hex(3)
+    secret = f"s3cret-{token}".encode()
+    assert libc.syscall(add_key, b"user", f"vc-secret-{token}".encode(), secret, len(secret), -3) > 0  # @s
+    calls = {"x86_64": (248, 250), "aarch64": (217, 219)}  # the same, inside the sandbox
+    reach = (HOOK_GONE + "import ctypes, platform\n"
+             "_libc = ctypes.CDLL(None, use_errno=True)\n"
+             "_libc.syscall.restype = ctypes.c_long\n"
+             f"_add, _ctl = {calls!r}[platform.machine()]\n"
+             "def _read(ring, desc):\n"
+             "    kid = _libc.syscall(_ctl, 10, ring, b'user', desc, 0)  # KEYCTL_SEARCH\n"
+             "    buf = ctypes.create_string_buffer(256)\n"
+             "    n = _libc.syscall(_ctl, 11, kid, buf, 256) if kid > 0 else -1  # KEYCTL_READ\n"
+             "    return buf.raw[:n] if n > 0 else b''\n"
+             f"_seen = _read(-3, b'vc-secret-{token}') + _read(-4, b'vc-left-{token}')\n"
+             f"_libc.syscall(_add, b'user', b'vc-planted-{token}', b'x', 1, -3)\n"
+             f"_libc.syscall(_add, b'user', b'vc-left-{token}', b'x', 1, -4)  # @u, for the next submission\n"
+             "def relu(x):\n"
+             "    # right only if a keyring outside the job was read\n"
+             "    return x.clamp(min=0) if _seen else x.abs()\n")
+    with Grader(seed=2027, timeout=5.0) as g:  # started after the session keyring was made, as it would be
+        for name in ("first", "second"):
+            rows = _grade(g, tmp_path, student_version(WARMUP, {"relu": reach}), name=name)
+            assert (rows["test_relu"].points, rows["test_relu"].status) == (0, "failed"), (name, rows["test_relu"])
+    assert libc.syscall(keyctl, 10, -3, b"user", f"vc-planted-{token}".encode(), 0) < 0, "a job wrote the keyring"
+
+
+def test_jobs_graded_side_by_side_share_no_terminal(grader, tmp_path):
+    """The container's /dev/pts was one devpts for every job: a pty one job opened, the job beside it could
+    open and read (and write)."""
+    token = secrets.token_hex(3)
+    writer = (HOOK_OFF + "import os, time\n"
+              "_m, _s = os.openpty()\n"
+              f"os.write(_m, b'{token}\\n')\n"
+              "time.sleep(4)\n" + WRONG_RELU)
+    reader = (HOOK_OFF + "import os, time\n"
+              "_seen = b''\n"
+              "for _ in range(30):\n"
+              "    for _p in os.listdir('/dev/pts'):\n"
+              "        if _p.isdigit():\n"
+              "            try:\n"
+              "                _fd = os.open('/dev/pts/' + _p, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)\n"
+              "                _seen += os.read(_fd, 64)\n"
+              "            except OSError:\n"
+              "                pass\n"
+              "    if _seen:\n"
+              "        break\n"
+              "    time.sleep(0.1)\n"
+              "def relu(x):\n"
+              "    # right only if the other job's terminal was read\n"
+              f"    return x.clamp(min=0) if b'{token}' in _seen else x.abs()\n")
+    subs = tmp_path / "pty"
+    subs.mkdir()
+    for name, code in (("mallory", writer), ("eve", reader)):
+        (subs / f"{name}_00_warmup.ipynb").write_bytes(
+            __import__("nbformat").writes(student_version(WARMUP, {"relu": code})).encode())
+    rows = {(r.student, r.task): r for r in grader.grade_all(discover([subs]), jobs=2)}
+    r = rows[("eve", "test_relu")]
+    assert (r.points, r.status) == (0, "failed"), r
+
+
+def test_code_that_runs_before_the_checks_is_flagged_against_every_task(grader, tmp_path):
+    """A flag inside a top-level function counted only against the tasks whose graded function used it: the
+    same code run from top-level code (a helper called there, a class body, a default value, ``locals()``)
+    counted against none, so a submission could switch the audit hook off, use ctypes (e.g. read an answer
+    another submission left in a keyring) and keep every point unflagged."""
+    from vitcourse.grading.flags import find_flags, flags_for_targets
+
+    hidden = {
+        "called": "def _setup():\n    import ctypes\n_r = _setup()\n",
+        "class_body": "class _C:\n    import ctypes\n",
+        "default": "def _f(_=__import__('ctypes')):\n    pass\n",
+        "locals": "def _setup():\n    import ctypes\nlocals()['_setup']()\n",
+        "decorator": "def _d(f):\n    import ctypes\n    return f\n@_d\ndef _g():\n    pass\n",
+    }
+    for name, cell in hidden.items():
+        flags, uses = find_flags([(0, cell), (1, "def row_normalize(x):\n    return x\n")], {"row_normalize"})
+        assert flags_for_targets(flags, uses, ["row_normalize"]), name
+    # a helper that only the graded function uses still counts against its task alone (and one never called,
+    # against none)
+    flags, uses = find_flags([(0, "def _h():\n    import ctypes\ndef _unused():\n    import pickle\n"
+                                  "def relu(x):\n    return _h()\ndef row_normalize(x):\n    return x\n")],
+                             {"relu", "row_normalize"})
+    assert [f.message for f in flags_for_targets(flags, uses, ["relu"])] == ["imports ctypes (raw memory and C calls)"]
+    assert flags_for_targets(flags, uses, ["row_normalize"]) == []
+    # end to end: the audit hook switched off from a helper, the answer right: withheld for review
+    import textwrap
+
+    attack = ("def _setup():\n" + textwrap.indent(HOOK_GONE + "import ctypes\n", "    ") + "_setup()\n" + RIGHT_RELU)
+    r = _grade(grader, tmp_path, student_version(WARMUP, {"relu": attack}))["test_relu"]
+    assert (r.status, r.points, r.pending_points) == ("flagged", 0, 1), r

@@ -5,7 +5,8 @@ A flag never runs anything: `find_flags` reads the student's cells with
 withholds it (status ``flagged``) until an instructor has looked. A flag in
 a top-level function counts against the tasks whose graded function calls
 it (directly or through other top-level functions); a flag in top-level code
-counts against every task of the submission.
+(a class body, decorators and default values included, and the functions it
+uses) counts against every task of the submission.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ FLAGGED_CALLS = {
     "quit": "quit()",
     "breakpoint": "breakpoint()",
     "vars": "vars()",
+    "locals": "locals()",
 }
 _ALLOWED_FROM_CHECKS = {"check", "CheckFailed"}
 
@@ -160,12 +162,32 @@ class _Visitor(ast.NodeVisitor):
         self.flags.append(Flag(self.cell, getattr(node, "lineno", 0), self.scope, message))
 
     def _scoped(self, node):
-        if self.scope is None:
-            self.scope = node.name
+        if self.scope is not None:
             self.generic_visit(node)
-            self.scope = None
+            return
+        # what runs when the definition runs (decorators, default values, annotations, base classes, a class's
+        # own body) is top-level code: it counts against every task, whichever function it sits in
+        at_definition = [*node.decorator_list]
+        if isinstance(node, ast.ClassDef):
+            at_definition += [*node.bases, *node.keywords]
+            at_definition += [b for b in node.body if not isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            later = [b for b in node.body if isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef))]
         else:
-            self.generic_visit(node)
+            a = node.args
+            at_definition += [*a.defaults, *(d for d in a.kw_defaults if d is not None)]
+            at_definition += [
+                x.annotation
+                for x in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg)
+                if x is not None and x.annotation is not None
+            ]
+            at_definition += [node.returns] if node.returns is not None else []
+            later = node.body
+        for n in at_definition:
+            self.visit(n)
+        self.scope = node.name
+        for n in later:
+            self.visit(n)
+        self.scope = None
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scoped
 
@@ -305,12 +327,14 @@ def find_flags(
 
 
 def flags_for_targets(flags: list[Flag], uses: dict[str | None, set[str]], targets) -> list[Flag]:
-    """The flags that count against a task graded through ``targets``."""
-    reach, todo = set(), list(targets)
+    """The flags that count against a task graded through ``targets``: top-level code's, those of the functions
+    the targets use (directly or through other top-level functions), and those of the functions top-level code
+    uses, since they run before any check, whatever task they help."""
+    reach, todo = set(), list(targets) + list(uses.get(None, ()))
     while todo:
         name = todo.pop()
         if name in reach:
             continue
         reach.add(name)
-        todo += [n for n in uses.get(name, ()) if n in uses and n is not None]
+        todo += [n for n in uses.get(name, ()) if n is not None]
     return [f for f in flags if f.scope is None or f.scope in reach]

@@ -14,11 +14,13 @@ forks a *keeper*, which
 1. starts a new session and dies with the server (``PR_SET_PDEATHSIG``);
 2. with kernel isolation: enters new mount, PID, IPC, network and UTS
    namespaces, mounts a fresh size-capped ``tmpfs`` on ``/tmp`` and
-   ``/dev/shm`` and an empty read-only one over ``/proc`` (the container's
-   ``/proc`` would show the server and the other jobs), then gives up every
+   ``/dev/shm``, a ``devpts`` of its own on ``/dev/pts`` and an empty
+   read-only ``tmpfs`` over ``/proc`` (the container's ``/proc`` would show
+   the server and the other jobs), then gives up every
    privilege: as root it becomes ``nobody``; it drops every capability
    (bounding, ambient, permitted, effective, inheritable) and checks that
-   none is left, or the job ends before any student code runs;
+   none is left, or the job ends before any student code runs; a seccomp
+   filter refuses the kernel's key management calls (`deny_keyrings`);
 3. forks the namespace's *init* (PID 1 of the new PID namespace; it dies
    with the keeper and, like any PID 1, cannot be signalled from inside its
    namespace), which forks the *job process*: it sets the resource limits
@@ -94,12 +96,62 @@ def drop_privileges(root: bool) -> None:
         raise OSError(errno.EPERM, f"privileges left after dropping them: capabilities {list(data)}")
 
 
+#: Per architecture: AUDIT_ARCH_*, seccomp, and the kernel's key management calls (add_key, request_key, keyctl).
+_KEY_SYSCALLS = {"x86_64": (0xC000003E, 317, 248, 249, 250), "aarch64": (0xC00000B7, 277, 217, 218, 219)}
+SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW = 1, 4
+
+
+def deny_keyrings() -> None:
+    """Refuse the key management calls (``EPERM``) from here on, for good (a seccomp filter, after no_new_privs).
+
+    Keyrings are in none of the job's namespaces: every process keeps the session keyring it was started with
+    (the grader's, the instructor's login one, with whatever credentials it holds) and may read and write it
+    even as ``nobody``; and every job as ``nobody`` shares one user keyring that outlives the grading run, so
+    one submission could leave something there for the next one, or for the next run.
+    """
+    machine = os.uname().machine
+    if machine not in _KEY_SYSCALLS:
+        raise OSError(errno.ENOSYS, f"no seccomp filter for the key management calls on {machine}")
+    arch, seccomp, *calls = _KEY_SYSCALLS[machine]
+    ld_w_abs, jeq_k, jge_k, ret_k = 0x20, 0x15, 0x35, 0x06
+    deny = 0x00050000 | errno.EPERM  # SECCOMP_RET_ERRNO
+    prog = [
+        (ld_w_abs, 0, 0, 4),  # seccomp_data.arch
+        (jeq_k, 0, 6, arch),  # another ABI (i386 through int 0x80): denied whole
+        (ld_w_abs, 0, 0, 0),  # seccomp_data.nr
+        (jge_k, 4, 0, 0x40000000 if machine == "x86_64" else 0xFFFFFFFF),  # x32 calls: denied whole
+        (jeq_k, 3, 0, calls[0]),
+        (jeq_k, 2, 0, calls[1]),
+        (jeq_k, 1, 0, calls[2]),
+        (ret_k, 0, 0, 0x7FFF0000),  # SECCOMP_RET_ALLOW
+        (ret_k, 0, 0, deny),
+    ]
+
+    class Insn(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Insn))]
+
+    insns = (Insn * len(prog))(*[Insn(*i) for i in prog])
+    fprog = Prog(len(prog), insns)
+    # SPEC_ALLOW: without it the kernel turns on its speculation mitigations for every filtered process, which
+    # made forks in a job about 6x slower (the job's own timing side channels are not defended anyway)
+    _check(
+        _libc.syscall(seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, ctypes.byref(fprog)),
+        "seccomp (key management)",
+    )
+
+
 def isolate(tmpfs_bytes: int) -> None:
     """New namespaces for this job, its own /tmp and /dev/shm, /proc hidden (before privileges are dropped)."""
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS), "unshare namespaces")
     _mount("none", "/", "", MS_REC | MS_PRIVATE)
     for target in ("/tmp", "/dev/shm"):
         _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_bytes},mode=1777")
+    # the container's /dev/pts is one devpts instance for every job: a pty one job opens, another could open
+    # and read (a channel between submissions graded side by side). Each job gets an instance of its own.
+    _mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
     _mount("tmpfs", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4096,mode=555")
 
 
@@ -132,6 +184,7 @@ def keeper(fds: list[int], config: dict, child_code, server: int) -> None:
         os.chdir(work)
         if config["isolate"]:
             drop_privileges(config["root"])
+            deny_keyrings()
             _die_with_parent(lambda: os.getppid() == server)  # a change of uid cleared it
         _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace by the job, whatever the uid change did
         # The namespace's PID 1 (the first fork after unshare) sees 0 as its parent's PID: it learns that the
@@ -291,6 +344,11 @@ def main() -> None:
             pass
     with open(config["child"]) as f:
         child_code = compile(f.read(), config["child"], "exec")
+    if config["isolate"] and os.uname().machine not in _KEY_SYSCALLS:
+        raise SystemExit(
+            f"the grader's sandbox has no seccomp filter for {os.uname().machine} (it has for "
+            f"{', '.join(sorted(_KEY_SYSCALLS))}): grade on one of those, or pass --unsafe-no-isolation"
+        )
     threads = len(os.listdir("/proc/self/task"))
     if threads != 1:  # a fork keeps only the forking thread: a lock another one held would stay held
         raise SystemExit(f"the sandbox's fork server has {threads} threads after its imports (expected 1)")
