@@ -431,3 +431,25 @@ def test_the_gradebook_says_when_the_sandbox_itself_failed(tmp_path):
         rows = g.grade(discover([sub])[0])
     assert rows and all(r.status == "crashed" and r.points == 0 for r in rows), rows
     assert all("grading sandbox failure" in r.reason and "vcgrade_child.py" in r.reason for r in rows), rows
+
+
+def test_installed_packages_below_tmp_stay_importable_in_every_job(tmp_path, monkeypatch):
+    """A virtual environment made below /tmp (a CI checkout's): each job's fresh /tmp must not hide it, or what a
+    job imports after the server's own imports (a library only one exercise uses) is gone."""
+    import vitcourse.grading.sandbox as sandbox
+
+    site = tmp_path / "site-packages"  # below /tmp, as pytest's tmp_path is
+    site.mkdir()
+    (site / "vc_probe_mod.py").write_text("VALUE = 42\n")
+    assert str(site).startswith("/tmp/")
+    for name in ("_site_dirs", "_bound_dirs"):
+        monkeypatch.setattr(sandbox, name, lambda real=getattr(sandbox, name): real() + [str(site)])
+    probe = "import vc_probe_mod\nraise RuntimeError(f'value {vc_probe_mod.VALUE}')\n"
+    factory = _factory(kernel=True)
+    try:
+        outs = [_run(factory.start(()), {**_JOB, "cells": [[0, probe]]}) for _ in range(2)]
+    finally:
+        factory.close()
+    for out in outs:
+        errors = [f["error"] for f in out.frames if f["t"] == "cell_error"]
+        assert errors == ["RuntimeError: value 42"], (errors, out.stderr)

@@ -702,6 +702,7 @@ class SandboxFactory:
             "root": os.geteuid() == 0,
             "limits": rlimits(self.limits),
             "tmpfs_bytes": self.limits.tmpfs_mb * 2**20,
+            "under_tmp": [d for d in self._binds if d.startswith("/tmp/")],
         }
         if self.isolation.kernel:
             inside = "/opt/vitcourse"

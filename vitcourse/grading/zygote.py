@@ -55,7 +55,16 @@ import tempfile
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 1 << 14, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = (
+    1,
+    2,
+    4,
+    8,
+    4096,
+    8192,
+    1 << 14,
+    1 << 18,
+)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 4, 24, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 CAP_VERSION_3 = 0x20080522
@@ -143,12 +152,24 @@ def deny_keyrings() -> None:
     )
 
 
-def isolate(tmpfs_bytes: int) -> None:
-    """New namespaces for this job, its own /tmp and /dev/shm, /proc hidden (before privileges are dropped)."""
+def isolate(tmpfs_bytes: int, under_tmp: list[str]) -> None:
+    """New namespaces for this job, its own /tmp and /dev/shm, /proc hidden (before privileges are dropped).
+
+    ``under_tmp``: folders the container binds below ``/tmp`` (a virtual environment made there, as a CI
+    checkout's is): bound again, read-only as before, into the job's fresh ``/tmp``, or whatever the job
+    imports from them after the server's imports (a lazily loaded submodule, a library only one exercise
+    uses) would be gone.
+    """
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS), "unshare namespaces")
     _mount("none", "/", "", MS_REC | MS_PRIVATE)
-    for target in ("/tmp", "/dev/shm"):
-        _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_bytes},mode=1777")
+    # the new /tmp is made on /proc (hidden below anyway), filled while the old /tmp is still visible, then moved
+    _mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_bytes},mode=1777")
+    for folder in under_tmp:
+        inside = os.path.join("/proc", os.path.relpath(folder, "/tmp"))
+        os.makedirs(inside, mode=0o755, exist_ok=True)
+        _mount(folder, inside, "", MS_BIND | MS_REC)
+    _mount("/proc", "/tmp", "", MS_MOVE)
+    _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_bytes},mode=1777")
     # the container's /dev/pts is one devpts instance for every job: a pty one job opens, another could open
     # and read (a channel between submissions graded side by side). Each job gets an instance of its own.
     _mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
@@ -172,7 +193,7 @@ def keeper(fds: list[int], config: dict, child_code, server: int) -> None:
         job_in, results, err = fds
         os.dup2(err, 2)
         if config["isolate"]:
-            isolate(config["tmpfs_bytes"])
+            isolate(config["tmpfs_bytes"], config["under_tmp"])
             work = "/tmp"
         else:
             work = tempfile.mkdtemp(prefix="job-", dir=config["workdir"])
