@@ -673,7 +673,7 @@ class SandboxFactory:
     def zygote(self, absent=()) -> Zygote:
         """The fork server for this package view, started on first use (and again if it died).
 
-        Starting one costs an interpreter and the import of PyTorch (about a second of CPU); every job of the
+        Starting one costs an interpreter and the import of PyTorch (most of a short grading run); every job of the
         run is then a fork of it. Call it early to have the imports done by the time the first job comes.
         """
         key = tuple(sorted(set(absent)))

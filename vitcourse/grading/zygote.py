@@ -2,9 +2,9 @@
 
 This file is copied into the sandbox (as ``vcgrade_zygote.py``) and run
 there as a script, inside the bubblewrap container that
-`vitcourse.grading.sandbox` starts. Importing PyTorch costs about a second
-of CPU; paid once per container instead of once per submission, it no longer
-dominates a grading run. The server itself never runs student code and never
+`vitcourse.grading.sandbox` starts. Importing PyTorch costs far more CPU than
+grading a short exercise; paid once per container instead of once per
+submission, it no longer dominates a grading run (`benchmarks/README.md`). The server itself never runs student code and never
 reads a job: it only forks.
 
 For each job the parent sends ``run ID`` on the control socket with three
