@@ -453,3 +453,21 @@ def test_installed_packages_below_tmp_stay_importable_in_every_job(tmp_path, mon
     for out in outs:
         errors = [f["error"] for f in out.frames if f["t"] == "cell_error"]
         assert errors == ["RuntimeError: value 42"], (errors, out.stderr)
+
+
+def test_grading_starts_every_fork_server_it_will_need_before_the_first_submission(tmp_path):
+    """The servers import PyTorch while the grader reads the first notebooks; grading then uses those servers."""
+    from vitcourse.checks import get_check
+
+    attention = ROOT / "solutions" / "01_attention.ipynb"
+    (tmp_path / "bob_01_attention.ipynb").write_bytes(solution_submission(attention))
+    subs = discover([tmp_path])
+    with Grader(allow_unsafe=True, timeout=30.0) as g:
+        views = {tuple(sorted(get_check(n).absent)) for t in g.exercise("01").tasks for n in t.checks}
+        assert g.factory._zygotes == {}
+        g._start_servers(subs)
+        started = dict(g.factory._zygotes)
+        assert set(started) == views and views, (set(started), views)
+        rows = g.grade_all(subs)
+        assert all(r.status == "passed" for r in rows), rows
+        assert all(g.factory._zygotes[v] is started[v] for v in views)  # the same servers graded it

@@ -574,6 +574,25 @@ class Grader:
         )
         return cell_timeout * n_cells + per_case + 15.0
 
+    def _start_servers(self, subs: list[Submission]) -> None:
+        """Start the sandbox's fork server of every package view these submissions need, so that it imports
+        PyTorch while this process reads and checks the first notebooks (best effort: `_sandbox_run` starts
+        whatever is missing)."""
+        if self.factory is None:
+            return
+        views = set()
+        for number in {sub.exercise for sub in subs if sub.exercise in self._ids}:
+            try:
+                ex = self.exercise(number)
+            except Exception:  # noqa: BLE001 - reported where the submission is graded
+                continue
+            views |= {tuple(sorted(get_check(n).absent)) for task in ex.tasks for n in task.checks}
+        for view in sorted(views):
+            try:
+                self.factory.zygote(view)
+            except (OSError, RuntimeError):  # started (or reported) again when a job needs it
+                pass
+
     def _sandbox_run(self, absent, job, stage_limit, total):
         if self.factory is None:
             raise RuntimeError("use the Grader as a context manager: with Grader() as g: ...")
@@ -726,6 +745,7 @@ class Grader:
                 progress(sub, rows)
             return rows
 
+        self._start_servers([sub for _, sub in todo])
         pool = ThreadPoolExecutor(max_workers=jobs)
         futures = {pool.submit(one, sub): k for k, sub in todo}
         try:

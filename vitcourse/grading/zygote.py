@@ -4,8 +4,9 @@ This file is copied into the sandbox (as ``vcgrade_zygote.py``) and run
 there as a script, inside the bubblewrap container that
 `vitcourse.grading.sandbox` starts. Importing PyTorch costs far more CPU than
 grading a short exercise; paid once per container instead of once per
-submission, it no longer dominates a grading run (`benchmarks/README.md`). The server itself never runs student code and never
-reads a job: it only forks.
+submission, it no longer dominates a grading run (`benchmarks/README.md`).
+The server itself never runs student code and never reads a job: it only
+forks.
 
 For each job the parent sends ``run ID`` on the control socket with three
 file descriptors (the job's stdin, the results pipe, stderr). The server
