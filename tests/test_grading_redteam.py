@@ -273,7 +273,9 @@ def test_every_job_starts_without_privileges_in_namespaces_of_its_own(grader):
     for r in seen:
         assert r["caps"] == [0] * 6 and r["no_new_privs"] == 1, r
         assert r["uid"] == ([65534] * 3 if os.geteuid() == 0 else [os.getuid()] * 3), r
-        assert r["pid"] == 2 and r["proc"] == [] and r["tmp"] == [] and r["cwd"] == "/tmp", r
+        # /tmp is fresh: nothing but the way to folders the container binds below /tmp (a CI checkout's venv)
+        bound = sorted({d.split("/")[2] for d in grader.factory.site_args() if d.startswith("/tmp/")})
+        assert r["pid"] == 2 and r["proc"] == [] and sorted(r["tmp"]) == bound and r["cwd"] == "/tmp", r
         assert r["writes"][:4] == [30] * 4 and r["writes"][4:] == [0, 0], r  # EROFS, but /tmp and /dev/shm
         assert r["umount"] == [-1] * 4, r
 
