@@ -343,6 +343,16 @@ def rlimits(lim: Limits) -> dict:
     return out
 
 
+def _keep_head(stream, into: bytearray, limit: int = 8192) -> None:
+    """Read ``stream`` to its end, keeping its first ``limit`` bytes in ``into`` (error output of a sandbox)."""
+    try:
+        while b := stream.read(4096):
+            if len(into) < limit:
+                into += b[: limit - len(into)]
+    except (OSError, ValueError):
+        pass
+
+
 class _Job:
     """One job forked by a `Zygote`: the part of a process that `Sandbox` uses (stdin, stderr, poll, kill,
     wait, returncode)."""
@@ -414,14 +424,7 @@ class Zygote:
         return True
 
     def _read_err(self) -> None:
-        stderr = self.proc.stderr
-        assert stderr is not None  # Popen(stderr=PIPE)
-        try:
-            while b := stderr.read(4096):
-                if len(self.stderr) < 8192:
-                    self.stderr += b[: 8192 - len(self.stderr)]
-        except (OSError, ValueError):
-            pass
+        _keep_head(self.proc.stderr, self.stderr)
 
     def _read_replies(self) -> None:
         try:
@@ -519,17 +522,7 @@ class Sandbox:
         return out
 
     def _read_err(self) -> None:
-        stderr = self.proc.stderr
-        assert stderr is not None  # Popen(stderr=PIPE)
-        try:
-            while True:
-                b = stderr.read(4096)
-                if not b:
-                    break
-                if len(self._stderr) < 8192:
-                    self._stderr += b[: 8192 - len(self._stderr)]
-        except (OSError, ValueError):
-            pass
+        _keep_head(self.proc.stderr, self._stderr)
 
     def _read_frames(self) -> None:
         try:
